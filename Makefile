@@ -1,0 +1,76 @@
+# SRO Connect. The README's two commands:
+#   make run    set up what is missing, then start everything (a local demo without a token)
+#   make test   set up what is missing, then lint, type-check and run the whole test suite
+# Set-up is incremental: venvs are rebuilt only when their lock files change,
+# the NLU model only when config.yml, nlu/data/ or its components change.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA_VENV := nlu/.venv
+PIP_FLAGS := --quiet --disable-pip-version-check --no-input
+
+export RASA_TELEMETRY_ENABLED := false
+export PIP_NO_WARN_SCRIPT_LOCATION := 1
+
+.PHONY: help setup run test lint typecheck pytest nlu-eval bench-nlu bench clean
+
+help:
+	@echo "make run        start SRO Connect (local demo when TELEGRAM_BOT_TOKEN is unset)"
+	@echo "make test       lint, type-check and run the whole test suite"
+	@echo "make nlu-eval   evaluate the NLU model; writes docs/nlu-report.md"
+	@echo "make bench-nlu  benchmark the Rasa server and the classifier; writes docs/benchmarks.md"
+	@echo "make setup      only set up (venvs, trained model)"
+
+# --- set-up -----------------------------------------------------------------
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@echo "setup: application venv ($(VENV))"
+	@[ -x $(PY) ] || "$$(scripts/find-python 3.11+)" -m venv $(VENV)
+	@$(PY) -m pip install $(PIP_FLAGS) -r requirements.lock 2> >(grep -v "is ignored: it is neither" >&2 || true)
+	@$(PY) -m pip install $(PIP_FLAGS) --no-deps --no-build-isolation -e . 2> >(grep -v "is ignored: it is neither" >&2 || true)
+	@touch $@
+
+$(RASA_VENV)/.installed: nlu/requirements.lock
+	@echo "setup: Rasa venv ($(RASA_VENV), Python 3.10; first time takes a few minutes)"
+	@[ -x $(RASA_VENV)/bin/python ] || "$$(scripts/find-python 3.10)" -m venv $(RASA_VENV)
+	@$(RASA_VENV)/bin/python -m pip install $(PIP_FLAGS) -r nlu/requirements.lock 2> >(grep -v -e "is ignored: it is neither" -e "DEPRECATION" >&2 || true)
+	@touch $@
+
+var/nlu-token:
+	@mkdir -p var && chmod 700 var
+	@umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
+
+setup: $(VENV)/.installed $(RASA_VENV)/.installed var/nlu-token
+	@$(PY) -m nlu.train
+
+# --- the two commands -----------------------------------------------------------
+
+run: setup
+	@scripts/run
+
+test: setup lint typecheck pytest
+
+lint: $(VENV)/.installed
+	@$(PY) -m ruff check .
+	@$(PY) -m ruff format --check .
+
+typecheck: $(VENV)/.installed
+	@$(PY) -m mypy
+
+pytest: $(VENV)/.installed
+	@eval "$$(scripts/test-postgres)" && $(PY) -m pytest $(PYTEST_ARGS)
+
+# --- measurement ----------------------------------------------------------------
+
+nlu-eval: setup
+	@$(PY) -m nlu.evaluate
+
+bench-nlu: setup
+	@$(PY) -m nlu.bench
+
+clean:
+	rm -rf $(VENV) $(RASA_VENV) models/*.tar.gz models/*.inputs models/*.joblib var/rasa-cache

@@ -1,0 +1,1 @@
+"""Process wiring shared by every entry point: settings and logging."""

@@ -1,0 +1,96 @@
+"""The one validated settings object, read once at start-up (DESIGN.md, Configuration)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+VAR_DIR = PROJECT_ROOT / "var"
+MODELS_DIR = PROJECT_ROOT / "models"
+NLU_TOKEN_FILE = VAR_DIR / "nlu-token"
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+
+
+def default_database_url() -> str:
+    """An absolute SQLite path under var/, whatever the working directory."""
+    return f"sqlite+aiosqlite:///{VAR_DIR / 'sro.db'}"
+
+
+def async_database_url(url: str) -> str:
+    """Give a plain `postgresql://` or `sqlite://` URL its async driver."""
+    for plain, driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return driver + url[len(plain) :]
+    return url
+
+
+def local_nlu_token() -> str:
+    """The token set-up generated for the local Rasa server, or empty."""
+    try:
+        return NLU_TOKEN_FILE.read_text(encoding="ascii").strip()
+    except OSError:
+        return ""
+
+
+class Settings(BaseSettings):
+    """Environment variables (and `.env`), validated once."""
+
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = DEFAULT_API_BASE_URL
+    database_url: str = Field(default_factory=default_database_url)
+    nlu_url: str = "http://localhost:5005"
+    nlu_token: SecretStr = Field(default_factory=lambda: SecretStr(local_nlu_token()))
+    nlu_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    sro_master_key: SecretStr | None = None
+    sro_master_key_file: Path | None = None
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    urgent_ack_minutes: float = Field(default=5.0, gt=0)
+    remind_after_hours: float = Field(default=24.0, gt=0)
+    retention_days: int = Field(default=90, ge=1)
+    sro_timezone: str = "America/Toronto"
+    test_database_url: str | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+    @field_validator("nlu_url", "telegram_api_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("sro_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"unknown time zone {value!r}") from error
+        return value
+
+    @cached_property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.sro_timezone)
+
+    @property
+    def telegram_file_base_url(self) -> str:
+        """The file URL is the API URL with `/bot` turned into `/file/bot`."""
+        base = self.telegram_api_base_url
+        if base.endswith("/bot"):
+            return base[: -len("/bot")] + "/file/bot"
+        return base
