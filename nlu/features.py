@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
 
 from nlu.textprep import normalize
 
 DEFAULTS: dict[str, Any] = {
+    "classifier": "logreg",  # or "svm": a linear SVM with calibrated probabilities
     "word_ngrams": (1, 2),
     "char_ngrams": (2, 5),
     "C": 10.0,
@@ -47,12 +50,21 @@ def build_intent_model(options: Mapping[str, Any] | None = None) -> Pipeline:
         sublinear_tf=True,
         min_df=1,
     )
-    classifier = LogisticRegression(
-        C=float(opts["C"]),
-        max_iter=int(opts["max_iter"]),
-        class_weight="balanced",
-        random_state=int(opts["random_state"]),
-    )
+    classifier: Any
+    if opts["classifier"] == "svm":
+        classifier = CalibratedClassifierCV(
+            LinearSVC(C=float(opts["C"]), class_weight="balanced", random_state=int(opts["random_state"])),
+            cv=3,
+        )
+    elif opts["classifier"] == "logreg":
+        classifier = LogisticRegression(
+            C=float(opts["C"]),
+            max_iter=int(opts["max_iter"]),
+            class_weight="balanced",
+            random_state=int(opts["random_state"]),
+        )
+    else:
+        raise ValueError(f"unknown classifier {opts['classifier']!r}")
     return Pipeline(
         [("features", FeatureUnion([("words", words), ("chars", chars)])), ("classifier", classifier)]
     )

@@ -33,7 +33,9 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {**DEFAULTS, "ranking_length": 10}
+        # blend_with_previous: weight given to the ranking an earlier intent
+        # classifier (e.g. DIET) left on the message; 0 ignores it.
+        return {**DEFAULTS, "ranking_length": 10, "blend_with_previous": 0.0}
 
     @staticmethod
     def required_packages() -> List[str]:
@@ -97,9 +99,15 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         texts = [m.get(TEXT) or "" for m in messages]
         probabilities = self.model.predict_proba(texts)
         classes = list(self.model.classes_)
+        weight = float(self.config["blend_with_previous"])
         for message, row in zip(messages, probabilities):
+            scores = {c: float(p) for c, p in zip(classes, row)}
+            previous = message.get("intent_ranking") or []
+            if weight > 0 and previous:
+                earlier = {r["name"]: float(r["confidence"]) for r in previous}
+                scores = {c: (1 - weight) * p + weight * earlier.get(c, 0.0) for c, p in scores.items()}
             ranking = sorted(
-                ({"name": c, "confidence": float(p)} for c, p in zip(classes, row)),
+                ({"name": c, "confidence": p} for c, p in scores.items()),
                 key=lambda r: -r["confidence"],
             )
             message.set(INTENT, ranking[0], add_to_output=True)
