@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     sro_master_key_file: Path | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # Where the webhook server listens (a reverse proxy or the platform routes WEBHOOK_URL here).
+    webhook_listen: str = "0.0.0.0"  # noqa: S104 - a webhook must be reachable from the proxy
+    port: int = Field(default=8443, ge=1, le=65535)
+    webhook_path: str = "telegram"
+    # Pace sending under Telegram's limits; off only for benchmarks against the emulator.
+    telegram_pacing: bool = True
     urgent_ack_minutes: float = Field(default=5.0, gt=0)
     remind_after_hours: float = Field(default=24.0, gt=0)
     retention_days: int = Field(default=90, ge=1)
