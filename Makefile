@@ -16,13 +16,14 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 export RASA_TELEMETRY_ENABLED := false
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 
-.PHONY: help setup run test lint typecheck pytest nlu-eval bench-nlu bench clean
+.PHONY: help setup run test lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load clean
 
 help:
 	@echo "make run        start SRO Connect (local demo when TELEGRAM_BOT_TOKEN is unset)"
 	@echo "make test       lint, type-check and run the whole test suite"
 	@echo "make nlu-eval   evaluate the NLU model; writes docs/nlu-report.md"
 	@echo "make bench-nlu  benchmark the Rasa server and the classifier; writes docs/benchmarks.md"
+	@echo "make bench-storage, make bench-load   the case store; many students at once"
 	@echo "make setup      only set up (venvs, trained model)"
 
 # --- set-up -----------------------------------------------------------------
@@ -52,7 +53,7 @@ setup: $(VENV)/.installed $(RASA_VENV)/.installed var/nlu-token
 run: setup
 	@scripts/run
 
-test: setup lint typecheck pytest
+test: setup lint typecheck pytest docs-check
 
 lint: $(VENV)/.installed
 	@$(PY) -m ruff check .
@@ -62,7 +63,12 @@ typecheck: $(VENV)/.installed
 	@$(PY) -m mypy
 
 pytest: $(VENV)/.installed
-	@eval "$$(scripts/test-postgres)" && $(PY) -m pytest $(PYTEST_ARGS)
+	@rm -rf var/transcripts
+	@eval "$$(scripts/test-postgres)" && PTB_TIMEDELTA=true $(PY) -m pytest $(PYTEST_ARGS)
+
+# docs/conversation.md is generated from bot/flow.py and the end-to-end tests' transcripts.
+docs-check: $(VENV)/.installed
+	@$(PY) -m bot.conversation_doc --check
 
 # --- measurement ----------------------------------------------------------------
 
@@ -71,6 +77,12 @@ nlu-eval: setup
 
 bench-nlu: setup
 	@$(PY) -m nlu.bench
+
+bench-storage: setup
+	@eval "$$(scripts/test-postgres)" && $(PY) -m casework.bench
+
+bench-load: setup
+	@PTB_TIMEDELTA=true $(PY) -m bot.loadbench
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models/*.tar.gz models/*.inputs models/*.joblib var/rasa-cache

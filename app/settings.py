@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     webhook_path: str = "telegram"
     # Pace sending under Telegram's limits; off only for benchmarks against the emulator.
     telegram_pacing: bool = True
+    # A delivery claimed this long ago and never marked sent belonged to a worker that died.
+    outbox_stale_seconds: float = Field(default=60.0, gt=0)
     urgent_ack_minutes: float = Field(default=5.0, gt=0)
     remind_after_hours: float = Field(default=24.0, gt=0)
     retention_days: int = Field(default=90, ge=1)

@@ -14,6 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+# python-telegram-bot's future default for time periods, as `python -m bot` sets it; without it PTB
+# warns when it builds a RetryAfter, and warnings are errors in this suite.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "sro-nlu.tar.gz"
 

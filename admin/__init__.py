@@ -1,0 +1,1 @@
+"""`sro`, the program coordinator's command line: schools, officers, statistics, keys, audit."""

@@ -1,0 +1,111 @@
+"""`sro db upgrade`, `sro purge`, `sro keys generate|rotate`, `sro audit`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from admin import messages
+from admin.runtime import Context, console, run
+from casework import audit as audit_trail
+from casework import case_lifecycle, rotation
+from casework.keys import KeySource, MasterKey
+from storage import migrations
+
+db_app = typer.Typer(help=messages.DB_HELP, no_args_is_help=True)
+keys_app = typer.Typer(help=messages.KEYS_HELP, no_args_is_help=True)
+
+
+@db_app.command("upgrade", help=messages.DB_UPGRADE_HELP)
+def upgrade() -> None:
+    async def command(ctx: Context) -> None:
+        await migrations.upgrade(ctx.settings.database_url)
+        typer.echo(
+            messages.DB_UPGRADED.format(revision=await migrations.current_revision(ctx.settings.database_url))
+        )
+
+    run(command)
+
+
+def purge() -> None:
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            count = await case_lifecycle.purge_expired(session, ctx.now)
+        typer.echo(messages.PURGED.format(count=count))
+
+    run(command)
+
+
+@keys_app.command("generate", help=messages.KEYS_GENERATE_HELP)
+def generate() -> None:
+    typer.echo(MasterKey.generate().encoded())
+
+
+@keys_app.command("rotate", help=messages.KEYS_ROTATE_HELP)
+def rotate(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False) -> None:
+    if not yes and not typer.confirm(messages.KEYS_ROTATE_CONFIRM):
+        raise typer.Exit(1)
+
+    async def command(ctx: Context) -> None:
+        old = ctx.master()
+        keys = await ctx.keys()  # proves the current key opens this database before anything changes
+        path = old.source.path
+        new = MasterKey.generate(KeySource(old.source.kind, path))
+        if path is not None:
+            rotation.stage_key_file(path, new)
+        else:
+            typer.echo(messages.KEYS_NEW_ENV)
+            typer.echo(new.encoded())
+        try:
+            async with ctx.db.transaction() as session:
+                summary = await rotation.reseal_all(session, keys, new, ctx.now)
+        except BaseException:
+            if path is None:
+                typer.echo(messages.KEYS_ROTATE_FAILED_ENV, err=True)
+            else:
+                rotation.pending_file(path).unlink(missing_ok=True)
+            raise
+        if path is not None:
+            rotation.finish_key_file(path, old)
+            typer.echo(
+                messages.KEYS_ROTATED_FILE.format(
+                    server_keys=summary.server_keys,
+                    officer_keys=summary.officer_keys,
+                    file=path,
+                    previous=rotation.previous_file(path),
+                )
+            )
+        else:
+            typer.echo(
+                messages.KEYS_ROTATED_ENV.format(
+                    server_keys=summary.server_keys, officer_keys=summary.officer_keys
+                )
+            )
+
+    run(command)
+
+
+def audit(
+    case: Annotated[int | None, typer.Option("--case", help="Only this case's events.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many (the newest).", min=1)] = 200,
+) -> None:
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            events = await audit_trail.list_events(session, case_id=case, limit=limit)
+        if not events:
+            typer.echo(messages.NO_EVENTS)
+            return
+        table = Table("at (UTC)", "actor", "action", "case", "detail")
+        for event in events:
+            table.add_row(
+                event.at.strftime("%Y-%m-%d %H:%M:%S"),
+                event.actor,
+                event.action,
+                "" if event.case_id is None else str(event.case_id),
+                event.detail or "",
+            )
+        console().print(table)
+
+    run(command)

@@ -1,0 +1,103 @@
+"""Every text `sro` prints, in one place so wording can be reviewed (and translated) together."""
+
+from __future__ import annotations
+
+APP_HELP = (
+    "Administer SRO Connect: schools, officers, statistics, retention and keys. "
+    "Reads DATABASE_URL and SRO_MASTER_KEY / SRO_MASTER_KEY_FILE like the bot."
+)
+ERROR = "error: {message}"
+UNEXPECTED = "error: {kind} (see the log above; nothing was changed)"
+
+DB_HELP = "The database schema."
+DB_UPGRADE_HELP = "Create or upgrade the schema to the newest migration (safe to repeat)."
+DB_UPGRADED = "Database schema is at revision {revision}."
+
+SCHOOL_HELP = "Schools: add, list, remove (deactivate), import from CSV."
+SCHOOL_ADD_HELP = "Add one school."
+SCHOOL_ADDED = "Added school {code} ({name})."
+SCHOOL_LIST_HELP = "List schools, removed ones included."
+SCHOOL_REMOVE_HELP = "Remove (deactivate) a school: it takes no new reports; its cases and statistics stay."
+SCHOOL_REMOVED = "Removed school {code}: no new reports; its cases and statistics are kept."
+SCHOOL_IMPORT_HELP = (
+    "Import schools from a CSV file with the header name,code (and optionally board). "
+    "All or nothing: the first bad row is reported with its line number and no school is added."
+)
+SCHOOL_IMPORTED = "Imported {count} schools from {file}."
+SCHOOL_FILE_UNREADABLE = "cannot read {file}: {reason}"
+NO_SCHOOLS = "No schools yet: add one with `sro school add` or `sro school import schools.sample.csv`."
+
+OFFICER_HELP = "Officers: invite, list, deactivate, assign to and unassign from schools."
+OFFICER_INVITE_HELP = (
+    "Invite a new officer (--name, --school) or re-issue a code for an existing one (--officer ID, "
+    "e.g. a new phone). Prints a one-time enrollment code, valid 72 hours; the last line is the code alone."
+)
+OFFICER_INVITED = "Officer {officer_id} ({name}, {role}){school}. Enrollment code, valid until {expires} UTC:"
+OFFICER_INVITE_NEEDS = "give either --name (with --school, unless --supervisor) or --officer ID"
+OFFICER_INVITE_CONFLICT = "--officer re-issues a code: it takes no --name, --school, --backup or --supervisor"
+OFFICER_LIST_HELP = "List officers: ids, schools, roles, whether enrolled, whether reachable."
+NO_OFFICERS = "No officers yet: invite one with `sro officer invite --name NAME --school CODE`."
+OFFICER_DEACTIVATE_HELP = (
+    "Deactivate an officer: assignments end, their chat is forgotten, their access to cases is revoked."
+)
+OFFICER_DEACTIVATED = "Deactivated officer {officer_id}; access to {cases} cases revoked."
+OFFICER_ASSIGN_HELP = (
+    "Assign an officer to a school (primary, or --backup). With --with-history the school's open "
+    "cases are re-sealed for them (audit-logged); without it they see only new cases."
+)
+OFFICER_ASSIGNED = (
+    "Assigned officer {officer_id} to {code} as {kind}; {resealed} open cases re-sealed for them."
+)
+OFFICER_UNASSIGN_HELP = "End an officer's assignment to a school and revoke their access to its cases."
+OFFICER_UNASSIGNED = "Unassigned officer {officer_id} from {code}; access to {cases} cases revoked."
+
+STATS_HELP = (
+    "Aggregated intents per school and period, and response times, with disclosure control.\n\n"
+    "Periods are whole calendar days, weeks or months in SRO_TIMEZONE; --from and --to are widened to "
+    "whole periods and the output says which range was used. Weeks start on Monday and are cut at month "
+    "boundaries (a week across two months is two periods), so that days, weeks and months nest: that is "
+    "what keeps queries at different --by from being subtracted from one another. Only settled months "
+    "are shown (a month settles on the 2nd of the next).\n\n"
+    'Symbols: <5 = a count from 1 to 4 (the string "<5" in JSON); x = withheld so that no small count '
+    'can be worked out from the other numbers ("x" in JSON; it may stand for any count of 1 or more). '
+    "A total is shown only when no small count can be computed from it. Response times need at least "
+    "5 cases."
+)
+STATS_RANGE = "Statistics by {by} from {first} to {last} (whole periods, {zone})."
+STATS_CLIPPED = "Not shown: days after {settled}, whose month has not settled yet."
+STATS_NOTHING = "Nothing to show: no settled month in that range (the newest settled day is {settled})."
+STATS_BAD_DATE = "malformed date {value!r}: use YYYY-MM-DD"
+STATS_LEGEND = "<5: from 1 to 4.  x: withheld so that small counts cannot be worked out."
+STATS_TIMES_TITLE = "Response times in minutes (shown from 5 cases)"
+STATS_ALL_INTENTS = "All intents"
+STATS_URGENT = "Urgent"
+STATS_TOTAL = "Total"
+
+PURGE_HELP = "Delete closed cases past their retention date (RETENTION_DAYS after closing); audit-logged."
+PURGED = "Purged {count} closed cases past their retention date."
+
+KEYS_HELP = "The master key."
+KEYS_GENERATE_HELP = "Print a new random master key (for SRO_MASTER_KEY or its file). Changes nothing."
+KEYS_ROTATE_HELP = (
+    "Re-seal every server key and officer key under a new master key, in one transaction. "
+    "With a key file, the file is replaced and the old key kept as <file>.previous; with "
+    "SRO_MASTER_KEY, the new key is printed once."
+)
+KEYS_ROTATE_CONFIRM = "Rotate the master key now? Every running bot must be restarted afterwards."
+KEYS_ROTATED_FILE = (
+    "Rotated: re-sealed {server_keys} server keys and {officer_keys} officer keys. The new key is in {file}; "
+    "the old one is kept in {previous} until the next rotation. Back up the new key, then restart the bot."
+)
+KEYS_NEW_ENV = (
+    "New master key (shown once). Put it in SRO_MASTER_KEY for the bot and for `sro`, and in your backup, "
+    "BEFORE anything else — the database is being re-sealed under it now:"
+)
+KEYS_ROTATED_ENV = (
+    "Rotated: re-sealed {server_keys} server keys and {officer_keys} officer keys. "
+    "The old key no longer opens anything. "
+    "Set SRO_MASTER_KEY to the key above everywhere and restart the bot."
+)
+KEYS_ROTATE_FAILED_ENV = "Rotation failed; nothing changed. The key printed above is NOT in use: discard it."
+
+AUDIT_HELP = "Show audit events (who did what to which case, never content), newest last."
+NO_EVENTS = "No audit events."

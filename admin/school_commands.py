@@ -1,0 +1,78 @@
+"""`sro school add|list|remove|import`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from admin import messages
+from admin.runtime import Context, console, fail, run
+from casework import schools
+
+app = typer.Typer(help=messages.SCHOOL_HELP, no_args_is_help=True)
+
+
+@app.command("add", help=messages.SCHOOL_ADD_HELP)
+def add(
+    name: Annotated[str, typer.Option(help="The school's full name.")],
+    code: Annotated[str, typer.Option(help="A short code, 2 to 16 letters or digits (stored upper-case).")],
+    board: Annotated[str | None, typer.Option(help="The school board, e.g. TDSB.")] = None,
+) -> None:
+    async def command(ctx: Context) -> None:
+        new = schools.NewSchool.checked(name, code, board)
+        async with ctx.db.transaction() as session:
+            await schools.add_school(session, new, ctx.now)
+        typer.echo(messages.SCHOOL_ADDED.format(code=new.code, name=new.name))
+
+    run(command)
+
+
+@app.command("list", help=messages.SCHOOL_LIST_HELP)
+def list_() -> None:
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            found = await schools.list_schools(session)
+        if not found:
+            typer.echo(messages.NO_SCHOOLS)
+            return
+        table = Table("id", "code", "name", "board", "active")
+        for school in found:
+            table.add_row(
+                str(school.id),
+                school.code,
+                school.name,
+                school.board or "",
+                "yes" if school.active else "removed",
+            )
+        console().print(table)
+
+    run(command)
+
+
+@app.command("remove", help=messages.SCHOOL_REMOVE_HELP)
+def remove(code: Annotated[str, typer.Argument(help="The school's code.")]) -> None:
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            school = await schools.remove_school(session, code, ctx.now)
+        typer.echo(messages.SCHOOL_REMOVED.format(code=school.code))
+
+    run(command)
+
+
+@app.command("import", help=messages.SCHOOL_IMPORT_HELP)
+def import_(file: Annotated[Path, typer.Argument(help="A CSV file: name,code[,board].")]) -> None:
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        fail(messages.SCHOOL_FILE_UNREADABLE.format(file=file, reason=type(error).__name__))
+
+    async def command(ctx: Context) -> None:
+        rows = schools.parse_schools_csv(text)
+        async with ctx.db.transaction() as session:
+            count = await schools.import_schools(session, rows, ctx.now)
+        typer.echo(messages.SCHOOL_IMPORTED.format(count=count, file=file))
+
+    run(command)

@@ -1,0 +1,147 @@
+"""The python-telegram-bot application: handlers, concurrency, pacing, services, background work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import BotCommand, ChatMemberUpdated, Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.ext import (
+    ApplicationBuilder,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from app.settings import Settings
+from bot import catalog
+from bot.officer import handlers as officer
+from bot.pacing import Pacing
+from bot.processor import PerChatUpdateProcessor
+from bot.services import BotApplication, BotContext, Services, ServiceSlot
+from bot.student import handlers as student
+
+logger = logging.getLogger(__name__)
+
+STUDENT_COMMANDS = [
+    ("start", "Start, or choose your school again"),
+    ("status", "Check for an answer: /status CODE"),
+    ("help", "What I can do"),
+    ("privacy", "What is and isn't kept"),
+    ("cancel", "Delete what you're writing"),
+    ("forget", "Delete everything about this chat"),
+]
+
+BackgroundTask = Callable[[BotApplication], Coroutine[Any, Any, None]]
+
+
+async def refuse_groups(update: Update, context: BotContext) -> None:
+    """Groups, supergroups and channels: say why not, leave, and handle nothing else."""
+    chat = update.effective_chat
+    if chat is None or chat.type == ChatType.PRIVATE:
+        return
+    member: ChatMemberUpdated | None = update.my_chat_member
+    removed = member is not None and member.new_chat_member.status in (
+        ChatMemberStatus.LEFT,
+        ChatMemberStatus.BANNED,
+    )
+    if not removed:
+        try:
+            await context.bot.send_message(chat.id, catalog.t("only_private"), parse_mode=ParseMode.HTML)
+        except Exception as error:
+            logger.info("bot.group_notice_failed error=%s", type(error).__name__)
+        try:
+            await context.bot.leave_chat(chat.id)
+        except Exception as error:
+            logger.info("bot.leave_failed error=%s", type(error).__name__)
+        logger.info("bot.left_group type=%s", chat.type)
+    raise ApplicationHandlerStop
+
+
+async def on_error(update: object, context: BotContext) -> None:
+    """Handler errors the handlers did not catch: the error type only (never the update)."""
+    logger.error("bot.handler_error error=%s", type(context.error).__name__)
+
+
+def register_handlers(application: BotApplication) -> None:
+    """Groups are refused first; then an enrolled officer's updates go to the officer side; the rest
+    are a student's (or someone enrolling)."""
+    application.add_handler(TypeHandler(Update, refuse_groups), group=-2)
+    application.add_handler(TypeHandler(Update, officer.officer_gate), group=-1)
+    private = filters.ChatType.PRIVATE
+    application.add_handlers(
+        [
+            MessageHandler(filters.UpdateType.EDITED, student.edited),
+            CommandHandler("enroll", officer.enroll, filters=private),
+            CommandHandler("start", student.start, filters=private),
+            CommandHandler("help", student.help_command, filters=private),
+            CommandHandler("privacy", student.privacy, filters=private),
+            CommandHandler("cancel", student.cancel, filters=private),
+            CommandHandler("forget", student.forget, filters=private),
+            CommandHandler("status", student.status_command, filters=private),
+            CommandHandler("done", student.done, filters=private),
+            MessageHandler(private & filters.COMMAND, student.unknown_command),
+            MessageHandler(private & filters.FORWARDED, student.forwarded),
+            MessageHandler(
+                private & (filters.LOCATION | filters.CONTACT | filters.VENUE), student.location_or_contact
+            ),
+            MessageHandler(private & filters.TEXT, student.on_text),
+            MessageHandler(private, student.unsupported),
+            CallbackQueryHandler(student.on_button),
+        ]
+    )
+    application.add_error_handler(on_error)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    services: Services | None = None,
+    background: list[BackgroundTask] | None = None,
+) -> BotApplication:
+    """The bot, ready to run (polling or webhook); `services` may be injected by tests."""
+    token = settings.telegram_bot_token
+    if token is None:
+        raise ValueError("TELEGRAM_BOT_TOKEN is not set")
+    tasks: list[asyncio.Task[None]] = []
+
+    async def post_init(application: BotApplication) -> None:
+        slot = application.bot_data
+        slot.services = services or await Services.start(settings)
+        await application.bot.set_my_commands([BotCommand(name, text) for name, text in STUDENT_COMMANDS])
+        for task in background or []:
+            tasks.append(asyncio.create_task(task(application)))
+        logger.info("bot.started")
+
+    async def post_shutdown(application: BotApplication) -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        slot = application.bot_data
+        if slot.services is not None and services is None:
+            await slot.services.close()
+        logger.info("bot.stopped")
+
+    application: BotApplication = (
+        ApplicationBuilder()
+        .token(token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .base_file_url(settings.telegram_file_base_url)
+        .context_types(ContextTypes(context=BotContext, bot_data=ServiceSlot))
+        .concurrent_updates(PerChatUpdateProcessor(256))
+        .rate_limiter(Pacing(enabled=settings.telegram_pacing))
+        .connection_pool_size(64)
+        .pool_timeout(10)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    register_handlers(application)
+    return application

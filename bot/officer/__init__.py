@@ -1,0 +1,1 @@
+"""What officers see: enrollment, tips and their buttons, replies, their cases."""

@@ -1,0 +1,377 @@
+"""Officers in their private chat: enrollment, tips' buttons, replies, /cases, /case, /close.
+
+An enrolled officer's updates never reach the student handlers (`officer_gate`
+runs first), so an officer's free text is never taken as a student's report,
+and a student can never reach an officer command: the role is the chat's
+enrollment, checked on every update, and every case operation checks that
+the case was sealed for this officer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationHandlerStop
+
+from bot import catalog
+from bot.officer import render
+from bot.services import BotContext, Services
+from casework import (
+    case_lifecycle,
+    case_reading,
+    cases,
+    drafts,
+    escalation,
+    officers,
+    outbox,
+    rate_limits,
+    routing,
+)
+from casework.errors import (
+    AccessDenied,
+    BadCheckCharacter,
+    CaseClosed,
+    ChatAlreadyEnrolled,
+    EnrollmentCodeExpired,
+    EnrollmentCodeRejected,
+    InactiveOfficer,
+    MalformedCode,
+    UnknownCase,
+)
+from nlu import taxonomy
+from storage.models import Officer
+
+logger = logging.getLogger(__name__)
+
+OUTCOMES = ("resolved", "referred", "unfounded", "duplicate", "other")
+ENROLL_MISSES = 5
+ENROLL_WINDOW = timedelta(minutes=15)
+
+
+async def _say(
+    context: BotContext, chat_id: int, key: str, markup: InlineKeyboardMarkup | None = None, **values: object
+) -> None:
+    text = catalog.fill(key, values)
+    await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+# --- enrollment (anyone may try) -----------------------------------------------------------
+
+
+async def enroll(update: Update, context: BotContext) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    services = context.services
+    code = " ".join(context.args or []).strip()
+    if not code:
+        await _say(context, chat.id, "enroll_usage")
+        return
+    pseudonym = services.keys.pseudonym(chat.id)
+    async with services.db.transaction() as session:
+        until = await rate_limits.blocked_until(session, pseudonym, "enroll-miss", services.now())
+    if until is not None:
+        wait = max(1, math.ceil((until - services.now()).total_seconds()))
+        await _say(context, chat.id, "enroll_slow_down", seconds=wait)
+        return
+    failure: str | None = None
+    try:
+        async with services.db.transaction() as session:
+            officer = await officers.enroll(
+                session, services.keys, services.policy, code, chat.id, services.now()
+            )
+    except BadCheckCharacter:
+        failure = "enroll_bad_check"
+    except MalformedCode:
+        failure = "enroll_malformed"
+    except EnrollmentCodeExpired:
+        failure = "enroll_expired"
+    except EnrollmentCodeRejected:
+        failure = "enroll_rejected"
+    except ChatAlreadyEnrolled:
+        failure = "enroll_chat_taken"
+    except InactiveOfficer:
+        failure = "enroll_inactive"
+    if failure is not None:
+        async with services.db.transaction() as session:
+            await rate_limits.hit(
+                session,
+                pseudonym,
+                "enroll-miss",
+                limit=ENROLL_MISSES,
+                window=ENROLL_WINDOW,
+                now=services.now(),
+            )
+        logger.info("officer.enroll_refused reason=%s", failure)
+        await _say(context, chat.id, failure)
+        return
+    services.outbox_ready.set()  # waiting tips were handed to this officer
+    logger.info("officer.enrolled")
+    await _say(context, chat.id, "enroll_done", name=officer.display_name)
+
+
+# --- the gate ------------------------------------------------------------------------------------
+
+
+async def officer_gate(update: Update, context: BotContext) -> None:
+    """Handle every private update from an enrolled officer here, and stop it going further."""
+    chat = update.effective_chat
+    if chat is None or chat.type != "private":
+        return
+    services = context.services
+    async with services.db.transaction() as session:
+        officer = await officers.officer_for_chat(session, chat.id)
+    if officer is None:
+        return
+    message = update.effective_message
+    if update.callback_query is not None:
+        await on_officer_button(update, context, officer)
+    elif message is not None and update.edited_message is None and message.text:
+        command, _, argument = message.text.partition(" ")
+        command = command.split("@")[0].lower()
+        if command == "/enroll":
+            return  # handled by `enroll` (a new phone, a new code)
+        await on_officer_text(update, context, officer, command, argument.strip())
+    raise ApplicationHandlerStop
+
+
+# --- commands and text -----------------------------------------------------------------------------
+
+
+async def on_officer_text(
+    update: Update, context: BotContext, officer: Officer, command: str, argument: str
+) -> None:
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    if command in ("/help", "/start"):
+        await _say(context, chat_id, "officer_help")
+    elif command == "/cases":
+        await list_cases(context, chat_id, officer)
+    elif command == "/case":
+        if not argument.lstrip("#").isdigit():
+            await _say(context, chat_id, "officer_case_usage")
+        else:
+            await show_case(context, chat_id, officer, int(argument.lstrip("#")))
+    elif command == "/close":
+        if not argument.lstrip("#").isdigit():
+            await _say(context, chat_id, "officer_case_usage")
+        else:
+            await ask_outcome(context, chat_id, officer, int(argument.lstrip("#")))
+    elif command == "/cancel":
+        await _set_replying(context.services, chat_id, None)
+        await _say(context, chat_id, "officer_cancelled")
+    elif command.startswith("/"):
+        await _say(context, chat_id, "officer_help")
+    else:
+        await free_text(update, context, officer)
+
+
+async def free_text(update: Update, context: BotContext, officer: Officer) -> None:
+    """A reply to a tip message, or the answer after tapping Reply; anything else gets a hint."""
+    services = context.services
+    message = update.effective_message
+    assert message is not None
+    assert message.text is not None
+    chat_id = message.chat_id
+    case_id: int | None = None
+    if message.reply_to_message is not None:
+        async with services.db.transaction() as session:
+            case_id = await outbox.case_of_sent_message(
+                session, officer.id, message.reply_to_message.message_id
+            )
+    if case_id is None:
+        case_id = await _replying_to(services, chat_id)
+    if case_id is None:
+        await _say(context, chat_id, "officer_free_text")
+        return
+    try:
+        async with services.db.transaction() as session:
+            await cases.add_message(
+                session, services.keys, services.policy, case_id,
+                direction="officer", body={"text": message.text}, now=services.now(),
+                author_officer_id=officer.id,
+            )  # fmt: skip
+    except (AccessDenied, UnknownCase):
+        await _say(context, chat_id, "officer_not_yours")
+        return
+    except CaseClosed:
+        await _say(context, chat_id, "officer_case_closed", case=case_id)
+        return
+    await _set_replying(services, chat_id, None)
+    services.outbox_ready.set()
+    logger.info("officer.replied")
+    await _say(context, chat_id, "officer_reply_sent", case=case_id)
+
+
+async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> None:
+    services = context.services
+    async with services.db.transaction() as session:
+        summaries = await case_reading.list_officer_cases(session, officer.id, open_only=True)
+        names = {s.school_id: await case_reading.school_name(session, s.school_id) for s in summaries}
+    if not summaries:
+        await _say(context, chat_id, "officer_no_cases")
+        return
+    zone = services.policy.timezone
+    lines = [catalog.t("officer_cases_header")]
+    for s in summaries:
+        lines.append(
+            catalog.t(
+                "officer_case_line",
+                marker="🚨" if s.urgent else "📩",
+                case=s.case_id,
+                category=catalog.t("officer_kind_question")
+                if s.kind == "question"
+                else taxonomy.label(s.intent),
+                school=names.get(s.school_id) or catalog.t("officer_no_school"),
+                status=catalog.t(f"officer_status_{s.status}").replace("<i>", "").replace("</i>", ""),
+                time=render.local_time(s.created_at, zone),
+            )
+        )
+    buttons = [
+        InlineKeyboardButton(
+            catalog.t("officer_open_button", case=s.case_id), callback_data=f"o:open:{s.case_id}"
+        )
+        for s in summaries[:24]
+    ]
+    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    await context.bot.send_message(
+        chat_id,
+        render.clip("\n".join(lines)),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup(rows),
+    )
+
+
+async def show_case(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
+    services = context.services
+    try:
+        async with services.db.transaction() as session:
+            thread = await case_reading.read_case_as_officer(session, services.keys, case_id, officer.id)
+            school = await case_reading.school_name(session, thread.summary.school_id)
+            names = await officers.display_names(session, {m.author_officer_id for m in thread.messages})
+    except (AccessDenied, UnknownCase):
+        await _say(context, chat_id, "officer_not_yours")
+        return
+    text = render.thread_text(thread.summary, school, thread.messages, services.policy.timezone, names)
+    markup = None if thread.summary.status == "closed" else render.case_buttons(thread.summary)
+    await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def ask_outcome(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
+    services = context.services
+    async with services.db.transaction() as session:
+        mine = await cases.is_recipient(session, case_id, officer.id)
+    if not mine:
+        await _say(context, chat_id, "officer_not_yours")
+        return
+    rows = [
+        [InlineKeyboardButton(catalog.t(f"officer_outcome_{o}"), callback_data=f"o:outcome:{case_id}:{o}")]
+        for o in OUTCOMES
+    ]
+    await _say(context, chat_id, "officer_choose_outcome", InlineKeyboardMarkup(rows), case=case_id)
+
+
+# --- buttons ---------------------------------------------------------------------------------------
+
+
+async def on_officer_button(update: Update, context: BotContext, officer: Officer) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    parts = (query.data or "").split(":")
+    chat_id = update.effective_chat.id  # type: ignore[union-attr]
+    if len(parts) < 3 or parts[0] != "o" or not parts[2].isdigit():
+        await _say(context, chat_id, "officer_stale_button")
+        return
+    action, case_id = parts[1], int(parts[2])
+    services = context.services
+    try:
+        if action == "ack":
+            await acknowledge(context, chat_id, officer, case_id)
+        elif action == "reply":
+            async with services.db.transaction() as session:
+                if not await cases.is_recipient(session, case_id, officer.id):
+                    raise AccessDenied("not a recipient")
+            await _set_replying(services, chat_id, case_id)
+            await _say(context, chat_id, "officer_reply_prompt", case=case_id)
+        elif action == "close":
+            await ask_outcome(context, chat_id, officer, case_id)
+        elif action == "outcome" and len(parts) == 4 and parts[3] in OUTCOMES:
+            async with services.db.transaction() as session:
+                await case_lifecycle.close(
+                    session, services.policy, case_id, officer.id, parts[3], services.now()
+                )
+            await _remove_buttons(update)
+            await _say(
+                context, chat_id, "officer_closed", case=case_id,
+                outcome=catalog.t(f"officer_outcome_{parts[3]}"), days=services.settings.retention_days,
+            )  # fmt: skip
+        elif action == "esc":
+            await escalate(context, chat_id, officer, case_id)
+        elif action == "open":
+            await show_case(context, chat_id, officer, case_id)
+        else:
+            await _say(context, chat_id, "officer_stale_button")
+    except (AccessDenied, UnknownCase):
+        await _say(context, chat_id, "officer_not_yours")
+    except CaseClosed:
+        await _say(context, chat_id, "officer_case_closed", case=case_id)
+
+
+async def acknowledge(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
+    services = context.services
+    async with services.db.transaction() as session:
+        ack = await case_lifecycle.acknowledge(session, services.policy, case_id, officer.id, services.now())
+        who = await officers.display_name(session, ack.acknowledged_by)
+    if ack.already and ack.acknowledged_by != officer.id:
+        await _say(context, chat_id, "officer_already_acknowledged", case=case_id, officer=who or "")
+        return
+    services.outbox_ready.set()
+    logger.info("officer.acknowledged")
+    await _say(context, chat_id, "officer_acknowledged", case=case_id)
+
+
+async def escalate(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
+    services = context.services
+    async with services.db.transaction() as session:
+        route = await escalation.escalate_now(session, services.policy, case_id, officer.id, services.now())
+    if route is None:
+        await _say(context, chat_id, "officer_escalate_top", case=case_id)
+        return
+    services.outbox_ready.set()
+    await _say(context, chat_id, "officer_escalated", case=case_id, level=routing.LEVEL_NAMES[route.level])
+
+
+async def _remove_buttons(update: Update) -> None:
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        try:
+            await query.edit_message_reply_markup(reply_markup=None)
+        except Exception as error:
+            logger.info("officer.buttons_not_removed error=%s", type(error).__name__)
+
+
+# --- the officer's own small state: which case the next text answers --------------------------------
+
+
+async def _replying_to(services: Services, chat_id: int) -> int | None:
+    async with services.db.transaction() as session:
+        state = await drafts.load_state(
+            session, services.keys, services.keys.pseudonym(chat_id), services.now()
+        )
+    value = (state or {}).get("replying_to")
+    return value if isinstance(value, int) else None
+
+
+async def _set_replying(services: Services, chat_id: int, case_id: int | None) -> None:
+    pseudonym = services.keys.pseudonym(chat_id)
+    async with services.db.transaction() as session:
+        if case_id is None:
+            await drafts.delete_state(session, pseudonym)
+        else:
+            await drafts.save_state(
+                session, services.keys, pseudonym, {"replying_to": case_id}, services.now()
+            )

@@ -1,0 +1,90 @@
+"""A student's conversation state: where they are, their school, their draft.
+
+Lives in the database (casework.drafts), encrypted and keyed by pseudonym,
+loaded per update and gone after 30 minutes of silence. Nothing here is
+kept in the bot's memory between updates, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Step(StrEnum):
+    """Where a student is in the conversation (the states of docs/conversation.md)."""
+
+    IDLE = "idle"
+    CHOOSE_SCHOOL = "choose_school"
+    INTERVIEW = "interview"
+    PREVIEW = "preview"
+    EDIT_CHOICE = "edit_choice"
+    URGENT_DETAILS = "urgent_details"
+    DID_YOU_MEAN = "did_you_mean"
+    STATUS_CODE = "status_code"
+    STATUS_REPLY = "status_reply"
+
+
+# The interview's questions, in the order they are asked.
+FIELDS = ("what", "where", "when", "danger", "more")
+
+
+@dataclass
+class Draft:
+    """A report or question being written."""
+
+    kind: str  # "report" | "question"
+    intent: str
+    urgent: bool = False
+    answers: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    asking: str | None = None  # the field the last question asked for
+    editing: bool = False  # answering an Edit: back to the preview afterwards
+
+
+@dataclass
+class ChatState:
+    step: Step = Step.IDLE
+    school_id: int | None = None
+    school_name: str | None = None
+    school_choices: list[int] = field(default_factory=list)
+    draft: Draft | None = None
+    # Did-you-mean: the message waiting for the student to pick its meaning.
+    pending_text: str | None = None
+    pending_intents: list[str] = field(default_factory=list)
+    # The case urgent additions and status replies go to.
+    case_id: int | None = None
+    # The case the "notify me" buttons under the case code are about.
+    notify_case_id: int | None = None
+    # An urgent report sent before the school was known: when it goes to supervisors.
+    school_deadline: float | None = None
+    language: str = "en"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> ChatState:
+        """Rebuild a saved state; anything unreadable (an older format) starts afresh."""
+        try:
+            draft = raw.get("draft")
+            return cls(
+                step=Step(raw.get("step", Step.IDLE)),
+                school_id=raw.get("school_id"),
+                school_name=raw.get("school_name"),
+                school_choices=list(raw.get("school_choices") or []),
+                draft=Draft(**draft) if isinstance(draft, dict) else None,
+                pending_text=raw.get("pending_text"),
+                pending_intents=list(raw.get("pending_intents") or []),
+                case_id=raw.get("case_id"),
+                notify_case_id=raw.get("notify_case_id"),
+                school_deadline=raw.get("school_deadline"),
+                language=str(raw.get("language") or "en"),
+            )
+        except (TypeError, ValueError):
+            return cls()
+
+    def fresh(self) -> ChatState:
+        """Back to idle, keeping the school: what /cancel does."""
+        return ChatState(school_id=self.school_id, school_name=self.school_name, language=self.language)

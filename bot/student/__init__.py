@@ -1,0 +1,1 @@
+"""What students see: choosing a school, reporting, asking, checking a case."""

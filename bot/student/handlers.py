@@ -1,0 +1,231 @@
+"""The python-telegram-bot callbacks for students: load the turn, run the step, save the turn.
+
+Every student callback goes through `student_turn`, which keeps the rules in
+one place: state loaded per update and saved after it, floods slowed down
+(never for a message the safety net flags), and when anything fails the
+student hears so, with 911 and crisis lines if their message was urgent.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+
+from bot import catalog, flow
+from bot.services import BotContext
+from bot.state import ChatState, Step
+from bot.student import reports, router, schools, status
+from bot.turn import Turn, load_turn, save_turn
+from casework import drafts, rate_limits
+
+logger = logging.getLogger(__name__)
+
+FLOOD_LIMIT = 20  # messages a chat may send...
+FLOOD_WINDOW = timedelta(seconds=30)  # ...in this window before being slowed down
+FLOOD_NOTICE_EVERY = 15.0  # seconds between two "too fast" notices to one chat
+
+StepHandler = Callable[[Turn], Awaitable[Step | None]]
+_flood_notices: dict[str, float] = {}
+
+
+def message_text(update: Update) -> str:
+    message = update.effective_message
+    return (message.text or "") if message is not None else ""
+
+
+async def student_turn(
+    update: Update, context: BotContext, handler: StepHandler, *, counts: bool = True
+) -> None:
+    """Run one student step with its state, under the flood limit, failing safely."""
+    text = message_text(update)
+    try:
+        turn = await load_turn(update, context)
+        if counts and not await _within_flood_limit(turn, text):
+            await save_turn(turn)
+            return
+        if turn.expired and turn.state == ChatState():
+            await turn.say("draft_expired")
+        before = turn.state.step
+        step = await handler(turn)
+        if step is not None:
+            turn.state.step = step
+        flow.record(before, turn.state.step)
+        await save_turn(turn)
+    except Exception as error:
+        logger.error("student.turn_failed error=%s", type(error).__name__)
+        await _fail_safely(update, context, text)
+
+
+async def _within_flood_limit(turn: Turn, text: str) -> bool:
+    services = turn.services
+    async with services.db.transaction() as session:
+        decision = await rate_limits.hit(
+            session, turn.pseudonym, "messages", limit=FLOOD_LIMIT, window=FLOOD_WINDOW, now=services.now()
+        )
+    if decision.allowed or (text and services.safety_net.check(text) is not None):
+        return True  # an urgent message is never dropped, however fast it came
+    now = time.monotonic()
+    if now - _flood_notices.get(turn.pseudonym, 0.0) > FLOOD_NOTICE_EVERY:
+        _flood_notices[turn.pseudonym] = now
+        await turn.say("too_fast")
+    logger.info("student.flood_slowed")
+    return False
+
+
+async def _fail_safely(update: Update, context: BotContext, text: str) -> None:
+    """Something broke: tell the student, with safety information if the message was urgent."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    try:
+        hit = context.services.safety_net.check(text) if text else None
+        if hit is not None:
+            key = "urgent_self_harm" if hit.category == "self_harm" else "urgent_danger"
+            await context.bot.send_message(chat.id, catalog.t(key), parse_mode=ParseMode.HTML)
+            await context.bot.send_message(chat.id, catalog.t("send_failed"), parse_mode=ParseMode.HTML)
+        else:
+            await context.bot.send_message(
+                chat.id, catalog.t("something_went_wrong"), parse_mode=ParseMode.HTML
+            )
+    except Exception as error:
+        logger.error("student.failure_not_told error=%s", type(error).__name__)
+
+
+# --- callbacks registered with the application ------------------------------------------
+
+
+async def on_text(update: Update, context: BotContext) -> None:
+    text = message_text(update)
+    await student_turn(update, context, lambda turn: router.on_text(turn, text))
+
+
+async def on_button(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+
+    async def press(turn: Turn) -> Step | None:
+        data = query.data or ""
+        await query.answer()
+        step = await router.on_button(turn, data)
+        if step is None:
+            logger.info("student.stale_button")
+            return None
+        await turn.remove_buttons()
+        return step
+
+    await student_turn(update, context, press, counts=False)
+
+
+async def start(update: Update, context: BotContext) -> None:
+    async def welcome(turn: Turn) -> Step:
+        await turn.say("welcome")
+        return await schools.ask_school(turn)
+
+    await student_turn(update, context, welcome)
+
+
+def _say(key: str) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
+    async def callback(update: Update, context: BotContext) -> None:
+        async def say(turn: Turn) -> None:
+            values = {"retention_days": context.services.settings.retention_days} if key == "privacy" else {}
+            await turn.send(catalog.fill(key, values, turn.state.language))
+
+        await student_turn(update, context, say)
+
+    return callback
+
+
+help_command = _say("help")
+privacy = _say("privacy")
+
+
+async def cancel(update: Update, context: BotContext) -> None:
+    async def do_cancel(turn: Turn) -> Step:
+        if turn.state.step == Step.IDLE and turn.state.draft is None:
+            await turn.say("cancel_nothing")
+            return Step.IDLE
+        return await reports.cancel(turn)
+
+    await student_turn(update, context, do_cancel)
+
+
+async def forget(update: Update, context: BotContext) -> None:
+    async def do_forget(turn: Turn) -> Step:
+        services = turn.services
+        async with services.db.transaction() as session:
+            await drafts.delete_state(session, turn.pseudonym)
+        turn.state = ChatState()
+        await turn.say("forget_done")
+        return Step.IDLE
+
+    await student_turn(update, context, do_forget)
+
+
+async def status_command(update: Update, context: BotContext) -> None:
+    code = " ".join(context.args or []).strip()
+
+    async def do_status(turn: Turn) -> Step:
+        if code:
+            return await status.check_status(turn, code)
+        return await status.ask_for_code(turn)
+
+    await student_turn(update, context, do_status)
+
+
+async def done(update: Update, context: BotContext) -> None:
+    async def do_done(turn: Turn) -> Step:
+        if turn.state.step == Step.URGENT_DETAILS:
+            turn.state = turn.state.fresh()
+            await turn.say("urgent_done")
+        else:
+            await turn.say("done_nothing")
+        return Step.IDLE
+
+    await student_turn(update, context, do_done)
+
+
+async def unknown_command(update: Update, context: BotContext) -> None:
+    await student_turn(update, context, lambda turn: _reply(turn, "command_unknown"))
+
+
+async def unsupported(update: Update, context: BotContext) -> None:
+    """Stickers, voice notes, photos, documents...: say what is accepted."""
+    await _refuse_unless_urgent(update, context, "only_text")
+
+
+async def forwarded(update: Update, context: BotContext) -> None:
+    """Forwards can name their writer: refused, unless urgent (then only the text is used)."""
+    await _refuse_unless_urgent(update, context, "no_forwards")
+
+
+async def location_or_contact(update: Update, context: BotContext) -> None:
+    await _refuse_unless_urgent(update, context, "no_location")
+
+
+async def edited(update: Update, context: BotContext) -> None:
+    await _refuse_unless_urgent(update, context, "edited_ignored")
+
+
+async def _refuse_unless_urgent(update: Update, context: BotContext, key: str) -> None:
+    """Explain what is accepted; but if the text (or caption) is urgent, act on it as a message."""
+    message = update.effective_message
+    text = ((message.text or message.caption) or "") if message is not None else ""
+
+    async def refuse(turn: Turn) -> Step | None:
+        if text and turn.services.safety_net.check(text) is not None:
+            return await router.free_message(turn, text)
+        await turn.say(key)
+        return None
+
+    await student_turn(update, context, refuse)
+
+
+async def _reply(turn: Turn, key: str) -> None:
+    await turn.say(key)

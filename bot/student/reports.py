@@ -1,0 +1,254 @@
+"""Reports and questions: the short interview, the preview, sending, and the urgent path.
+
+Each step is one `async def` that returns the next `Step` (python-telegram-bot's
+conversationbot habit); the transitions are listed in `bot.flow`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from bot.state import FIELDS, Draft, Step
+from bot.student import schools
+from bot.student.sending import SCHOOL_ANSWER_WAIT, add_to_case, open_case, tell_sent
+from bot.turn import Button, Turn
+from nlu.result import Classification
+
+# Words that already say when something happened, so the interview does not ask.
+_WHEN = re.compile(
+    r"\b(?:today|tonight|yesterday|tomorrow|tmrw|tmr|now|rn|right now|earlier|ago"
+    r"|this (?:morning|afternoon|week)|last (?:night|week|weekend|period|class)|every ?day|always"
+    r"|all the time|(?:mon|tues|wednes|thurs|fri|satur|sun)day|weekend|at lunch|lunch|after school"
+    r"|before school|recess|(?:first|second|third|fourth|1st|2nd|3rd|4th) period|period \d"
+    r"|\d{1,2}(?::\d\d)? ?(?:am|pm)|in class|during class)\b",
+    re.IGNORECASE,
+)
+MIN_DESCRIPTION_WORDS = 5
+QUESTIONS = {
+    "what": "interview_what",
+    "where": "interview_where",
+    "when": "interview_when",
+    "danger": "interview_danger",
+    "more": "interview_more",
+}
+DANGER_BUTTONS: list[list[Button]] = [
+    [("yes_button", "danger:yes"), ("no_button", "danger:no"), ("not_sure_button", "danger:unsure")],
+    [("skip_button", "skip")],
+]
+SKIP_BUTTON: list[list[Button]] = [[("skip_button", "skip")]]
+PREVIEW_BUTTONS: list[list[Button]] = [
+    [("send_button", "send"), ("edit_button", "edit"), ("cancel_button", "cancel")]
+]
+
+
+def covered_by_description(text: str, classification: Classification | None) -> list[str]:
+    """Interview fields the first message already answers: never asked again."""
+    covered = []
+    if classification is not None and any(e.entity == "location" for e in classification.entities):
+        covered.append("where")
+    if _WHEN.search(text):
+        covered.append("when")
+    return covered
+
+
+# --- starting ---------------------------------------------------------------------
+
+
+async def start_report(turn: Turn, text: str, intent: str, classification: Classification | None) -> Step:
+    """A report: take the first message as the description if it is one, then ask what is missing."""
+    draft = Draft(kind="report", intent=intent)
+    if intent != "report_other" and len(text.split()) >= MIN_DESCRIPTION_WORDS:
+        draft.answers["what"] = text
+        draft.skipped.extend(covered_by_description(text, classification))
+    turn.state.draft = draft
+    if turn.state.school_id is None:
+        return await schools.ask_school(turn, "school_needed_first")
+    return await next_question(turn)
+
+
+async def start_question(turn: Turn, text: str) -> Step:
+    """A question for the officer: shown back for confirmation, then sent like a report."""
+    turn.state.draft = Draft(kind="question", intent="ask_officer", answers={"question": text})
+    if turn.state.school_id is None:
+        return await schools.ask_school(turn, "school_needed_first")
+    return await preview(turn)
+
+
+async def continue_after_school(turn: Turn) -> Step:
+    """The school was just chosen: carry on with whatever was waiting for it."""
+    draft = turn.state.draft
+    if draft is None:
+        await turn.say("school_chosen", school=turn.state.school_name or "")
+        return Step.IDLE
+    await turn.say("school_set", school=turn.state.school_name or "")
+    return await preview(turn) if draft.kind == "question" else await next_question(turn)
+
+
+# --- the interview -------------------------------------------------------------------
+
+
+async def next_question(turn: Turn) -> Step:
+    """Ask the first field that is neither answered nor skipped; the preview when none is left."""
+    draft = turn.state.draft
+    assert draft is not None
+    for name in FIELDS:
+        if name not in draft.answers and name not in draft.skipped:
+            return await ask(turn, name)
+    return await preview(turn)
+
+
+async def ask(turn: Turn, name: str) -> Step:
+    draft = turn.state.draft
+    assert draft is not None
+    draft.asking = name
+    if name == "question":
+        await turn.say("edit_question_prompt")
+    else:
+        await turn.say(QUESTIONS[name], buttons=DANGER_BUTTONS if name == "danger" else SKIP_BUTTON)
+    return Step.INTERVIEW
+
+
+async def answer(turn: Turn, text: str) -> Step:
+    """A typed answer to the question just asked."""
+    draft = turn.state.draft
+    if draft is None or draft.asking is None:
+        return Step.IDLE
+    draft.answers[draft.asking] = text
+    if draft.asking in draft.skipped:
+        draft.skipped.remove(draft.asking)
+    return await after_answer(turn)
+
+
+async def skip(turn: Turn) -> Step:
+    draft = turn.state.draft
+    if draft is None or draft.asking is None:
+        return Step.IDLE
+    draft.answers.pop(draft.asking, None)
+    if draft.asking not in draft.skipped:
+        draft.skipped.append(draft.asking)
+    return await after_answer(turn)
+
+
+async def danger_answer(turn: Turn, choice: str) -> Step:
+    """'Is anyone in danger right now?' A yes makes the report urgent and sends it at once."""
+    draft = turn.state.draft
+    if draft is None:
+        return Step.IDLE
+    label = {"yes": "yes_button", "no": "no_button", "unsure": "not_sure_button"}[choice]
+    draft.answers["danger"] = turn.text(label)
+    if choice == "yes":
+        draft.urgent = True
+        await turn.say("danger_now_yes")
+        return await send(turn)
+    return await after_answer(turn)
+
+
+async def after_answer(turn: Turn) -> Step:
+    draft = turn.state.draft
+    assert draft is not None
+    draft.asking = None
+    if draft.editing:
+        draft.editing = False
+        return await preview(turn)
+    return await next_question(turn)
+
+
+# --- preview, edit, send ------------------------------------------------------------------
+
+
+def summary(turn: Turn, draft: Draft) -> str:
+    """Exactly what the officer will read, for the student to check."""
+    if draft.kind == "question":
+        return turn.text("summary_question", value=draft.answers.get("question", ""))
+    lines = []
+    for name in FIELDS:
+        if name in draft.answers:
+            lines.append(turn.text(f"summary_{name}", value=draft.answers[name]))
+    return "\n".join(lines)
+
+
+async def preview(turn: Turn) -> Step:
+    draft = turn.state.draft
+    assert draft is not None
+    key = "preview_question" if draft.kind == "question" else "preview_report"
+    # The summary is HTML already, its student text escaped line by line.
+    await turn.send(turn.raw_text(key, summary=summary(turn, draft)), buttons=PREVIEW_BUTTONS)
+    return Step.PREVIEW
+
+
+async def choose_edit(turn: Turn) -> Step:
+    draft = turn.state.draft
+    if draft is None:
+        return Step.IDLE
+    if draft.kind == "question":
+        draft.editing = True
+        return await ask(turn, "question")
+    rows: list[list[Button]] = [
+        [("edit_what_button", "edit:what"), ("edit_where_button", "edit:where")],
+        [("edit_when_button", "edit:when"), ("edit_more_button", "edit:more")],
+    ]
+    await turn.say("edit_which", buttons=rows)
+    return Step.EDIT_CHOICE
+
+
+async def edit_field(turn: Turn, name: str) -> Step:
+    draft = turn.state.draft
+    if draft is None or name not in FIELDS:
+        return Step.IDLE
+    draft.editing = True
+    return await ask(turn, name)
+
+
+async def cancel(turn: Turn) -> Step:
+    turn.state = turn.state.fresh()
+    await turn.say("cancelled")
+    return Step.IDLE
+
+
+async def send(turn: Turn) -> Step:
+    """Send the draft; urgent drafts also get the details-afterwards step."""
+    draft = turn.state.draft
+    if draft is None:
+        return Step.IDLE
+    sent = await open_case(turn, draft)
+    await tell_sent(turn, sent, urgent=draft.urgent)
+    turn.state.draft = None
+    if sent is not None and draft.urgent:
+        await turn.say("urgent_details")
+        return Step.URGENT_DETAILS
+    return Step.IDLE
+
+
+# --- urgent -------------------------------------------------------------------------------
+
+
+def safety_key(intent: str) -> str:
+    return "urgent_self_harm" if intent == "report_self_harm" else "urgent_danger"
+
+
+async def start_urgent(turn: Turn, text: str, intent: str) -> Step:
+    """Safety information at once, the report to delivery at the same moment, details after."""
+    draft = Draft(kind="report", intent=intent, urgent=True, answers={"what": text})
+    turn.state.draft = draft
+    # Both at once: the student reads what to do while the report is being stored.
+    _, sent = await asyncio.gather(turn.say(safety_key(intent)), open_case(turn, draft))
+    await tell_sent(turn, sent, urgent=True)
+    turn.state.draft = None
+    if sent is None:
+        return Step.IDLE
+    if turn.state.school_id is None:
+        turn.state.school_deadline = turn.services.now().timestamp() + SCHOOL_ANSWER_WAIT.total_seconds()
+        return await schools.ask_school(turn, "urgent_no_school")
+    await turn.say("urgent_details")
+    return Step.URGENT_DETAILS
+
+
+async def urgent_addition(turn: Turn, text: str) -> Step:
+    """After an urgent report, every message is added to it, until /done."""
+    case_id = turn.state.case_id
+    if case_id is None or not await add_to_case(turn, case_id, {"more": text}):
+        turn.state = turn.state.fresh()
+        return Step.IDLE
+    await turn.say("urgent_addition_sent")
+    return Step.URGENT_DETAILS

@@ -1,0 +1,249 @@
+"""A student's text, button or command, sent to the step that handles it."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+
+from bot.state import Step
+from bot.student import reports, schools, status
+from bot.student.sending import set_notifications
+from bot.turn import Button, Turn
+from casework import cases
+from casework.stats import record_now
+from nlu import taxonomy
+from nlu.result import NLU_FALLBACK, Classification
+from nlu.safety_lexicon import CATEGORY_INTENT
+
+logger = logging.getLogger(__name__)
+
+# A case code typed inside a message ("my code is K7QF-2MZX-9PHA-R3TD-4").
+_CODE = re.compile(r"\b(?:[0-9A-Za-z]{4}[- ]?){4}[0-9A-Za-z*~$=](?![0-9A-Za-z])")
+
+SIMPLE_ANSWERS = {
+    "greet": "greet",
+    "thank": "thank",
+    "goodbye": "goodbye",
+    "help": "help",
+    "ask_anonymity": "ask_anonymity",
+    "out_of_scope": "out_of_scope",
+    "affirm": "affirm_out_of_context",
+    "deny": "deny_out_of_context",
+}
+DID_YOU_MEAN_CHOICES = 3
+
+
+# --- classification ---------------------------------------------------------------
+
+
+async def classify(turn: Turn, text: str) -> Classification:
+    """Classify a free message and count it in the statistics (school, intent, urgency, day)."""
+    services = turn.services
+    result = await services.classifier.classify(text)
+    async with services.db.transaction() as session:
+        await record_now(
+            session,
+            services.policy,
+            school_id=turn.state.school_id,
+            intent=result.intent,
+            urgent=result.urgent,
+            now=services.now(),
+        )
+    logger.info(
+        "student.classified intent=%s urgent=%s source=%s", result.intent, result.urgent, result.source
+    )
+    return result
+
+
+def urgent_intent(result: Classification) -> str:
+    return result.urgent_intent or result.intent
+
+
+async def free_message(turn: Turn, text: str) -> Step:
+    """A message that answers no question: classify it and act on its meaning."""
+    result = await classify(turn, text)
+    if result.urgent:
+        return await reports.start_urgent(turn, text, urgent_intent(result))
+    return await act_on(turn, text, result.intent, result)
+
+
+async def act_on(turn: Turn, text: str, intent: str, result: Classification | None) -> Step:
+    if intent.startswith("report_"):
+        return await reports.start_report(turn, text, intent, result)
+    if intent == "ask_officer":
+        return await reports.start_question(turn, text)
+    if intent == "check_status":
+        found = _CODE.search(text)
+        return await status.check_status(turn, found.group()) if found else await status.ask_for_code(turn)
+    if intent == NLU_FALLBACK and result is not None:
+        return await did_you_mean(turn, text, result)
+    await turn.say(SIMPLE_ANSWERS.get(intent, "out_of_scope"))
+    return Step.IDLE
+
+
+async def did_you_mean(turn: Turn, text: str, result: Classification) -> Step:
+    """Unsure: offer the likeliest meanings in plain words, plus 'something else'."""
+    choices = [s.name for s in result.ranking if s.name in taxonomy.intents()][:DID_YOU_MEAN_CHOICES]
+    turn.state.pending_text = text
+    turn.state.pending_intents = choices
+    rows: list[list[Button]] = [[(taxonomy.label(name), f"dym:{name}")] for name in choices]
+    rows.append([("something_else_button", "dym:other")])
+    await turn.say("did_you_mean", buttons=rows)
+    return Step.DID_YOU_MEAN
+
+
+async def safety_check(turn: Turn, text: str) -> str | None:
+    """The safety net on a message that is not classified (an answer): the urgent intent it stands for."""
+    hit = turn.services.safety_net.check(text)
+    return CATEGORY_INTENT[hit.category] if hit else None
+
+
+# --- text, by step -------------------------------------------------------------------
+
+
+async def on_idle(turn: Turn, text: str) -> Step:
+    return await free_message(turn, text)
+
+
+async def on_choose_school(turn: Turn, text: str) -> Step:
+    if turn.state.case_id is None and (intent := await safety_check(turn, text)):
+        # Not a school name: someone is in danger. Safety first, the school after.
+        await classify(turn, text)
+        return await reports.start_urgent(turn, text, intent)
+    return await schools.offer_schools(turn, text)
+
+
+async def on_interview(turn: Turn, text: str) -> Step:
+    draft = turn.state.draft
+    if draft is not None and not draft.urgent and (intent := await safety_check(turn, text)):
+        # The answer itself is urgent: safety information now, and the report goes at once.
+        draft.urgent = True
+        draft.intent = intent
+        if draft.asking:
+            draft.answers[draft.asking] = text
+        await turn.say(reports.safety_key(intent))
+        return await reports.send(turn)
+    return await reports.answer(turn, text)
+
+
+async def on_preview(turn: Turn, text: str) -> Step:
+    """Text while the preview waits for a button: 'yes'/'send' sends, 'no'/'cancel' cancels."""
+    result = await classify(turn, text)
+    if result.urgent and turn.state.draft is not None:
+        turn.state.draft.urgent = True
+        turn.state.draft.answers.setdefault("more", text)
+        await turn.say(reports.safety_key(urgent_intent(result)))
+        return await reports.send(turn)
+    if result.intent == "affirm":
+        return await reports.send(turn)
+    if result.intent == "deny":
+        return await reports.cancel(turn)
+    return await reports.preview(turn)
+
+
+async def on_urgent_details(turn: Turn, text: str) -> Step:
+    return await reports.urgent_addition(turn, text)
+
+
+async def on_did_you_mean(turn: Turn, text: str) -> Step:
+    turn.state.pending_text, turn.state.pending_intents = None, []
+    return await free_message(turn, text)
+
+
+async def on_status_code(turn: Turn, text: str) -> Step:
+    return await status.check_status(turn, text)
+
+
+async def on_status_reply(turn: Turn, text: str) -> Step:
+    return await status.reply(turn, text)
+
+
+TEXT_STEPS: dict[Step, Callable[[Turn, str], Awaitable[Step]]] = {
+    Step.IDLE: on_idle,
+    Step.CHOOSE_SCHOOL: on_choose_school,
+    Step.INTERVIEW: on_interview,
+    Step.PREVIEW: on_preview,
+    Step.EDIT_CHOICE: on_preview,
+    Step.URGENT_DETAILS: on_urgent_details,
+    Step.DID_YOU_MEAN: on_did_you_mean,
+    Step.STATUS_CODE: on_status_code,
+    Step.STATUS_REPLY: on_status_reply,
+}
+
+
+async def on_text(turn: Turn, text: str) -> Step:
+    return await TEXT_STEPS[turn.state.step](turn, text)
+
+
+# --- buttons ---------------------------------------------------------------------------
+
+
+async def on_button(turn: Turn, data: str) -> Step | None:
+    """A button press; None when the button no longer fits the conversation (stale)."""
+    step = turn.state.step
+    action, _, argument = data.partition(":")
+    draft = turn.state.draft
+    if action == "school" and step == Step.CHOOSE_SCHOOL:
+        return await school_chosen(turn, argument)
+    if action == "skip" and step == Step.INTERVIEW and draft is not None:
+        return await reports.skip(turn)
+    if action == "danger" and step == Step.INTERVIEW and argument in ("yes", "no", "unsure"):
+        return await reports.danger_answer(turn, argument)
+    if action == "send" and step == Step.PREVIEW:
+        return await reports.send(turn)
+    if action == "edit" and step in (Step.PREVIEW, Step.EDIT_CHOICE):
+        return await reports.edit_field(turn, argument) if argument else await reports.choose_edit(turn)
+    if action == "cancel" and step in (Step.PREVIEW, Step.EDIT_CHOICE):
+        return await reports.cancel(turn)
+    if action == "dym" and step == Step.DID_YOU_MEAN and turn.state.pending_text is not None:
+        return await meaning_chosen(turn, argument)
+    if action == "notify" and turn.state.notify_case_id is not None:
+        return await notify_choice(turn, argument == "yes")
+    if action == "reply" and turn.state.case_id is not None:
+        return await status.start_reply(turn)
+    return None
+
+
+async def school_chosen(turn: Turn, argument: str) -> Step:
+    if argument == "none":
+        await turn.say("school_not_listed")
+        return Step.CHOOSE_SCHOOL
+    if not argument.isdigit() or int(argument) not in turn.state.school_choices:
+        return Step.CHOOSE_SCHOOL
+    name = await schools.school_name(turn, int(argument))
+    if name is None:
+        return await schools.ask_school(turn)
+    turn.state.school_id, turn.state.school_name, turn.state.school_choices = int(argument), name, []
+    if turn.state.case_id is not None and turn.state.school_deadline is not None:
+        # An urgent report already sent without a school: now it also goes to this school's officers.
+        services = turn.services
+        async with services.db.transaction() as session:
+            await cases.assign_school(session, services.keys, services.policy, turn.state.case_id,
+                                      turn.state.school_id, services.now())  # fmt: skip
+        services.outbox_ready.set()
+        turn.state.school_deadline = None
+        await turn.say("school_set", school=name)
+        await turn.say("urgent_details")
+        return Step.URGENT_DETAILS
+    return await reports.continue_after_school(turn)
+
+
+async def meaning_chosen(turn: Turn, intent: str) -> Step:
+    text = turn.state.pending_text or ""
+    turn.state.pending_text, turn.state.pending_intents = None, []
+    if intent == "other" or intent not in taxonomy.intents():
+        await turn.say("something_else")
+        return Step.IDLE
+    if taxonomy.intents()[intent].urgent:
+        return await reports.start_urgent(turn, text, intent)
+    return await act_on(turn, text, intent, None)
+
+
+async def notify_choice(turn: Turn, wanted: bool) -> Step:
+    case_id = turn.state.notify_case_id
+    assert case_id is not None
+    turn.state.notify_case_id = None
+    await set_notifications(turn, case_id, wanted)
+    await turn.say("notify_on" if wanted else "notify_off")
+    return turn.state.step

@@ -1,0 +1,105 @@
+"""Handing a report or question to the case store, and telling the student honestly what happened."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.state import FIELDS, Draft
+from bot.turn import Turn
+from casework import cases
+from casework.errors import CaseworkError, NoRecipients
+
+logger = logging.getLogger(__name__)
+
+SCHOOL_ANSWER_WAIT = timedelta(minutes=2)
+NOTIFY_BUTTONS = [[("notify_yes_button", "notify:yes"), ("notify_no_button", "notify:no")]]
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    case_id: int
+    code: str
+    delivered: bool  # False: stored, waiting for an officer who can receive it
+
+
+def case_body(draft: Draft) -> dict[str, str]:
+    """What the officer will read: the student's own words and interview answers."""
+    if draft.kind == "question":
+        return {"question": draft.answers.get("question", "")}
+    return {name: draft.answers[name] for name in FIELDS if draft.answers.get(name)}
+
+
+async def open_case(turn: Turn, draft: Draft) -> Sent | None:
+    """Store the case and queue its delivery in one transaction; None if nobody could ever read it."""
+    services = turn.services
+    try:
+        async with services.db.transaction() as session:
+            opened = await cases.open_case(
+                session,
+                services.keys,
+                services.policy,
+                school_id=turn.state.school_id,
+                kind=draft.kind,
+                intent=draft.intent,
+                urgent=draft.urgent,
+                body=case_body(draft),
+                notify_chat_id=None,
+                now=services.now(),
+                # Urgent before a school is known: the school's officers if the student names it
+                # in time, else the supervisors (cases.open_case).
+                hold=SCHOOL_ANSWER_WAIT if draft.urgent and turn.state.school_id is None else None,
+            )
+    except NoRecipients:
+        logger.warning("case.not_opened reason=no_recipients")
+        return None
+    services.outbox_ready.set()
+    logger.info("case.opened urgent=%s delivered=%s", draft.urgent, opened.delivered)
+    return Sent(opened.case_id, opened.code, opened.delivered)
+
+
+async def tell_sent(turn: Turn, sent: Sent | None, *, urgent: bool) -> None:
+    """The case code, how to use it, and the notification offer; or the honest 'not sent'."""
+    if sent is None:
+        await turn.say("nobody_can_receive")
+        if urgent:
+            await turn.say("nobody_can_receive_crisis")
+        return
+    if not sent.delivered:
+        key = "sent_waiting"
+    elif turn.state.school_id is None:
+        key = "sent_no_school"
+    else:
+        key = "sent"
+    text = turn.text(key, code=sent.code) + "\n\n" + turn.text("notify_offer")
+    turn.state.case_id = sent.case_id
+    turn.state.notify_case_id = sent.case_id
+    await turn.send(text, buttons=NOTIFY_BUTTONS)
+
+
+async def add_to_case(turn: Turn, case_id: int, body: dict[str, str]) -> bool:
+    """Add a student message to an open case; False if the case cannot take it (closed, gone)."""
+    services = turn.services
+    try:
+        async with services.db.transaction() as session:
+            await cases.add_message(
+                session,
+                services.keys,
+                services.policy,
+                case_id,
+                direction="student",
+                body=body,
+                now=services.now(),
+            )
+    except CaseworkError as error:
+        logger.info("case.message_refused error=%s", type(error).__name__)
+        return False
+    services.outbox_ready.set()
+    return True
+
+
+async def set_notifications(turn: Turn, case_id: int, wanted: bool) -> None:
+    services = turn.services
+    async with services.db.transaction() as session:
+        await cases.set_notify_address(session, services.keys, case_id, turn.chat_id if wanted else None)

@@ -1,0 +1,227 @@
+"""Reading cases: an officer with their own key, a student with their case code, and officers' lists.
+
+An officer reads a case only if it was sealed for them (a `case_recipients`
+row and an envelope per message); anything else is `AccessDenied`, whether
+or not the case exists. The student reads with the key their code derives;
+the server never stores that key, nor the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import case as sql_case
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework import crypto, sealing
+from casework.case_codes import CaseCode
+from casework.cases import is_recipient
+from casework.errors import AccessDenied, UnknownCase, UnknownCaseCode
+from casework.keys import KeyRing
+from storage.models import (
+    Case,
+    CaseMessage,
+    CaseRecipient,
+    CaseStatus,
+    KeyEnvelope,
+    Officer,
+    RecipientKind,
+    School,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMessage:
+    seq: int
+    direction: str  # 'student', 'officer' or 'system'
+    created_at: datetime
+    body: dict[str, str]
+    author_officer_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSummary:
+    """What a list shows: no content."""
+
+    case_id: int
+    school_id: int | None
+    kind: str
+    intent: str
+    urgent: bool
+    status: str
+    created_at: datetime
+    acknowledged_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CaseThread:
+    """A case as its officer sees it."""
+
+    summary: CaseSummary
+    outcome: str | None
+    messages: tuple[ThreadMessage, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StudentView:
+    """A case as its student sees it: status and the conversation, no officer identities."""
+
+    case_id: int
+    kind: str
+    status: str
+    created_at: datetime
+    messages: tuple[ThreadMessage, ...]
+
+
+def _summary(case: Case) -> CaseSummary:
+    return CaseSummary(
+        case.id,
+        case.school_id,
+        case.kind,
+        case.intent,
+        case.urgent,
+        case.status,
+        case.created_at,
+        case.acknowledged_by,
+    )
+
+
+async def _thread(
+    session: AsyncSession,
+    case_id: int,
+    envelope_filter: object,
+    key: X25519PrivateKey,
+    recipient: int | str,
+    *,
+    with_authors: bool,
+) -> tuple[ThreadMessage, ...]:
+    rows = await session.execute(
+        select(CaseMessage, KeyEnvelope)
+        .outerjoin(KeyEnvelope, (KeyEnvelope.message_id == CaseMessage.id) & envelope_filter)
+        .where(CaseMessage.case_id == case_id)
+        .order_by(CaseMessage.seq)
+    )
+    messages = []
+    for message, envelope in rows.all():
+        if envelope is None:
+            raise crypto.DecryptionError(
+                f"message {message.seq} of case {case_id} has no key for this reader"
+            )
+        messages.append(
+            ThreadMessage(
+                message.seq,
+                message.direction,
+                message.created_at,
+                sealing.open_message(message, envelope, key, recipient),
+                message.author_officer_id if with_authors else None,
+            )
+        )
+    return tuple(messages)
+
+
+async def read_case_as_officer(
+    session: AsyncSession, keys: KeyRing, case_id: int, officer_id: int
+) -> CaseThread:
+    """The decrypted thread; `AccessDenied` unless the case was sealed for this active officer."""
+    if not await is_recipient(session, case_id, officer_id):
+        raise AccessDenied(f"case {case_id} is not shared with this officer")
+    case = await session.get(Case, case_id)
+    officer = await session.get(Officer, officer_id)
+    if case is None or officer is None:
+        raise AccessDenied(f"case {case_id} is not shared with this officer")
+    key = keys.officer_key(officer.id, officer.sealed_private_key)
+    envelopes = KeyEnvelope.officer_id == officer_id
+    messages = await _thread(session, case_id, envelopes, key, officer_id, with_authors=True)
+    return CaseThread(_summary(case), case.outcome, messages)
+
+
+async def read_message_as_officer(
+    session: AsyncSession, keys: KeyRing, message_id: int, officer_id: int
+) -> ThreadMessage:
+    """One message, for the sender rendering a delivery; `AccessDenied` as above."""
+    row = (
+        await session.execute(
+            select(CaseMessage, KeyEnvelope)
+            .join(KeyEnvelope, KeyEnvelope.message_id == CaseMessage.id)
+            .where(CaseMessage.id == message_id, KeyEnvelope.officer_id == officer_id)
+        )
+    ).first()
+    if row is None or not await is_recipient(session, row[0].case_id, officer_id):
+        raise AccessDenied("this message is not shared with this officer")
+    message, envelope = row
+    officer = await session.get(Officer, officer_id)
+    assert officer is not None  # is_recipient checked it exists
+    key = keys.officer_key(officer.id, officer.sealed_private_key)
+    return ThreadMessage(
+        message.seq,
+        message.direction,
+        message.created_at,
+        sealing.open_message(message, envelope, key, officer_id),
+        message.author_officer_id,
+    )
+
+
+async def first_message_as_officer(
+    session: AsyncSession, keys: KeyRing, case_id: int, officer_id: int
+) -> ThreadMessage:
+    """The case's first message (the report itself), for rendering a tip; `AccessDenied` as above."""
+    message_id = await session.scalar(
+        select(CaseMessage.id).where(CaseMessage.case_id == case_id).order_by(CaseMessage.seq).limit(1)
+    )
+    if message_id is None:
+        raise AccessDenied(f"case {case_id} is not shared with this officer")
+    return await read_message_as_officer(session, keys, message_id, officer_id)
+
+
+async def case_summary(session: AsyncSession, case_id: int) -> CaseSummary:
+    """A case's metadata, no content (for rendering deliveries). `UnknownCase` if it is gone."""
+    case = await session.get(Case, case_id)
+    if case is None:
+        raise UnknownCase(f"no case {case_id}")
+    return _summary(case)
+
+
+async def school_name(session: AsyncSession, school_id: int | None) -> str | None:
+    if school_id is None:
+        return None
+    school = await session.get(School, school_id)
+    return school.name if school else None
+
+
+async def read_case_as_student(session: AsyncSession, keys: KeyRing, code_text: str) -> StudentView:
+    """Status and thread for whoever holds the code.
+
+    Raises `MalformedCode`, `BadCheckCharacter`, `UnknownCaseCode`; the
+    caller rate-limits failures.
+    """
+    code = CaseCode.parse(code_text)
+    case = await session.scalar(select(Case).where(Case.code_hash == code.lookup_hash(keys.case_code_key)))
+    if case is None:
+        raise UnknownCaseCode("no case has this code (it may have been closed and deleted)")
+    key = code.student_key(case.student_key_salt)
+    if crypto.public_bytes(key) != case.student_public_key:
+        raise crypto.DecryptionError("the case's student key does not match its code")
+    envelopes = KeyEnvelope.recipient_kind == RecipientKind.STUDENT
+    messages = await _thread(session, case.id, envelopes, key, sealing.STUDENT, with_authors=False)
+    return StudentView(case.id, case.kind, case.status, case.created_at, messages)
+
+
+async def list_officer_cases(
+    session: AsyncSession, officer_id: int, *, open_only: bool = True, limit: int = 50
+) -> Sequence[CaseSummary]:
+    """The cases sealed for this officer: urgent first, then oldest first. No content."""
+    query = (
+        select(Case)
+        .join(CaseRecipient, CaseRecipient.case_id == Case.id)
+        .join(Officer, Officer.id == CaseRecipient.officer_id)
+        .where(CaseRecipient.officer_id == officer_id, Officer.active)
+        .order_by(sql_case((Case.urgent, 0), else_=1), Case.created_at, Case.id)
+        .limit(limit)
+    )
+    if open_only:
+        query = query.where(Case.status != CaseStatus.CLOSED)
+    return [_summary(case) for case in await session.scalars(query)]

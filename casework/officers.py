@@ -1,0 +1,322 @@
+"""Officers: invitation (a key pair and a one-time code), enrollment by Telegram, assignments.
+
+An officer's X25519 key pair is made at invitation, before they enroll, so
+cases can be sealed for them at once; the private half is sealed with the
+master key. An enrollment code has 60 random bits plus a check character,
+is stored only as a keyed hash, expires after 72 hours, and issuing a new
+one revokes the officer's unused ones (a lost phone, a new phone).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework import access, audit, crockford, crypto, routing
+from casework.errors import (
+    ChatAlreadyEnrolled,
+    EnrollmentCodeExpired,
+    EnrollmentCodeRejected,
+    InactiveOfficer,
+    InvalidOfficerData,
+    UnknownOfficer,
+)
+from casework.keys import KeyRing
+from casework.policy import CasePolicy
+from casework.schools import find_school
+from storage.models import Assignment, AssignmentKind, Case, CaseStatus, EnrollmentCode, Officer, Role, School
+
+ENROLLMENT_BITS = 60
+ENROLLMENT_SYMBOLS = ENROLLMENT_BITS // 5
+ENROLLMENT_TTL = timedelta(hours=72)
+_ENROLLMENT_DOMAIN = b"sro-connect enrollment:"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class OfficerInfo:
+    id: int
+    display_name: str
+    role: str
+    active: bool
+    enrolled: bool
+    unreachable: bool
+    assignments: tuple[tuple[str, str], ...]  # (school code, 'primary' | 'backup')
+
+
+def _clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > 120 or _CONTROL.search(cleaned):
+        raise InvalidOfficerData("an officer's name is 1 to 120 printable characters")
+    return cleaned
+
+
+async def _get(session: AsyncSession, officer_id: int) -> Officer:
+    officer = await session.get(Officer, officer_id)
+    if officer is None:
+        raise UnknownOfficer(f"no officer {officer_id}")
+    return officer
+
+
+async def create_officer(
+    session: AsyncSession, keys: KeyRing, *, display_name: str, role: str, now: datetime
+) -> int:
+    """A new officer with a fresh key pair (private half sealed with the master key)."""
+    try:
+        role = Role(role)
+    except ValueError as error:
+        raise InvalidOfficerData(f"a role is 'officer' or 'supervisor', not {role!r}") from error
+    private_key = crypto.new_private_key()
+    officer = Officer(
+        display_name=_clean_name(display_name),
+        role=role,
+        active=True,
+        public_key=crypto.public_bytes(private_key),
+        sealed_private_key=b"",  # sealed below, once the row has the id the seal is bound to
+        created_at=now,
+    )
+    session.add(officer)
+    await session.flush()
+    officer.sealed_private_key = keys.seal_officer_key(officer.id, private_key)
+    await audit.record_event(
+        session, actor="admin", action="officer.created", now=now, detail=f"officer {officer.id} ({role})"
+    )
+    return officer.id
+
+
+def _code_hash(keys: KeyRing, data: str) -> bytes:
+    return crypto.keyed_hash(keys.enrollment_key, _ENROLLMENT_DOMAIN, data.encode("ascii"))
+
+
+async def issue_enrollment_code(session: AsyncSession, keys: KeyRing, officer_id: int, now: datetime) -> str:
+    """A one-time code (grouped for reading), valid 72 hours; the officer's unused codes are revoked."""
+    officer = await _get(session, officer_id)
+    if not officer.active:
+        raise InactiveOfficer(f"officer {officer_id} is deactivated")
+    await session.execute(
+        delete(EnrollmentCode).where(
+            EnrollmentCode.officer_id == officer_id, EnrollmentCode.used_at.is_(None)
+        )
+    )
+    code = crockford.new_code(ENROLLMENT_BITS)
+    session.add(
+        EnrollmentCode(
+            officer_id=officer_id,
+            code_hash=_code_hash(keys, code[:-1]),
+            created_at=now,
+            expires_at=now + ENROLLMENT_TTL,
+        )
+    )
+    await audit.record_event(
+        session, actor="admin", action="officer.invited", now=now, detail=f"officer {officer_id}"
+    )
+    return crockford.display(code)
+
+
+async def enroll(
+    session: AsyncSession, keys: KeyRing, policy: CasePolicy, code_text: str, chat_id: int, now: datetime
+) -> Officer:
+    """Bind an officer to the Telegram chat that sent a valid code; hands over waiting tips.
+
+    Raises `MalformedCode`/`BadCheckCharacter` (a typo), `EnrollmentCodeRejected`
+    (unknown, used or replaced), `EnrollmentCodeExpired`, `ChatAlreadyEnrolled`.
+    """
+    data = crockford.parse(code_text, ENROLLMENT_SYMBOLS)
+    found = await session.scalar(
+        select(EnrollmentCode).where(EnrollmentCode.code_hash == _code_hash(keys, data)).with_for_update()
+    )
+    if found is None or found.used_at is not None:
+        raise EnrollmentCodeRejected(
+            "this enrollment code is unknown, already used, or was replaced by a newer one"
+        )
+    if found.expires_at <= now:
+        raise EnrollmentCodeExpired(
+            "this enrollment code has expired: ask the program coordinator for a new one"
+        )
+    officer = await _get(session, found.officer_id)
+    if not officer.active:
+        raise InactiveOfficer(f"officer {officer.id} is deactivated")
+    holder = await session.scalar(
+        select(Officer.id).where(Officer.telegram_chat_id == chat_id, Officer.id != officer.id)
+    )
+    if holder is not None:
+        raise ChatAlreadyEnrolled(f"this Telegram account is already enrolled as officer {holder}")
+    # One-time even under concurrency: only one UPDATE finds used_at still NULL.
+    claimed = await session.execute(
+        update(EnrollmentCode)
+        .where(EnrollmentCode.id == found.id, EnrollmentCode.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise EnrollmentCodeRejected("this enrollment code was just used")
+    officer.telegram_chat_id, officer.enrolled_at, officer.unreachable_at = chat_id, now, None
+    await session.flush()
+    await audit.record_event(
+        session, actor=audit.officer_actor(officer.id), action="officer.enrolled", now=now
+    )
+    await routing.release_waiting(session, policy, now)
+    return officer
+
+
+async def officer_for_chat(session: AsyncSession, chat_id: int) -> Officer | None:
+    """The active officer enrolled from this chat, if any (the bot's "is this staff?")."""
+    return await session.scalar(select(Officer).where(Officer.telegram_chat_id == chat_id, Officer.active))
+
+
+async def chat_of(session: AsyncSession, officer_id: int) -> int | None:
+    """The chat to deliver to: None unless the officer is active, enrolled and reachable."""
+    officer = await session.get(Officer, officer_id)
+    if officer is None or not officer.active or officer.unreachable_at is not None:
+        return None
+    return officer.telegram_chat_id
+
+
+async def display_name(session: AsyncSession, officer_id: int | None) -> str | None:
+    if officer_id is None:
+        return None
+    officer = await session.get(Officer, officer_id)
+    return officer.display_name if officer else None
+
+
+async def display_names(session: AsyncSession, officer_ids: Iterable[int | None]) -> dict[int, str]:
+    wanted = sorted({i for i in officer_ids if i is not None})
+    if not wanted:
+        return {}
+    rows = await session.execute(select(Officer.id, Officer.display_name).where(Officer.id.in_(wanted)))
+    return {int(officer_id): str(name) for officer_id, name in rows.all()}
+
+
+async def mark_unreachable(session: AsyncSession, officer_id: int, now: datetime) -> None:
+    """Telegram answered 403: stop routing to this officer until they enroll again."""
+    officer = await _get(session, officer_id)
+    officer.unreachable_at = now
+    await audit.record_event(
+        session, actor="system", action="officer.unreachable", now=now, detail=f"officer {officer_id}"
+    )
+
+
+async def deactivate_officer(session: AsyncSession, officer_id: int, now: datetime) -> int:
+    """End the officer's assignments, forget their chat, revoke their access; returns cases revoked."""
+    officer = await _get(session, officer_id)
+    officer.active, officer.telegram_chat_id = False, None
+    await session.execute(
+        update(Assignment)
+        .where(Assignment.officer_id == officer_id, Assignment.ends_at.is_(None))
+        .values(ends_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(EnrollmentCode).where(
+            EnrollmentCode.officer_id == officer_id, EnrollmentCode.used_at.is_(None)
+        )
+    )
+    case_ids = await session.scalars(select(Case.id))
+    revoked = await access.revoke_access(session, case_ids.all(), officer_id, actor="admin", now=now)
+    await audit.record_event(
+        session, actor="admin", action="officer.deactivated", now=now, detail=f"officer {officer_id}"
+    )
+    return revoked
+
+
+async def assign(
+    session: AsyncSession,
+    keys: KeyRing,
+    officer_id: int,
+    school_code: str,
+    *,
+    kind: str,
+    now: datetime,
+    with_history: bool = False,
+) -> int:
+    """Assign (or re-assign as another kind) an officer to a school; returns how many cases were re-sealed.
+
+    Without `with_history` the officer sees only cases opened from now on.
+    """
+    officer = await _get(session, officer_id)
+    if not officer.active:
+        raise InactiveOfficer(f"officer {officer_id} is deactivated")
+    school = await find_school(session, school_code)
+    await _end_assignment(session, officer_id, school, now)
+    session.add(
+        Assignment(officer_id=officer_id, school_id=school.id, kind=AssignmentKind(kind), starts_at=now)
+    )
+    await audit.record_event(
+        session,
+        actor="admin",
+        action="officer.assigned",
+        now=now,
+        detail=f"officer {officer_id} to {school.code} ({kind})",
+    )
+    if not with_history:
+        return 0
+    open_cases = await session.scalars(
+        select(Case.id).where(Case.school_id == school.id, Case.status != CaseStatus.CLOSED).order_by(Case.id)
+    )
+    resealed = 0
+    for case_id in open_cases.all():
+        resealed += await access.grant_access(session, keys, case_id, officer_id, actor="admin", now=now)
+    return resealed
+
+
+async def unassign(session: AsyncSession, officer_id: int, school_code: str, now: datetime) -> int:
+    """End an assignment and revoke access to that school's cases (a supervisor keeps theirs)."""
+    officer = await _get(session, officer_id)
+    school = await find_school(session, school_code)
+    if not await _end_assignment(session, officer_id, school, now):
+        raise InvalidOfficerData(f"officer {officer_id} is not assigned to {school.code}")
+    await audit.record_event(
+        session,
+        actor="admin",
+        action="officer.unassigned",
+        now=now,
+        detail=f"officer {officer_id} from {school.code}",
+    )
+    if officer.role == Role.SUPERVISOR:
+        return 0
+    case_ids = await session.scalars(select(Case.id).where(Case.school_id == school.id))
+    return await access.revoke_access(session, case_ids.all(), officer_id, actor="admin", now=now)
+
+
+async def _end_assignment(session: AsyncSession, officer_id: int, school: School, now: datetime) -> bool:
+    ended = await session.execute(
+        update(Assignment)
+        .where(
+            Assignment.officer_id == officer_id,
+            Assignment.school_id == school.id,
+            Assignment.ends_at.is_(None),
+        )
+        .values(ends_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(ended.rowcount)  # type: ignore[attr-defined]
+
+
+async def list_officers(session: AsyncSession, now: datetime) -> list[OfficerInfo]:
+    officers = list(await session.scalars(select(Officer).order_by(Officer.id)))
+    rows = await session.execute(
+        select(Assignment.officer_id, School.code, Assignment.kind)
+        .join(School, School.id == Assignment.school_id)
+        .where(Assignment.starts_at <= now, or_(Assignment.ends_at.is_(None), Assignment.ends_at > now))
+        .order_by(School.code)
+    )
+    assigned: dict[int, list[tuple[str, str]]] = {}
+    for officer_id, code, kind in rows.all():
+        assigned.setdefault(officer_id, []).append((code, kind))
+    return [
+        OfficerInfo(
+            o.id,
+            o.display_name,
+            o.role,
+            o.active,
+            o.enrolled_at is not None and o.telegram_chat_id is not None,
+            o.unreachable_at is not None,
+            tuple(assigned.get(o.id, ())),
+        )
+        for o in officers
+    ]

@@ -1,0 +1,168 @@
+"""The outbox: deliveries written in the same transaction as what caused them, sent at least once.
+
+A worker claims due rows (`claim_due`), sends them, and marks each sent,
+to retry, or failed. A row left in 'sending' by a crashed worker is
+claimed again after `stale_after`: that one send may be duplicated, nothing
+is ever lost. Rows hold no text; the sender decrypts at send time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import dialect
+from storage.models import Case, Delivery, DeliveryKind, DeliveryStatus
+
+DEFAULT_STALE_AFTER = timedelta(minutes=2)
+MAX_ERROR_TYPE = 64
+
+
+async def queue(
+    session: AsyncSession,
+    kind: DeliveryKind,
+    officer_ids: Iterable[int | None],
+    now: datetime,
+    *,
+    case_id: int | None = None,
+    message_id: int | None = None,
+    not_before: datetime | None = None,
+) -> list[Delivery]:
+    """One pending delivery per officer (None: the case's opted-in student), due now or at `not_before`."""
+    rows = [
+        Delivery(
+            kind=kind,
+            case_id=case_id,
+            message_id=message_id,
+            officer_id=officer_id,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=not_before or now,
+            created_at=now,
+        )
+        for officer_id in officer_ids
+    ]
+    session.add_all(rows)
+    return rows
+
+
+async def queue_waiting(
+    session: AsyncSession, kind: DeliveryKind, case_id: int, now: datetime, *, message_id: int | None = None
+) -> Delivery:
+    """A delivery no officer can receive yet; `routing.release_waiting` hands it over when one can."""
+    row = Delivery(
+        kind=kind,
+        case_id=case_id,
+        message_id=message_id,
+        officer_id=None,
+        status=DeliveryStatus.WAITING,
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(row)
+    return row
+
+
+async def claim_due(
+    session: AsyncSession, now: datetime, limit: int, *, stale_after: timedelta = DEFAULT_STALE_AFTER
+) -> Sequence[Delivery]:
+    """Claim up to `limit` due deliveries for this worker, oldest first, and mark them 'sending'.
+
+    On PostgreSQL concurrent workers skip each other's rows (FOR UPDATE SKIP
+    LOCKED); on SQLite the transaction holds the write lock (BEGIN IMMEDIATE),
+    which serialises claims.
+    """
+    due = or_(
+        and_(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now),
+        and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at <= now - stale_after),
+    )
+    candidates = select(Delivery.id).where(due).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+    if dialect.is_postgresql(session):
+        candidates = candidates.with_for_update(skip_locked=True)
+    claimed = await session.scalars(
+        update(Delivery)
+        .where(Delivery.id.in_(candidates.scalar_subquery()))
+        .values(status=DeliveryStatus.SENDING, claimed_at=now, attempts=Delivery.attempts + 1)
+        .returning(Delivery)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(claimed.all(), key=lambda row: (row.next_attempt_at, row.id))
+
+
+async def mark_sent(
+    session: AsyncSession, delivery_id: int, telegram_message_id: int | None, now: datetime
+) -> None:
+    await _set(
+        session, delivery_id, status=DeliveryStatus.SENT, sent_at=now, telegram_message_id=telegram_message_id
+    )
+
+
+async def mark_retry(session: AsyncSession, delivery_id: int, error_type: str, retry_at: datetime) -> None:
+    """Back to 'pending' until `retry_at`. `error_type` is a class name, never an error's text."""
+    await _set(
+        session,
+        delivery_id,
+        status=DeliveryStatus.PENDING,
+        next_attempt_at=retry_at,
+        claimed_at=None,
+        last_error=error_type[:MAX_ERROR_TYPE],
+    )
+
+
+async def mark_failed(session: AsyncSession, delivery_id: int, error_type: str) -> None:
+    await _set(session, delivery_id, status=DeliveryStatus.FAILED, last_error=error_type[:MAX_ERROR_TYPE])
+
+
+async def _set(session: AsyncSession, delivery_id: int, **values: object) -> None:
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def waiting_for_school(session: AsyncSession, school_id: int | None) -> Sequence[Delivery]:
+    query = (
+        select(Delivery)
+        .join(Case, Case.id == Delivery.case_id)
+        .where(Delivery.status == DeliveryStatus.WAITING)
+        .order_by(Delivery.id)
+    )
+    query = query.where(Case.school_id.is_(None) if school_id is None else Case.school_id == school_id)
+    return (await session.scalars(query)).all()
+
+
+async def case_of_sent_message(
+    session: AsyncSession, officer_id: int, telegram_message_id: int
+) -> int | None:
+    """The case a message we sent this officer was about (an officer replying to a tip)."""
+    return await session.scalar(
+        select(Delivery.case_id)
+        .where(
+            Delivery.officer_id == officer_id,
+            Delivery.telegram_message_id == telegram_message_id,
+            Delivery.status == DeliveryStatus.SENT,
+        )
+        .order_by(Delivery.id.desc())
+        .limit(1)
+    )
+
+
+async def cancel_held(session: AsyncSession, case_id: int, kind: DeliveryKind, now: datetime) -> int:
+    """Drop deliveries of a case that are still held for later (not yet due); returns how many."""
+    result = await session.execute(
+        delete(Delivery)
+        .where(
+            Delivery.case_id == case_id,
+            Delivery.kind == kind,
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.next_attempt_at > now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

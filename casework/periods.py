@@ -1,0 +1,89 @@
+"""Calendar periods for statistics: days, weeks, months, nested so that days ⊂ weeks ⊂ months.
+
+Weeks start on Monday and are clipped at month boundaries: the week of
+Monday 30 March is two periods, 30–31 March and 1–5 April. Every week then
+lies inside one month, and every period of one granularity is a union of
+periods of the finer ones. That nesting is what lets disclosure control
+reason about one month at a time: no published number ever spans two months
+except a range total, which is published only as a sum of numbers already
+published (see `stats_report`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+
+class Granularity(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Period:
+    start: date
+    end: date  # inclusive
+    granularity: Granularity
+
+    @property
+    def label(self) -> str:
+        if self.granularity == Granularity.DAY:
+            return self.start.isoformat()
+        if self.granularity == Granularity.MONTH:
+            return self.start.strftime("%Y-%m")
+        return f"{self.start.isoformat()}..{self.end.isoformat()}"
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=n) for n in range((self.end - self.start).days + 1)]
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def period_of(day: date, granularity: Granularity) -> Period:
+    """The period of a granularity that contains `day`."""
+    if granularity == Granularity.DAY:
+        return Period(day, day, granularity)
+    if granularity == Granularity.MONTH:
+        return Period(month_start(day), month_end(day), granularity)
+    monday = day - timedelta(days=day.weekday())
+    return Period(max(monday, month_start(day)), min(monday + timedelta(days=6), month_end(day)), granularity)
+
+
+def periods_between(first: date, last: date, granularity: Granularity) -> list[Period]:
+    """Every period of `granularity` meeting [first, last]: the range snapped outward to whole periods."""
+    if last < first:
+        return []
+    periods = [period_of(first, granularity)]
+    while periods[-1].end < last:
+        periods.append(period_of(periods[-1].end + timedelta(days=1), granularity))
+    return periods
+
+
+def weeks_of(month: date) -> list[Period]:
+    return periods_between(month_start(month), month_end(month), Granularity.WEEK)
+
+
+def months_between(first: date, last: date) -> list[date]:
+    """The first day of every month meeting [first, last]."""
+    return [p.start for p in periods_between(first, last, Granularity.MONTH)]
+
+
+def last_settled_day(today: date) -> date:
+    """The last day of the newest month whose statistics can no longer change.
+
+    A month is settled from the 2nd of the next month: a count recorded in
+    the last seconds of the month may commit a moment after midnight, and
+    publishing a month that can still change would let two queries be
+    subtracted.
+    """
+    return month_start(today - timedelta(days=1)) - timedelta(days=1)

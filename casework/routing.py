@@ -1,0 +1,163 @@
+"""Who a case is sealed for, and who receives it now: the chain primary → backup → supervisors.
+
+Sealing and receiving differ on purpose. A case is sealed at creation for
+everyone who may ever need it — the school's primary and backup officers,
+enrolled or not yet, and every active supervisor — so escalation never
+waits for a re-seal. It is *delivered* only to officers who can receive it
+now: active, enrolled, and not marked unreachable (Telegram answered 403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
+
+from casework import outbox
+from casework.policy import CasePolicy
+from storage.models import (
+    Assignment,
+    AssignmentKind,
+    Case,
+    CaseStatus,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Officer,
+    Role,
+)
+
+PRIMARY, BACKUP, SUPERVISORS = 0, 1, 2
+LEVEL_NAMES = ("primary officers", "backup officers", "supervisors")
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    level: int  # PRIMARY, BACKUP or SUPERVISORS
+    officer_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SealingRecipient:
+    officer_id: int
+    public_key: bytes
+
+
+def _assigned(school_id: int, kinds: Sequence[str], now: datetime) -> ColumnElement[bool]:
+    return Officer.id.in_(
+        select(Assignment.officer_id).where(
+            Assignment.school_id == school_id,
+            Assignment.kind.in_(kinds),
+            Assignment.starts_at <= now,
+            or_(Assignment.ends_at.is_(None), Assignment.ends_at > now),
+        )
+    )
+
+
+def _reachable() -> ColumnElement[bool]:
+    return and_(Officer.active, Officer.telegram_chat_id.is_not(None), Officer.unreachable_at.is_(None))
+
+
+async def receivers_at(
+    session: AsyncSession, school_id: int | None, level: int, now: datetime
+) -> tuple[int, ...]:
+    """The officers who can receive now at one level of a school's chain (ids, ascending)."""
+    if level == SUPERVISORS:
+        who = Officer.role == Role.SUPERVISOR
+    elif school_id is None:
+        return ()
+    else:
+        kind = AssignmentKind.PRIMARY if level == PRIMARY else AssignmentKind.BACKUP
+        who = _assigned(school_id, [kind], now)
+    return tuple(await session.scalars(select(Officer.id).where(who, _reachable()).order_by(Officer.id)))
+
+
+async def first_receivers(session: AsyncSession, school_id: int | None, now: datetime) -> Route | None:
+    """The first non-empty link: primaries, else backups, else supervisors; None if nobody can receive."""
+    return await next_receivers(session, school_id, after=-1, now=now)
+
+
+async def next_receivers(
+    session: AsyncSession, school_id: int | None, *, after: int, now: datetime
+) -> Route | None:
+    """The first non-empty link above level `after`, for escalation; None at the top of the chain."""
+    for level in range(after + 1, SUPERVISORS + 1):
+        officers = await receivers_at(session, school_id, level, now)
+        if officers:
+            return Route(level, officers)
+    return None
+
+
+async def current_receivers(session: AsyncSession, case: Case, now: datetime) -> tuple[int, ...]:
+    """Who gets a student's later message: the acknowledging officer, else every link reached so far."""
+    if case.acknowledged_by is not None:
+        officer = await session.get(Officer, case.acknowledged_by)
+        if (
+            officer is not None
+            and officer.active
+            and officer.telegram_chat_id
+            and officer.unreachable_at is None
+        ):
+            return (officer.id,)
+    found: list[int] = []
+    for level in range(case.escalation_level + 1):
+        found.extend(i for i in await receivers_at(session, case.school_id, level, now) if i not in found)
+    return tuple(found)
+
+
+async def sealing_recipients(
+    session: AsyncSession, school_id: int | None, now: datetime
+) -> list[SealingRecipient]:
+    """Everyone a new case of this school is sealed for (enrolled or not): see the module docstring."""
+    who = Officer.role == Role.SUPERVISOR
+    if school_id is not None:
+        who = or_(who, _assigned(school_id, [AssignmentKind.PRIMARY, AssignmentKind.BACKUP], now))
+    rows = await session.execute(
+        select(Officer.id, Officer.public_key).where(who, Officer.active).order_by(Officer.id)
+    )
+    return [SealingRecipient(officer_id, public_key) for officer_id, public_key in rows.all()]
+
+
+async def release_waiting(session: AsyncSession, policy: CasePolicy, now: datetime) -> int:
+    """Hand every waiting delivery to whoever can receive it now; returns how many were released.
+
+    Called after an officer enrolls (or becomes reachable again). A released
+    tip starts its case's escalation clock from now.
+    """
+    rows = await session.execute(
+        select(Delivery, Case)
+        .join(Case, Case.id == Delivery.case_id)
+        .where(Delivery.status == DeliveryStatus.WAITING)
+        .order_by(Delivery.id)
+    )
+    released = 0
+    for delivery, case in rows.all():
+        if delivery.kind == DeliveryKind.TIP:
+            route = await first_receivers(session, case.school_id, now)
+            receivers = route.officer_ids if route else ()
+            if route and case.status == CaseStatus.NEW:
+                case.escalation_level = route.level
+                case.next_escalation_at = now + (policy.urgent_ack if case.urgent else policy.remind_after)
+        else:
+            receivers = await current_receivers(session, case, now)
+        if not receivers:
+            continue
+        delivery.officer_id, delivery.status, delivery.next_attempt_at = (
+            receivers[0],
+            DeliveryStatus.PENDING,
+            now,
+        )
+        await outbox.queue(
+            session,
+            DeliveryKind(delivery.kind),
+            receivers[1:],
+            now,
+            case_id=case.id,
+            message_id=delivery.message_id,
+        )
+        released += 1
+    return released

@@ -1,0 +1,97 @@
+"""The engine and the one wrapper that owns transactions.
+
+Functions that take a session never commit; `Database.transaction()` does,
+once, when the block succeeds (and rolls back when it raises). Engines are
+made explicitly by `Database.connect`, never at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+
+
+class UnsupportedDatabase(ValueError):
+    """The URL names a database or driver the case store does not run on."""
+
+
+def check_url(url: str) -> str:
+    """The URL's driver name, or a clear error for anything but aiosqlite and asyncpg."""
+    driver = make_url(url).drivername
+    if driver not in SUPPORTED_DRIVERS:
+        raise UnsupportedDatabase(
+            f"unsupported database driver {driver!r}: use one of {', '.join(SUPPORTED_DRIVERS)}"
+        )
+    return driver
+
+
+def create_engine(url: str, *, foreign_keys: bool = True) -> AsyncEngine:
+    """An async engine; SQLite gets WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE.
+
+    The bot, its delivery worker and `sro` write to one SQLite file at once.
+    WAL lets readers go on while one writes; the busy timeout makes a writer
+    wait instead of failing; and BEGIN IMMEDIATE takes the write lock at the
+    start of a transaction, because a deferred transaction that reads and then
+    writes fails at once (SQLITE_BUSY_SNAPSHOT) when another writer got in
+    between, whatever the timeout. `foreign_keys=False` is for migrations,
+    which recreate tables under SQLite and must not cascade while doing so.
+    """
+    driver = check_url(url)
+    engine = create_async_engine(url, pool_pre_ping=driver != "sqlite+aiosqlite")
+    if driver == "sqlite+aiosqlite":
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # The driver must not issue its own BEGIN: ours (below) is the only one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """One engine and its session factory; `async with db.transaction() as session:` to work."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        # expire_on_commit=False: objects stay readable after commit without a lazy reload,
+        # which async code cannot do.
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+
+    @classmethod
+    def connect(cls, url: str) -> Database:
+        return cls(create_engine(url))
+
+    @property
+    def dialect(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed if the block succeeds, rolled back if it raises."""
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,145 @@
+"""Cases, who they are sealed for, and their encrypted messages with one key envelope per recipient."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, one_of
+from storage.types import UTCDateTime
+
+
+class CaseKind(StrEnum):
+    REPORT = "report"
+    QUESTION = "question"
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+
+
+class Outcome(StrEnum):
+    RESOLVED = "resolved"
+    REFERRED = "referred"
+    UNFOUNDED = "unfounded"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+class Direction(StrEnum):
+    STUDENT = "student"
+    OFFICER = "officer"
+    SYSTEM = "system"
+
+
+class RecipientKind(StrEnum):
+    STUDENT = "student"
+    OFFICER = "officer"
+
+
+class Grant(StrEnum):
+    CREATION = "creation"
+    RESEAL = "re-seal by admin"
+
+
+class Case(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        one_of("kind", CaseKind),
+        one_of("status", CaseStatus),
+        CheckConstraint(
+            "outcome IS NULL OR outcome IN ({})".format(", ".join(f"'{o.value}'" for o in Outcome)),
+            name="outcome",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # NULL: an urgent report sent before the student chose a school (it goes to supervisors).
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    intent: Mapped[str] = mapped_column(String(64))
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Only a keyed hash of the case code; the code itself is never stored.
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    # Salt of the student's key derivation, and the public half of that key.
+    student_key_salt: Mapped[bytes] = mapped_column(LargeBinary(16))
+    student_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The student's chat, sealed with a server key, only if they opted in; deleted at close.
+    notify_address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0)
+    next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Incremented atomically to number messages; also serialises writers of one case.
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CaseRecipient(Base):
+    """An officer the case is sealed for; removing the row (and envelopes) revokes access."""
+
+    __tablename__ = "case_recipients"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(
+        ForeignKey("officers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    granted_by: Mapped[str] = mapped_column(String(32))
+
+
+class CaseMessage(Base):
+    __tablename__ = "case_messages"
+    __table_args__ = (UniqueConstraint("case_id", "seq"), one_of("direction", Direction))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[str] = mapped_column(String(16))
+    author_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class KeyEnvelope(Base):
+    """A message's content key wrapped for one recipient (an officer, or the student's code key)."""
+
+    __tablename__ = "key_envelopes"
+    __table_args__ = (
+        one_of("recipient_kind", RecipientKind),
+        CheckConstraint(
+            "(recipient_kind = 'student' AND officer_id IS NULL)"
+            " OR (recipient_kind = 'officer' AND officer_id IS NOT NULL)",
+            name="recipient",
+        ),
+        UniqueConstraint("message_id", "officer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id", ondelete="CASCADE"), index=True)
+    recipient_kind: Mapped[str] = mapped_column(String(16))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
+    ephemeral_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary(48))

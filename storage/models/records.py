@@ -1,0 +1,77 @@
+"""What outlives cases: anonymous statistics, response times, the audit trail, and the sealed server keys."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, func, literal_column
+from sqlalchemy.orm import Mapped, mapped_column
+
+from storage.models.base import Base, one_of
+from storage.types import UTCDateTime
+
+
+class IntentStat(Base):
+    """One count per school, intent, day and urgency. No text, no identifier, no link to a case."""
+
+    __tablename__ = "intent_stats"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
+    intent: Mapped[str] = mapped_column(String(64))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+# One row per cell; a NULL school ("no school chosen yet") must collide with itself on both
+# databases, which a plain UNIQUE does not do, hence the expression.
+INTENT_STATS_CELL = (
+    func.coalesce(IntentStat.school_id, literal_column("0")),
+    IntentStat.intent,
+    IntentStat.day,
+    IntentStat.urgent,
+)
+Index("uq_intent_stats_cell", *INTENT_STATS_CELL, unique=True)
+
+
+class ResponseMeasure(StrEnum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+    FIRST_REPLY = "first_reply"
+
+
+class ResponseTime(Base):
+    """How long a case waited for an officer, kept apart from the case so it survives the purge."""
+
+    __tablename__ = "response_times"
+    __table_args__ = (one_of("measure", ResponseMeasure),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    measure: Mapped[str] = mapped_column(String(16))
+    seconds: Mapped[int] = mapped_column(Integer)
+
+
+class AuditEvent(Base):
+    """Who did what to which case, never content. `case_id` is no foreign key: the purge keeps it."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class ServerKey(Base):
+    """A random data key sealed with the master key; rotation re-seals it, its value never changes."""
+
+    __tablename__ = "server_keys"
+
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,224 @@
+"""The end-to-end world: a database, schools and officers, the emulator, and the real bot polling it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import SecretStr
+from telegram import Update
+
+from app.settings import Settings
+from bot.app import build_application
+from bot.conversation_doc import TRANSCRIPTS
+from bot.delivery import delivery_worker
+from bot.jobs import housekeeping
+from bot.services import BotApplication
+from casework import officers, schools
+from casework.keys import KeyRing, KeySource, MasterKey
+from casework.policy import CasePolicy
+from emulator import Emulator
+from emulator.client import ChatRef, Message, User
+from storage import migrations
+from storage.db import Database
+
+SCHOOLS = {
+    "MRS": "Maple Ridge Secondary School",
+    "LSC": "Lakeshore Collegiate Institute",
+    "NBH": "North Bay Heights High School",  # no officer: routes to the supervisor
+}
+CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=](?![0-9A-Z])")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Officer:
+    id: int
+    name: str
+    user: User | None = None  # the officer's Telegram account once enrolled
+
+
+@dataclass
+class World:
+    emu: Emulator
+    database_url: str
+    master_key: str
+    nlu_url: str
+    nlu_token: str
+    school_ids: dict[str, int] = field(default_factory=dict)
+    officers: dict[str, Officer] = field(default_factory=dict)
+    app: BotApplication | None = None
+    settings_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self) -> Settings:
+        values: dict[str, Any] = {
+            "telegram_bot_token": SecretStr(self.emu.token),
+            "telegram_api_base_url": self.emu.base_url,
+            "database_url": self.database_url,
+            "nlu_url": self.nlu_url,
+            "nlu_token": SecretStr(self.nlu_token),
+            "sro_master_key": SecretStr(self.master_key),
+            "urgent_ack_minutes": 5.0,
+            **self.settings_overrides,
+        }
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    @asynccontextmanager
+    async def database(self) -> AsyncIterator[tuple[Database, KeyRing]]:
+        db = Database.connect(self.database_url)
+        try:
+            async with db.transaction() as session:
+                master = MasterKey.decode(self.master_key, KeySource("environment"))
+                keys = await KeyRing.load(session, master, now())
+            yield db, keys
+        finally:
+            await db.close()
+
+    async def seed(self) -> None:
+        """Three schools; officers: Maple primary and backup, Lakeshore primary, one supervisor."""
+        await migrations.upgrade(self.database_url)
+        async with self.database() as (db, keys):
+            async with db.transaction() as session:
+                for code, name in SCHOOLS.items():
+                    added = await schools.add_school(session, schools.NewSchool.checked(name, code), now())
+                    self.school_ids[code] = added.id
+            plan = [
+                ("maple", "Cst. Maple Primary", "officer", "MRS", "primary"),
+                ("maple_backup", "Cst. Maple Backup", "officer", "MRS", "backup"),
+                ("lakeshore", "Cst. Lakeshore", "officer", "LSC", "primary"),
+                ("supervisor", "Sgt. Supervisor", "supervisor", None, None),
+            ]
+            async with db.transaction() as session:
+                for key, name, role, school, kind in plan:
+                    officer_id = await officers.create_officer(
+                        session, keys, display_name=name, role=role, now=now()
+                    )
+                    if school is not None:
+                        await officers.assign(
+                            session, keys, officer_id, school, kind=kind or "primary", now=now()
+                        )
+                    self.officers[key] = Officer(officer_id, name)
+
+    async def enroll(self, key: str) -> User:
+        """Link the officer to a new Telegram account (the /enroll command itself has its own test)."""
+        officer = self.officers[key]
+        user = await self.emu.user(first_name=officer.name.split()[-1], started=True)
+        async with self.database() as (db, keys), db.transaction() as session:
+            code = await officers.issue_enrollment_code(session, keys, officer.id, now())
+            await officers.enroll(session, keys, self.policy(), code, user.id, now())
+        officer.user = user
+        return user
+
+    async def invite(self, key: str) -> str:
+        """A one-time enrollment code, as `sro officer invite` prints it."""
+        async with self.database() as (db, keys), db.transaction() as session:
+            return await officers.issue_enrollment_code(session, keys, self.officers[key].id, now())
+
+    def policy(self) -> CasePolicy:
+        return CasePolicy.from_settings(self.settings())
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[BotApplication]:
+        """The bot, exactly as `python -m bot` runs it, polling the emulator over HTTP."""
+        application = build_application(self.settings(), background=[delivery_worker, housekeeping])
+        await application.initialize()
+        assert application.post_init is not None
+        await application.post_init(application)
+        assert application.updater is not None
+        await application.updater.start_polling(
+            poll_interval=0.0, timeout=5, allowed_updates=Update.ALL_TYPES
+        )
+        await application.start()
+        self.app = application
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+            assert application.post_shutdown is not None
+            await application.post_shutdown(application)
+            await application.shutdown()
+            self.app = None
+
+
+class Student:
+    """A student's Telegram account, with helpers to talk to the bot like a person would."""
+
+    def __init__(self, world: World, user: User) -> None:
+        self.world, self.user = world, user
+
+    async def says(self, text: str) -> Message:
+        """Send a message; return the bot's first reply."""
+        await self.world.emu.send_text(self.user, text)
+        return await self.world.emu.next_message(self.user, timeout=15)
+
+    async def then(self, timeout: float = 15) -> Message:  # noqa: ASYNC109 - passed to the emulator
+        return await self.world.emu.next_message(self.user, timeout=timeout)
+
+    async def taps(self, message: Message, button: str) -> Message:
+        await self.world.emu.press(self.user, message, button)
+        return await self.world.emu.next_message(self.user, timeout=15)
+
+    async def quiet(self, within: float = 0.7) -> None:
+        await self.world.emu.assert_no_message(self.user, within=within)
+
+    async def choose_school(self, typed: str, name: str) -> Message:
+        choices = await self.says(typed)
+        assert any(name in text for row in choices.buttons for text, _ in row), choices.buttons
+        return await self.taps(choices, name)
+
+
+async def eventually(check: Any, seconds: float = 10.0) -> Any:
+    """Poll `check()` (sync or async) until it returns something truthy."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+_MASKS = [
+    (CODE, "XXXX-XXXX-XXXX-XXXX-X"),
+    (re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=]\b"), "XXXX-XXXX-XXXX-X"),
+    (re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} \d{1,2}, \d{2}:\d{2}\b"), "<time>"),
+    (re.compile(r"\b[A-Z][a-z]{2} \d{1,2}, \d{2}:\d{2}\b"), "<time>"),
+]
+
+
+def mask(text: str) -> str:
+    for pattern, replacement in _MASKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+async def record_transcript(world: World, name: str, participants: dict[str, ChatRef]) -> None:
+    """Write each participant's chat with the bot, in order, to var/transcripts/NAME.json."""
+    if not world.database_url.startswith("sqlite"):
+        return  # one transcript per scenario, from the SQLite run
+    entries: list[dict[str, Any]] = []
+    for label, user in participants.items():
+        if len(participants) > 1:
+            entries.append({"who": "—", "text": f"{label}'s chat"})
+        messages = sorted(await world.emu.messages(user, include_user=True), key=lambda m: m.message_id)
+        for message in messages:
+            entry: dict[str, Any] = {"who": "Bot" if message.from_bot else label, "text": mask(message.text)}
+            if message.buttons:
+                entry["buttons"] = message.button_texts
+            entries.append(entry)
+    TRANSCRIPTS.mkdir(parents=True, exist_ok=True)
+    (TRANSCRIPTS / f"{name}.json").write_text(
+        json.dumps(entries, indent=1, ensure_ascii=False), encoding="utf-8"
+    )

@@ -1,0 +1,198 @@
+"""Who can read a case: its own school's officers and supervisors, the student with the code; nobody else."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from casework import access, audit, case_lifecycle, case_reading, cases, officers
+from casework.errors import AccessDenied, CaseClosed, NoRecipients, UnknownCaseCode
+from casework.keys import KeyRing
+from casework.policy import CasePolicy
+from storage.db import Database
+from storage.models import Delivery, DeliveryKind, DeliveryStatus
+from tests.casework.world import build_world, open_report
+
+
+async def test_officer_reads_own_school_and_not_another(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "Someone keeps a knife in locker 12")
+    async with database.transaction() as session:
+        thread = await case_reading.read_case_as_officer(session, keys, opened.case_id, world.north_officer)
+        assert thread.messages[0].body["text"] == "Someone keeps a knife in locker 12"  # positive control
+        backup = await case_reading.read_case_as_officer(session, keys, opened.case_id, world.north_backup)
+        boss = await case_reading.read_case_as_officer(session, keys, opened.case_id, world.supervisor)
+        assert backup.messages == thread.messages == boss.messages
+        with pytest.raises(AccessDenied):
+            await case_reading.read_case_as_officer(session, keys, opened.case_id, world.south_officer)
+        with pytest.raises(AccessDenied):
+            await case_reading.read_case_as_officer(session, keys, opened.case_id + 1000, world.north_officer)
+        listed = await case_reading.list_officer_cases(session, world.south_officer)
+        assert [c.case_id for c in listed] == []
+        assert [c.case_id for c in await case_reading.list_officer_cases(session, world.north_officer)] == [
+            opened.case_id
+        ]
+
+
+async def test_student_rereads_with_the_code_in_any_typing(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "They sell vapes behind the gym")
+    async with database.transaction() as session:
+        await cases.add_message(
+            session, keys, policy, opened.case_id, direction="officer", body={"text": "Thanks, we are on it"},
+            now=now + timedelta(minutes=3), author_officer_id=world.north_officer,
+        )  # fmt: skip
+    typed = opened.code.replace("-", " ").lower().replace("0", "o").replace("1", "l")
+    async with database.transaction() as session:
+        view = await case_reading.read_case_as_student(session, keys, typed)
+        assert [m.body["text"] for m in view.messages] == [
+            "They sell vapes behind the gym",
+            "Thanks, we are on it",
+        ]
+        assert all(m.author_officer_id is None for m in view.messages)  # no officer identities
+        assert view.status == "acknowledged"  # the reply acknowledged it
+        other = opened.code[:-1] + ("0" if opened.code[-1] != "0" else "1")
+        with pytest.raises(Exception, match=r"typo|characters"):
+            await case_reading.read_case_as_student(session, keys, other)
+
+
+async def test_unknown_but_well_formed_code(database: Database, keys: KeyRing) -> None:
+    from casework.case_codes import CaseCode
+
+    async with database.transaction() as session:
+        with pytest.raises(UnknownCaseCode):
+            await case_reading.read_case_as_student(session, keys, CaseCode.new().display())
+
+
+async def test_newly_assigned_officer_sees_old_cases_only_after_audited_reseal(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    old = await open_report(database, keys, policy, now, world.north, "An older report about the bus stop")
+    later = now + timedelta(hours=1)
+    async with database.transaction() as session:
+        newcomer = await officers.create_officer(
+            session, keys, display_name="New Cst.", role="officer", now=later
+        )
+        await officers.assign(session, keys, newcomer, "NTH", kind="backup", now=later)
+    new = await open_report(database, keys, policy, later, world.north, "A new report after the assignment")
+    async with database.transaction() as session:
+        assert (await case_reading.read_case_as_officer(session, keys, new.case_id, newcomer)).messages
+        with pytest.raises(AccessDenied):
+            await case_reading.read_case_as_officer(session, keys, old.case_id, newcomer)
+    async with database.transaction() as session:  # sro officer assign --with-history
+        resealed = await officers.assign(
+            session, keys, newcomer, "NTH", kind="backup", now=later, with_history=True
+        )
+    assert resealed == 1  # the old case; the new one was sealed for them already
+    async with database.transaction() as session:
+        thread = await case_reading.read_case_as_officer(session, keys, old.case_id, newcomer)
+        assert thread.messages[0].body["text"] == "An older report about the bus stop"
+        events = await audit.list_events(session, case_id=old.case_id)
+    resealed_events = [e for e in events if e.action == "case.resealed"]
+    assert len(resealed_events) == 1
+    assert resealed_events[0].actor == "admin"
+    assert f"officer {newcomer}" in (resealed_events[0].detail or "")
+
+
+async def test_unassigned_and_deactivated_officers_lose_access(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "Graffiti with a threat in it")
+    async with database.transaction() as session:
+        assert await officers.unassign(session, world.north_backup, "NTH", now) == 1
+        assert await officers.deactivate_officer(session, world.north_officer, now) == 1
+    async with database.transaction() as session:
+        for officer_id in (world.north_backup, world.north_officer):
+            with pytest.raises(AccessDenied):
+                await case_reading.read_case_as_officer(session, keys, opened.case_id, officer_id)
+        assert (
+            await case_reading.read_case_as_officer(session, keys, opened.case_id, world.supervisor)
+        ).messages
+
+
+async def test_grant_access_needs_no_server_secret_but_a_recipient_key(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "Report to share")
+    async with database.transaction() as session:
+        assert await access.grant_access(
+            session, keys, opened.case_id, world.south_officer, actor="admin", now=now
+        )
+        assert not await access.grant_access(
+            session, keys, opened.case_id, world.south_officer, actor="admin", now=now
+        )
+    async with database.transaction() as session:
+        thread = await case_reading.read_case_as_officer(session, keys, opened.case_id, world.south_officer)
+    assert thread.messages[0].body["text"] == "Report to share"
+
+
+async def test_no_one_to_read_it_means_not_stored(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    from casework import schools
+    from casework.schools import NewSchool
+
+    async with database.transaction() as session:
+        school = await schools.add_school(session, NewSchool.checked("Empty School", "EMP"), now)
+    with pytest.raises(NoRecipients):
+        await open_report(database, keys, policy, now, school.id, "nobody can read this")
+
+
+async def test_tip_waits_for_the_first_officer_who_enrolls(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now, enroll=False)
+    opened = await open_report(database, keys, policy, now, world.south, "Waiting for someone", urgent=True)
+    assert not opened.delivered
+    async with database.transaction() as session:
+        waiting = list(await session.scalars(select(Delivery).where(Delivery.case_id == opened.case_id)))
+        assert [(d.status, d.officer_id) for d in waiting] == [(DeliveryStatus.WAITING, None)]
+        code = await officers.issue_enrollment_code(session, keys, world.south_officer, now)
+    async with database.transaction() as session:
+        await officers.enroll(session, keys, policy, code, 777_000_001, now + timedelta(hours=2))
+    async with database.transaction() as session:
+        rows = list(await session.scalars(select(Delivery).where(Delivery.case_id == opened.case_id)))
+    assert [(d.kind, d.status, d.officer_id) for d in rows] == [
+        (DeliveryKind.TIP, DeliveryStatus.PENDING, world.south_officer)
+    ]
+
+
+async def test_close_forgets_the_address_and_purge_deletes_everything_but_the_audit(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(
+        database, keys, policy, now, world.north, "Close me", notify_chat_id=55_123_456
+    )
+    async with database.transaction() as session:
+        assert await cases.notify_address(session, keys, opened.case_id) == 55_123_456
+        purge_at = await case_lifecycle.close(
+            session, policy, opened.case_id, world.north_officer, "resolved", now
+        )
+        assert await cases.notify_address(session, keys, opened.case_id) is None
+    assert purge_at == now + policy.retention
+    async with database.transaction() as session:
+        with pytest.raises(CaseClosed):
+            await cases.add_message(
+                session, keys, policy, opened.case_id, direction="student", body={"text": "more"}, now=now
+            )
+    async with database.transaction() as session:
+        assert await case_lifecycle.purge_expired(session, purge_at - timedelta(seconds=1)) == 0
+        assert await case_lifecycle.purge_expired(session, purge_at) == 1
+    async with database.transaction() as session:
+        for table in ("cases", "case_messages", "key_envelopes", "case_recipients", "outbox"):
+            from sqlalchemy import text
+
+            assert (await session.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one() == 0, table  # noqa: S608
+        actions = [e.action for e in await audit.list_events(session, case_id=opened.case_id)]
+    assert actions[0] == "case.opened"
+    assert actions[-2:] == ["case.closed", "case.purged"]

@@ -1,0 +1,73 @@
+"""A small program to test with: two schools, their officers (enrolled), a supervisor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from casework import cases, officers, schools
+from casework.cases import OpenedCase
+from casework.keys import KeyRing
+from casework.policy import CasePolicy
+from casework.schools import NewSchool
+from storage.db import Database
+
+
+@dataclass
+class World:
+    north: int  # school ids
+    south: int
+    north_officer: int  # officer ids
+    north_backup: int
+    south_officer: int
+    supervisor: int
+
+
+async def build_world(
+    db: Database, keys: KeyRing, policy: CasePolicy, now: datetime, *, enroll: bool = True
+) -> World:
+    async with db.transaction() as session:
+        north = await schools.add_school(session, NewSchool.checked("North Collegiate", "NTH"), now)
+        south = await schools.add_school(session, NewSchool.checked("South Secondary", "STH"), now)
+        ids = {}
+        for name, role, school, kind in (
+            ("north_officer", "officer", "NTH", "primary"),
+            ("north_backup", "officer", "NTH", "backup"),
+            ("south_officer", "officer", "STH", "primary"),
+            ("supervisor", "supervisor", None, None),
+        ):
+            ids[name] = await officers.create_officer(session, keys, display_name=name, role=role, now=now)
+            if school is not None:
+                await officers.assign(session, keys, ids[name], school, kind=kind or "primary", now=now)
+        codes = {name: await officers.issue_enrollment_code(session, keys, i, now) for name, i in ids.items()}
+    if enroll:
+        for chat, name in enumerate(ids, start=9_000_001):
+            async with db.transaction() as session:
+                await officers.enroll(session, keys, policy, codes[name], chat, now)
+    return World(north.id, south.id, **ids)
+
+
+async def open_report(
+    db: Database,
+    keys: KeyRing,
+    policy: CasePolicy,
+    now: datetime,
+    school_id: int | None,
+    text: str,
+    *,
+    urgent: bool = False,
+    notify_chat_id: int | None = None,
+) -> OpenedCase:
+    async with db.transaction() as session:
+        return await cases.open_case(
+            session,
+            keys,
+            policy,
+            school_id=school_id,
+            kind="report",
+            intent="report_weapon" if urgent else "report_bullying",
+            urgent=urgent,
+            body={"text": text, "where": "the east stairwell"},
+            notify_chat_id=notify_chat_id,
+            now=now,
+        )

@@ -1,0 +1,162 @@
+"""Database fixtures for the case store's tests: every test runs on SQLite AND PostgreSQL.
+
+Each test gets a database of its own, built by the real migrations:
+`alembic upgrade head` runs once per test session into a template (an
+SQLite file; a PostgreSQL template database), and each test gets a copy
+(a file copy; CREATE DATABASE ... TEMPLATE). PostgreSQL comes from
+TEST_DATABASE_URL (`eval "$(scripts/test-postgres)"`, as `make test` does);
+without it the PostgreSQL half FAILS, unless SRO_SKIP_POSTGRES=1 asks,
+explicitly, to skip it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from casework.keys import KeyRing, KeySource, MasterKey
+from casework.policy import CasePolicy
+from storage import migrations
+from storage.db import Database
+
+BACKENDS = ("sqlite", "postgresql")
+NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DatabaseUnderTest:
+    """Where one test's database lives: its URL, and the SQLite file or the PostgreSQL name."""
+
+    __test__ = False  # not a test class, whatever module imports it
+
+    backend: str
+    url: str
+    sqlite_path: Path | None = None
+    pg_name: str | None = None
+
+
+TestDatabase = DatabaseUnderTest  # the name other suites import
+
+
+def postgres_url() -> str | None:
+    """TEST_DATABASE_URL, None if explicitly skipped; fails the run if simply missing."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    if os.environ.get("SRO_SKIP_POSTGRES") == "1":
+        return None
+    pytest.fail(
+        'TEST_DATABASE_URL is not set: run `eval "$(scripts/test-postgres)"` first (make test does), '
+        "or set SRO_SKIP_POSTGRES=1 to skip the PostgreSQL tests explicitly",
+        pytrace=False,
+    )
+
+
+def asyncpg_dsn(url: str, database: str | None = None) -> str:
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def _admin(url: str, *statements: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def with_database(url: str, name: str) -> str:
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+@dataclass(frozen=True)
+class Templates:
+    sqlite: Path
+    pg_url: str | None
+    pg_name: str | None
+
+
+@pytest.fixture(scope="session")
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """Both databases migrated once with `alembic upgrade head`, to be copied per test."""
+    sqlite_file = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(migrations.upgrade(f"sqlite+aiosqlite:///{sqlite_file}"))
+    pg = postgres_url()
+    name = f"sro_template_{os.getpid()}_{secrets.token_hex(3)}"
+    if pg is not None:
+        asyncio.run(_admin(pg, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"))
+        asyncio.run(migrations.upgrade(with_database(pg, name)))
+    try:
+        yield Templates(sqlite_file, pg, name if pg else None)
+    finally:
+        if pg is not None:
+            asyncio.run(_admin(pg, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+@pytest.fixture(params=BACKENDS)
+async def test_database(
+    request: pytest.FixtureRequest, migrated_templates: Templates, tmp_path: Path
+) -> AsyncIterator[DatabaseUnderTest]:
+    """A fresh, migrated database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "sro.db"
+        shutil.copyfile(migrated_templates.sqlite, path)
+        yield DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{path}", sqlite_path=path)
+        return
+    if migrated_templates.pg_url is None:
+        pytest.skip("PostgreSQL tests skipped on request (SRO_SKIP_POSTGRES=1)")
+    name = f"sro_t_{secrets.token_hex(6)}"
+    await _admin(migrated_templates.pg_url, f"CREATE DATABASE {name} TEMPLATE {migrated_templates.pg_name}")
+    try:
+        yield DatabaseUnderTest("postgresql", with_database(migrated_templates.pg_url, name), pg_name=name)
+    finally:
+        await _admin(migrated_templates.pg_url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+async def database(test_database: DatabaseUnderTest) -> AsyncIterator[Database]:
+    db = Database.connect(test_database.url)
+    try:
+        yield db
+    finally:
+        await db.close()
+
+
+@pytest.fixture
+def master() -> MasterKey:
+    return MasterKey.generate(KeySource("environment"))
+
+
+@pytest.fixture
+async def keys(database: Database, master: MasterKey) -> KeyRing:
+    async with database.transaction() as session:
+        return await KeyRing.load(session, master, NOW)
+
+
+@pytest.fixture
+def policy() -> CasePolicy:
+    return CasePolicy(
+        urgent_ack=timedelta(minutes=5),
+        remind_after=timedelta(hours=24),
+        retention=timedelta(days=90),
+        timezone=ZoneInfo("America/Toronto"),
+    )
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
