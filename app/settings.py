@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # A delivery claimed this long ago and never marked sent belonged to a worker that died.
     outbox_stale_seconds: float = Field(default=60.0, gt=0)
     urgent_ack_minutes: float = Field(default=5.0, gt=0)
+    # An urgent report sent before the student named a school waits this long for the answer,
+    # then goes to the supervisors.
+    school_answer_seconds: float = Field(default=120.0, gt=0)
     remind_after_hours: float = Field(default=24.0, gt=0)
     retention_days: int = Field(default=90, ge=1)
     sro_timezone: str = "America/Toronto"

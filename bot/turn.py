@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -67,13 +68,37 @@ class Turn:
         )
 
     async def remove_buttons(self) -> None:
-        """Take the buttons off the message whose button was pressed (so it cannot be pressed twice)."""
+        """Replace the buttons of the pressed message by the choice made, so it cannot be pressed twice
+        and the chat keeps a record of what was chosen."""
         query = self.update.callback_query
-        if query is not None and query.message is not None:
-            try:
-                await query.edit_message_reply_markup(reply_markup=None)
-            except Exception as error:
-                logger.info("bot.buttons_not_removed error=%s", type(error).__name__)
+        if query is None or not isinstance(query.message, Message):
+            return
+        await mark_choice(query.message, query.data or "")
+
+
+async def mark_choice(message: Message, data: str) -> None:
+    """Edit a message: its buttons off, the label of the pressed one shown under its text."""
+    label = next(
+        (
+            button.text
+            for row in (message.reply_markup.inline_keyboard if message.reply_markup else ())
+            for button in row
+            if button.callback_data == data
+        ),
+        None,
+    )
+    try:
+        if label is None or not message.text:
+            await message.edit_reply_markup(reply_markup=None)
+        else:
+            await message.edit_text(
+                f"{message.text_html}\n\n<i>✔ {html.escape(label)}</i>",
+                parse_mode=ParseMode.HTML,
+                reply_markup=None,
+                disable_web_page_preview=True,
+            )
+    except Exception as error:  # a stale message is not worth failing the turn
+        logger.info("bot.buttons_not_removed error=%s", type(error).__name__)
 
 
 async def load_turn(update: Update, context: BotContext) -> Turn:

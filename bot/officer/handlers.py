@@ -13,13 +13,14 @@ import logging
 import math
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
 from bot import catalog
 from bot.officer import render
 from bot.services import BotContext, Services
+from bot.turn import mark_choice
 from casework import (
     case_lifecycle,
     case_reading,
@@ -347,11 +348,8 @@ async def escalate(context: BotContext, chat_id: int, officer: Officer, case_id:
 
 async def _remove_buttons(update: Update) -> None:
     query = update.callback_query
-    if query is not None and query.message is not None:
-        try:
-            await query.edit_message_reply_markup(reply_markup=None)
-        except Exception as error:
-            logger.info("officer.buttons_not_removed error=%s", type(error).__name__)
+    if query is not None and isinstance(query.message, Message):
+        await mark_choice(query.message, query.data or "")
 
 
 # --- the officer's own small state: which case the next text answers --------------------------------

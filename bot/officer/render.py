@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -34,11 +35,12 @@ def case_header(summary: CaseSummary, school: str | None, zone: ZoneInfo) -> str
     kind = (
         catalog.t("officer_kind_question") if summary.kind == "question" else taxonomy.label(summary.intent)
     )
-    return catalog.t(
+    # The marker is HTML already; the rest is data and is escaped here.
+    return catalog.raw(
         "officer_case_header",
         marker=marker,
-        category=kind,
-        school=school or catalog.t("officer_no_school"),
+        category=html.escape(kind, quote=False),
+        school=html.escape(school or catalog.t("officer_no_school"), quote=False),
         case=summary.case_id,
         time=local_time(summary.created_at, zone),
     )

@@ -11,7 +11,7 @@ import re
 
 from bot.state import FIELDS, Draft, Step
 from bot.student import schools
-from bot.student.sending import SCHOOL_ANSWER_WAIT, add_to_case, open_case, tell_sent
+from bot.student.sending import add_to_case, open_case, school_answer_wait, tell_sent
 from bot.turn import Button, Turn
 from nlu.result import Classification
 
@@ -238,7 +238,9 @@ async def start_urgent(turn: Turn, text: str, intent: str) -> Step:
     if sent is None:
         return Step.IDLE
     if turn.state.school_id is None:
-        turn.state.school_deadline = turn.services.now().timestamp() + SCHOOL_ANSWER_WAIT.total_seconds()
+        turn.state.school_deadline = (
+            turn.services.now().timestamp() + school_answer_wait(turn).total_seconds()
+        )
         return await schools.ask_school(turn, "urgent_no_school")
     await turn.say("urgent_details")
     return Step.URGENT_DETAILS

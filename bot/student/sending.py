@@ -13,7 +13,6 @@ from casework.errors import CaseworkError, NoRecipients
 
 logger = logging.getLogger(__name__)
 
-SCHOOL_ANSWER_WAIT = timedelta(minutes=2)
 NOTIFY_BUTTONS = [[("notify_yes_button", "notify:yes"), ("notify_no_button", "notify:no")]]
 
 
@@ -22,6 +21,10 @@ class Sent:
     case_id: int
     code: str
     delivered: bool  # False: stored, waiting for an officer who can receive it
+
+
+def school_answer_wait(turn: Turn) -> timedelta:
+    return timedelta(seconds=turn.services.settings.school_answer_seconds)
 
 
 def case_body(draft: Draft) -> dict[str, str]:
@@ -49,7 +52,7 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
                 now=services.now(),
                 # Urgent before a school is known: the school's officers if the student names it
                 # in time, else the supervisors (cases.open_case).
-                hold=SCHOOL_ANSWER_WAIT if draft.urgent and turn.state.school_id is None else None,
+                hold=school_answer_wait(turn) if draft.urgent and turn.state.school_id is None else None,
             )
     except NoRecipients:
         logger.warning("case.not_opened reason=no_recipients")

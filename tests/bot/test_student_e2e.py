@@ -113,6 +113,7 @@ async def test_urgent_weapon_report_is_delivered_before_details_are_asked(world_
 
 async def test_self_harm_gets_crisis_resources_first(world: World) -> None:
     await world.enroll("maple")
+    supervisor = await world.enroll("supervisor")
     async with world.running():
         student = await new_student(world)
         first = await student.says("i dont want to be alive anymore")
@@ -124,7 +125,29 @@ async def test_self_harm_gets_crisis_resources_first(world: World) -> None:
         assert CODE.search(sent.text), sent.text
         school = await student.then()
         assert "Which school" in school.text
+        # The student names the school in time: its officer gets the report, not the supervisor.
+        await student.choose_school("maple", "Maple Ridge Secondary School")
+        assert "tell me more" in (await student.then()).text
+        tip = await world.emu.next_message(world.officers["maple"].user, timeout=15)  # type: ignore[arg-type]
+        assert "alive anymore" in tip.text
+        await world.emu.assert_no_message(supervisor, within=1.0)
         await record_transcript(world, "self_harm", {"Student": student.user})
+
+
+async def test_urgent_without_a_school_goes_to_the_supervisor_when_no_school_is_named(world: World) -> None:
+    world.settings_overrides["school_answer_seconds"] = 2.0
+    maple = await world.enroll("maple")
+    supervisor = await world.enroll("supervisor")
+    async with world.running():
+        student = await new_student(world)
+        await student.says("someone is threatening to post my nudes unless i pay him")
+        sent = await student.then()
+        assert "2 minutes" in sent.text
+        assert "Which school" in (await student.then()).text
+        tip = await world.emu.next_message(supervisor, timeout=20)
+        assert "post my nudes" in tip.text
+        assert "school not given" in tip.text
+        await world.emu.assert_no_message(maple, within=0.5)
 
 
 async def test_question_for_the_officer(world: World) -> None:
