@@ -34,6 +34,7 @@ DATABASE = VAR_DIR / "demo.db"
 KEY_FILE = VAR_DIR / "demo-master.key"
 TOKEN = "123456789:demo-token-for-the-local-emulator-only"  # noqa: S105 - not a secret: the emulator takes any
 SAMPLE_SCHOOLS = PROJECT_ROOT / "schools.sample.csv"
+DEMO_SCHOOL = "MRC"
 DEMO_OFFICERS = [("Maple", "Cst. Maple", "officer"), ("Diaz", "Sgt. Diaz", "supervisor")]
 
 
@@ -80,7 +81,9 @@ async def seed(url: str, key: MasterKey, emu: Emulator) -> None:
             if not existing:
                 rows = schools.parse_schools_csv(SAMPLE_SCHOOLS.read_text(encoding="utf-8"))
                 await schools.import_schools(session, rows, now)
-            first = (await schools.list_schools(session))[0]
+            listed = await schools.list_schools(session)
+            # Cst. Maple works at Maple Ridge, the school the README's walkthrough picks.
+            first = next((s for s in listed if s.code == DEMO_SCHOOL), listed[0])
             if await officers.list_officers(session, now):
                 return
             codes = []

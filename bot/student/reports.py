@@ -157,14 +157,21 @@ async def after_answer(turn: Turn) -> Step:
 # --- preview, edit, send ------------------------------------------------------------------
 
 
+PREVIEW_CHARS = 3000  # Telegram's limit is 4096 with the framing; longer drafts are shown cut
+
+
 def summary(turn: Turn, draft: Draft) -> str:
-    """Exactly what the officer will read, for the student to check."""
-    if draft.kind == "question":
-        return turn.text("summary_question", value=draft.answers.get("question", ""))
-    lines = []
-    for name in FIELDS:
-        if name in draft.answers:
-            lines.append(turn.text(f"summary_{name}", value=draft.answers[name]))
+    """Exactly what the officer will read, for the student to check (cut if very long)."""
+    fields = ["question"] if draft.kind == "question" else [n for n in FIELDS if n in draft.answers]
+    budget, lines = PREVIEW_CHARS, []
+    for name in fields:
+        value = draft.answers.get(name, "")
+        if len(value) > budget:
+            value = turn.text("preview_cut", start=value[: max(budget, 200)], total=len(value))
+            lines.append(turn.raw_text(f"summary_{name}", value=value))
+        else:
+            lines.append(turn.text(f"summary_{name}", value=value))
+        budget = max(budget - len(value), 0)
     return "\n".join(lines)
 
 

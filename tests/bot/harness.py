@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
@@ -27,6 +31,7 @@ from emulator import Emulator
 from emulator.client import ChatRef, Message, User
 from storage import migrations
 from storage.db import Database
+from tests.conftest import ROOT
 
 SCHOOLS = {
     "MRS": "Maple Ridge Secondary School",
@@ -125,6 +130,24 @@ class World:
 
     def policy(self) -> CasePolicy:
         return CasePolicy.from_settings(self.settings())
+
+    def bot_process(self, log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
+        """`python -m bot` in its own process, configured by environment as the Procfile runs it."""
+        env = {
+            **os.environ,
+            "PTB_TIMEDELTA": "true",
+            "TELEGRAM_BOT_TOKEN": self.emu.token,
+            "TELEGRAM_API_BASE_URL": self.emu.base_url,
+            "DATABASE_URL": self.database_url,
+            "NLU_URL": self.nlu_url,
+            "NLU_TOKEN": self.nlu_token,
+            "SRO_MASTER_KEY": self.master_key,
+            **extra_env,
+        }
+        with log.open("wb") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[BotApplication]:

@@ -9,11 +9,9 @@ exception a crash allows: the send it interrupted.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from casework import officers
 from emulator.client import User
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually, now
-from tests.conftest import ROOT, RasaServer
+from tests.conftest import RasaServer
 
 pytestmark = pytest.mark.rasa
 
@@ -108,23 +106,9 @@ async def test_sigkill_with_tips_pending_loses_nothing(
     world: World, rasa_server: RasaServer, tmp_path: Path
 ) -> None:
     officer = await world.enroll("maple")
-    env = {
-        **os.environ,
-        "PTB_TIMEDELTA": "true",
-        "TELEGRAM_BOT_TOKEN": world.emu.token,
-        "TELEGRAM_API_BASE_URL": world.emu.base_url,
-        "DATABASE_URL": world.database_url,
-        "NLU_URL": rasa_server.url,
-        "NLU_TOKEN": rasa_server.token,
-        "SRO_MASTER_KEY": world.master_key,
-        "OUTBOX_STALE_SECONDS": "3",
-    }
 
     def start(name: str) -> subprocess.Popen[bytes]:
-        with (tmp_path / f"{name}.log").open("wb") as out:
-            return subprocess.Popen(
-                [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-            )
+        return world.bot_process(tmp_path / f"{name}.log", OUTBOX_STALE_SECONDS="3")
 
     # The officer's Telegram is failing: tips pile up in the outbox, retrying.
     fault = await world.emu.fail_server_error(seconds=600, method="sendMessage", chat=officer)

@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +20,7 @@ import pytest
 
 from app.logs import configure_logging
 from tests.bot.harness import CODE, Student, World
-from tests.conftest import ROOT, RasaServer
+from tests.conftest import RasaServer
 
 pytestmark = pytest.mark.rasa
 
@@ -70,20 +67,7 @@ async def test_no_text_ids_or_token_in_any_log(
 ) -> None:
     officer = await world.emu.user(first_name="Officerfirstname", started=True)
     bot_log = tmp_path / "bot.log"
-    env = {
-        **os.environ,
-        "PTB_TIMEDELTA": "true",
-        "TELEGRAM_BOT_TOKEN": world.emu.token,
-        "TELEGRAM_API_BASE_URL": world.emu.base_url,
-        "DATABASE_URL": world.database_url,
-        "NLU_URL": rasa_server.url,
-        "NLU_TOKEN": rasa_server.token,
-        "SRO_MASTER_KEY": world.master_key,
-    }
-    with bot_log.open("wb") as out:
-        process = subprocess.Popen(  # noqa: ASYNC220 - the bot as the Procfile runs it; Popen returns at once
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
+    process = world.bot_process(bot_log)  # the bot exactly as the Procfile runs it
     try:
         await _wait_connected(world)
         code_enroll = await _invite(world, "maple")

@@ -1,0 +1,121 @@
+"""What students send besides plain messages: media, forwards, edits, floods, long text, odd commands.
+
+Each gets a clear answer, nothing crashes, and a draft in progress survives.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.bot.conftest import new_student
+from tests.bot.harness import CODE, Student, World
+
+pytestmark = pytest.mark.rasa
+
+
+async def with_school(world: World) -> Student:
+    student = await new_student(world)
+    await student.says("/start")
+    await student.then()
+    await student.choose_school("maple", "Maple Ridge Secondary School")
+    return student
+
+
+async def test_media_forwards_locations_and_edits_get_a_clear_answer(world: World) -> None:
+    await world.enroll("maple")
+    async with world.running():
+        student = await with_school(world)
+        user, emu = student.user, world.emu
+        asked = await student.says("someone keeps taking money from grade 9s at lunch, they call it tax")
+        assert "?" in asked.text
+
+        await emu.send_sticker(user)
+        assert "only read text" in (await student.then()).text
+        await emu.send_voice(user)
+        assert "only read text" in (await student.then()).text
+        await emu.send_photo(user)
+        assert "only read text" in (await student.then()).text
+        await emu.send_document(user, "notes.txt", b"some notes")
+        assert "only read text" in (await student.then()).text
+        await emu.send_location(user)
+        assert "location" in (await student.then()).text
+        await emu.send_contact(user)
+        assert "location or contacts" in (await student.then()).text
+        await emu.forward(user, "lol look at this", hidden_name="Someone Else")
+        assert "forwarded" in (await student.then()).text
+        first = [m for m in await emu.messages(user, include_user=True) if not m.from_bot][-1]
+        await emu.edit_text(user, first, "edited text")
+        assert "edited" in (await student.then()).text
+
+        # The draft survived all of it: the interview goes on where it was.
+        message = await student.says("in the caf")
+        while "will be sent" not in message.text:
+            skip = any(t == "Skip" for row in message.buttons for t, _ in row)
+            message = await student.taps(message, "Skip" if skip else "No")
+        assert "call it tax" in message.text
+
+
+async def test_an_urgent_forward_or_caption_is_acted_on(world: World) -> None:
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await with_school(world)
+        await world.emu.forward(
+            student.user, "im going to shoot up the school tmrw", hidden_name="A Classmate"
+        )
+        safety = await student.then()
+        assert "911" in safety.text
+        assert CODE.search((await student.then()).text)
+        tip = await world.emu.next_message(officer, timeout=15)
+        assert "shoot up the school" in tip.text
+        assert "A Classmate" not in tip.text  # only the words travel, never who forwarded or wrote them
+
+
+async def test_message_at_telegrams_length_limit(world: World) -> None:
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await with_school(world)
+        long_text = ("a group of kids keeps vaping in the second floor washroom every lunch and " * 60)[:4096]
+        message = await student.says(long_text)
+        while "will be sent" not in message.text:
+            skip = any(t == "Skip" for row in message.buttons for t, _ in row)
+            message = await student.taps(message, "Skip" if skip else "No")
+        assert "all 4096 characters will be sent" in message.text
+        sent = await student.taps(message, "✅ Send")
+        assert CODE.search(sent.text)
+        tip = await world.emu.next_message(officer, timeout=15)
+        assert "vaping in the second floor washroom" in tip.text
+        assert len(tip.text) <= 4096
+
+
+async def test_flood_is_slowed_without_crash_or_lost_draft(world: World) -> None:
+    await world.enroll("maple")
+    async with world.running():
+        student = await with_school(world)
+        await student.says("a kid in my class keeps calling me names and shoving me")
+        for i in range(30):
+            await world.emu.send_text(student.user, f"spam {i}")
+        too_fast = await world.emu.wait_for(student.user, lambda m: "very fast" in m.text, timeout=30)
+        assert too_fast
+        replies = [m for m in await world.emu.messages(student.user) if "very fast" in m.text]
+        assert len(replies) == 1  # one notice, not one per message
+        # An urgent message is never dropped by the flood limit.
+        await world.emu.send_text(student.user, "wait he has a knife now in the hallway")
+        await world.emu.wait_for(student.user, lambda m: "911" in m.text, timeout=30)
+
+
+async def test_commands_with_garbage_and_forget(world: World) -> None:
+    await world.enroll("maple")
+    async with world.running():
+        student = await with_school(world)
+        assert "don't know that command" in (await student.says("/launchmissiles now")).text
+        assert "nothing to cancel" in (await student.says("/cancel please please")).text.lower()
+        assert "doesn't look like a case code" in (await student.says("/status 💀💀💀")).text
+        await student.says("my friend is selling vapes in the portables")
+        forgot = await student.says("/forget")
+        assert "deleted everything" in forgot.text
+        # The school was forgotten too: a report now asks for it first.
+        again = await student.says("someone is selling vapes behind the portables")
+        assert "Which school" in again.text or "school" in again.text
+        privacy = await student.says("/privacy")
+        assert "Telegram" in privacy.text
+        assert "90 days" in privacy.text
