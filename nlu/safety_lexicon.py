@@ -57,6 +57,7 @@ _ABUSE_VERB = (
 _GUN = (
     r"(?:guns?|gunn|gunz|handguns?|pistols?|glocks?|glizzy|rifles?|shotguns?|revolvers?|firearms?|ar ?15s?|ak ?47s?"
     r"|uzis?|9mm|9 mm|straps?|strapped|blicks?|blickys?|blickeys?|blickies|toolies?|gat|gats|heater|heaters|burners?"
+    r"|ninas?|skengs?|dracos?|choppers?|mac ?1[01]s?|tec ?9s?|ghost guns?|gunz|glizzys?"
     r"|semi auto|bb guns?|pellet guns?|airsoft(?: guns?)?|replica(?: guns?)?|fake guns?|stun guns?|flare guns?|bullets?"
     r"|ammo|ammunition|switch on (?:his|the|a) \w+|extended clip|drum mag|piece on (?:him|her))"
 )
@@ -97,6 +98,13 @@ WEAPON_HARMLESS = (
     r"|\b(?:armed forces|army|armed guard)\b|\bcarrying (?:my|her|his|the) (?:bag|books|backpack|laptop|phone)\b"
     r"|\bpacking (?:my|her|his|for|up|lunch|a lunch|bags?)\b|\bacid (?:test|reflux|rain|base|chemistry)\b"
     r"|\b(?:chem|chemistry|science) (?:\w+ )?acid\b|\bbullet (?:journal|points?|train)\b"
+    r"|\b(?:guns?|rifles?|snipers?|knifes?|weapons?|loadouts?)\b(?: \w+){0,4} (?:in|on) (?:warzone|fortnite|cod|call of duty|valorant|gta|apex|roblox|minecraft|cs ?go|cs2|overwatch|pubg|the game)\b"
+    r"|\b(?:warzone|fortnite|cod|call of duty|valorant|gta|apex|roblox|minecraft|cs ?go|cs2|overwatch|pubg)\b(?: \w+){0,4} (?:guns?|rifles?|snipers?|weapons?|knifes?)\b"
+    r"|\b(?:deer|duck|turkey|moose) hunting\b(?: \w+){0,8} (?:rifles?|guns?|shotguns?)\b|\bhunting (?:rifles?|guns?|knifes?)\b"
+    r"|\b(?:chefs?|kitchen|cooking|steak|bread) knifes?\b|\bfoods class\b(?: \w+){0,8} knifes?\b"
+    r"|\b(?:prop|foam|cardboard|rubber|toy|lego) (?:knifes?|daggers?|swords?|guns?)\b"
+    r"|\b(?:no|without|not any|never any) weapons?\b|\bfirearms? licen[cs]e\b"
+    r"|\bburner (?:acct|accts)\b"
 )
 
 # --- Threats -------------------------------------------------------------------
@@ -104,6 +112,10 @@ WEAPON_HARMLESS = (
 THREAT = {
     "violent-intent": rf"\b{_FUTURE} (?:{_W}{{0,2}})?{_VIOLENCE} {_PEOPLE}\b",
     "and-then-violence": rf"\band (?:kill|shoot|stab|murder|slit|shank) {_PEOPLE}\b",
+    "violence-slang": (
+        r"\b(?:spin(?:ning|s)? the block|spin(?:ning)? (?:his|her|their|my) block|catch(?:ing)? a body|caught a body"
+        r"|wet (?:him|her|them|you|me|us|that kid|the kid) up|run(?:ning)? down on|pull(?:ing)? up on (?:him|her|them|me|my))\b"
+    ),
     "violence-on-everyone": (
         r"\b(?:kill|killing|hurt|hurting|shoot|shooting|stab|stabbing|murder|murdering|bomb|bombing)"
         r" (?:everyone|everybody|all of (?:them|us|you)|people at school|kids at school|the whole school|all the teachers"
@@ -181,7 +193,8 @@ SELF_HARM = {
         r"|\bend (?:it all|my life|her life|his life|their life|things|everything|it tonight|it today)\b|\bending it(?: all)?\b"
         r"|\btake (?:my|her|his|their) (?:own )?life\b|\bdo not care if i die\b|\bsleep and never wake up\b|\bnever wake up\b"
         r"|\b(?:can not|cannot) (?:do this|take it|take this|go on|keep going|handle (?:life|it)|live like this)(?: any ?more| much longer)?\b"
-        r"|\bhow much longer i can (?:do this|take it|go on)\b|\bthinking (?:about|of) (?:dying|death|ending it|not being here|it|disappearing)\b"
+        r"|\bhow much longer i can (?:do this|take it|go on)\b|\bthinking (?:about|of) (?:dying|death|ending it|not being here|disappearing)\b"
+        r"|\b(?:want|wants|wanted|going|trying) to end it\b"
         r"|\bthink about (?:dying|death|it every day|killing|disappearing)\b|\bwant (?:it|everything|this|the pain|all of this) (?:all )?to (?:stop|end|be over)\b"
         r"|\b(?:will not|not going to|might not) be (?:here|around|alive|at school) (?:much longer|tomorrow|any ?more|next week|for long|or ever)\b"
         r"|\bor ever\b|\bdone with (?:everything|life|it all|living|this life)\b|\btired of (?:living|life|being alive|existing)\b"
@@ -201,6 +214,7 @@ SELF_HARM = {
     ),
     "cutting": (
         r"\bcut(?:s|ting)? (?:\w+ ){0,4}(?:wrists?|arms?|legs?|thighs?|stomach)\b|\b(?:her|his|my|their) cuts\b"
+        r"|\b(?:arms?|wrists?|legs?|thighs?) (?:are|is|r) (?:a mess|all cut|cut up|bleeding|scarred)\b"
         r"|\b(?:is|been|started|keeps|was|am|of|on|doing|relapsed|relapse|stop|stopped|about|caught (?:her|him)) cutting\b"
         r"|\bcutting (?:again|herself|himself|myself)\b|\bcut (?:deeper|too deep|again)\b|\bscars? (?:\w+ ){0,3}(?:wrists?|arms?|thighs?|legs?)\b"
         r"|\b(?:cuts|scratches|burns) (?:all )?(?:over|on) (?:her|his|my|their) (?:arms?|wrists?|legs?|thighs?)\b|\burges\b"
@@ -214,6 +228,9 @@ SELF_HARM = {
         r"|my funeral|life is not worth|not worth living|i am done with everything|i think i am done|i want it to be over|want it over)\b"
     ),
 }
+
+# Hyperbole about dying that is about embarrassment, laughter or boredom.
+SELF_HARM_HARMLESS = r"\b(?:die|died|dying|dead) (?:of|from) (?:embarrassment|boredom|laughter|laughing|cringe|shame|cuteness)\b|\bdie laughing\b"
 
 # --- Abuse -------------------------------------------------------------------------
 
@@ -246,6 +263,10 @@ ABUSE = {
         r"|\bhomeless\b|\bnowhere to (?:sleep|go|stay|live)\b|\bsleep(?:s|ing)? (?:in|at|on) (?:a|the) (?:park|car|street|streets|bench|subway|station|library|garage)\b"
         r"|\bsleep(?:s|ing)? (?:at|in) \w+ station\b|\bsleep(?:s|ing)? outside\b|\blocked (?:me|him|her) out\b"
     ),
+    "coercive-control": (
+        r"\b(?:will not|does not|did not|would not) let me (?:leave|go home|see my friends|talk to anyone|eat|sleep)\b"
+        r"|\btook my (?:phone|wallet|keys|passport|health card) (?:\w+ ){0,4}(?:will not|would not|does not) let me\b"
+    ),
     "scared-at-home": (
         r"\b(?:scared|afraid|terrified|frightened) (?:to go|of going) home\b|\b(?:do not|does not) want to go home\b"
         r"|\b(?:scared|afraid|terrified) of (?:my|her|his) (?:dad|father|mom|mother|stepdad|parents|uncle|boyfriend|girlfriend)\b"
@@ -269,6 +290,8 @@ SEXUAL_HARM = {
         r"|molest(?:ed|ing|er|s)?|grope(?:d|s)?|groping|grooming|groomed|sextortion|sextort(?:ed|ing)?|upskirt(?:s|ing)?"
         r"|incest|pedo|pedophile|predator|exposed (?:himself|herself)|flashed (?:me|us|her)|did stuff to me|does things to me"
         r"|did things to me|does things i do not want|without (?:my|her|his) consent|did not consent|consent|catcall\w*"
+        r"|(?:would not|did not) stop (?:\w+ ){0,3}i said no|i said no (?:\w+ ){0,3}(?:he|she|they) (?:would not|did not|kept|keeps)"
+        r"|(?:got|was|been|were|being|get) sa(?:d|ed)?|sa happened|sa d me"
         r"|without (?:my|her) permission)\b"
     ),
     "touching": (
@@ -298,6 +321,7 @@ SEXUAL_HARM = {
         rf"|\b(?:if|unless) (?:i|she|he) (?:send|sent|sends) (?:him|her|them) (?:a )?{_PICS}"
         rf"|\b(?:send|sending|sends|sent) (?:\w+ ){{0,3}}{_PICS} of (?:himself|herself)\b|\bshare {_PICS} of girls\b|\bwhat i am wearing\b"
         rf"|\bvideo of (?:a|her|me) (?:\w+ ){{0,5}}(?:consent|going around)\b|\bolder (?:guy|man) (?:from|on) (?:online|snap|insta|tiktok|discord)\b"
+        r"|\bsent (?:\w+ ){0,2}(?:pictures?|photos?|nudes?)\b(?: \w+){0,10} (?:posting|posted|leaked|sharing|shared|spreading|spread)\b"
     ),
     "filming": (
         r"\b(?:filming|filmed|recording|recorded|taking pictures|took (?:a )?pictures?|camera|phone hidden|hid (?:their|his|her|a) phone)"
@@ -309,7 +333,8 @@ SEXUAL_HARM = {
         r"\b(?:teacher|coach|adult|older guy|grown man|old man|older man|man|tutor|supervisor|manager|staff|driver|substitute|stepbrother|step brother)"
         r" (?:\w+ ){0,3}(?:keeps |kept |has been |always )?(?:texting|texts|messaging|messages|dming|dms|dmed|snapping|snaps|asking|asks|asked"
         r"|sending|sends|calling|calls|offered|offers|said|says|comments?|commented|staring|stares|hugs|watches)"
-        r"(?: \w+){0,6} (?:at night|late at night|pictures|photos|to meet|meet up|come over|his house|alone|secret|sexy|hot"
+        r"(?: \w+){0,6} (?:at night|late at night|\d{1,2} ?am|pictures|photos|to meet|meet up|come over|his house|alone|secret|sexy|hot"
+        r"|looked really good|looked good|looking good|look good"
         r"|beautiful|babe|baby|mature for (?:my|her|his) age|my body|her body|what i am wearing|my chest|her chest|virgin|sexual)\b"
         r"|\bsexual (?:comments|jokes|messages|texts|stuff|things|advances|questions)\b|\bsexy\b|\bvirgin\b|\bcomments about (?:my|her) (?:body|chest|butt)\b"
         r"|\brate (?:girls|guys|our) bodies\b|\braise (?:my|her) grade if\b|\bhe is (?:like )?[2-6]\d and (?:she is|i am) 1[0-7]\b"
@@ -328,6 +353,7 @@ CATEGORIES: dict[str, dict[str, str]] = {
 
 # Harmless phrases are blanked out before a category's rules run.
 HARMLESS: dict[str, str] = {
+    "self_harm": SELF_HARM_HARMLESS,
     "weapon": WEAPON_HARMLESS,
     "threat": THREAT_HARMLESS,
     "abuse": ABUSE_HARMLESS,
@@ -358,7 +384,7 @@ EMOJI_WORDS = {
     "\U0001f52b": " gun ",
     "\U0001f52a": " knife ",
     "\U0001f5e1": " knife ",
-    "\U0001f4a3": " bomb ",
+    "\U0001f4a3": " a bomb ",  # a bomb emoji in a message to a school officer is a threat
 }
 
 # Contractions typed without apostrophes, spelled out for the rules ("hell kill me").
