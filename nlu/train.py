@@ -77,7 +77,21 @@ def train_rasa(config: Path, data: Path, out: Path, name: str) -> Path:
         "--config", str(config), "--nlu", str(data),
         "--out", str(out), "--fixed-model-name", name, "--quiet",
     ]  # fmt: skip
-    subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_environment(), check=True)  # noqa: S603
+    # Rasa and TensorFlow print pages of deprecation warnings: keep them in a log, show them on failure.
+    log = VAR_DIR / "rasa-train.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as output:
+        result = subprocess.run(  # noqa: S603
+            command,
+            cwd=PROJECT_ROOT,
+            env=rasa_environment(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    if result.returncode != 0:
+        sys.stderr.write(log.read_text(errors="replace")[-4000:])
+        raise subprocess.CalledProcessError(result.returncode, command)
     return out / f"{name}.tar.gz"
 
 
