@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
+from storage.models import IntentStat
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, World, eventually, record_transcript
 
@@ -46,6 +48,14 @@ async def test_non_urgent_report_with_interview_and_preview(world_both: World) -
         buttons = [t for row in tip.buttons for t, _ in row]
         assert buttons == ["✅ Acknowledge", "✍️ Reply", "✖️ Close"]
         await record_transcript(world, "report", {"Student": student.user, "Officer": officer})
+
+    # One statistic per classified message (the report; interview answers are not classified):
+    # school, intent, urgency and day, nothing else.
+    async with world.database() as (db, _keys), db.transaction() as session:
+        rows = (await session.execute(select(IntentStat))).scalars().all()
+    assert [(r.school_id, r.intent, r.urgent, r.count) for r in rows] == [
+        (world.school_ids["MRS"], "report_drugs", False, 1)
+    ]
 
 
 async def test_edit_then_send(world: World) -> None:
