@@ -71,6 +71,9 @@ async def _within_flood_limit(turn: Turn, text: str) -> bool:
     if decision.allowed or (text and services.safety_net.check(text) is not None):
         return True  # an urgent message is never dropped, however fast it came
     now = time.monotonic()
+    if len(_flood_notices) > 10_000:  # forget notices older than their period
+        for key in [k for k, at in _flood_notices.items() if now - at > FLOOD_NOTICE_EVERY]:
+            del _flood_notices[key]
     if now - _flood_notices.get(turn.pseudonym, 0.0) > FLOOD_NOTICE_EVERY:
         _flood_notices[turn.pseudonym] = now
         await turn.say("too_fast")

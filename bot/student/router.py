@@ -32,6 +32,7 @@ SIMPLE_ANSWERS = {
     "deny": "deny_out_of_context",
 }
 DID_YOU_MEAN_CHOICES = 3
+SENTENCE_WORDS = 4  # typed at the school question, this many words are a message, not a school name
 
 
 # --- classification ---------------------------------------------------------------
@@ -111,7 +112,13 @@ async def on_choose_school(turn: Turn, text: str) -> Step:
         # Not a school name: someone is in danger. Safety first, the school after.
         await classify(turn, text)
         return await reports.start_urgent(turn, text, intent)
-    return await schools.offer_schools(turn, text)
+    matches = await schools.matching(turn, text)
+    nothing_waiting = turn.state.draft is None and turn.state.case_id is None
+    if not matches and nothing_waiting and len(text.split()) >= SENTENCE_WORDS:
+        # A sentence, not a school name: the student told us what is going on first. Keep it
+        # (a report or question waits for the school), answer anything else.
+        return await free_message(turn, text)
+    return await schools.offer_schools(turn, text, matches)
 
 
 async def on_interview(turn: Turn, text: str) -> Step:

@@ -49,10 +49,14 @@ async def ask_school(turn: Turn, key: str = "ask_school") -> Step:
     return Step.CHOOSE_SCHOOL
 
 
-async def offer_schools(turn: Turn, typed: str) -> Step:
+async def matching(turn: Turn, typed: str) -> list[SchoolChoice]:
+    return best_matches(typed, await active_schools(turn))
+
+
+async def offer_schools(turn: Turn, typed: str, matches: list[SchoolChoice] | None = None) -> Step:
     """Show the schools that match what the student typed, as buttons."""
-    candidates = await active_schools(turn)
-    matches = best_matches(typed, candidates)
+    if matches is None:
+        matches = await matching(turn, typed)
     if not matches:
         await turn.say("school_none_found")
         return Step.CHOOSE_SCHOOL

@@ -119,3 +119,20 @@ async def test_commands_with_garbage_and_forget(world: World) -> None:
         privacy = await student.says("/privacy")
         assert "Telegram" in privacy.text
         assert "90 days" in privacy.text
+
+
+async def test_a_report_typed_at_the_school_question_is_kept(world: World) -> None:
+    await world.enroll("maple")
+    async with world.running():
+        student = await new_student(world)
+        await student.says("/start")
+        assert "Which school" in (await student.then()).text
+        asked = await student.says("some kids keep vaping and selling pens in the washroom")
+        assert "which school" in asked.text.lower()
+        chosen = await student.choose_school("maple", "Maple Ridge Secondary School")
+        assert "Maple Ridge" in chosen.text
+        message = await student.then()
+        while "will be sent" not in message.text:
+            skip = any(t == "Skip" for row in message.buttons for t, _ in row)
+            message = await student.taps(message, "Skip" if skip else "No")
+        assert "selling pens" in message.text
