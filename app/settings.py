@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     # Where the webhook server listens (a reverse proxy or the platform routes WEBHOOK_URL here).
     webhook_listen: str = "0.0.0.0"  # noqa: S104 - a webhook must be reachable from the proxy
-    port: int = Field(default=8443, ge=1, le=65535)
+    # WEBHOOK_PORT, else PORT (which honcho and most platforms set for each process).
+    webhook_port: int = Field(
+        default=8443, ge=1, le=65535, validation_alias=AliasChoices("WEBHOOK_PORT", "PORT")
+    )
     webhook_path: str = "telegram"
     # Pace sending under Telegram's limits; off only for benchmarks against the emulator.
     telegram_pacing: bool = True

@@ -30,7 +30,7 @@ def main() -> int:
             return 2
         application.run_webhook(
             listen=settings.webhook_listen,
-            port=settings.port,
+            port=settings.webhook_port,
             url_path=settings.webhook_path,
             webhook_url=settings.webhook_url,
             secret_token=settings.webhook_secret.get_secret_value(),
