@@ -186,3 +186,24 @@ async def test_a_student_cannot_use_officer_commands(world: World) -> None:
         for command in ("/cases", "/case 1", "/close 1"):
             reply = await student.says(command)
             assert "don't know that command" in reply.text
+
+
+async def test_unacknowledged_non_urgent_report_is_reminded_then_escalated(world: World) -> None:
+    world.settings_overrides["remind_after_hours"] = 0.001  # 3.6 seconds
+    primary = await world.enroll("maple")
+    backup = await world.enroll("maple_backup")
+    async with world.running():
+        student = await new_student(world)
+        await student.says("/start")
+        await student.then()
+        await student.choose_school("maple", "Maple Ridge Secondary School")
+        preview = await student.says("can the officer come talk to our class about online safety")
+        assert "question for your school officer" in preview.text
+        await student.taps(preview, "✅ Send")
+        tip = await world.emu.next_message(primary, timeout=15)
+        assert "online safety" in tip.text
+        reminder = await world.emu.next_message(primary, timeout=30)
+        assert "Reminder" in reminder.text
+        assert "online safety" in reminder.text
+        escalated = await world.emu.next_message(backup, timeout=30)
+        assert "Escalated to you" in escalated.text
