@@ -46,7 +46,11 @@ class Rendered:
 
 
 class Undeliverable(Exception):
-    """This row can never be sent (its case or officer is gone); it is marked failed."""
+    """This row can never be sent (its case is gone, or a student notice lost its address); marked failed."""
+
+
+class RecipientGone(Exception):
+    """The officer can no longer receive (unreachable, deactivated, unenrolled): the row is rerouted."""
 
 
 async def delivery_worker(application: BotApplication) -> None:
@@ -82,6 +86,13 @@ async def deliver_due(application: BotApplication, services: Services) -> int:
 async def deliver_one(application: BotApplication, services: Services, row: Delivery) -> None:
     try:
         rendered = await render_delivery(services, row)
+    except RecipientGone:
+        # E.g. a 403 on this officer's previous tip of the same batch: the chain takes it over.
+        async with services.db.transaction() as session:
+            await delivery_failures.reroute(session, services.policy, row.id, services.now())
+        services.outbox_ready.set()
+        logger.warning("delivery.rerouted kind=%s", row.kind)
+        return
     except (Undeliverable, AccessDenied, CaseworkError) as error:
         async with services.db.transaction() as session:
             await outbox.mark_failed(session, row.id, type(error).__name__)
@@ -154,7 +165,7 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
     async with services.db.transaction() as session:
         chat_id = await officers.chat_of(session, row.officer_id)
         if chat_id is None:
-            raise Undeliverable("the officer has no Telegram chat")
+            raise RecipientGone("the officer cannot receive now")
         summary = await case_reading.case_summary(session, row.case_id)
         school = await case_reading.school_name(session, summary.school_id)
         if row.kind == DeliveryKind.ACK_NOTICE:

@@ -16,9 +16,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from casework import officers
+from casework import cases, officers
 from emulator.client import User
+from storage.models import Delivery, DeliveryStatus
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually, now
 from tests.conftest import RasaServer
@@ -100,6 +102,37 @@ async def test_403_marks_the_officer_unreachable_and_the_tip_goes_up_the_chain(w
         listed = {o.id: o for o in await officers.list_officers(session, now())}
     assert listed[world.officers["maple"].id].unreachable
     assert not listed[world.officers["maple_backup"].id].unreachable
+
+
+async def test_a_tip_queued_for_an_officer_who_became_unreachable_goes_up_the_chain(world: World) -> None:
+    """The race CI once hit: two tips to the same officer in one batch, the first answered 403.
+
+    The second, rendered after the officer was marked unreachable, must be
+    rerouted like the first, never marked failed. Made deterministic here:
+    the tip is queued, then its officer becomes unreachable, then the bot starts.
+    """
+    primary = await world.enroll("maple")
+    backup = await world.enroll("maple_backup")
+    async with world.database() as (db, keys), db.transaction() as session:
+        opened = await cases.open_case(
+            session, keys, world.policy(),
+            school_id=world.school_ids["MRS"], kind="report", intent="report_weapon", urgent=True,
+            body={"story": "someone has a knife in the gym"}, notify_chat_id=None, now=now(),
+        )  # fmt: skip
+        assert opened.delivered
+    async with world.database() as (db, _keys), db.transaction() as session:
+        await officers.mark_unreachable(session, world.officers["maple"].id, now())
+    async with world.running():
+        tips = await eventually(lambda: _all_there(world, backup, 1), seconds=30)
+    assert tips == Counter({opened.case_id: 1})
+    assert not await world.emu.messages(primary)
+    async with world.database() as (db, _keys), db.transaction() as session:
+        rows = (await session.scalars(select(Delivery).where(Delivery.case_id == opened.case_id))).all()
+    by_officer = {row.officer_id: row.status for row in rows}
+    assert by_officer == {
+        world.officers["maple"].id: DeliveryStatus.FAILED,  # rerouted, its reason kept
+        world.officers["maple_backup"].id: DeliveryStatus.SENT,
+    }
 
 
 async def test_sigkill_with_tips_pending_loses_nothing(
