@@ -57,11 +57,10 @@ def stats(
 
     async def command(ctx: Context) -> None:
         today = datetime.now(ctx.policy.timezone).date()
-        async with ctx.db.transaction() as session:
-            try:
-                report = await build_report(session, query, today)
-            except InvalidStatsQuery as error:
-                fail(str(error))
+        try:
+            report = await build_report(ctx.db, query, today, now=ctx.now)
+        except InvalidStatsQuery as error:
+            fail(str(error))
         zone = ctx.settings.sro_timezone
         if output == OutputFormat.JSON:
             typer.echo(json.dumps(as_json(report, zone), indent=2))

@@ -16,15 +16,23 @@ exact parts is left out (it adds nothing), the remaining constraints are
 split into independent components, and many cells are cleared at once:
 any feasible point where a cell differs from the true data proves that
 cell undetermined, so a few programs with random objectives clear most of
-them before any cell needs its own pair of programs.
+them before any cell needs its own pair of programs. Those batch programs
+are solved inside a box (every base count capped), so that none is
+unbounded and each yields a point; a point of the box is a point of the
+adversary's polytope, so the box never clears a cell that is pinned. The
+pairs are solved over the real polytope, and each of their optima clears
+whatever other cells it moves as well. A solve that fails (anything but
+optimal or unbounded) counts as a pin: nothing is published unproven.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 import highspy
 import numpy as np
@@ -35,6 +43,18 @@ from casework.disclosure import SMALL_MAX, Status
 
 TOLERANCE = 1e-6
 FRUITLESS_ROUNDS = 3  # batch rounds that clear nothing before checking cells one by one
+BATCH_CAP_MARGIN = 10.0  # the batch phase's box: every base count at most its largest true value + this
+
+log = logging.getLogger(__name__)
+
+
+class _Outcome(Enum):
+    OPTIMAL = "optimal"
+    UNBOUNDED = "unbounded"
+    FAILED = "failed"
+
+
+_NO_POINT = np.zeros(0)
 
 
 @dataclass
@@ -138,8 +158,17 @@ def _audit_component(
     solver = _Solver(problem, lp_rows, lower, upper, column)
     target_matrix = _matrix(problem, targets, column)
     true_values = target_matrix @ truth
-
     cleared = np.zeros(len(targets), dtype=bool)
+
+    def clear(point: np.ndarray) -> None:
+        # Any feasible point where a cell differs from the true data proves that cell undetermined.
+        cleared[np.abs(target_matrix @ point - true_values) > TOLERANCE] = True
+
+    # Batch phase, inside a box: with every base count capped, no objective is unbounded (a hidden
+    # `x` total has no upper bound), so every solve yields a point. A point of the box is a point of
+    # the adversary's polytope, so whatever it clears is truly undetermined; the cap only ever makes
+    # fewer points available, never more.
+    solver.cap(float(truth.max(initial=0.0)) + BATCH_CAP_MARGIN)
     fruitless = 0
     while not cleared.all() and fruitless < FRUITLESS_ROUNDS:
         before = int(cleared.sum())
@@ -152,18 +181,31 @@ def _audit_component(
             ]
         )
         noise = np.array([rng.uniform(-0.01, 0.01) for _ in variables])
-        point = solver.minimise(target_matrix.T @ weights + noise)
-        if point is not None:
-            cleared |= np.abs(target_matrix @ point - true_values) > TOLERANCE
+        outcome, point = solver.minimise(target_matrix.T @ weights + noise)
+        if outcome == _Outcome.OPTIMAL:
+            clear(point)
         fruitless = 0 if cleared.sum() > before else fruitless + 1
+    solver.cap(highspy.kHighsInf)
+    # Cell by cell, over the real (uncapped) polytope: the minimum and maximum of each cell not yet
+    # cleared. Every optimum found on the way is a feasible point too, and clears other cells.
     findings = []
-    for index in np.flatnonzero(~cleared).tolist():
+    for index in range(len(targets)):
+        if cleared[index]:
+            continue
         objective = target_matrix[index].toarray().ravel()
-        pinned, leaning = True, set()
+        pinned, leaning = True, set[int]()
         for sign in (1.0, -1.0):
-            point = solver.minimise(sign * objective)
-            if point is None or abs(objective @ point - true_values[index]) > TOLERANCE:
-                pinned = False  # unbounded, or a different value is feasible
+            outcome, point = solver.minimise(sign * objective)
+            if outcome == _Outcome.UNBOUNDED:
+                pinned = False
+                break
+            if outcome == _Outcome.FAILED:  # never publish what was not proven safe
+                log.warning("disclosure.audit solver failure; the cell is treated as pinned")
+                leaning.clear()
+                break
+            clear(point)
+            if cleared[index]:
+                pinned = False  # a different value is feasible
                 break
             leaning |= solver.binding_rows()
         if pinned:
@@ -216,13 +258,23 @@ class _Solver:
         self.highs.passModel(lp)
         self.columns = np.arange(len(column), dtype=np.int32)
 
-    def minimise(self, objective: np.ndarray) -> np.ndarray | None:
-        """The optimal point, or None when the objective is unbounded below (or anything else went wrong)."""
+    def cap(self, upper: float) -> None:
+        """Give every base count this upper bound (`highspy.kHighsInf`: none)."""
+        self.highs.changeColsBounds(
+            len(self.columns), self.columns, np.zeros(len(self.columns)), np.full(len(self.columns), upper)
+        )
+
+    def minimise(self, objective: np.ndarray) -> tuple[_Outcome, np.ndarray]:
+        """The optimal point; or UNBOUNDED (the objective has no minimum), or FAILED (anything else)."""
         self.highs.changeColsCost(len(self.columns), self.columns, objective.astype(np.float64))
         self.highs.run()
-        if self.highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        return np.array(self.highs.getSolution().col_value)
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return _Outcome.OPTIMAL, np.array(self.highs.getSolution().col_value)
+        # The true data is a feasible point, so "unbounded or infeasible" (from presolve) is unbounded.
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return _Outcome.UNBOUNDED, _NO_POINT
+        return _Outcome.FAILED, _NO_POINT
 
     def binding_rows(self) -> set[int]:
         """Published numbers with a non-zero dual value in the last optimum: what the optimum leans on."""

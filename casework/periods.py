@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Granularity(StrEnum):
@@ -49,8 +50,9 @@ def month_end(day: date) -> date:
     return following - timedelta(days=1)
 
 
+@lru_cache(maxsize=8192)
 def period_of(day: date, granularity: Granularity) -> Period:
-    """The period of a granularity that contains `day`."""
+    """The period of a granularity that contains `day` (periods are immutable: shared from a cache)."""
     if granularity == Granularity.DAY:
         return Period(day, day, granularity)
     if granularity == Granularity.MONTH:

@@ -17,6 +17,13 @@ exact number (`_all_schools`), so it adds nothing to protect.
 Protection runs in two stages until both agree: bounds propagation
 (`disclosure.protect`, fast, most of the work) and the exact linear-program
 audit (`disclosure_audit.audit`), whose findings are withheld and fed back.
+A school-month with no published number of 1..4 has nothing to hide and
+skips both: every number is exact.
+
+Protection is deterministic: a school's rows are put in one canonical order
+first, so the same rows give the same table whatever order the database
+returns them in (`stats_cache` relies on it, and so does "the same status
+for the same number in every query").
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from casework.disclosure import Status, System, protect
+from casework.disclosure import SMALL_MAX, Status, System, protect
 from casework.disclosure_audit import AuditProblem, audit
 from casework.periods import Granularity, Period, period_of
 
@@ -76,7 +83,7 @@ class _Month:
     def __init__(self, month: date, rows: Iterable[BaseRow]) -> None:
         month_period = period_of(month, Granularity.MONTH)
         day_cells: dict[tuple[int, str, date], list[int]] = defaultdict(lambda: [0, 0])  # [urgent, other]
-        for row in rows:
+        for row in canonical(rows):
             day_cells[(row.school, row.intent, row.day)][0 if row.urgent else 1] += row.count
         urgent_days = {(s, d) for (s, _, d), (urgent, _) in day_cells.items() if urgent}
 
@@ -158,6 +165,12 @@ def _level(key: CellKey) -> int:
     return (school == ALL_SCHOOLS) + (intent == ALL_INTENTS) + _GRAIN_LEVEL[period.granularity]
 
 
+def canonical(rows: Iterable[BaseRow]) -> list[BaseRow]:
+    """Rows in one fixed order (school, day, intent, urgent: the order they are recorded in), whatever
+    order they came in."""
+    return sorted(rows, key=lambda r: (r.school, r.day, r.intent, r.urgent, r.count))
+
+
 def protect_month(month: date, rows: Iterable[BaseRow]) -> MonthTable:
     """Protect each school's month, then derive the all-schools numbers (see the module docstring)."""
     by_school: dict[int, list[BaseRow]] = defaultdict(list)
@@ -171,6 +184,29 @@ def protect_month(month: date, rows: Iterable[BaseRow]) -> MonthTable:
         rounds = max(rounds, school_rounds)
     cells.update(_all_schools(cells))
     return MonthTable(month, cells, rounds)
+
+
+def protect_school(month: date, rows: Iterable[BaseRow]) -> dict[CellKey, Published]:
+    """One school's protected month as published: a hidden number keeps its status, not its value.
+
+    `rows` are one school's rows of one month. The true value of a `<5` or
+    `x` number is replaced by 0, so what leaves this function (for a report,
+    or for the cache in `stats_cache`) holds nothing that is not published.
+    """
+    cells, _ = _protect_school(_Month(month, rows))
+    return published(cells)
+
+
+def published(cells: dict[CellKey, Published]) -> dict[CellKey, Published]:
+    """The cells as anyone can see them: exact values, and only the status of the others."""
+    return {
+        key: cell if cell.status == Status.EXACT else Published(0, cell.status) for key, cell in cells.items()
+    }
+
+
+def all_schools(cells: dict[CellKey, Published]) -> dict[CellKey, Published]:
+    """The all-schools numbers of every school's published cells (of one month), as published."""
+    return published(_all_schools(cells))
 
 
 def _all_schools(cells: dict[CellKey, Published]) -> dict[CellKey, Published]:
@@ -190,6 +226,10 @@ def _all_schools(cells: dict[CellKey, Published]) -> dict[CellKey, Published]:
 
 def _protect_school(built: _Month) -> tuple[dict[CellKey, Published], int]:
     n = len(built.keys)
+    if not any(1 <= value <= SMALL_MAX for value in built.system.values[:n]):
+        # Nothing of 1..4 is published: every status starts exact, and neither propagation nor the
+        # audit has a hidden count to look at, so both would return everything exact.
+        return {key: Published(built.system.values[i], Status.EXACT) for i, key in enumerate(built.keys)}, 1
     withhold: set[int] = set()
     for round_number in range(1, MAX_ROUNDS + 1):
         status = [Status(int(s)) for s in protect(built.system, withhold).status[:n]]

@@ -8,19 +8,26 @@ weeks, else days — and as `x` otherwise, so it can never be subtracted from
 another query's total to reveal a small count. Only settled months are
 shown (`periods.last_settled_day`). Response times (median and 90th
 percentile to acknowledgement and to first reply) need at least 5 cases.
+
+Protecting a month is the slow part, so each school's protected month is
+cached (`stats_cache`) and only school-months not cached, or whose rows
+changed since, are protected, on every core (`stats_pool`). A `--school`
+query needs only that school's months: schools are protected independently.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework import stats_cache, stats_cube, stats_pool
 from casework.disclosure import Status
 from casework.periods import (
     Granularity,
@@ -28,6 +35,7 @@ from casework.periods import (
     last_settled_day,
     month_end,
     month_start,
+    months_between,
     period_of,
     periods_between,
 )
@@ -37,15 +45,17 @@ from casework.stats_cube import (
     COUNT,
     NO_SCHOOL,
     URGENT,
+    ZERO,
     BaseRow,
     CellKey,
-    MonthTable,
     Published,
-    protect_month,
 )
+from storage.db import Database
 from storage.models import IntentStat, ResponseMeasure, ResponseTime, School
 
 MIN_CASES_FOR_TIMES = 5
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +96,25 @@ class StatsReport:
     cells: list[Cell] = field(default_factory=list)
     response_times: list[ResponseTimes] = field(default_factory=list)
     clipped: bool = False  # True: part of the asked range is not settled yet and was left out
+    cached_school_months: int = 0  # protected months read from the cache ...
+    protected_school_months: int = 0  # ... and protected for this report
 
 
 class InvalidStatsQuery(ValueError):
     """--from after --to, or a school code that does not exist."""
 
 
-async def build_report(session: AsyncSession, query: StatsQuery, today: date) -> StatsReport:
+async def build_report(
+    db: Database, query: StatsQuery, today: date, *, now: datetime | None = None, workers: int | None = None
+) -> StatsReport:
+    """The report for `query`, with every month protected (from the cache where it still fits).
+
+    Takes the database, not a session: the statistics are read in one short
+    transaction, protected outside any (it can take minutes for a cold
+    cache, and a SQLite transaction holds the write lock the bot needs),
+    and newly protected months are cached in a second short transaction.
+    `workers`: processes for protection (default: every usable core).
+    """
     settled = last_settled_day(today)
     last = query.last or settled
     first = query.first or month_start(last)
@@ -101,24 +123,38 @@ async def build_report(session: AsyncSession, query: StatsQuery, today: date) ->
     asked = periods_between(first, last, query.by)
     periods = [p for p in asked if p.end <= settled]
     report = StatsReport(None, None, query.by, settled, periods, clipped=len(periods) < len(asked))
-    codes = {s.id: s.code for s in await session.scalars(select(School))}
-    only: int | None = None
-    if query.school_code is not None:
-        wanted = query.school_code.strip().upper()
-        matches = [school_id for school_id, code in codes.items() if code == wanted]
-        if not matches:
-            raise InvalidStatsQuery(f"no school with code {wanted!r}")
-        only = matches[0]
-    if not periods:
-        return report
-    report.first, report.last = periods[0].start, periods[-1].end
-    tables = await _protected_months(session, report.first, report.last)
+    async with db.transaction() as session:
+        codes = {s.id: s.code for s in await session.scalars(select(School))}
+        only: int | None = None
+        if query.school_code is not None:
+            wanted = query.school_code.strip().upper()
+            matches = [school_id for school_id, code in codes.items() if code == wanted]
+            if not matches:
+                raise InvalidStatsQuery(f"no school with code {wanted!r}")
+            only = matches[0]
+        if not periods:
+            return report
+        report.first, report.last = periods[0].start, periods[-1].end
+        months = months_between(report.first, report.last)
+        stat_rows = await _statistic_rows(session, months, only)
+        cached = await stats_cache.load(session, months, only)
+        response_rows = await _response_rows(session, periods)
+    tables, fresh = _protect(months, stat_rows, cached, all_schools=only is None, workers=workers)
+    report.cached_school_months = len(stat_rows) - len(fresh)
+    report.protected_school_months = len(fresh)
+    fresh = [entry for entry in fresh if month_end(entry.month) <= settled]  # only settled months are kept
+    if fresh:
+        async with db.transaction() as session:
+            await stats_cache.store(session, fresh, now or datetime.now(UTC))
 
     present: dict[int, set[str]] = defaultdict(set)
-    for table in tables.values():
-        for (measure, school, intent, period), _cell in table.cells.items():
-            if measure == COUNT and intent != ALL_INTENTS and report.first <= period.start <= report.last:
-                present[school].add(intent)
+    for month, table in tables.items():
+        # A whole month's intents are its month cells' (a count anywhere in it counts in the month).
+        whole = report.first <= month and month_end(month) <= report.last
+        for granularity in [Granularity.MONTH] if whole else list(Granularity):
+            for measure, school, intent, period in table.level(granularity):
+                if measure == COUNT and intent != ALL_INTENTS and report.first <= period.start <= report.last:
+                    present[school].add(intent)
     schools = [only] if only is not None else [*sorted(s for s in present if s != ALL_SCHOOLS), ALL_SCHOOLS]
     report.intents = sorted(set().union(*(present.get(s, set()) for s in schools)))
 
@@ -143,25 +179,93 @@ async def build_report(session: AsyncSession, query: StatsQuery, today: date) ->
                 )
             total = _range_total(tables, measure, school, intent, report.first, report.last)
             report.cells.append(Cell(label(school), None, intent, measure, total))
-    report.response_times = await _response_times(session, periods, schools, label)
+    report.response_times = _response_times(response_rows, periods, schools, label)
     return report
 
 
-async def _protected_months(session: AsyncSession, first: date, last: date) -> dict[date, MonthTable]:
-    rows = await session.execute(
-        select(
-            IntentStat.school_id, IntentStat.intent, IntentStat.day, IntentStat.urgent, IntentStat.count
-        ).where(IntentStat.day >= month_start(first), IntentStat.day <= month_end(last), IntentStat.count > 0)
-    )
-    by_month: dict[date, list[BaseRow]] = defaultdict(list)
-    for school_id, intent, day, urgent, count in rows.all():
-        by_month[month_start(day)].append(BaseRow(school_id or NO_SCHOOL, intent, day, urgent, count))
-    months = [p.start for p in periods_between(first, last, Granularity.MONTH)]
-    return {month: protect_month(month, by_month.get(month, [])) for month in months}
+# One school-month's rows, by (month, school): intent, day, urgent, count.
+_StatRows = dict[tuple[date, int], list[stats_cache.StatRow]]
+
+
+async def _statistic_rows(session: AsyncSession, months: list[date], only: int | None) -> _StatRows:
+    statement = select(
+        IntentStat.school_id, IntentStat.intent, IntentStat.day, IntentStat.urgent, IntentStat.count
+    ).where(IntentStat.day >= months[0], IntentStat.day <= month_end(months[-1]), IntentStat.count > 0)
+    if only is not None:
+        statement = statement.where(IntentStat.school_id == only)
+    by_school_month: _StatRows = defaultdict(list)
+    month_of: dict[date, date] = {}
+    # Core, not the ORM: these are plain rows, up to a million of them.
+    result = await (await session.connection()).execute(statement)
+    for school_id, intent, day, urgent, count in result.all():
+        month = month_of.get(day)
+        if month is None:
+            month = month_of[day] = month_start(day)
+        by_school_month[(month, school_id or NO_SCHOOL)].append((intent, day, bool(urgent), count))
+    return by_school_month
+
+
+class _Protected:
+    """One month's published cells, every school's and the all-schools numbers, a granularity at a time."""
+
+    def __init__(self, schools: list[stats_cache.SchoolMonth], *, all_schools: bool) -> None:
+        self._schools = schools
+        self._all_schools = all_schools
+        self._levels: dict[Granularity, dict[CellKey, Published]] = {}
+
+    def level(self, granularity: Granularity) -> dict[CellKey, Published]:
+        cells = self._levels.get(granularity)
+        if cells is None:
+            cells = {}
+            for school in self._schools:
+                cells.update(school.level(granularity))
+            if self._all_schools:  # with --school, only that school was read: no sums to make
+                cells.update(stats_cube.all_schools(cells))
+            self._levels[granularity] = cells
+        return cells
+
+    def get(self, key: CellKey) -> Published:
+        return self.level(key[3].granularity).get(key, ZERO)
+
+
+def _protect(
+    months: list[date],
+    stat_rows: _StatRows,
+    cached: dict[tuple[date, int], stats_cache.CachedMonth],
+    *,
+    all_schools: bool,
+    workers: int | None,
+) -> tuple[dict[date, _Protected], list[stats_cache.CachedMonth]]:
+    """Every month's table, from the cache where the fingerprint still matches; and what was protected now."""
+    by_month: dict[date, list[stats_cache.SchoolMonth]] = defaultdict(list)
+    prints: dict[tuple[date, int], bytes] = {}
+    tasks = []
+    for (month, school), rows in sorted(stat_rows.items()):
+        prints[(month, school)] = stats_cache.fingerprint(month, school, rows)
+        hit = cached.get((month, school))
+        if hit is not None and hit.fingerprint == prints[(month, school)]:
+            try:
+                by_month[month].append(stats_cache.SchoolMonth(month, school, hit.cells))
+                continue
+            except stats_cache.CacheFormatError:
+                log.warning("stats.cache unreadable month=%s school=%d: protecting it again", month, school)
+        tasks.append(stats_pool.Task(month, school, [BaseRow(school, *row) for row in rows]))
+    computed = stats_pool.protect_all(tasks, workers)
+    for (month, school), cells in computed.items():
+        by_month[month].append(stats_cache.SchoolMonth(month, school, cells))
+    tables = {
+        month: _Protected(sorted(by_month[month], key=lambda s: s.school), all_schools=all_schools)
+        for month in months
+    }
+    fresh = [
+        stats_cache.CachedMonth(month, school, prints[(month, school)], cells)
+        for (month, school), cells in sorted(computed.items())
+    ]
+    return tables, fresh
 
 
 def _range_total(
-    tables: dict[date, MonthTable], measure: str, school: int, intent: str, first: date, last: date
+    tables: dict[date, _Protected], measure: str, school: int, intent: str, first: date, last: date
 ) -> Published:
     """Exact only as a sum of exact published numbers (months, else weeks, else days); else `x`."""
     total = 0
@@ -186,17 +290,26 @@ def _range_total(
     return Published(total, Status.EXACT)
 
 
-async def _response_times(
-    session: AsyncSession, periods: list[Period], schools: list[int], label: Callable[[int], str]
-) -> list[ResponseTimes]:
+async def _response_rows(
+    session: AsyncSession, periods: list[Period]
+) -> list[tuple[int | None, date, str, int]]:
     rows = await session.execute(
         select(ResponseTime.school_id, ResponseTime.day, ResponseTime.measure, ResponseTime.seconds).where(
             ResponseTime.day >= periods[0].start, ResponseTime.day <= periods[-1].end
         )
     )
+    return [(school_id, day, measure, seconds) for school_id, day, measure, seconds in rows.all()]
+
+
+def _response_times(
+    rows: list[tuple[int | None, date, str, int]],
+    periods: list[Period],
+    schools: list[int],
+    label: Callable[[int], str],
+) -> list[ResponseTimes]:
     samples: dict[tuple[int, Period, str], list[int]] = defaultdict(list)
     granularity = periods[0].granularity
-    for school_id, day, measure, seconds in rows.all():
+    for school_id, day, measure, seconds in rows:
         period = period_of(day, granularity)
         for school in (school_id or NO_SCHOOL, ALL_SCHOOLS):
             samples[(school, period, measure)].append(seconds)

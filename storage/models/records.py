@@ -1,4 +1,5 @@
-"""What outlives cases: anonymous statistics, response times, the audit trail, and the sealed server keys."""
+"""What outlives cases: anonymous statistics (and their protected form), response times, the audit trail,
+and the sealed server keys."""
 
 from __future__ import annotations
 
@@ -34,6 +35,28 @@ INTENT_STATS_CELL = (
     IntentStat.urgent,
 )
 Index("uq_intent_stats_cell", *INTENT_STATS_CELL, unique=True)
+
+
+class ProtectedMonth(Base):
+    """One school's month of statistics as `sro stats` publishes it: a cache, rebuilt from `intent_stats`.
+
+    `cells` holds only what is published anyway: exact counts, and for a
+    count shown as `<5` or `x` its marker alone, never its value (format in
+    `casework.stats_cache`). `fingerprint` is a SHA-256 of the school-month's
+    rows in `intent_stats` (and of the protection's version): when they
+    change, the cached month no longer matches and is protected again. A
+    hash of rows kept in full in the table next to it, it is never shown.
+    `school_id` 0 is "no school chosen" (no foreign key: the cache may be
+    dropped and rebuilt at any time).
+    """
+
+    __tablename__ = "protected_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    school_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    fingerprint: Mapped[bytes] = mapped_column(LargeBinary(32))
+    cells: Mapped[bytes] = mapped_column(LargeBinary)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ResponseMeasure(StrEnum):
