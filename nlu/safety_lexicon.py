@@ -257,6 +257,8 @@ ABUSE = {
         r"|\b(?:push|shov)(?:es|ed|ing|e)? (?:me|him|her|us) down the stairs\b|\b(?:throws?|threw|throwing) (?:me|him|her|us) (?:against|into|down|across)\b"
     ),
     "kicked-out": (
+        # "my gc kicked me out" is a group chat, not a home
+        r"(?<!\bgc )(?<!group )(?<!chat )(?<!server )(?<!discord )(?<!team )(?<!squad )"
         r"\b(?:kicked|kick|threw|throw|thrown) (?:me|him|her|them) out\b(?! of (?:the |our |my |a |his |her )?(?:gc|group|chat|class|game"
         r"|server|team|club|lobby|call|discord|party|room|library|caf|cafeteria|gym|store|mall|car))"
         r"|\bkicked out of (?:my|the|his|her|their) (?:house|home|place)\b|\bcan not (?:come|go) home\b"

@@ -97,6 +97,7 @@ HARMLESS = [
     "kids are vaping in the washroom",
     "somebody tagged the portable with graffiti",
     "they kicked me out of the group chat",
+    "my gc kicked me out and made a new one just to roast me",
     "theres gonna be a fight at the plaza after school",
     "im so tired of homework",
     "my phone is dying",
