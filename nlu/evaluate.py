@@ -10,6 +10,9 @@
    Rasa's own 5-fold cross-validation, per-intent precision/recall/F1 and the
    main confusions; urgent recall with the safety net; the false-urgent rate;
    the fallback classifier alone.
+
+A candidate's run whose output (under var/nlu-eval/) is newer than its
+config, data and components is reused, so an interrupted evaluation resumes.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from nlu.training_data import DATA_DIR, load, load_dir
 
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
 PIPELINES = PROJECT_ROOT / "nlu" / "pipelines"
+COMPONENTS = PROJECT_ROOT / "nlu" / "components"
 REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
 WORK = VAR_DIR / "nlu-eval"
 RASA = str(RASA_VENV / "bin" / "rasa")
@@ -99,7 +103,9 @@ def write_nlu_yaml(path: Path, rows: Sequence[tuple[str, str]], extra: Path | No
             if key:
                 out += [f"- {key}: {entry[key]}", "  examples: |"]
                 out += [f"    {line.strip()}" for line in entry["examples"].splitlines() if line.strip()]
-    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    text = "\n".join(out) + "\n"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:  # unchanged folds keep their mtime
+        path.write_text(text, encoding="utf-8")
 
 
 def make_folds(folds: int, seed: int = 7) -> list[tuple[Path, Path]]:
@@ -156,16 +162,31 @@ def run_pipeline(config: Path, folds: list[tuple[Path, Path]], seeds: int) -> di
         }
         for s in seed_list
     ]
-    job = out_dir / "job.json"
-    job.write_text(json.dumps({"config": str(config), "runs": runs}))
-    python = str(RASA_VENV / "bin" / "python")
-    command = [python, "-m", "nlu.eval_runner", str(job)]
-    subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_environment(), check=True)  # noqa: S603
     outputs = [Path(str(r["output"])) for r in runs]
+    # A run already done on the same inputs is reused: an interrupted evaluation resumes where it
+    # stopped (a DIET training is the better part of an hour here).
+    todo = [r for r in runs if not _up_to_date(Path(str(r["output"])), config, r)]
+    if len(todo) < len(runs):
+        print(f"nlu-eval: {config.stem}: reusing {len(runs) - len(todo)} finished runs", flush=True)  # noqa: T201
+    if todo:
+        job = out_dir / "job.json"
+        job.write_text(json.dumps({"config": str(config), "runs": todo}))
+        python = str(RASA_VENV / "bin" / "python")
+        command = [python, "-m", "nlu.eval_runner", str(job)]
+        subprocess.run(command, cwd=PROJECT_ROOT, env=rasa_environment(), check=True)  # noqa: S603
     return {
         "cv": [p for p in outputs if p.name.startswith("cv")],
         "heldout": [p for p in outputs if p.name.startswith("heldout")],
     }
+
+
+def _up_to_date(output: Path, config: Path, run: dict[str, str | int]) -> bool:
+    """The run's output exists and is newer than everything it was computed from."""
+    if not output.exists():
+        return False
+    inputs = [config, Path(str(run["train"])), Path(str(run["test"])), *COMPONENTS.glob("*.py")]
+    files = [f for path in inputs for f in ([path] if path.is_file() else sorted(path.glob("*.yml")))]
+    return all(f.stat().st_mtime < output.stat().st_mtime for f in files)
 
 
 def read_predictions(path: Path) -> tuple[list[Prediction], float]:
