@@ -139,17 +139,21 @@ async def bench(requests: int, runs: int) -> str:
                 return net.check(text)
 
             await measure(bare, texts[:50], 1)  # warm up
-            results: dict[str, Run] = {}
-            for name, call, concurrency in [
+            cases = [
                 ("Rasa server, bare HTTP, 1 at a time", bare, 1),
                 ("full client (HTTP + validation + safety net), 1 at a time", classifier.classify, 1),
                 ("Rasa server, bare HTTP, 8 concurrent", bare, 8),
                 ("full client, 8 concurrent", classifier.classify, 8),
                 ("fallback classifier alone (in process)", fallback_only, 1),
                 ("safety net alone (in process)", net_only, 1),
-            ]:
-                results[name] = median_run([await measure(call, texts, concurrency) for _ in range(runs)])
-                print(f"bench-nlu: {name}: {results[name]}", flush=True)  # noqa: T201
+            ]
+            measured: dict[str, list[Run]] = {name: [] for name, _, _ in cases}
+            for _ in range(runs):  # rounds, each case in turn, so that all see the same noise
+                for name, call, concurrency in cases:
+                    measured[name].append(await measure(call, texts, concurrency))
+            results = {name: median_run(found) for name, found in measured.items()}
+            for name, result in results.items():
+                print(f"bench-nlu: {name}: {result}", flush=True)  # noqa: T201
             await classifier.aclose()
         peak_rss, now_rss = rss_mib(process.pid, "VmHWM"), rss_mib(process.pid, "VmRSS")
     finally:
@@ -162,7 +166,8 @@ async def bench(requests: int, runs: int) -> str:
         f"| {name} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.per_second:.0f} |" for name, r in results.items()
     )
     return f"""Measured by `make bench-nlu` (`nlu/bench.py`) at {git_revision()} on {machine()}.
-{requests} held-out messages per run, median of {runs} runs; bare server and full client side by side.
+{requests} held-out messages per run, median of {runs} rounds, each case in turn in every
+round; bare server and full client side by side.
 
 | what | p50 ms | p99 ms | messages/s |
 |---|---|---|---|
