@@ -166,6 +166,7 @@ def run_pipeline(config: Path, folds: list[tuple[Path, Path]], seeds: int) -> di
     # A run already done on the same inputs is reused: an interrupted evaluation resumes where it
     # stopped (a DIET training is the better part of an hour here).
     todo = [r for r in runs if not _up_to_date(Path(str(r["output"])), config, r)]
+    REUSED[0] += len(runs) - len(todo)
     if len(todo) < len(runs):
         print(f"nlu-eval: {config.stem}: reusing {len(runs) - len(todo)} finished runs", flush=True)  # noqa: T201
     if todo:
@@ -178,6 +179,13 @@ def run_pipeline(config: Path, folds: list[tuple[Path, Path]], seeds: int) -> di
         "cv": [p for p in outputs if p.name.startswith("cv")],
         "heldout": [p for p in outputs if p.name.startswith("heldout")],
     }
+
+
+REUSED = [0]  # candidate runs reused in this evaluation
+
+
+def _seeds(count: int) -> str:
+    return "one seed" if count == 1 else f"{count} seeds"
 
 
 def _up_to_date(output: Path, config: Path, run: dict[str, str | int]) -> bool:
@@ -494,8 +502,9 @@ def write_report(**r: Any) -> None:
             "",
             f"Each candidate in nlu/pipelines/ trained on {r['folds']} stratified folds of the training data "
             "(CV columns) and on all of it, scored on the held-out split. Pipelines with random training "
-            f"(DIET) are trained on all the data with {r['seeds']} seeds instead of folds (mean ± sd; "
-            "a DIET training takes about half an hour on this machine, so no CV: —). "
+            f"(DIET) are trained on all the data with {_seeds(r['seeds'])} instead of folds (mean ± sd "
+            "when more than one; a DIET training takes about an hour on this machine, see `train s`, "
+            "so no CV: —). "
             "Urgent columns include the safety net where marked.",
             "",
             *r["comparison"],
@@ -503,7 +512,8 @@ def write_report(**r: Any) -> None:
         ]
     if r["validation"]:
         lines += ["## Validation messages", "", "```", r["validation"], "```", ""]
-    lines += [f"Run time: {r['minutes']:.0f} minutes on this machine (2 cores).", ""]
+    reused = f"; {REUSED[0]} candidate runs reused from an interrupted evaluation" if REUSED[0] else ""
+    lines += [f"Run time: {r['minutes']:.0f} minutes on this machine (2 cores){reused}.", ""]
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text("\n".join(lines), encoding="utf-8")
 
