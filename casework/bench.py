@@ -13,9 +13,7 @@ import argparse
 import asyncio
 import math
 import os
-import platform
 import random
-import re
 import statistics
 import tempfile
 import time
@@ -26,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, insert
 
-from app.settings import PROJECT_ROOT
+from app.benchdoc import git_revision, machine, write_section
 from casework import case_reading, cases, crypto, officers, schools, sealing
 from casework.disclosure import SMALL_MAX
 from casework.keys import KeyRing, MasterKey
@@ -40,7 +38,6 @@ from storage import migrations
 from storage.db import Database
 from storage.models import IntentStat, ProtectedMonth
 
-DOC = PROJECT_ROOT / "docs" / "benchmarks.md"
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 POLICY = CasePolicy(
     timedelta(minutes=5), timedelta(hours=24), timedelta(days=90), ZoneInfo("America/Toronto")
@@ -234,23 +231,10 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return k
 
 
-def write_section(body: str) -> None:
-    existing = DOC.read_text(encoding="utf-8") if DOC.exists() else "# Benchmarks\n"
-    section = "## Case store\n\n" + body.strip() + "\n"
-    pattern = re.compile(r"## Case store\n.*?(?=\n## |\Z)", re.DOTALL)
-    updated = (
-        pattern.sub(section.rstrip("\n"), existing)
-        if pattern.search(existing)
-        else existing.rstrip() + "\n\n" + section
-    )
-    DOC.parent.mkdir(exist_ok=True)
-    DOC.write_text(updated.rstrip() + "\n", encoding="utf-8")
-
-
 async def main(args: argparse.Namespace) -> None:
     lines = [
         f"Measured by `make bench-storage` (`python -m casework.bench`) on {date.today().isoformat()}, "  # noqa: DTZ011
-        f"{os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"at {git_revision()} on {machine()}.",
         "",
     ]
     seal_us, open_us = bench_crypto(args.crypto_rounds)
@@ -315,7 +299,7 @@ async def main(args: argparse.Namespace) -> None:
         "school's months only: schools are protected independently. School-months with no count of 1 to 4 "
         f"at any level skip protection altogether: {100 * t['without_small_counts']:.1f}% of this data set.",
     ]
-    write_section("\n".join(lines))
+    write_section("Case store", "\n".join(lines))
     print("\n".join(lines[-11:]))  # noqa: T201
 
 
