@@ -44,7 +44,8 @@ from nlu.training_data import DATA_DIR, load, load_dir
 
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
 PIPELINES = PROJECT_ROOT / "nlu" / "pipelines"
-COMPONENTS = PROJECT_ROOT / "nlu" / "components"
+NLU_DIR = PROJECT_ROOT / "nlu"
+COMPONENTS = NLU_DIR / "components"
 REPORT = PROJECT_ROOT / "docs" / "nlu-report.md"
 WORK = VAR_DIR / "nlu-eval"
 RASA = str(RASA_VENV / "bin" / "rasa")
@@ -192,7 +193,10 @@ def _up_to_date(output: Path, config: Path, run: dict[str, str | int]) -> bool:
     """The run's output exists and is newer than everything it was computed from."""
     if not output.exists():
         return False
-    inputs = [config, Path(str(run["train"])), Path(str(run["test"])), *COMPONENTS.glob("*.py")]
+    ours = "nlu.components." in config.read_text()
+    inputs = [config, Path(str(run["train"])), Path(str(run["test"]))]
+    if ours:  # our TF-IDF component and the modules it imports
+        inputs += [*COMPONENTS.glob("*.py"), *(NLU_DIR / f"{m}.py" for m in ("features", "textprep"))]
     files = [f for path in inputs for f in ([path] if path.is_file() else sorted(path.glob("*.yml")))]
     return all(f.stat().st_mtime < output.stat().st_mtime for f in files)
 

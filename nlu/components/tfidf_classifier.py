@@ -11,6 +11,7 @@ import logging
 from typing import Any, Dict, List, Optional
 
 import joblib
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -68,7 +69,9 @@ class TfidfIntentClassifier(IntentClassifier, GraphComponent):
         if not examples:
             return self._resource
         texts = [e.get(TEXT) for e in examples]
-        labels = [e.get(INTENT) for e in examples]
+        # An array, not a list: scikit-learn 1.1's CalibratedClassifierCV (the svm variant) counts
+        # each class with `y == label`, which is always False for a list.
+        labels = np.asarray([e.get(INTENT) for e in examples])
         options = {k: self.config[k] for k in DEFAULTS}
         self.model = build_intent_model(options).fit(texts, labels)
         with self._model_storage.write_to(self._resource) as directory:
