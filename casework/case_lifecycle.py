@@ -15,8 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import audit, outbox
-from casework.cases import is_recipient
-from casework.errors import AccessDenied, CaseClosed, InvalidTransition, UnknownCase
+from casework.cases import open_case_for_officer
+from casework.errors import InvalidTransition
 from casework.policy import CasePolicy
 from casework.responses import record_response
 from storage.models import Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus, Outcome, ResponseMeasure
@@ -28,22 +28,11 @@ class Acknowledgement:
     already: bool  # True: someone had acknowledged it before; nothing changed
 
 
-async def _open_case_for(session: AsyncSession, case_id: int, officer_id: int) -> Case:
-    if not await is_recipient(session, case_id, officer_id):
-        raise AccessDenied(f"case {case_id} is not shared with this officer")
-    case = await session.get(Case, case_id, with_for_update=True)
-    if case is None:
-        raise UnknownCase(f"no case {case_id}")
-    if case.status == CaseStatus.CLOSED:
-        raise CaseClosed(f"case {case_id} is closed")
-    return case
-
-
 async def acknowledge(
     session: AsyncSession, policy: CasePolicy, case_id: int, officer_id: int, now: datetime
 ) -> Acknowledgement:
     """The officer takes the case: escalation stops, the others who got the tip are told."""
-    case = await _open_case_for(session, case_id, officer_id)
+    case = await open_case_for_officer(session, case_id, officer_id)
     if case.status != CaseStatus.NEW:
         return Acknowledgement(case.acknowledged_by, already=True)
     case.status = CaseStatus.ACKNOWLEDGED
@@ -73,7 +62,7 @@ async def start_work(
     session: AsyncSession, policy: CasePolicy, case_id: int, officer_id: int, now: datetime
 ) -> None:
     """Mark the case in progress (acknowledging it first if nobody had)."""
-    case = await _open_case_for(session, case_id, officer_id)
+    case = await open_case_for_officer(session, case_id, officer_id)
     if case.status == CaseStatus.IN_PROGRESS:
         raise InvalidTransition(f"case {case_id} is already in progress")
     if case.status == CaseStatus.NEW:
@@ -88,7 +77,7 @@ async def close(
     session: AsyncSession, policy: CasePolicy, case_id: int, officer_id: int, outcome: str, now: datetime
 ) -> datetime:
     """Close with an outcome; forget the notification address; returns the purge date."""
-    case = await _open_case_for(session, case_id, officer_id)
+    case = await open_case_for_officer(session, case_id, officer_id)
     case.status = CaseStatus.CLOSED
     case.outcome = Outcome(outcome)
     case.closed_at = now

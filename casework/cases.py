@@ -252,6 +252,18 @@ async def assign_school(
             case.next_escalation_at = now + (policy.urgent_ack if case.urgent else policy.remind_after)
 
 
+async def open_case_for_officer(session: AsyncSession, case_id: int, officer_id: int) -> Case:
+    """The case, locked for update, if it is open and shared with this officer; raises otherwise."""
+    if not await is_recipient(session, case_id, officer_id):
+        raise AccessDenied(f"case {case_id} is not shared with this officer")
+    case = await session.get(Case, case_id, with_for_update=True)
+    if case is None:
+        raise UnknownCase(f"no case {case_id}")
+    if case.status == CaseStatus.CLOSED:
+        raise CaseClosed(f"case {case_id} is closed")
+    return case
+
+
 async def is_recipient(session: AsyncSession, case_id: int, officer_id: int) -> bool:
     found = await session.scalar(
         select(CaseRecipient.officer_id)

@@ -17,8 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import audit, outbox, routing
-from casework.cases import is_recipient
-from casework.errors import AccessDenied, CaseClosed, UnknownCase
+from casework.cases import open_case_for_officer
 from casework.policy import CasePolicy
 from storage import dialect
 from storage.models import Case, CaseStatus, DeliveryKind
@@ -80,13 +79,7 @@ async def escalate_now(
     session: AsyncSession, policy: CasePolicy, case_id: int, officer_id: int, now: datetime
 ) -> routing.Route | None:
     """An officer sends the case up the chain at once; None when it is already at the top."""
-    if not await is_recipient(session, case_id, officer_id):
-        raise AccessDenied(f"case {case_id} is not shared with this officer")
-    case = await session.get(Case, case_id, with_for_update=True)
-    if case is None:
-        raise UnknownCase(f"no case {case_id}")
-    if case.status == CaseStatus.CLOSED:
-        raise CaseClosed(f"case {case_id} is closed")
+    case = await open_case_for_officer(session, case_id, officer_id)
     route = await routing.next_receivers(session, case.school_id, after=case.escalation_level, now=now)
     if route is None:
         return None
