@@ -2,6 +2,7 @@
 
 from tests.storage.fixtures import (  # noqa: F401  (fixtures are found by name)
     database,
+    empty_url,
     keys,
     master,
     migrated_templates,

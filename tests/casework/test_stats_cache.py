@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import json
 import random
-import secrets
 import zlib
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, insert, inspect, select, text
+from sqlalchemy import delete, insert, select, text
 
 from casework import disclosure, disclosure_audit, schools, stats, stats_cache, stats_cube, stats_pool
 from casework.disclosure import Status
@@ -25,9 +22,9 @@ from casework.schools import NewSchool
 from casework.stats_cube import ALL_INTENTS, ALL_SCHOOLS, COUNT, URGENT, BaseRow, CellKey, Published
 from casework.stats_report import StatsQuery, StatsReport, build_report
 from storage import migrations
-from storage.db import Database, create_engine
+from storage.db import Database
 from storage.models import IntentStat, ProtectedMonth
-from tests.storage.fixtures import _admin, postgres_url, with_database
+from tests.storage.fixtures import table_names
 
 FIRST, LAST = date(2025, 1, 1), date(2025, 3, 31)
 TODAY = date(2025, 4, 20)  # January to March are settled
@@ -345,34 +342,9 @@ def test_a_pool_of_processes_gives_the_same_tables(monkeypatch: pytest.MonkeyPat
 # Migration 0002 on its own: up from 0001 with statistics in place, down again, on both databases.
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-        return
-    server = postgres_url()
-    if server is None:
-        pytest.skip("PostgreSQL tests skipped on request (SRO_SKIP_POSTGRES=1)")
-    name = f"sro_c_{secrets.token_hex(6)}"
-    await _admin(server, f"CREATE DATABASE {name}")
-    try:
-        yield with_database(server, name)
-    finally:
-        await _admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-async def _tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
-    finally:
-        await engine.dispose()
-
-
 async def test_migration_0002_upgrades_and_downgrades(empty_url: str) -> None:
     await migrations.upgrade(empty_url, "0001")
-    assert "protected_months" not in await _tables(empty_url)
+    assert "protected_months" not in await table_names(empty_url)
     db = Database.connect(empty_url)
     try:
         await load(db, dataset()[:200])
@@ -380,7 +352,7 @@ async def test_migration_0002_upgrades_and_downgrades(empty_url: str) -> None:
         await db.close()
     await migrations.upgrade(empty_url)
     assert await migrations.current_revision(empty_url) == "0002"
-    assert "protected_months" in await _tables(empty_url)
+    assert "protected_months" in await table_names(empty_url)
     db = Database.connect(empty_url)
     try:
         report = await build_report(db, StatsQuery(FIRST, LAST), TODAY, workers=1)
@@ -391,7 +363,7 @@ async def test_migration_0002_upgrades_and_downgrades(empty_url: str) -> None:
         await db.close()
     await migrations.downgrade(empty_url, "0001")
     assert await migrations.current_revision(empty_url) == "0001"
-    assert "protected_months" not in await _tables(empty_url)
+    assert "protected_months" not in await table_names(empty_url)
     db = Database.connect(empty_url)
     try:
         async with db.transaction() as session:  # the statistics themselves are untouched

@@ -23,12 +23,13 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from casework.keys import KeyRing, KeySource, MasterKey
 from casework.policy import CasePolicy
 from storage import migrations
-from storage.db import Database
+from storage.db import Database, create_engine
 
 BACKENDS = ("sqlite", "postgresql")
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
@@ -160,3 +161,30 @@ def policy() -> CasePolicy:
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A database with no schema at all, for migration tests: SQLite, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    server = postgres_url()
+    if server is None:
+        pytest.skip("PostgreSQL tests skipped on request (SRO_SKIP_POSTGRES=1)")
+    name = f"sro_m_{secrets.token_hex(6)}"
+    await _admin(server, f"CREATE DATABASE {name}")
+    try:
+        yield with_database(server, name)
+    finally:
+        await _admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def table_names(url: str) -> set[str]:
+    """The tables that exist in the database at `url`."""
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
+    finally:
+        await engine.dispose()

@@ -2,59 +2,31 @@
 
 from __future__ import annotations
 
-import secrets
 import warnings
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select, text
 from sqlalchemy.exc import SAWarning
 
 from casework import stats
 from storage import migrations
 from storage.db import Database, create_engine
 from storage.models import Base, IntentStat
-from tests.storage.fixtures import _admin, postgres_url, with_database
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-        return
-    server = postgres_url()
-    if server is None:
-        pytest.skip("PostgreSQL tests skipped on request (SRO_SKIP_POSTGRES=1)")
-    name = f"sro_m_{secrets.token_hex(6)}"
-    await _admin(server, f"CREATE DATABASE {name}")
-    try:
-        yield with_database(server, name)
-    finally:
-        await _admin(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-async def _tables(url: str) -> set[str]:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            return set(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
-    finally:
-        await engine.dispose()
+from tests.storage.fixtures import table_names
 
 
 async def test_upgrade_from_empty_then_downgrade_to_base(empty_url: str) -> None:
     assert await migrations.current_revision(empty_url) is None
     await migrations.upgrade(empty_url)
     assert await migrations.current_revision(empty_url) == migrations.head_revision()
-    assert {t.name for t in Base.metadata.sorted_tables} <= await _tables(empty_url)
+    assert {t.name for t in Base.metadata.sorted_tables} <= await table_names(empty_url)
     await migrations.upgrade(empty_url)  # idempotent
     await migrations.downgrade(empty_url, "base")
     assert await migrations.current_revision(empty_url) is None
-    assert await _tables(empty_url) <= {"alembic_version"}
+    assert await table_names(empty_url) <= {"alembic_version"}
     await migrations.upgrade(empty_url)  # and back up again
     assert await migrations.current_revision(empty_url) == migrations.head_revision()
 
