@@ -217,8 +217,8 @@ _MASKS = [
     (CODE, "XXXX-XXXX-XXXX-XXXX-X"),
     (re.compile(r"^/status (?:[0-9A-Za-z]{4}[- ]?){4}[0-9A-Za-z*~$=]$"), "/status XXXX-XXXX-XXXX-XXXX-X"),
     (re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=]\b"), "XXXX-XXXX-XXXX-X"),
-    (re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} \d{1,2}, \d{2}:\d{2}\b"), "<time>"),
-    (re.compile(r"\b[A-Z][a-z]{2} \d{1,2}, \d{2}:\d{2}\b"), "<time>"),
+    (re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d{2}\b"), "<time>"),
+    (re.compile(r"\b[A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d{2}\b"), "<time>"),
 ]
 
 
