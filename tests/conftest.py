@@ -38,7 +38,15 @@ class RasaServer:
 
 @pytest.fixture(scope="session")
 def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer]:
-    """The real Rasa server with the trained model, started once per test run."""
+    """The real Rasa server with the trained model, started once per test run.
+
+    For development, TEST_NLU_URL and TEST_NLU_TOKEN name a server already running (scripts/nlu-server)
+    so that repeated runs skip its start-up. Unset (as in CI), each run starts its own.
+    """
+    shared_url, shared_token = os.environ.get("TEST_NLU_URL"), os.environ.get("TEST_NLU_TOKEN")
+    if shared_url and shared_token:
+        yield RasaServer(shared_url.rstrip("/"), shared_token, tmp_path_factory.mktemp("rasa") / "shared.log")
+        return
     if not MODEL.exists():
         pytest.fail("no trained model in models/: run the suite through 'make test'")
     port, token = free_port(), secrets.token_urlsafe(24)
