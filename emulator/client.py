@@ -287,7 +287,7 @@ class Emulator:
         if chat is not None:
             body["chat_id"] = chat_id_of(chat)
         result = await self._call("send", body)
-        return Sent(result["update_id"], Message.from_view(result["message"]))
+        return Sent(result["update_id"], Message.from_view(result["message"]), int(result["seq"]))
 
     async def send_text(self, user: User, text: str, chat: ChatRef | None = None) -> Sent:
         """`user` writes `text` (to the bot, or in `chat`); commands get their bot_command entity."""
@@ -310,7 +310,7 @@ class Emulator:
             "text": new_text,
         }
         result = await self._call("edit", body)
-        return Sent(result["update_id"], Message.from_view(result["message"]))
+        return Sent(result["update_id"], Message.from_view(result["message"]), int(result["seq"]))
 
     async def press(self, user: User, message: MessageRef, button: str | int) -> Press:
         """`user` presses a button of `message`: by its text, else its callback data; an int is its
@@ -329,6 +329,7 @@ class Emulator:
             result["text"],
             target.chat_id,
             target.message_id,
+            int(result["seq"]),
         )
 
     async def forward(
@@ -426,29 +427,41 @@ class Emulator:
         deadline = time.monotonic() + timeout
         return [await self.next_message(chat, max(deadline - time.monotonic(), 0.0)) for _ in range(count)]
 
+    async def mark(self) -> int:
+        """The emulator's current event sequence: pass it as `after` to wait for what follows an action
+        that returns no `Sent` or `Press` (the terminal chat's commands, a job)."""
+        info = await self._call("info")
+        return int(info["seq"])
+
     async def wait_for(
         self,
         chat: ChatRef,
         predicate: Callable[[Message], bool],
+        *,
+        after: Sent | Press | int,
         timeout: float = 5.0,  # noqa: ASYNC109 - the wait is sent to the emulator
     ) -> Message:
-        """The oldest bot message in `chat` (current state) satisfying `predicate`, waiting for it."""
+        """The first message the bot sends or edits in `chat` AFTER the action `after` (a Sent, a Press or
+        a `mark()`) that satisfies `predicate`, as it was then. Earlier messages never count: a wait
+        must not be satisfied by what was on screen before the action."""
         chat_id = chat_id_of(chat)
+        since = after if isinstance(after, int) else after.seq
         deadline = time.monotonic() + timeout
         while True:
-            snapshot = await self._call("messages", {"chat_id": chat_id})
-            for view in snapshot["messages"]:
-                candidate = Message.from_view(view)
+            remaining = deadline - time.monotonic()
+            found = await self._events(chat_id, since, ["sent", "edited"], max(remaining, 0.0))
+            for event in found:
+                candidate = Message.from_view(event["message"])
                 if predicate(candidate):
                     return candidate
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if found:
+                since = int(found[-1]["seq"])
+            if deadline - time.monotonic() <= 0:
                 raise AssertionError(
                     await self._nothing_new(
-                        chat_id, f"no message matching the predicate within {timeout:.1f} s"
+                        chat_id, f"no message matching the predicate within {timeout:.1f} s of the action"
                     )
                 )
-            await self._events(chat_id, int(snapshot["seq"]), None, remaining, limit=1)
 
     async def assert_no_message(self, chat: ChatRef, within: float = 0.5) -> None:
         """Fail if the bot sends `chat` anything new (beyond what next_message returned) within `within` s."""

@@ -289,7 +289,7 @@ async def send(world: World, body: JSON) -> JSON:
     )
     stored = world.store(target, data, from_bot=False)
     update_id = _deliver(world, target, _update_kind(target, edited=False), data)
-    return {"update_id": update_id, "message": stored.view()}
+    return {"update_id": update_id, "message": stored.view(), "seq": len(world.events)}
 
 
 @operation
@@ -311,7 +311,7 @@ async def edit(world: World, body: JSON) -> JSON:
         data["entities"] = entities
     stored.data, stored.edits = data, stored.edits + 1
     update_id = _deliver(world, target, _update_kind(target, edited=True), data)
-    return {"update_id": update_id, "message": stored.view()}
+    return {"update_id": update_id, "message": stored.view(), "seq": len(world.events)}
 
 
 def _find_button(stored: StoredMessage, body: JSON) -> JSON:
@@ -367,7 +367,13 @@ async def press(world: World, body: JSON) -> JSON:
             "data": query.data,
         },
     )
-    return {"update_id": update_id, "callback_query_id": query.id, "data": query.data, "text": button["text"]}
+    return {
+        "update_id": update_id,
+        "callback_query_id": query.id,
+        "data": query.data,
+        "text": button["text"],
+        "seq": len(world.events),
+    }
 
 
 # --- observing the bot --------------------------------------------------------------------------

@@ -111,6 +111,7 @@ class Sent:
 
     update_id: int | None
     message: Message
+    seq: int = 0  # the emulator's event sequence when it was sent: what the bot does after comes later
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ class Press:
     text: str
     chat_id: int
     message_id: int
+    seq: int = 0  # as Sent.seq
 
 
 @dataclass(frozen=True)

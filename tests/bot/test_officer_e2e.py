@@ -144,9 +144,11 @@ async def test_escalation_to_backup_when_nobody_acknowledges(world: World) -> No
         assert "Escalated to you" in escalated.text
         assert "shoot" in escalated.text
         # ...and once the backup acknowledges, the chain stops and the primary is told.
-        await world.emu.press(backup, escalated, "✅ Acknowledge")
+        ack = await world.emu.press(backup, escalated, "✅ Acknowledge")
         await world.emu.next_message(backup, timeout=15)
-        told = await world.emu.wait_for(primary, lambda m: "was acknowledged by" in m.text, timeout=15)
+        told = await world.emu.wait_for(
+            primary, lambda m: "was acknowledged by" in m.text, after=ack, timeout=15
+        )
         assert told
 
 

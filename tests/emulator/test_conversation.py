@@ -94,7 +94,9 @@ async def test_pressing_a_button_answers_the_query_and_edits_the_message(emu: Em
             await emu.press(student, tip, "Privacy")
         press = await emu.press(student, tip, "Send")
         answer = await emu.callback_answer(press)
-        edited = await emu.wait_for(student, lambda m: m.message_id == tip.message_id and m.edited)
+        edited = await emu.wait_for(
+            student, lambda m: m.message_id == tip.message_id and m.edited, after=press
+        )
 
     assert errors.seen == []
     assert answer.text == "Sent!"

@@ -53,7 +53,7 @@ async def test_a_remote_client_drives_the_emulator_over_http(emu: Emulator) -> N
             message = await remote.next_message(student)
             press = await remote.press(student, message, 0)
             answer = await remote.callback_answer(press)
-            edited = await remote.wait_for(student, lambda m: m.edited)
+            edited = await remote.wait_for(student, lambda m: m.edited, after=press)
             await remote.drop_connections(times=1, chat=student, method="sendMessage")
             assert [f["kind"] for f in await remote.faults()] == ["drop"]
     finally:
@@ -134,14 +134,17 @@ async def test_the_terminal_chat_shows_messages_and_presses_buttons(emu: Emulato
         async with polling(app, errors):
             await session.load_accounts()
             follower = asyncio.create_task(session.follow())
+            mark = await emu.mark()
             await session.handle("/start")
-            await emu.wait_for(session.accounts["student"].user, lambda m: bool(m.buttons))
+            await emu.wait_for(session.accounts["student"].user, lambda m: bool(m.buttons), after=mark)
             await asyncio.sleep(0.05)
+            mark = await emu.mark()
             await session.handle("1")
-            await emu.wait_for(session.accounts["student"].user, lambda m: m.edited)
+            await emu.wait_for(session.accounts["student"].user, lambda m: m.edited, after=mark)
             await session.handle(":as officer Smith")
+            mark = await emu.mark()
             await session.handle("/start")  # as the officer
-            await emu.wait_for(session.accounts["officer Smith"].user, lambda m: True)
+            await emu.wait_for(session.accounts["officer Smith"].user, lambda m: True, after=mark)
             await session.handle(":as student")
             await session.handle(":accounts")
             assert not await session.handle(":quit")
