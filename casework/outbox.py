@@ -15,7 +15,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dialect
-from storage.models import Case, Delivery, DeliveryKind, DeliveryStatus
+from storage.models import Case, Delivery, DeliveryKind, DeliveryPart, DeliveryPriority, DeliveryStatus
 
 DEFAULT_STALE_AFTER = timedelta(minutes=2)
 MAX_ERROR_TYPE = 64
@@ -30,8 +30,15 @@ async def queue(
     case_id: int | None = None,
     message_id: int | None = None,
     not_before: datetime | None = None,
+    alert_id: int | None = None,
+    priority: int | None = None,
 ) -> list[Delivery]:
-    """One pending delivery per officer (None: the case's opted-in student), due now or at `not_before`."""
+    """One pending delivery per officer (None: the case's opted-in student), due now or at `not_before`.
+
+    `priority` defaults to the case's: URGENT for an urgent case, so its rows are claimed first.
+    """
+    if priority is None:
+        priority = await priority_of(session, case_id)
     rows = [
         Delivery(
             kind=kind,
@@ -42,11 +49,21 @@ async def queue(
             attempts=0,
             next_attempt_at=not_before or now,
             created_at=now,
+            alert_id=alert_id,
+            priority=priority,
         )
         for officer_id in officer_ids
     ]
     session.add_all(rows)
     return rows
+
+
+async def priority_of(session: AsyncSession, case_id: int | None) -> int:
+    """URGENT for the deliveries of an urgent case, NORMAL otherwise."""
+    if case_id is None:
+        return DeliveryPriority.NORMAL
+    case = await session.get(Case, case_id)
+    return DeliveryPriority.URGENT if case is not None and case.urgent else DeliveryPriority.NORMAL
 
 
 async def queue_waiting(
@@ -62,6 +79,7 @@ async def queue_waiting(
         attempts=0,
         next_attempt_at=now,
         created_at=now,
+        priority=await priority_of(session, case_id),
     )
     session.add(row)
     return row
@@ -70,7 +88,7 @@ async def queue_waiting(
 async def claim_due(
     session: AsyncSession, now: datetime, limit: int, *, stale_after: timedelta = DEFAULT_STALE_AFTER
 ) -> Sequence[Delivery]:
-    """Claim up to `limit` due deliveries for this worker, oldest first, and mark them 'sending'.
+    """Claim up to `limit` due deliveries for this worker, urgent first, then oldest, and mark them 'sending'.
 
     On PostgreSQL concurrent workers skip each other's rows (FOR UPDATE SKIP
     LOCKED); on SQLite the transaction holds the write lock (BEGIN IMMEDIATE),
@@ -80,7 +98,12 @@ async def claim_due(
         and_(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now),
         and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at <= now - stale_after),
     )
-    candidates = select(Delivery.id).where(due).order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
+    candidates = (
+        select(Delivery.id)
+        .where(due)
+        .order_by(Delivery.priority.desc(), Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+    )
     if dialect.is_postgresql(session):
         candidates = candidates.with_for_update(skip_locked=True)
     claimed = await session.scalars(
@@ -90,7 +113,7 @@ async def claim_due(
         .returning(Delivery)
         .execution_options(synchronize_session=False)
     )
-    return sorted(claimed.all(), key=lambda row: (row.next_attempt_at, row.id))
+    return sorted(claimed.all(), key=lambda row: (-row.priority, row.next_attempt_at, row.id))
 
 
 async def mark_sent(
@@ -137,16 +160,28 @@ async def waiting_for_school(session: AsyncSession, school_id: int | None) -> Se
     return (await session.scalars(query)).all()
 
 
+async def record_part(session: AsyncSession, delivery_id: int, telegram_message_id: int) -> None:
+    """One Telegram message of a delivery was sent: a reply to it maps to the delivery's case."""
+    session.add(DeliveryPart(delivery_id=delivery_id, telegram_message_id=telegram_message_id))
+
+
 async def case_of_sent_message(
     session: AsyncSession, officer_id: int, telegram_message_id: int
 ) -> int | None:
-    """The case a message we sent this officer was about (an officer replying to a tip)."""
+    """The case a message we sent this officer was about (an officer replying to any part of a tip)."""
+    part_of = select(DeliveryPart.delivery_id).where(DeliveryPart.telegram_message_id == telegram_message_id)
     return await session.scalar(
         select(Delivery.case_id)
         .where(
             Delivery.officer_id == officer_id,
-            Delivery.telegram_message_id == telegram_message_id,
-            Delivery.status == DeliveryStatus.SENT,
+            Delivery.case_id.is_not(None),
+            or_(
+                Delivery.id.in_(part_of),
+                and_(
+                    Delivery.telegram_message_id == telegram_message_id,
+                    Delivery.status == DeliveryStatus.SENT,
+                ),
+            ),
         )
         .order_by(Delivery.id.desc())
         .limit(1)

@@ -13,7 +13,17 @@ from storage.models.cases import (
     Outcome,
     RecipientKind,
 )
-from storage.models.delivery import Delivery, DeliveryKind, DeliveryStatus, Draft, RateLimit
+from storage.models.delivery import (
+    Alert,
+    AlertKind,
+    Delivery,
+    DeliveryKind,
+    DeliveryPart,
+    DeliveryPriority,
+    DeliveryStatus,
+    Draft,
+    RateLimit,
+)
 from storage.models.directory import Assignment, AssignmentKind, EnrollmentCode, Officer, Role, School
 from storage.models.records import (
     INTENT_STATS_CELL,
@@ -27,6 +37,8 @@ from storage.models.records import (
 
 __all__ = [
     "INTENT_STATS_CELL",
+    "Alert",
+    "AlertKind",
     "Assignment",
     "AssignmentKind",
     "AuditEvent",
@@ -38,6 +50,8 @@ __all__ = [
     "CaseStatus",
     "Delivery",
     "DeliveryKind",
+    "DeliveryPart",
+    "DeliveryPriority",
     "DeliveryStatus",
     "Direction",
     "Draft",

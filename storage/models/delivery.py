@@ -1,4 +1,4 @@
-"""What the bot keeps between updates: the outbox, conversation drafts and rate limits."""
+"""What the bot keeps between updates: the outbox and its parts, alerts, drafts and rate limits."""
 
 from __future__ import annotations
 
@@ -19,6 +19,14 @@ class DeliveryKind(StrEnum):
     ACK_NOTICE = "ack_notice"  # "taken by another officer", to the others who got the tip
     STUDENT_REPLY = "student_reply"  # a student's later message, to the case's officers
     NOTIFY_STUDENT = "notify_student"  # the discreet "you have a new message", to an opted-in student
+    ALERT = "alert"  # "a delivery failed" (case number and kind only), to the supervisors
+
+
+class DeliveryPriority:
+    """Claim order: higher first, so an urgent tip never waits behind the parts of a long one."""
+
+    NORMAL = 0
+    URGENT = 1  # a delivery of an urgent case, or an alert
 
 
 class DeliveryStatus(StrEnum):
@@ -29,6 +37,27 @@ class DeliveryStatus(StrEnum):
     WAITING = "waiting"  # no officer can receive it yet; handed to the first who enrolls
 
 
+class AlertKind(StrEnum):
+    RENDERING_FAILED = "rendering_failed"  # Telegram refused a message, also in its plain-text form
+    TAMPERED_MESSAGE = "tampered_message"  # a stored message did not decrypt (DecryptionError)
+    DIRECTORY_FORGED = "directory_forged"  # an officer record failed its authentication
+    NOBODY_REACHABLE = "nobody_reachable"  # a case's tip reached nobody in the end
+    ALERT_FAILED = "alert_failed"  # an alert itself could not be delivered to a supervisor
+
+
+class Alert(Base):
+    """Something a supervisor must look at. Holds no content and nothing about the student."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (one_of("kind", AlertKind),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Delivery(Base):
     """One message the bot owes someone. Never holds text: the sender decrypts at send time."""
 
@@ -37,6 +66,7 @@ class Delivery(Base):
         one_of("kind", DeliveryKind),
         one_of("status", DeliveryStatus),
         Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_claim", "status", "priority", "next_attempt_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -54,6 +84,19 @@ class Delivery(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     # An error TYPE ('RetryAfter', 'TimedOut'), never an error text that could quote content.
     last_error: Mapped[str | None] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=DeliveryPriority.NORMAL)
+    # For kind 'alert': which alert (its kind is all the message says).
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+
+
+class DeliveryPart(Base):
+    """One Telegram message of a delivery split over several: a reply to any part maps to the case."""
+
+    __tablename__ = "delivery_parts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    telegram_message_id: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
 class Draft(Base):
