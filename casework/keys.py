@@ -124,8 +124,13 @@ def read_key_file(path: Path, source: KeySource) -> MasterKey:
         raise MasterKeyError(f"master key file {path} does not exist") from error
     except (OSError, UnicodeDecodeError) as error:
         raise MasterKeyError(f"cannot read master key file {path}: {type(error).__name__}") from error
-    if path.stat().st_mode & 0o077:
-        log.warning("master_key.file_permissions_too_open path=%s", path)
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        # As ssh does with its keys: a key others can read is a key that may have leaked.
+        raise MasterKeyError(
+            f"master key file {path} can be read by other users (mode {mode & 0o777:o}); "
+            f"make it private with: chmod 600 {path}"
+        )
     return MasterKey.decode(text, source)
 
 

@@ -66,6 +66,7 @@ def test_master_key_from_environment_and_file(tmp_path: Path) -> None:
     assert from_env.encoded() == key.encoded()
     path = tmp_path / "k"
     path.write_text(key.encoded() + "\n", encoding="ascii")
+    path.chmod(0o600)
     from_file = load_master_key(Settings(sro_master_key_file=path, database_url="postgresql://x/y"))
     assert from_file.encoded() == key.encoded()
     assert from_file.source == KeySource("file", path)
@@ -76,6 +77,18 @@ def test_master_key_from_environment_and_file(tmp_path: Path) -> None:
         load_master_key(Settings(sro_master_key=SecretStr(key.encoded()), sro_master_key_file=path))
     with pytest.raises(MasterKeyError, match="does not exist"):
         load_master_key(Settings(sro_master_key_file=tmp_path / "missing"))
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o660])
+def test_a_key_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> None:
+    path = tmp_path / "master.key"
+    path.write_text(MasterKey.generate().encoded() + "\n", encoding="ascii")
+    path.chmod(0o600)
+    settings = Settings(sro_master_key_file=path, database_url="postgresql://x/y")
+    assert load_master_key(settings).encoded()  # positive control: private, it is accepted
+    path.chmod(mode)
+    with pytest.raises(MasterKeyError, match=f"chmod 600 {path}"):
+        load_master_key(settings)
 
 
 def test_local_key_is_generated_for_sqlite_only(tmp_path: Path) -> None:
