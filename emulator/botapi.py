@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from emulator import formatting
-from emulator.params import Params
+from emulator.params import Params, Upload
 from emulator.state import (
     JSON,
     ApiError,
@@ -30,8 +31,8 @@ from emulator.state import (
 Method = Callable[[World, Params], Awaitable[Any]]
 METHODS: dict[str, tuple[str, Method]] = {}  # lower-case name -> (canonical name, implementation)
 
-MAX_TEXT = 4096
-MAX_CALLBACK_DATA = 64
+MAX_TEXT = formatting.MAX_MESSAGE_TEXT
+MAX_CALLBACK_DATA = formatting.MAX_CALLBACK_DATA
 CHAT_ACTIONS = frozenset(
     {
         "typing",
@@ -92,27 +93,27 @@ def method(name: str) -> Callable[[Method], Method]:
 # --- shared pieces --------------------------------------------------------------------------
 
 
-def parsed_text(params: Params, key: str = "text", entities_key: str = "entities") -> tuple[str, list[JSON]]:
-    """The text of a call as Telegram stores it: markup parsed, whitespace trimmed, length checked."""
+def parsed_text(
+    params: Params, key: str = "text", entities_key: str = "entities", *, caption: bool = False
+) -> tuple[str, list[JSON]]:
+    """The text of a call as Telegram stores it: markup parsed, whitespace trimmed, length checked.
+
+    Lengths are UTF-16 code units after entity parsing, as Telegram counts them.
+    """
     raw = params.text(key) or ""
     explicit = params.structured(entities_key)
-    if explicit is not None:
+    try:
+        if explicit is None:
+            check = formatting.caption_text if caption else formatting.message_text
+            return check(raw, params.text("parse_mode"))
         if not isinstance(explicit, list) or not all(isinstance(e, dict) for e in explicit):
             raise bad_request(f"can't parse {entities_key} JSON object")
-        text, entities = raw, formatting.sort_entities(explicit)
-    else:
-        try:
-            text, entities = formatting.parse(raw, params.text("parse_mode"))
-        except formatting.UnsupportedParseMode:
-            raise bad_request("unsupported parse_mode") from None
-        except formatting.EntityParseError as error:
-            raise bad_request(f"can't parse entities: {error}") from None
-    text, entities = formatting.trim(text, entities)
-    if not text:
-        raise bad_request("message text is empty")
-    if len(text) > MAX_TEXT:
-        raise bad_request("message is too long")
-    return text, entities
+        text, entities = formatting.trim(raw, formatting.sort_entities(explicit))
+        check = formatting.caption_text if caption else formatting.message_text
+        check(text, None)  # the same length rules, on text that is already plain
+        return text, entities
+    except formatting.TextRefused as refused:
+        raise bad_request(refused.description) from None
 
 
 def inline_keyboard(params: Params) -> tuple[JSON | None, JSON | None]:
@@ -139,9 +140,10 @@ def inline_keyboard(params: Params) -> tuple[JSON | None, JSON | None]:
             if len(actions) != 1:
                 raise bad_request("text buttons are unallowed in the inline keyboard")
             if "callback_data" in button:
-                data = button["callback_data"]
-                if not isinstance(data, str) or not 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA:
-                    raise bad_request("BUTTON_DATA_INVALID")
+                try:
+                    formatting.check_callback_data(button["callback_data"])
+                except formatting.TextRefused as refused:
+                    raise bad_request(refused.description) from None
             if "url" in button and not re.match(r"(https?|tg)://\S+$", str(button["url"])):
                 raise bad_request("BUTTON_URL_INVALID")
             clean_row.append(button)
@@ -445,6 +447,70 @@ async def edit_message_reply_markup(world: World, params: Params) -> JSON:
     chat, stored = editable(world, params)
     keyboard, _ = inline_keyboard(params)
     return apply_edit(world, chat, stored, {"reply_markup": keyboard})
+
+
+def _media_file(world: World, params: Params, kind: str) -> JSON:
+    """The file fields of a media message, from an upload or a known file_id."""
+    value = params.raw.get(kind)
+    if isinstance(value, Upload):
+        content, name = value.content, value.filename
+    elif isinstance(value, str) and value in world.files:
+        content, name = world.files[value][1], world.files[value][0].rsplit("/", 1)[-1]
+    elif value in (None, ""):
+        raise bad_request(f"there is no {kind} in the request")
+    else:
+        raise bad_request("wrong file identifier/HTTP URL specified")
+    file_id = f"BQAC{secrets.token_urlsafe(36)}"
+    world.files[file_id] = (f"{kind}s/file_{len(world.files) + 1}_{name}", content)
+    return {"file_id": file_id, "file_unique_id": file_id[-16:], "file_size": len(content)}
+
+
+async def _send_media(world: World, params: Params, kind: str) -> JSON:
+    chat = world.writable_chat(params.chat_id(world))
+    media = _media_file(world, params, kind)
+    caption, entities = parsed_text(params, "caption", "caption_entities", caption=True)
+    keyboard, _ = inline_keyboard(params)
+    fields: JSON = (
+        {"photo": [{**media, "width": 1280, "height": 960}]}
+        if kind == "photo"
+        else {"document": {**media, "file_name": media["file_id"][-8:]}}
+    )
+    data = make_message(
+        chat.allocate_message_id(),
+        None if chat.type == "channel" else world.bot,
+        chat,
+        caption=caption or None,
+        caption_entities=entities or None,
+        reply_markup=keyboard,
+        **fields,
+    )
+    world.store(chat, data, from_bot=True, options=send_options(params))
+    return data
+
+
+@method("sendPhoto")
+async def send_photo(world: World, params: Params) -> JSON:
+    return await _send_media(world, params, "photo")
+
+
+@method("sendDocument")
+async def send_document(world: World, params: Params) -> JSON:
+    return await _send_media(world, params, "document")
+
+
+@method("editMessageCaption")
+async def edit_message_caption(world: World, params: Params) -> JSON:
+    chat, stored = editable(world, params)
+    if "text" in stored.data:
+        raise bad_request("there is no caption in the message to edit")
+    caption, entities = parsed_text(params, "caption", "caption_entities", caption=True)
+    keyboard, _ = inline_keyboard(params)
+    return apply_edit(
+        world,
+        chat,
+        stored,
+        {"caption": caption or None, "caption_entities": entities or None, "reply_markup": keyboard},
+    )
 
 
 @method("deleteMessage")

@@ -175,10 +175,14 @@ def _content(world: World, body: JSON) -> JSON:
         text = str(body.get("text") or "")
         if not text.strip():
             raise ControlError("Telegram clients do not send empty messages")
-        if len(text) > botapi.MAX_TEXT:
+        if formatting.utf16_len(text) > botapi.MAX_TEXT:
             raise ControlError(f"Telegram clients split text longer than {botapi.MAX_TEXT} characters")
         return {"text": text, "entities": formatting.command_entities(text) or None}
     caption = body.get("caption")
+    if caption is not None and formatting.utf16_len(str(caption)) > formatting.MAX_CAPTION:
+        raise ControlError(
+            f"Telegram clients refuse captions longer than {formatting.MAX_CAPTION} characters"
+        )
     fields: JSON = {"caption": caption, "caption_entities": None}
     if kind == "sticker":
         fields["sticker"] = {

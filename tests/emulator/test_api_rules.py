@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+from html import escape as html_escape
+
 import httpx
 import pytest
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken
 
 from emulator import Emulator
-from emulator.formatting import command_entities, parse
+from emulator.formatting import (
+    EntityParseError,
+    TextRefused,
+    caption_text,
+    check_callback_data,
+    command_entities,
+    message_text,
+    parse,
+    parse_html,
+    utf16_len,
+)
 
 
 async def test_get_me_and_get_chat_describe_the_bot_and_chats(emu: Emulator) -> None:
@@ -148,3 +160,201 @@ async def test_multipart_bodies_are_read_too(emu: Emulator) -> None:
             files={"unused": ("a.txt", b"attachment")},
         )
     assert answer.json()["result"]["text"] == "multipart"
+
+
+# --- what Telegram refuses, the emulator refuses (issue 8) -----------------------------------
+
+EVERY_TAG = (
+    "<b>b</b><strong>s</strong><i>i</i><em>e</em><u>u</u><ins>n</ins><s>s</s><strike>k</strike>"
+    '<del>d</del><span class="tg-spoiler">p</span><tg-spoiler>t</tg-spoiler>'
+    '<a href="https://example.org/?a=1&amp;b=2">a</a><tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>'
+    '<code>c</code><pre>p</pre><pre><code class="language-python">x</code></pre>'
+    "<blockquote>q</blockquote><blockquote expandable>x</blockquote>"
+    "<b>bold <i>italic <u>both</u></i></b> &lt; &gt; &amp; &quot; &#128512; &#x1F600;"
+)
+
+
+def test_telegrams_whole_tag_set_and_its_entities_are_accepted() -> None:
+    text, entities = parse_html(EVERY_TAG)
+    assert text.endswith('bold italic both < > & " 😀 😀')
+    kinds = [e["type"] for e in entities]
+    for kind in (
+        "bold",
+        "italic",
+        "underline",
+        "strikethrough",
+        "spoiler",
+        "text_link",
+        "custom_emoji",
+        "code",
+        "pre",
+        "blockquote",
+        "expandable_blockquote",
+    ):
+        assert kind in kinds
+    assert {"type": "pre", "offset": 16, "length": 1, "language": "python"} in entities
+    assert next(e for e in entities if e["type"] == "text_link")["url"] == "https://example.org/?a=1&b=2"
+
+
+@pytest.mark.parametrize(
+    ("html", "wording"),
+    [
+        ("he said <script>", 'Unsupported start tag "script" at byte offset 8'),
+        ("a < b", 'Unsupported start tag "" at byte offset 2'),
+        ("line<br>two", 'Unsupported start tag "br" at byte offset 4'),
+        ('<div class="x">x</div>', 'Unsupported start tag "div"'),
+        ("<b>unclosed", 'Can\'t find end tag corresponding to start tag "b"'),
+        ("<b>x</i>", 'Unmatched end tag at byte offset 4, expected "</b>", found "</i>"'),
+        ("<b><i>x</b></i>", 'expected "</i>", found "</b>"'),
+        ("x</b>", "Unexpected end tag at byte offset 1"),
+        ("<b>x</b", "Unclosed end tag"),
+        ("a very long tip cut in the middle of a tag <", 'Unsupported start tag ""'),
+        ('tip cut inside <a href="https://exa', "Unclosed start tag"),
+        ("<b", "Unclosed start tag"),
+        ("<b bold>x</b>", 'Expected equal sign in declaration of an attribute of the tag "b"'),
+        ("<span>x</span>", 'Tag "span" must have class "tg-spoiler"'),
+        ('<span class="red">x</span>', 'Tag "span" must have class "tg-spoiler"'),
+        ("<tg-emoji>x</tg-emoji>", "custom emoji identifier"),
+        ('<tg-emoji emoji-id="abc">x</tg-emoji>', "Invalid custom emoji identifier"),
+        ("fish & chips", 'Character "&" at byte offset 5 must be escaped as "&amp;"'),
+        ("a -> b", 'Character ">" at byte offset 3 must be escaped as "&gt;"'),
+        ("&nbsp;", 'Unsupported HTML entity "&nbsp;"'),
+        ("&#0;", 'Unsupported HTML entity "&#0;"'),
+        ("&#xD800;", 'Unsupported HTML entity "&#xD800;"'),
+        ("😀 & more", 'Character "&" at byte offset 5'),  # byte offsets count UTF-8 bytes
+    ],
+)
+def test_html_telegram_cannot_parse_is_refused(html: str, wording: str) -> None:
+    with pytest.raises(EntityParseError) as refused:
+        parse_html(html)
+    assert wording in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("html", "plain"),
+    [
+        ("fish &amp; chips", "fish & chips"),
+        ("a -&gt; b &lt;c&gt;", "a -> b <c>"),
+        ("&quot;quoted&quot; \"raw\" 'single'", '"quoted" "raw" \'single\''),
+        ("&#38; &#x26; &#X26;", "& & &"),
+        ("<B>upper</B> <I>case</I>", "upper case"),
+        ("<b >spaced</b >", "spaced"),
+        ("<a href='https://example.org'>single quotes</a>", "single quotes"),
+        ("<a href=https://x.org>unquoted value stops at the colon</a>", None),
+    ],
+)
+def test_escaped_html_is_accepted(html: str, plain: str | None) -> None:
+    if plain is None:  # an unquoted value is letters, digits, '.', '-' only, as in Telegram
+        with pytest.raises(EntityParseError):
+            parse_html(html)
+        return
+    assert parse_html(html)[0] == plain
+
+
+def test_escaping_with_the_standard_library_always_parses() -> None:
+    # The positive control for the refusals above: what html.escape makes is always accepted.
+    nasty = "<script>&nbsp; a > b & c < d \"q\" 'p' &amp; </b> 😀 \u202e"
+    assert parse_html(html_escape(nasty)) == (nasty, [])
+    assert parse_html(f"<b>{html_escape(nasty)}</b>")[1] == [
+        {"type": "bold", "offset": 0, "length": utf16_len(nasty)}
+    ]
+
+
+def test_entity_offsets_and_lengths_are_utf16_units() -> None:
+    text, entities = parse_html("👩‍👩‍👧 <b>😀x</b> &#128512;<i>y</i>")
+    assert text == "👩‍👩‍👧 😀x 😀y"
+    assert entities == [
+        {"type": "bold", "offset": 9, "length": 3},
+        {"type": "italic", "offset": 15, "length": 1},
+    ]
+    assert message_text("  <b> padded </b>  ") == ("padded", [{"type": "bold", "offset": 0, "length": 6}])
+
+
+def test_limits_are_utf16_units_after_entity_parsing() -> None:
+    emoji = "😀" * 2048  # 2,048 characters for Python, 4,096 UTF-16 units for Telegram
+    assert message_text(emoji)[0] == emoji
+    assert message_text("x" * 4096)[0] == "x" * 4096
+    assert message_text("&lt;" * 4096)[0] == "<" * 4096  # 16,384 characters of HTML, 4,096 of text
+    assert message_text(f"<b>{'y' * 4096}</b>")[1] == [{"type": "bold", "offset": 0, "length": 4096}]
+    for too_long in ("😀" * 2048 + "x", "x" * 4097, "😀" * 2049, "&amp;" * 4097):
+        with pytest.raises(TextRefused, match=r"^message is too long$"):
+            message_text(too_long)
+    assert len("😀" * 2049) < 4096  # counting Python characters would have accepted it
+    for empty in ("", "   ", "<b></b>", "<i> \n </i>"):
+        with pytest.raises(TextRefused, match=r"^message text is empty$"):
+            message_text(empty)
+    assert caption_text("")[0] == ""
+    assert caption_text("😀" * 512)[0] == "😀" * 512
+    with pytest.raises(TextRefused, match=r"^message caption is too long$"):
+        caption_text("😀" * 512 + "x")
+    with pytest.raises(TextRefused, match=r"^can't parse entities: "):
+        caption_text("a & b")
+
+
+def test_callback_data_is_one_to_64_bytes() -> None:
+    check_callback_data("é" * 32)  # 32 characters, 64 bytes
+    check_callback_data("x")
+    for bad in ("", "é" * 32 + "x", "x" * 65, None, 12):
+        with pytest.raises(TextRefused, match=r"^BUTTON_DATA_INVALID$"):
+            check_callback_data(bad)
+
+
+def _keyboard(data: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Send", callback_data=data)]])
+
+
+async def test_send_and_edit_refuse_what_telegram_refuses(emu: Emulator) -> None:
+    student = await emu.user(started=True)
+    async with emu.ptb_bot() as bot:
+        sent = await bot.send_message(
+            student.id, "😀" * 2047 + "<b>x</b>", parse_mode=ParseMode.HTML, reply_markup=_keyboard("é" * 32)
+        )
+        assert sent.text == "😀" * 2047 + "x"
+        assert [e.to_dict() for e in sent.entities] == [{"type": "bold", "offset": 4094, "length": 1}]
+        with pytest.raises(BadRequest, match=r"^Message is too long$"):
+            await bot.send_message(student.id, "😀" * 2049)
+        with pytest.raises(BadRequest, match=r"^Message text is empty$"):
+            await bot.send_message(student.id, "<i></i>", parse_mode=ParseMode.HTML)
+        with pytest.raises(BadRequest, match=r"^Can't parse entities: character \"&\""):
+            await bot.send_message(student.id, "fish & chips", parse_mode=ParseMode.HTML)
+        with pytest.raises(BadRequest, match=r"^Button_data_invalid$"):
+            await bot.send_message(student.id, "ok", reply_markup=_keyboard("é" * 32 + "x"))
+        # The same rules hold for edits.
+        with pytest.raises(BadRequest, match=r"^Message is too long$"):
+            await bot.edit_message_text("x" * 4097, student.id, sent.message_id)
+        with pytest.raises(BadRequest, match=r"(?i)^can't parse entities: unsupported start tag"):
+            await bot.edit_message_text("cut <", student.id, sent.message_id, parse_mode=ParseMode.HTML)
+        with pytest.raises(BadRequest, match=r"^Button_data_invalid$"):
+            await bot.edit_message_reply_markup(student.id, sent.message_id, reply_markup=_keyboard("x" * 65))
+        edited = await bot.edit_message_text(
+            "x" * 4096, student.id, sent.message_id, reply_markup=_keyboard("x" * 64)
+        )
+        assert isinstance(edited, Message)
+        assert edited.text == "x" * 4096
+        assert await bot.edit_message_reply_markup(student.id, sent.message_id, reply_markup=_keyboard("y"))
+    (message,) = await emu.messages(student)
+    assert message.text == "x" * 4096
+    assert message.buttons == [[("Send", "y")]]
+
+
+async def test_captions_are_checked_like_texts(emu: Emulator) -> None:
+    student = await emu.user(started=True)
+    async with emu.ptb_bot() as bot:
+        photo = await bot.send_photo(
+            student.id, b"\xff\xd8\xff\xe0" + bytes(64), caption="😀" * 511 + "<i>ab</i>", parse_mode="HTML"
+        )
+        assert photo.caption == "😀" * 511 + "ab"
+        assert [e.to_dict() for e in photo.caption_entities] == [
+            {"type": "italic", "offset": 1022, "length": 2}
+        ]
+        document = await bot.send_document(student.id, b"%PDF-1.4", filename="a.pdf")
+        assert document.caption is None
+        with pytest.raises(BadRequest, match=r"^Message caption is too long$"):
+            await bot.send_document(student.id, b"%PDF-1.4", filename="a.pdf", caption="x" * 1025)
+        with pytest.raises(BadRequest, match=r"(?i)^can't parse entities"):
+            await bot.edit_message_caption(student.id, photo.message_id, caption="<b>x", parse_mode="HTML")
+        with pytest.raises(BadRequest, match=r"^Message caption is too long$"):
+            await bot.edit_message_caption(student.id, photo.message_id, caption="😀" * 513)
+        edited = await bot.edit_message_caption(student.id, photo.message_id, caption="x" * 1024)
+    assert isinstance(edited, Message)
+    assert edited.caption == "x" * 1024
