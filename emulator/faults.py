@@ -8,7 +8,7 @@ from typing import Any
 
 JSON = dict[str, Any]
 
-FAULT_KINDS = ("retry_after", "server_error", "drop", "forbidden", "delay")
+FAULT_KINDS = ("retry_after", "server_error", "drop", "forbidden", "bad_request", "delay")
 # A long poll is always in flight, so an unnamed method never means getUpdates:
 # otherwise a fault meant for sendMessage would be eaten by whichever poll came first.
 UNNAMED_EXCLUDES = frozenset({"getupdates"})
@@ -32,7 +32,7 @@ class Fault:
     until: float | None = None  # time.monotonic() after which it stops
     retry_after: int = 1  # retry_after
     status: int = 500  # server_error
-    description: str = "Forbidden: bot was blocked by the user"  # forbidden
+    description: str = "Forbidden: bot was blocked by the user"  # forbidden, bad_request (give one)
     seconds: float = 0.0  # delay
     after_processing: bool = False  # drop/delay: the call takes effect, then the answer is lost or late
     hits: int = 0
@@ -102,7 +102,9 @@ class FaultPlan:
             fault.seconds = seconds
         elif seconds is not None:
             fault.until = time.monotonic() + seconds
-        if fault.times is None and fault.until is None and kind not in ("forbidden", "delay"):
+        if kind == "bad_request" and not fault.description.startswith("Bad Request: "):
+            raise ValueError("a bad_request fault needs a description starting 'Bad Request: '")
+        if fault.times is None and fault.until is None and kind not in ("forbidden", "bad_request", "delay"):
             raise ValueError("give times or seconds: a fault without either would never end")
         self._next_id += 1
         self._faults.append(fault)

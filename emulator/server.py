@@ -77,6 +77,8 @@ def _fault_error(fault: Fault) -> ApiError:
         )
     if fault.kind == "server_error":
         return ApiError(fault.status, SERVER_ERROR_PHRASES[fault.status])
+    if fault.kind == "bad_request":
+        return ApiError(400, fault.description)
     return ApiError(403, fault.description)
 
 
