@@ -1,0 +1,48 @@
+"""The Rasa server's token is never on a command line, where every user of the machine can read it."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import RasaServer
+
+pytestmark = pytest.mark.rasa
+
+
+def command_lines_containing(secret: str) -> list[int]:
+    """The processes whose arguments (what `ps` shows) contain `secret`."""
+    found = []
+    for path in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if secret.encode() in path.read_bytes():
+                found.append(int(path.parent.name))
+        except OSError:  # the process ended meanwhile
+            continue
+    return found
+
+
+def test_the_token_is_not_on_any_command_line(rasa_server: RasaServer) -> None:
+    # The server is up and really needs its token (positive control for "the token is in use").
+    parse = f"{rasa_server.url}/model/parse"
+    assert httpx.post(parse, json={"text": "hi"}, timeout=10).status_code == 401
+    authorised = httpx.post(parse, params={"token": rasa_server.token}, json={"text": "hi"}, timeout=10)
+    assert authorised.status_code == 200
+    assert command_lines_containing(rasa_server.token) == []
+
+
+def test_the_scan_finds_a_secret_on_a_command_line() -> None:
+    """Positive control: the scan above would see a token passed as an argument."""
+    marker = secrets.token_urlsafe(24)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()", marker], stdin=subprocess.PIPE
+    )
+    try:
+        assert command_lines_containing(marker) == [holder.pid]
+    finally:
+        holder.communicate(b"")
