@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -14,6 +15,7 @@ VAR_DIR = PROJECT_ROOT / "var"
 MODELS_DIR = PROJECT_ROOT / "models"
 NLU_TOKEN_FILE = VAR_DIR / "nlu-token"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,256}")
 
 
 def default_database_url() -> str:
@@ -87,6 +89,18 @@ class Settings(BaseSettings):
     @classmethod
     def _no_trailing_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _strong_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Telegram's alphabet for secret_token is A-Z a-z 0-9 _ - (at most 256); 32 is our floor,
+        # since anyone who guesses it can post forged updates to the webhook.
+        if value is not None and not WEBHOOK_SECRET_SHAPE.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "WEBHOOK_SECRET must be 32 to 256 characters of A-Z, a-z, 0-9, _ and -; make one with: "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
 
     @field_validator("sro_timezone")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
+from pydantic import ValidationError
 from telegram import Update
 
 from app.logs import configure_logging
@@ -18,7 +19,12 @@ def main() -> int:
     # python-telegram-bot's time periods as timedeltas (its future default; no deprecation noise).
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     configure_logging()
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        for problem in error.errors(include_url=False, include_input=False):
+            print(f"error: {problem['msg'].removeprefix('Value error, ')}", file=sys.stderr)  # noqa: T201
+        return 2
     if settings.telegram_bot_token is None:
         message = "error: TELEGRAM_BOT_TOKEN is not set (make run starts a local demo without one)"
         print(message, file=sys.stderr)  # noqa: T201

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.rasa
 
 async def test_webhook_mode_with_a_secret_token(world: World, tmp_path: Path) -> None:
     port = free_port()
-    secret = "webhook-secret-for-this-test"
+    secret = secrets.token_urlsafe(32)
     process = world.bot_process(
         tmp_path / "bot.log",
         WEBHOOK_URL=f"http://127.0.0.1:{port}/telegram",
