@@ -4,7 +4,7 @@ Escalation timers are `cases.next_escalation_at` and delayed deliveries are
 outbox rows with a future `next_attempt_at`: nothing is kept in memory, so a
 restarted bot simply finds them due. Every few seconds: escalate or remind
 unacknowledged cases, hand waiting tips to officers who can now receive
-them. Every few minutes: purge expired drafts. Daily (checked hourly):
+them. Every few minutes: purge expired drafts and rate limits. Daily (checked hourly):
 purge closed cases past their retention date, audit-logged without content.
 """
 
@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bot.services import BotApplication, Services
-from casework import case_lifecycle, drafts, escalation, routing
+from casework import case_lifecycle, drafts, escalation, rate_limits, routing
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +37,12 @@ async def escalate(services: Services) -> None:
 
 
 async def purge_drafts(services: Services) -> None:
+    """Drafts and rate limits past their (quarter-hour) expiry: pseudonymous rows live no longer."""
     async with services.db.transaction() as session:
         count = await drafts.purge_expired_drafts(session, services.now())
-    if count:
-        logger.info("jobs.drafts_purged count=%d", count)
+        limits = await rate_limits.purge_expired(session, services.now())
+    if count or limits:
+        logger.info("jobs.drafts_purged count=%d rate_limits=%d", count, limits)
 
 
 async def purge_cases(services: Services) -> None:

@@ -1,18 +1,30 @@
-"""The audit trail: who did what to which case, when. Never content, codes or Telegram ids."""
+"""The audit trail: who did what to which case, when. Never content, intent, urgency, codes or Telegram ids.
+
+Accountable without being a surveillance log: one case's timeline is shown
+only on request (`timeline`), and every such look is itself a row of that
+case; everything else is counts per action and period (`counts`). A case's
+rows go with the case (a cascading foreign key, and the purge deletes them
+explicitly too), leaving one count-only 'cases.purged' row.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEvent
+from storage.models import AuditEvent, Case, Officer
+
+OFFICER_PREFIX = "officer:"
+PERIODS = ("day", "month", "year")
 
 
 def officer_actor(officer_id: int) -> str:
-    return f"officer:{officer_id}"
+    return f"{OFFICER_PREFIX}{officer_id}"
 
 
 async def record_event(
@@ -24,8 +36,17 @@ async def record_event(
     case_id: int | None = None,
     detail: str | None = None,
 ) -> None:
-    """Append one event. `actor`: 'admin', 'system', 'student' or 'officer:<id>'."""
+    """Append one event. `actor`: 'admin', 'system', 'student' or 'officer:<id>'.
+
+    `detail` says what happened to the case (an outcome, a level), never what
+    the case is about.
+    """
     session.add(AuditEvent(at=now, actor=actor, action=action, case_id=case_id, detail=detail))
+
+
+async def case_read(session: AsyncSession, case_id: int, officer_id: int, now: datetime) -> None:
+    """An officer opened the case (/case): kept, like every other act on it."""
+    await record_event(session, actor=officer_actor(officer_id), action="case.read", case_id=case_id, now=now)
 
 
 async def list_events(
@@ -38,3 +59,73 @@ async def list_events(
     if limit is not None:
         query = query.limit(limit)
     return list(reversed((await session.scalars(query)).all()))
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    at: datetime
+    actor: str  # an officer's name where the actor is an officer
+    action: str
+    detail: str | None
+
+
+async def timeline(
+    session: AsyncSession, case_id: int, *, viewer: str, now: datetime
+) -> list[TimelineEntry] | None:
+    """One case's events with officers' names, oldest first; None if there is no such case.
+
+    The look is recorded first, as a row of the case itself (no content): the
+    timeline shows who looked at it, and the row goes when the case does.
+    """
+    if await session.get(Case, case_id) is None:
+        return None
+    await record_event(session, actor=viewer, action="audit.timeline_viewed", case_id=case_id, now=now)
+    await session.flush()
+    events = await list_events(session, case_id=case_id)
+    officer_ids = {
+        int(e.actor.removeprefix(OFFICER_PREFIX))
+        for e in events
+        if e.actor.startswith(OFFICER_PREFIX) and e.actor.removeprefix(OFFICER_PREFIX).isdigit()
+    }
+    names = dict(
+        (
+            await session.execute(select(Officer.id, Officer.display_name).where(Officer.id.in_(officer_ids)))
+        ).tuples()
+    )
+    entries = []
+    for event in events:
+        actor = event.actor
+        if actor.startswith(OFFICER_PREFIX) and actor.removeprefix(OFFICER_PREFIX).isdigit():
+            officer_id = int(actor.removeprefix(OFFICER_PREFIX))
+            actor = f"{names.get(officer_id, 'officer')} (officer {officer_id})"
+        entries.append(TimelineEntry(event.at, actor, event.action, event.detail))
+    return entries
+
+
+def period_of(moment: datetime, period: str) -> str:
+    """The label of the (UTC) day, month or year a moment falls in."""
+    return moment.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[period])
+
+
+async def counts(session: AsyncSession, *, period: str = "month") -> dict[tuple[str, str], int]:
+    """How many events of each action in each period: no case, no actor, no time finer than `period`."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}")
+    tally: Counter[tuple[str, str]] = Counter()
+    for at, action in (await session.execute(select(AuditEvent.at, AuditEvent.action))).tuples():
+        tally[(period_of(at, period), action)] += 1
+    return dict(sorted(tally.items()))
+
+
+async def forget_cases(session: AsyncSession, case_ids: Sequence[int], now: datetime) -> None:
+    """The purge: the cases' own rows go, and one row keeps only how many cases were purged."""
+    if not case_ids:
+        return
+    await session.execute(
+        delete(AuditEvent)
+        .where(AuditEvent.case_id.in_(list(case_ids)))
+        .execution_options(synchronize_session=False)
+    )
+    await record_event(
+        session, actor="system", action="cases.purged", now=now, detail=f"count {len(case_ids)}"
+    )

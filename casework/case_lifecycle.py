@@ -3,7 +3,7 @@
 new → acknowledged → in_progress → closed (closing is allowed from any
 open status). Closing deletes the student's sealed notification address at
 once and sets the retention date; `purge_expired` deletes the case with its
-messages, envelopes and deliveries when that date passes.
+messages, envelopes, deliveries and audit rows when that date passes.
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ async def close(
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:
-    """Delete closed cases past their retention date (messages, envelopes and deliveries cascade)."""
+    """Delete closed cases past their retention date (messages, envelopes, deliveries and audit rows
+    go with them); one count-only audit row says how many went."""
     expired = list(
         await session.scalars(
             select(Case.id)
@@ -113,9 +114,9 @@ async def purge_expired(session: AsyncSession, now: datetime) -> int:
         )
     )
     if expired:
+        # Explicit, not left to the cascade alone: SQLite enforces foreign keys only when asked to.
+        await audit.forget_cases(session, expired, now)
         await session.execute(
             delete(Case).where(Case.id.in_(expired)).execution_options(synchronize_session=False)
         )
-    for case_id in expired:
-        await audit.record_event(session, actor="system", action="case.purged", case_id=case_id, now=now)
     return len(expired)

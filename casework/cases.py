@@ -132,8 +132,7 @@ async def open_case(
         actor="student",
         action="case.opened",
         case_id=case.id,
-        now=now,
-        detail=f"{kind}, urgent" if urgent else kind,
+        now=now,  # no kind, intent or urgency: audit rows never say what a case is about
     )
     return OpenedCase(case.id, code.display(), delivered=route is not None)
 

@@ -4,16 +4,25 @@
 for `window`, then twice that, and so on (up to a day); the strikes are
 forgotten after a day without a block. Used for case-code lookups ("failed
 lookups slow down") and for anything else a student could hammer.
+
+The window, count, strikes and block need the second, and a time to the
+second beside a pseudonym would let a database reader link it to the case
+created in that second. So they are sealed with the server 'state' key; the
+only plain time is `expires_at`, rounded up to a quarter hour (casework.coarse),
+after which the row says nothing that matters and `purge_expired` deletes it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework import coarse, crypto
+from casework.keys import KeyRing
 from storage import dialect
 from storage.models import RateLimit
 
@@ -27,37 +36,131 @@ class Decision:
     retry_at: datetime | None = None  # when blocked: the earliest moment to try again
 
 
+@dataclass(slots=True)
+class _Counter:
+    window_start: datetime
+    count: int = 0
+    # How many times in a row the limit was broken: each block lasts twice the last.
+    strikes: int = 0
+    blocked_until: datetime | None = None
+
+    def expires_at(self, window: timedelta) -> datetime:
+        """When the row stops mattering: its window is over, and so are its block and strikes."""
+        end = self.window_start + window
+        if self.blocked_until is not None:
+            end = max(end, self.blocked_until + (FORGET_STRIKES_AFTER if self.strikes else timedelta(0)))
+        return end
+
+
+def _aad(key: str, bucket: str) -> bytes:
+    return f"sro-connect rate-limit v1|{key}|{bucket}".encode()
+
+
+def _open(keys: KeyRing, row: RateLimit, now: datetime) -> _Counter:
+    if not row.ciphertext:  # the placeholder `hit` inserts before it locks the row
+        return _Counter(window_start=now)
+    raw = json.loads(
+        crypto.open_sealed(
+            keys.state_key, crypto.Sealed(row.nonce, row.ciphertext), _aad(row.key, row.bucket)
+        )
+    )
+    blocked = raw.get("blocked_until")
+    return _Counter(
+        window_start=datetime.fromisoformat(raw["window_start"]),
+        count=int(raw["count"]),
+        strikes=int(raw["strikes"]),
+        blocked_until=None if blocked is None else datetime.fromisoformat(blocked),
+    )
+
+
+def _seal(keys: KeyRing, row: RateLimit, counter: _Counter, window: timedelta) -> None:
+    payload = {
+        "window_start": counter.window_start.isoformat(),
+        "count": counter.count,
+        "strikes": counter.strikes,
+        "blocked_until": None if counter.blocked_until is None else counter.blocked_until.isoformat(),
+    }
+    sealed = crypto.seal(keys.state_key, json.dumps(payload).encode(), _aad(row.key, row.bucket))
+    row.nonce, row.ciphertext = sealed.nonce, sealed.ciphertext
+    row.expires_at = coarse.ceil(counter.expires_at(window))
+
+
 async def hit(
-    session: AsyncSession, key: str, bucket: str, *, limit: int, window: timedelta, now: datetime
+    session: AsyncSession,
+    keys: KeyRing,
+    key: str,
+    bucket: str,
+    *,
+    limit: int,
+    window: timedelta,
+    now: datetime,
 ) -> Decision:
     """Count one attempt for (key, bucket) and say whether it may go ahead."""
+    # An empty placeholder first, so that concurrent hits on PostgreSQL queue on the row lock.
     await session.execute(
         dialect.insert(session, RateLimit)
-        .values(key=key, bucket=bucket, window_start=now, count=0, strikes=0, blocked_until=None)
+        .values(key=key, bucket=bucket, nonce=b"", ciphertext=b"", expires_at=coarse.ceil(now + window))
         .on_conflict_do_nothing()
     )
     row = await session.scalar(
         select(RateLimit).where(RateLimit.key == key, RateLimit.bucket == bucket).with_for_update()
     )
     assert row is not None  # inserted just above if it was missing
-    if row.blocked_until is not None and row.blocked_until > now:
-        return Decision(False, row.blocked_until)
-    if now - row.window_start >= window:
-        row.window_start, row.count = now, 0
-        if row.blocked_until is None or now - row.blocked_until >= FORGET_STRIKES_AFTER:
-            row.strikes = 0
-    row.count += 1
-    if row.count <= limit:
+    counter = _open(keys, row, now)
+    decision = _count(counter, limit=limit, window=window, now=now)
+    _seal(keys, row, counter, window)
+    return decision
+
+
+def _count(counter: _Counter, *, limit: int, window: timedelta, now: datetime) -> Decision:
+    if counter.blocked_until is not None and counter.blocked_until > now:
+        return Decision(False, counter.blocked_until)
+    if now - counter.window_start >= window:
+        counter.window_start, counter.count = now, 0
+        if counter.blocked_until is None or now - counter.blocked_until >= FORGET_STRIKES_AFTER:
+            counter.strikes = 0
+    counter.count += 1
+    if counter.count <= limit:
         return Decision(True)
-    row.strikes += 1
-    row.blocked_until = now + min(window * 2 ** (row.strikes - 1), MAX_BLOCK)
-    row.window_start, row.count = now, 0
-    return Decision(False, row.blocked_until)
+    counter.strikes += 1
+    counter.blocked_until = now + min(window * 2 ** (counter.strikes - 1), MAX_BLOCK)
+    counter.window_start, counter.count = now, 0
+    return Decision(False, counter.blocked_until)
 
 
-async def blocked_until(session: AsyncSession, key: str, bucket: str, now: datetime) -> datetime | None:
+async def blocked_until(
+    session: AsyncSession, keys: KeyRing, key: str, bucket: str, now: datetime
+) -> datetime | None:
     """When (key, bucket) may try again, or None if it is not blocked now. Counts nothing."""
     row = await session.get(RateLimit, (key, bucket))
-    if row is None or row.blocked_until is None or row.blocked_until <= now:
+    if row is None:
         return None
-    return row.blocked_until
+    until = _open(keys, row, now).blocked_until
+    return until if until is not None and until > now else None
+
+
+async def forget(session: AsyncSession, keys: KeyRing, key: str, now: datetime) -> int:
+    """Delete a key's rows (what /forget does), except a block still running; returns how many went.
+
+    A running block stays until it ends: otherwise /forget would be a way round
+    the slow-down on guessing case codes. It holds nothing but the block.
+    """
+    kept = []
+    for row in await session.scalars(select(RateLimit).where(RateLimit.key == key)):
+        counter = _open(keys, row, now)
+        if counter.blocked_until is not None and counter.blocked_until > now:
+            kept.append(row.bucket)
+    result = await session.execute(
+        delete(RateLimit)
+        .where(RateLimit.key == key, RateLimit.bucket.not_in(kept))
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def purge_expired(session: AsyncSession, now: datetime) -> int:
+    """Delete the rows that no longer matter (their window, block and strikes are over)."""
+    result = await session.execute(
+        delete(RateLimit).where(RateLimit.expires_at <= now).execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -74,7 +74,9 @@ async def enroll(update: Update, context: BotContext) -> None:
         return
     pseudonym = services.keys.pseudonym(chat.id)
     async with services.db.transaction() as session:
-        until = await rate_limits.blocked_until(session, pseudonym, "enroll-miss", services.now())
+        until = await rate_limits.blocked_until(
+            session, services.keys, pseudonym, "enroll-miss", services.now()
+        )
     if until is not None:
         wait = max(1, math.ceil((until - services.now()).total_seconds()))
         await _say(context, chat.id, "enroll_slow_down", seconds=wait)
@@ -101,6 +103,7 @@ async def enroll(update: Update, context: BotContext) -> None:
         async with services.db.transaction() as session:
             await rate_limits.hit(
                 session,
+                services.keys,
                 pseudonym,
                 "enroll-miss",
                 limit=ENROLL_MISSES,

@@ -66,7 +66,13 @@ async def _within_flood_limit(turn: Turn, text: str) -> bool:
     services = turn.services
     async with services.db.transaction() as session:
         decision = await rate_limits.hit(
-            session, turn.pseudonym, "messages", limit=FLOOD_LIMIT, window=FLOOD_WINDOW, now=services.now()
+            session,
+            services.keys,
+            turn.pseudonym,
+            "messages",
+            limit=FLOOD_LIMIT,
+            window=FLOOD_WINDOW,
+            now=services.now(),
         )
     if decision.allowed or (text and services.safety_net.check(text) is not None):
         return True  # an urgent message is never dropped, however fast it came

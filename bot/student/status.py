@@ -60,7 +60,9 @@ async def _blocked_for(turn: Turn) -> int | None:
     """Seconds left if this chat is slowed down for wrong codes."""
     services = turn.services
     async with services.db.transaction() as session:
-        until = await rate_limits.blocked_until(session, turn.pseudonym, "status-miss", services.now())
+        until = await rate_limits.blocked_until(
+            session, services.keys, turn.pseudonym, "status-miss", services.now()
+        )
     if until is None:
         return None
     return max(1, math.ceil((until - services.now()).total_seconds()))
@@ -71,6 +73,7 @@ async def _count_miss(turn: Turn) -> None:
     async with services.db.transaction() as session:
         await rate_limits.hit(
             session,
+            services.keys,
             turn.pseudonym,
             "status-miss",
             limit=MISSES_ALLOWED,

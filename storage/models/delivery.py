@@ -112,12 +112,17 @@ class Draft(Base):
 
 
 class RateLimit(Base):
+    """One (pseudonym, bucket) counter. Its exact times are sealed with the server 'state' key.
+
+    Only `expires_at`, rounded up to a quarter hour, is in the clear (for the
+    purge), so a database reader cannot link the row to a case by time.
+    """
+
     __tablename__ = "rate_limits"
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     bucket: Mapped[str] = mapped_column(String(32), primary_key=True)
-    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
-    count: Mapped[int] = mapped_column(Integer, default=0)
-    # How many times in a row the limit was broken: each block lasts twice the last.
-    strikes: Mapped[int] = mapped_column(Integer, default=0)
-    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The window's start, count, strikes and block, sealed (casework.rate_limits).
+    nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -78,7 +78,11 @@ class ResponseTime(Base):
 
 
 class AuditEvent(Base):
-    """Who did what to which case, never content. `case_id` is no foreign key: the purge keeps it."""
+    """Who did what to which case, and when: never content, intent or urgency.
+
+    A case's rows go with the case (ON DELETE CASCADE): the purge leaves only a
+    count-only 'cases.purged' row, so no timeline outlives its case.
+    """
 
     __tablename__ = "audit_events"
 
@@ -86,7 +90,7 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(32))
-    case_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     detail: Mapped[str | None] = mapped_column(String(200))
 
 

@@ -94,7 +94,9 @@ async def test_drafts_expire_and_are_bound_to_their_pseudonym(
         assert not await drafts.exists(session, me)  # the expired draft was deleted
 
 
-async def test_rate_limit_blocks_for_longer_each_time(database: Database, now: datetime) -> None:
+async def test_rate_limit_blocks_for_longer_each_time(
+    database: Database, keys: KeyRing, now: datetime
+) -> None:
     window = timedelta(minutes=1)
     blocks = []
     at = now
@@ -102,18 +104,19 @@ async def test_rate_limit_blocks_for_longer_each_time(database: Database, now: d
         async with database.transaction() as session:
             for attempt in range(4):
                 decision = await rate_limits.hit(
-                    session, "p" * 64, "status-miss", limit=3, window=window, now=at
+                    session, keys, "p" * 64, "status-miss", limit=3, window=window, now=at
                 )
                 assert decision.allowed == (attempt < 3)
             assert decision.retry_at is not None
             blocks.append(decision.retry_at - at)
-            assert await rate_limits.blocked_until(session, "p" * 64, "status-miss", at) == decision.retry_at
+            until = await rate_limits.blocked_until(session, keys, "p" * 64, "status-miss", at)
+            assert until == decision.retry_at
             assert not (
-                await rate_limits.hit(session, "p" * 64, "status-miss", limit=3, window=window, now=at)
+                await rate_limits.hit(session, keys, "p" * 64, "status-miss", limit=3, window=window, now=at)
             ).allowed
             at = decision.retry_at
     assert blocks == [window, 2 * window, 4 * window]
     async with database.transaction() as session:
-        assert await rate_limits.blocked_until(session, "p" * 64, "status-miss", at) is None
-        other = await rate_limits.hit(session, "q" * 64, "status-miss", limit=3, window=window, now=now)
+        assert await rate_limits.blocked_until(session, keys, "p" * 64, "status-miss", at) is None
+        other = await rate_limits.hit(session, keys, "q" * 64, "status-miss", limit=3, window=window, now=now)
         assert other.allowed

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0005"
 down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
@@ -18,8 +21,77 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    _upgrade_audit_and_pseudonymous_rows()
 
 
 def downgrade() -> None:
-    pass
+    _downgrade_audit_and_pseudonymous_rows()
+
+
+# --- audit rows and pseudonymous rows (issue 8, items 5 and 6) -----------------------------------
+# Owned by the "audit trail / forgetting and linking" change.
+# - audit_events.case_id becomes a foreign key to cases ON DELETE CASCADE: a case's audit rows go
+#   with it. Rows of cases purged before this revision (the old 'case.purged' rows kept the id)
+#   are deleted first and leave one count-only 'cases.purged' row per purge moment.
+# - rate_limits keeps no plain time finer than a quarter hour: the window, count, strikes and
+#   block are sealed (nonce, ciphertext) and only a coarse `expires_at` stays in the clear for the
+#   purge. Rate limits are disposable, so the table is simply made again (its rows are dropped).
+
+_TIMESTAMP = sa.DateTime(timezone=True)
+
+
+def _upgrade_audit_and_pseudonymous_rows() -> None:
+    connection = op.get_bind()
+    orphans = connection.execute(
+        sa.text(
+            "SELECT at, count(*) FROM audit_events WHERE case_id IS NOT NULL"
+            " AND case_id NOT IN (SELECT id FROM cases) AND action = 'case.purged' GROUP BY at"
+        )
+    ).all()
+    connection.execute(
+        sa.text(
+            "DELETE FROM audit_events WHERE case_id IS NOT NULL AND case_id NOT IN (SELECT id FROM cases)"
+        )
+    )
+    for at, count in orphans:
+        connection.execute(
+            sa.text(
+                "INSERT INTO audit_events (at, actor, action, case_id, detail)"
+                " VALUES (:at, 'system', 'cases.purged', NULL, :detail)"
+            ),
+            {"at": at, "detail": f"count {count}"},
+        )
+    with op.batch_alter_table("audit_events") as batch:
+        batch.create_foreign_key(
+            "fk_audit_events_case_id_cases", "cases", ["case_id"], ["id"], ondelete="CASCADE"
+        )
+    op.drop_table("rate_limits")
+    op.create_table(
+        "rate_limits",
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.Column("bucket", sa.String(32), nullable=False),
+        sa.Column("nonce", sa.LargeBinary(12), nullable=False),
+        sa.Column("ciphertext", sa.LargeBinary(), nullable=False),
+        sa.Column("expires_at", _TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("key", "bucket", name="pk_rate_limits"),
+    )
+    op.create_index("ix_rate_limits_expires_at", "rate_limits", ["expires_at"])
+
+
+def _downgrade_audit_and_pseudonymous_rows() -> None:
+    op.drop_table("rate_limits")
+    op.create_table(
+        "rate_limits",
+        sa.Column("key", sa.String(64), nullable=False),
+        sa.Column("bucket", sa.String(32), nullable=False),
+        sa.Column("window_start", _TIMESTAMP, nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("strikes", sa.Integer(), nullable=False),
+        sa.Column("blocked_until", _TIMESTAMP),
+        sa.PrimaryKeyConstraint("key", "bucket", name="pk_rate_limits"),
+    )
+    with op.batch_alter_table("audit_events") as batch:
+        batch.drop_constraint("fk_audit_events_case_id_cases", type_="foreignkey")
+
+
+# --- end of audit rows and pseudonymous rows ------------------------------------------------------

@@ -1,0 +1,74 @@
+"""What /forget removes: everything the server keeps that is tied to one chat.
+
+The chat's draft and its list of message ids, its rate-limit rows (but a
+block still running), and the sealed notification address of each of its
+open cases. No table says which cases a chat has (that link is never
+stored), so the addresses are found by unsealing every open case's address
+with the server 'address' key and comparing it with this chat, in batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework import cases, crypto, drafts, rate_limits
+from casework.keys import KeyRing
+from storage.models import Case, CaseStatus
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500  # cases unsealed per query: memory stays flat however many cases are open
+
+
+@dataclass(frozen=True, slots=True)
+class Forgotten:
+    message_ids: list[int]  # the chat's messages under 48 hours old, for the caller to delete
+    rate_limits: int
+    addresses: int
+
+
+async def forget_chat(
+    session: AsyncSession, keys: KeyRing, chat_id: int, now: datetime, *, batch: int = BATCH
+) -> Forgotten:
+    """Delete every row tied to `chat_id`; returns the message ids to delete in Telegram."""
+    pseudonym = keys.pseudonym(chat_id)
+    message_ids = await drafts.take_messages(session, keys, pseudonym, now)
+    await drafts.delete_state(session, pseudonym)
+    limits = await rate_limits.forget(session, keys, pseudonym, now)
+    addresses = await _forget_addresses(session, keys, chat_id, batch)
+    return Forgotten(message_ids, limits, addresses)
+
+
+async def _forget_addresses(session: AsyncSession, keys: KeyRing, chat_id: int, batch: int) -> int:
+    forgotten, after = 0, 0
+    while True:
+        # Whole rows, so that `cases.notify_address` finds each in the session without a query.
+        rows = list(
+            await session.scalars(
+                select(Case)
+                .where(
+                    Case.id > after,
+                    Case.status != CaseStatus.CLOSED,  # closing already deleted the address
+                    Case.notify_address_sealed.is_not(None),
+                )
+                .order_by(Case.id)
+                .limit(batch)
+            )
+        )
+        if not rows:
+            return forgotten
+        for case_id in [row.id for row in rows]:
+            try:
+                address = await cases.notify_address(session, keys, case_id)
+            except crypto.DecryptionError as error:  # a tampered address reaches nobody anyway
+                logger.error("forget.address_unreadable error=%s", type(error).__name__)
+                continue
+            if address == chat_id:
+                await cases.set_notify_address(session, keys, case_id, None)
+                forgotten += 1
+        after = rows[-1].id
