@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import audit, crypto, sealing
+from casework import audit, crypto, directory_auth, sealing
 from casework.errors import CannotReseal, InactiveOfficer, UnknownCase, UnknownOfficer
 from casework.keys import KeyRing
 from storage.models import Case, CaseMessage, CaseRecipient, Grant, KeyEnvelope, Officer, RecipientKind
@@ -33,6 +33,8 @@ async def grant_access(
         raise UnknownOfficer(f"no officer {officer_id}")
     if not officer.active:
         raise InactiveOfficer(f"officer {officer_id} is deactivated")
+    if not await directory_auth.officer_ok(session, officer, now):
+        raise UnknownOfficer(f"officer {officer_id}'s record failed its authentication")
     if await session.get(Case, case_id) is None:
         raise UnknownCase(f"no case {case_id}")
     if await session.get(CaseRecipient, (case_id, officer_id)) is not None:
@@ -41,6 +43,10 @@ async def grant_access(
     donor_id, donor_envelopes = await _donor(session, case_id, {m.id for m in messages})
     donor = await session.get(Officer, donor_id)
     assert donor is not None  # a foreign key guarantees it
+    if not await directory_auth.officer_ok(session, donor, now):
+        raise CannotReseal(
+            f"the record of officer {donor_id}, whose key would re-seal, failed its authentication"
+        )
     donor_key = keys.officer_key(donor.id, donor.sealed_private_key)
     for message in messages:
         content_key = sealing.content_key_of(message, donor_envelopes[message.id], donor_key, donor_id)
@@ -60,9 +66,9 @@ async def grant_access(
                 sealing.envelope_context(case_id, message.seq, officer_id),
             )
         )
-    session.add(
-        CaseRecipient(case_id=case_id, officer_id=officer_id, granted_at=now, granted_by=Grant.RESEAL)
-    )
+    share = CaseRecipient(case_id=case_id, officer_id=officer_id, granted_at=now, granted_by=Grant.RESEAL)
+    directory_auth.sign(session, share)
+    session.add(share)
     await audit.record_event(
         session,
         actor=actor,

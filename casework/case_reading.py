@@ -17,7 +17,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import crypto, sealing
+from casework import crypto, directory_auth, sealing
 from casework.case_codes import CaseCode
 from casework.cases import is_recipient
 from casework.errors import AccessDenied, UnknownCase, UnknownCaseCode
@@ -32,6 +32,10 @@ from storage.models import (
     RecipientKind,
     School,
 )
+
+
+class ForgedMessage(crypto.DecryptionError):
+    """A stored message whose MAC fails: written by someone without the master key. Never shown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,7 @@ class CaseThread:
     summary: CaseSummary
     outcome: str | None
     messages: tuple[ThreadMessage, ...]
+    withheld: int = 0  # stored messages that failed their MAC: never shown, alerted (directory_auth)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,7 @@ class StudentView:
     status: str
     created_at: datetime
     messages: tuple[ThreadMessage, ...]
+    withheld: int = 0  # stored messages that failed their MAC: never shown, alerted (directory_auth)
 
 
 def _summary(case: Case) -> CaseSummary:
@@ -98,7 +104,8 @@ async def _thread(
     recipient: int | str,
     *,
     with_authors: bool,
-) -> tuple[ThreadMessage, ...]:
+) -> tuple[tuple[ThreadMessage, ...], int]:
+    """The messages that verify, decrypted, and how many did not verify (left out)."""
     rows = await session.execute(
         select(CaseMessage, KeyEnvelope)
         .outerjoin(KeyEnvelope, (KeyEnvelope.message_id == CaseMessage.id) & envelope_filter)
@@ -106,7 +113,11 @@ async def _thread(
         .order_by(CaseMessage.seq)
     )
     messages = []
+    withheld = 0
     for message, envelope in rows.all():
+        if not await directory_auth.message_ok(session, message):
+            withheld += 1  # a writer's insertion, sealed with public keys: nobody may read it as ours
+            continue
         if envelope is None:
             raise crypto.DecryptionError(
                 f"message {message.seq} of case {case_id} has no key for this reader"
@@ -120,7 +131,7 @@ async def _thread(
                 message.author_officer_id if with_authors else None,
             )
         )
-    return tuple(messages)
+    return tuple(messages), withheld
 
 
 async def read_case_as_officer(
@@ -135,8 +146,8 @@ async def read_case_as_officer(
         raise AccessDenied(f"case {case_id} is not shared with this officer")
     key = keys.officer_key(officer.id, officer.sealed_private_key)
     envelopes = KeyEnvelope.officer_id == officer_id
-    messages = await _thread(session, case_id, envelopes, key, officer_id, with_authors=True)
-    return CaseThread(_summary(case), case.outcome, messages)
+    messages, withheld = await _thread(session, case_id, envelopes, key, officer_id, with_authors=True)
+    return CaseThread(_summary(case), case.outcome, messages, withheld)
 
 
 async def read_message_as_officer(
@@ -153,6 +164,8 @@ async def read_message_as_officer(
     if row is None or not await is_recipient(session, row[0].case_id, officer_id):
         raise AccessDenied("this message is not shared with this officer")
     message, envelope = row
+    if not await directory_auth.message_ok(session, message):
+        raise ForgedMessage(f"message {message.seq} of case {message.case_id} failed its authentication")
     officer = await session.get(Officer, officer_id)
     assert officer is not None  # is_recipient checked it exists
     key = keys.officer_key(officer.id, officer.sealed_private_key)
@@ -206,8 +219,8 @@ async def read_case_as_student(session: AsyncSession, keys: KeyRing, code_text: 
     if crypto.public_bytes(key) != case.student_public_key:
         raise crypto.DecryptionError("the case's student key does not match its code")
     envelopes = KeyEnvelope.recipient_kind == RecipientKind.STUDENT
-    messages = await _thread(session, case.id, envelopes, key, sealing.STUDENT, with_authors=False)
-    return StudentView(case.id, case.kind, case.status, case.created_at, messages)
+    messages, withheld = await _thread(session, case.id, envelopes, key, sealing.STUDENT, with_authors=False)
+    return StudentView(case.id, case.kind, case.status, case.created_at, messages, withheld)
 
 
 async def list_officer_cases(

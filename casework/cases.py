@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import access, audit, crypto, outbox, routing, sealing
+from casework import access, audit, crypto, directory_auth, outbox, routing, sealing
 from casework.case_codes import CaseCode, new_salt
 from casework.errors import (
     AccessDenied,
@@ -107,10 +107,12 @@ async def open_case(
     await session.flush()
     if notify_chat_id is not None:
         case.notify_address_sealed = _seal_address(keys, case.id, notify_chat_id)
-    session.add_all(
-        CaseRecipient(case_id=case.id, officer_id=r.officer_id, granted_at=now, granted_by=Grant.CREATION)
-        for r in recipients
-    )
+    for r in recipients:
+        row = CaseRecipient(
+            case_id=case.id, officer_id=r.officer_id, granted_at=now, granted_by=Grant.CREATION
+        )
+        directory_auth.sign(session, row)
+        session.add(row)
     message = await sealing.store_message(
         session, case, direction=Direction.STUDENT, body=body, recipients=recipients, now=now
     )
@@ -264,22 +266,38 @@ async def open_case_for_officer(session: AsyncSession, case_id: int, officer_id:
 
 
 async def is_recipient(session: AsyncSession, case_id: int, officer_id: int) -> bool:
-    found = await session.scalar(
-        select(CaseRecipient.officer_id)
-        .join(Officer, Officer.id == CaseRecipient.officer_id)
-        .where(CaseRecipient.case_id == case_id, CaseRecipient.officer_id == officer_id, Officer.active)
+    """The case is shared with this active officer, and both the officer and the share verify."""
+    row = (
+        await session.execute(
+            select(CaseRecipient, Officer)
+            .join(Officer, Officer.id == CaseRecipient.officer_id)
+            .where(CaseRecipient.case_id == case_id, CaseRecipient.officer_id == officer_id, Officer.active)
+        )
+    ).first()
+    if row is None:
+        return False
+    recipient, officer = row
+    now = datetime.now(UTC)
+    return await directory_auth.recipient_ok(session, recipient, now) and await directory_auth.officer_ok(
+        session, officer, now
     )
-    return found is not None
 
 
 async def recipients_of(session: AsyncSession, case_id: int) -> list[routing.SealingRecipient]:
+    """Whom a new message of the case is sealed for: verified shares of verified officers only."""
     rows = await session.execute(
-        select(Officer.id, Officer.public_key)
-        .join(CaseRecipient, CaseRecipient.officer_id == Officer.id)
+        select(CaseRecipient, Officer)
+        .join(Officer, Officer.id == CaseRecipient.officer_id)
         .where(CaseRecipient.case_id == case_id)
         .order_by(Officer.id)
     )
-    return [routing.SealingRecipient(officer_id, key) for officer_id, key in rows.all()]
+    now = datetime.now(UTC)
+    return [
+        routing.SealingRecipient(officer.id, bytes(officer.public_key))
+        for recipient, officer in rows.all()
+        if await directory_auth.recipient_ok(session, recipient, now)
+        and await directory_auth.officer_ok(session, officer, now)
+    ]
 
 
 async def resolve_case_code(session: AsyncSession, keys: KeyRing, code_text: str) -> Case:

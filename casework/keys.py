@@ -8,9 +8,16 @@ nothing. Losing it loses every case: back it up (README).
 
 Server keys are random 32-byte data keys stored sealed in `server_keys`:
 'pseudonym' (HMAC of chat ids), 'case_code' (lookup hash of case codes),
-'enrollment' (hash of enrollment codes), 'state' (drafts) and 'address'
-(notification addresses). Rotation re-seals them; their values never
-change, so every hash keeps working.
+'enrollment' (hash of enrollment codes), 'state' (drafts), 'address'
+(notification addresses) and 'directory' (the MACs of `directory_auth`).
+They form one generation with one version number; `sro keys rotate` makes
+the next generation (casework.rotation), keeping only 'case_code', whose
+change would orphan every code already issued.
+
+A `KeyRing` is bound to its `Database` when loaded, so every lookup of an
+officer, wherever it happens (routing, alerts, delivery), can verify the
+record without each caller passing keys; and it reloads itself when it
+meets a row of a newer key version (a rotation by another process).
 """
 
 from __future__ import annotations
@@ -39,7 +46,10 @@ from storage.models import ServerKey
 log = logging.getLogger(__name__)
 
 LOCAL_KEY_FILE = VAR_DIR / "master.key"
-SERVER_KEY_NAMES = ("pseudonym", "case_code", "enrollment", "state", "address")
+SERVER_KEY_NAMES = ("pseudonym", "case_code", "enrollment", "state", "address", "directory")
+# The previous generation's directory key, kept only while a rotation re-authenticates messages.
+PREVIOUS_DIRECTORY = "old-directory"
+_BINDING = "sro-connect keyring"
 _SEAL_FORMAT = b"\x01"  # a version byte, so a later format can be told apart
 _SEAL_INFO = b"sro-connect master-seal v1:"
 _PSEUDONYM_DOMAIN = b"chat:"
@@ -166,47 +176,179 @@ def _local_key(path: Path) -> MasterKey:
 
 
 @dataclass(frozen=True, slots=True)
-class KeyRing:
-    """The master key and the unsealed server keys: what every service needs to seal and open."""
+class KeyGeneration:
+    """One version of the server keys, unsealed, with the master key that sealed them."""
 
+    version: int
     master: MasterKey
     pseudonym_key: bytes
     case_code_key: bytes
     enrollment_key: bytes
     state_key: bytes
     address_key: bytes
+    directory_key: bytes
+    previous_directory_key: bytes | None  # only during a rotation
+
+    def __repr__(self) -> str:
+        return f"KeyGeneration(version={self.version}, <hidden>)"
+
+
+async def _server_key_rows(session: AsyncSession) -> dict[str, ServerKey]:
+    return {key.name: key for key in await session.scalars(select(ServerKey))}
+
+
+async def load_generation(
+    session: AsyncSession, master: MasterKey, now: datetime
+) -> tuple[KeyGeneration, bool]:
+    """Unseal the server keys, creating any missing (the first run); True if 'directory' was just made."""
+    rows = await _server_key_rows(session)
+    missing = [name for name in SERVER_KEY_NAMES if name not in rows]
+    version = max((row.version for name, row in rows.items() if name in SERVER_KEY_NAMES), default=1)
+    if missing:
+        values = [
+            {
+                "name": name,
+                "sealed": master.seal("server-key", server_key_identity(name, version), crypto.random_key()),
+                "created_at": now,
+                "version": version,
+            }
+            for name in missing
+        ]
+        # Two processes starting at once: the second one's insert is ignored, then both read.
+        await session.execute(dialect.insert(session, ServerKey).values(values).on_conflict_do_nothing())
+        rows = await _server_key_rows(session)
+    try:
+        keys = {name: _unseal_server_key(master, rows[name]) for name in SERVER_KEY_NAMES}
+        previous = rows.get(PREVIOUS_DIRECTORY)
+        previous_key = _unseal_server_key(master, previous) if previous is not None else None
+    except crypto.DecryptionError as error:
+        raise MasterKeyError(
+            "the master key does not open this database's keys: is SRO_MASTER_KEY "
+            "(or its file) the one this database was created with?"
+        ) from error
+    generation = KeyGeneration(
+        version=version,
+        master=master,
+        pseudonym_key=keys["pseudonym"],
+        case_code_key=keys["case_code"],
+        enrollment_key=keys["enrollment"],
+        state_key=keys["state"],
+        address_key=keys["address"],
+        directory_key=keys["directory"],
+        previous_directory_key=previous_key,
+    )
+    return generation, "directory" in missing
+
+
+def server_key_identity(name: str, version: int) -> str:
+    """What a server key's seal is bound to: its name and generation (version 1 keeps the bare name)."""
+    return name if version == 1 else f"{name}@{version}"
+
+
+def _unseal_server_key(master: MasterKey, row: ServerKey) -> bytes:
+    name = "directory" if row.name == PREVIOUS_DIRECTORY else row.name
+    return master.unseal("server-key", server_key_identity(name, row.version), row.sealed)
+
+
+class KeyRing:
+    """The current key generation: what every service needs to seal, open and verify.
+
+    One object per process, shared by every holder, so that `reload` (a newer
+    generation met in a row) updates them all at once.
+    """
+
+    __slots__ = ("_current",)
+
+    def __init__(self, generation: KeyGeneration) -> None:
+        self._current = generation
 
     @classmethod
     async def load(cls, session: AsyncSession, master: MasterKey, now: datetime) -> KeyRing:
-        """Unseal the server keys, creating any that do not exist yet (the first run)."""
-        rows = {key.name: key.sealed for key in await session.scalars(select(ServerKey))}
-        missing = [name for name in SERVER_KEY_NAMES if name not in rows]
-        if missing:
-            values = [
-                {
-                    "name": name,
-                    "sealed": master.seal("server-key", name, crypto.random_key()),
-                    "created_at": now,
-                }
-                for name in missing
-            ]
-            # Two processes starting at once: the second one's insert is ignored, then both read.
-            await session.execute(dialect.insert(session, ServerKey).values(values).on_conflict_do_nothing())
-            rows = {key.name: key.sealed for key in await session.scalars(select(ServerKey))}
-        try:
-            keys = {name: master.unseal("server-key", name, rows[name]) for name in SERVER_KEY_NAMES}
-        except crypto.DecryptionError as error:
-            raise MasterKeyError(
-                "the master key does not open this database's keys: is SRO_MASTER_KEY "
-                "(or its file) the one this database was created with?"
-            ) from error
-        return cls(
-            master=master,
-            pseudonym_key=keys["pseudonym"],
-            case_code_key=keys["case_code"],
-            enrollment_key=keys["enrollment"],
-            state_key=keys["state"],
-            address_key=keys["address"],
+        """Unseal the server keys (creating them on the first run) and bind the ring to the database.
+
+        The first start that creates the 'directory' key also authenticates the
+        rows that exist then (first use, see `directory_auth.adopt_existing`).
+        """
+        from casework.directory_auth import adopt_existing  # here: it imports this module
+
+        generation, directory_created = await load_generation(session, master, now)
+        ring = cls(generation)
+        bind(session, ring)
+        if directory_created:
+            await adopt_existing(session, ring, now)
+        return ring
+
+    @property
+    def current(self) -> KeyGeneration:
+        return self._current
+
+    @property
+    def version(self) -> int:
+        return self._current.version
+
+    @property
+    def master(self) -> MasterKey:
+        return self._current.master
+
+    @property
+    def pseudonym_key(self) -> bytes:
+        return self._current.pseudonym_key
+
+    @property
+    def case_code_key(self) -> bytes:
+        return self._current.case_code_key
+
+    @property
+    def enrollment_key(self) -> bytes:
+        return self._current.enrollment_key
+
+    @property
+    def state_key(self) -> bytes:
+        return self._current.state_key
+
+    @property
+    def address_key(self) -> bytes:
+        return self._current.address_key
+
+    @property
+    def directory_key(self) -> bytes:
+        return self._current.directory_key
+
+    def replace(self, generation: KeyGeneration) -> None:
+        """Switch every holder of this ring to `generation` (after a rotation)."""
+        self._current = generation
+
+    async def reload(self, session: AsyncSession, now: datetime) -> bool:
+        """Load the database's current generation; True if it changed.
+
+        A rotation by another process changes the master key too: a key file
+        is read again (the new key, or its staged `.next` while the rotation
+        runs); a key from the environment cannot change under a running
+        process, so that process must be restarted with the new key.
+        """
+        master = self.master
+        candidates = [master]
+        path = master.source.path
+        if path is not None:
+            pending = path.with_name(path.name + ".next")
+            for file in (path, pending):
+                if file.exists():
+                    candidates.append(read_key_file(file, master.source))
+        rows = await _server_key_rows(session)
+        version = max((row.version for name, row in rows.items() if name in SERVER_KEY_NAMES), default=1)
+        if version == self.version:
+            return False
+        for candidate in reversed(candidates):
+            try:
+                generation, _ = await load_generation(session, candidate, now)
+            except MasterKeyError:
+                continue
+            self._current = generation
+            log.warning("keys.reloaded version=%d", generation.version)
+            return True
+        raise MasterKeyError(
+            f"the database's keys are now version {version} and this process holds version "
+            f"{self.version}: restart it with the new master key"
         )
 
     def pseudonym(self, chat_id: int) -> str:
@@ -221,4 +363,20 @@ class KeyRing:
         return crypto.private_key_from_bytes(raw)
 
     def __repr__(self) -> str:
-        return "KeyRing(<hidden>)"
+        return f"KeyRing(version={self.version}, <hidden>)"
+
+
+def bind(session: AsyncSession, ring: KeyRing) -> None:
+    """Make `ring` the keys of every later session of this session's `Database`."""
+    shared = session.info.get("shared")
+    target = shared if isinstance(shared, dict) else session.info
+    target[_BINDING] = ring
+
+
+def bound(session: AsyncSession) -> KeyRing:
+    """The ring bound to this session's database; fails closed when none was loaded."""
+    for place in (session.info, session.info.get("shared")):
+        if isinstance(place, dict) and isinstance(place.get(_BINDING), KeyRing):
+            ring: KeyRing = place[_BINDING]
+            return ring
+    raise MasterKeyError("no keys are loaded for this database: officer records cannot be verified")

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import access, audit, crockford, crypto, routing
+from casework import access, audit, crockford, crypto, directory_auth, routing
 from casework.errors import (
     ChatAlreadyEnrolled,
     EnrollmentCodeExpired,
@@ -83,6 +83,7 @@ async def create_officer(
     session.add(officer)
     await session.flush()
     officer.sealed_private_key = keys.seal_officer_key(officer.id, private_key)
+    directory_auth.sign(session, officer)
     await audit.record_event(
         session, actor="admin", action="officer.created", now=now, detail=f"officer {officer.id} ({role})"
     )
@@ -141,6 +142,9 @@ async def enroll(
     officer = await _get(session, found.officer_id)
     if not officer.active:
         raise InactiveOfficer(f"officer {officer.id} is deactivated")
+    if not await directory_auth.officer_ok(session, officer, now):
+        # Signing it now would launder whatever a database writer changed (a public key).
+        raise EnrollmentCodeRejected("this officer's record failed its authentication")
     holder = await session.scalar(
         select(Officer.id).where(Officer.telegram_chat_id == chat_id, Officer.id != officer.id)
     )
@@ -156,6 +160,7 @@ async def enroll(
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise EnrollmentCodeRejected("this enrollment code was just used")
     officer.telegram_chat_id, officer.enrolled_at, officer.unreachable_at = chat_id, now, None
+    directory_auth.sign(session, officer)
     await session.flush()
     await audit.record_event(
         session, actor=audit.officer_actor(officer.id), action="officer.enrolled", now=now
@@ -165,14 +170,23 @@ async def enroll(
 
 
 async def officer_for_chat(session: AsyncSession, chat_id: int) -> Officer | None:
-    """The active officer enrolled from this chat, if any (the bot's "is this staff?")."""
-    return await session.scalar(select(Officer).where(Officer.telegram_chat_id == chat_id, Officer.active))
+    """The active officer enrolled from this chat, if any and if the record verifies ("is this staff?")."""
+    officer = await session.scalar(select(Officer).where(Officer.telegram_chat_id == chat_id, Officer.active))
+    if officer is None or not await directory_auth.officer_ok(session, officer):
+        return None
+    return officer
 
 
 async def chat_of(session: AsyncSession, officer_id: int) -> int | None:
-    """The chat to deliver to: None unless the officer is active, enrolled and reachable."""
+    """The chat to deliver to: None unless the officer is active, enrolled, reachable and verified.
+
+    Checked before every send: a record whose chat id a database writer
+    swapped fails its MAC here, receives nothing and raises an alert.
+    """
     officer = await session.get(Officer, officer_id)
     if officer is None or not officer.active or officer.unreachable_at is not None:
+        return None
+    if not await directory_auth.officer_ok(session, officer):
         return None
     return officer.telegram_chat_id
 
@@ -205,12 +219,13 @@ async def deactivate_officer(session: AsyncSession, officer_id: int, now: dateti
     """End the officer's assignments, forget their chat, revoke their access; returns cases revoked."""
     officer = await _get(session, officer_id)
     officer.active, officer.telegram_chat_id = False, None
-    await session.execute(
-        update(Assignment)
-        .where(Assignment.officer_id == officer_id, Assignment.ends_at.is_(None))
-        .values(ends_at=now)
-        .execution_options(synchronize_session=False)
+    directory_auth.sign(session, officer)
+    current = await session.scalars(
+        select(Assignment).where(Assignment.officer_id == officer_id, Assignment.ends_at.is_(None))
     )
+    for assignment in current:
+        assignment.ends_at = now
+        directory_auth.sign(session, assignment)
     await session.execute(
         delete(EnrollmentCode).where(
             EnrollmentCode.officer_id == officer_id, EnrollmentCode.used_at.is_(None)
@@ -242,10 +257,15 @@ async def assign(
     if not officer.active:
         raise InactiveOfficer(f"officer {officer_id} is deactivated")
     school = await find_school(session, school_code)
+    if not await directory_auth.officer_ok(session, officer, now):
+        raise InvalidOfficerData(f"officer {officer_id}'s record failed its authentication")
     await _end_assignment(session, officer_id, school, now)
-    session.add(
-        Assignment(officer_id=officer_id, school_id=school.id, kind=AssignmentKind(kind), starts_at=now)
+    assignment = Assignment(
+        officer_id=officer_id, school_id=school.id, kind=AssignmentKind(kind), starts_at=now
     )
+    session.add(assignment)
+    await session.flush()
+    directory_auth.sign(session, assignment)
     await audit.record_event(
         session,
         actor="admin",
@@ -284,17 +304,19 @@ async def unassign(session: AsyncSession, officer_id: int, school_code: str, now
 
 
 async def _end_assignment(session: AsyncSession, officer_id: int, school: School, now: datetime) -> bool:
-    ended = await session.execute(
-        update(Assignment)
-        .where(
-            Assignment.officer_id == officer_id,
-            Assignment.school_id == school.id,
-            Assignment.ends_at.is_(None),
+    ended = list(
+        await session.scalars(
+            select(Assignment).where(
+                Assignment.officer_id == officer_id,
+                Assignment.school_id == school.id,
+                Assignment.ends_at.is_(None),
+            )
         )
-        .values(ends_at=now)
-        .execution_options(synchronize_session=False)
     )
-    return bool(ended.rowcount)  # type: ignore[attr-defined]
+    for assignment in ended:
+        assignment.ends_at = now
+        directory_auth.sign(session, assignment)
+    return bool(ended)
 
 
 async def list_officers(session: AsyncSession, now: datetime) -> list[OfficerInfo]:

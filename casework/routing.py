@@ -5,6 +5,10 @@ everyone who may ever need it — the school's primary and backup officers,
 enrolled or not yet, and every active supervisor — so escalation never
 waits for a re-seal. It is *delivered* only to officers who can receive it
 now: active, enrolled, and not marked unreachable (Telegram answered 403).
+
+Every officer and assignment row these functions return has passed its MAC
+(`directory_auth`): a row a database writer inserted or altered is left
+out, and alerted, so it neither receives a tip nor is sealed a case.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
-from casework import outbox
+from casework import directory_auth, outbox
 from casework.policy import CasePolicy
 from storage.models import (
     Assignment,
@@ -47,33 +51,58 @@ class SealingRecipient:
     public_key: bytes
 
 
-def _assigned(school_id: int, kinds: Sequence[str], now: datetime) -> ColumnElement[bool]:
-    return Officer.id.in_(
-        select(Assignment.officer_id).where(
+async def _assigned(
+    session: AsyncSession,
+    school_id: int,
+    kinds: Sequence[str],
+    now: datetime,
+    *condition: ColumnElement[bool],
+) -> list[Officer]:
+    """Officers with a current, verified assignment of these kinds at the school (verified too)."""
+    rows = await session.execute(
+        select(Assignment, Officer)
+        .join(Officer, Officer.id == Assignment.officer_id)
+        .where(
             Assignment.school_id == school_id,
             Assignment.kind.in_(kinds),
             Assignment.starts_at <= now,
             or_(Assignment.ends_at.is_(None), Assignment.ends_at > now),
+            *condition,
         )
+        .order_by(Officer.id, Assignment.id)
     )
+    found: dict[int, Officer] = {}
+    for assignment, officer in rows.all():
+        if officer.id not in found and await directory_auth.assignment_ok(session, assignment, now):
+            found[officer.id] = officer
+    return await directory_auth.verified_officers(session, list(found.values()), now)
 
 
 def _reachable() -> ColumnElement[bool]:
     return and_(Officer.active, Officer.telegram_chat_id.is_not(None), Officer.unreachable_at.is_(None))
 
 
+async def _supervisors(
+    session: AsyncSession, now: datetime, *condition: ColumnElement[bool]
+) -> list[Officer]:
+    rows = await session.scalars(
+        select(Officer).where(Officer.role == Role.SUPERVISOR, *condition).order_by(Officer.id)
+    )
+    return await directory_auth.verified_officers(session, list(rows.all()), now)
+
+
 async def receivers_at(
     session: AsyncSession, school_id: int | None, level: int, now: datetime
 ) -> tuple[int, ...]:
-    """The officers who can receive now at one level of a school's chain (ids, ascending)."""
+    """The verified officers who can receive now at one level of a school's chain (ids, ascending)."""
     if level == SUPERVISORS:
-        who = Officer.role == Role.SUPERVISOR
+        officers = await _supervisors(session, now, _reachable())
     elif school_id is None:
         return ()
     else:
         kind = AssignmentKind.PRIMARY if level == PRIMARY else AssignmentKind.BACKUP
-        who = _assigned(school_id, [kind], now)
-    return tuple(await session.scalars(select(Officer.id).where(who, _reachable()).order_by(Officer.id)))
+        officers = await _assigned(session, school_id, [kind], now, _reachable())
+    return tuple(sorted(officer.id for officer in officers))
 
 
 async def first_receivers(session: AsyncSession, school_id: int | None, now: datetime) -> Route | None:
@@ -101,6 +130,7 @@ async def current_receivers(session: AsyncSession, case: Case, now: datetime) ->
             and officer.active
             and officer.telegram_chat_id
             and officer.unreachable_at is None
+            and await directory_auth.officer_ok(session, officer, now)
         ):
             return (officer.id,)
     found: list[int] = []
@@ -113,13 +143,13 @@ async def sealing_recipients(
     session: AsyncSession, school_id: int | None, now: datetime
 ) -> list[SealingRecipient]:
     """Everyone a new case of this school is sealed for (enrolled or not): see the module docstring."""
-    who = Officer.role == Role.SUPERVISOR
+    officers = {officer.id: officer for officer in await _supervisors(session, now, and_(Officer.active))}
     if school_id is not None:
-        who = or_(who, _assigned(school_id, [AssignmentKind.PRIMARY, AssignmentKind.BACKUP], now))
-    rows = await session.execute(
-        select(Officer.id, Officer.public_key).where(who, Officer.active).order_by(Officer.id)
-    )
-    return [SealingRecipient(officer_id, public_key) for officer_id, public_key in rows.all()]
+        kinds = [AssignmentKind.PRIMARY, AssignmentKind.BACKUP]
+        officers.update(
+            (o.id, o) for o in await _assigned(session, school_id, kinds, now, and_(Officer.active))
+        )
+    return [SealingRecipient(i, bytes(officers[i].public_key)) for i in sorted(officers)]
 
 
 async def release_waiting(session: AsyncSession, policy: CasePolicy, now: datetime) -> int:

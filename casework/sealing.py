@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import crypto
+from casework import crypto, directory_auth
 from casework.routing import SealingRecipient
 from storage.models import Case, CaseMessage, KeyEnvelope, RecipientKind
 
@@ -92,6 +92,8 @@ async def store_message(
         nonce=sealed.nonce,
         ciphertext=sealed.ciphertext,
     )
+    # Authenticated with the directory key, so that only this server can say who wrote what.
+    directory_auth.sign(session, message)
     session.add(message)
     await session.flush()
     envelopes = [

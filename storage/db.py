@@ -76,7 +76,12 @@ class Database:
         self.engine = engine
         # expire_on_commit=False: objects stay readable after commit without a lazy reload,
         # which async code cannot do.
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        # `shared`: one dict every session of this database sees as `session.info["shared"]`; the
+        # loaded KeyRing lives there (casework.keys.bind) so any officer lookup can verify records.
+        self.shared: dict[str, Any] = {}
+        self._sessions = async_sessionmaker(
+            engine, expire_on_commit=False, autoflush=True, info={"shared": self.shared}
+        )
 
     @classmethod
     def connect(cls, url: str) -> Database:

@@ -110,6 +110,8 @@ class CaseRecipient(Base):
     )
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     granted_by: Mapped[str] = mapped_column(String(32))
+    # Key version and HMAC over the row (casework.directory_auth): a writer cannot add a reader.
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(34))
 
 
 class CaseMessage(Base):
@@ -124,6 +126,9 @@ class CaseMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    # Key version and HMAC over case, seq, direction, author, time and a digest of the ciphertext
+    # (casework.directory_auth): a writer with only public keys cannot put words in an officer's mouth.
+    mac: Mapped[bytes | None] = mapped_column(LargeBinary(34))
 
 
 class KeyEnvelope(Base):

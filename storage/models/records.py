@@ -95,10 +95,25 @@ class AuditEvent(Base):
 
 
 class ServerKey(Base):
-    """A random data key sealed with the master key; rotation re-seals it, its value never changes."""
+    """A random data key sealed with the master key; rotation replaces it (all but 'case_code')."""
 
     __tablename__ = "server_keys"
 
     name: Mapped[str] = mapped_column(String(16), primary_key=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The key generation: every key of one generation carries the same number (casework.keys).
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class KeyRotation(Base):
+    """One `sro keys rotate`: re-keyed up to `boundary_message_id`, re-wrapped through `done_through`."""
+
+    __tablename__ = "key_rotations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    boundary_message_id: Mapped[int] = mapped_column(Integer)
+    done_through: Mapped[int] = mapped_column(Integer)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
