@@ -88,24 +88,35 @@ def rotate(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confi
 
 
 def audit(
-    case: Annotated[int | None, typer.Option("--case", help="Only this case's events.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many (the newest).", min=1)] = 200,
+    case: Annotated[int | None, typer.Option("--case", help=messages.AUDIT_CASE_HELP)] = None,
+    by: Annotated[audit_trail.Period, typer.Option(help=messages.AUDIT_BY_HELP)] = audit_trail.Period.MONTH,
 ) -> None:
     async def command(ctx: Context) -> None:
-        async with ctx.db.transaction() as session:
-            events = await audit_trail.list_events(session, case_id=case, limit=limit)
-        if not events:
+        if case is None:
+            async with ctx.db.transaction() as session:
+                tally = await audit_trail.counts(session, period=by)
+            if not tally:
+                typer.echo(messages.NO_EVENTS)
+                return
+            table = Table(messages.AUDIT_PERIOD.format(by=by), "action", "count")
+            for (period, action), count in tally.items():
+                table.add_row(period, action, str(count))
+            console().print(table)
+            typer.echo(messages.AUDIT_COUNTS_ONLY)
+            return
+        async with ctx.db.transaction() as session:  # the look is recorded in the same transaction
+            entries = await audit_trail.timeline(session, case, viewer="admin", now=ctx.now)
+        if entries is None:
             typer.echo(messages.NO_EVENTS)
             return
-        table = Table("at (UTC)", "actor", "action", "case", "detail")
-        for event in events:
+        table = Table(
+            "at (UTC)", "who", "action", "detail", title=messages.AUDIT_TIMELINE_TITLE.format(case=case)
+        )
+        for entry in entries:
             table.add_row(
-                event.at.strftime("%Y-%m-%d %H:%M:%S"),
-                event.actor,
-                event.action,
-                "" if event.case_id is None else str(event.case_id),
-                event.detail or "",
+                entry.at.strftime("%Y-%m-%d %H:%M:%S"), entry.actor, entry.action, entry.detail or ""
             )
         console().print(table)
+        typer.echo(messages.AUDIT_VIEW_RECORDED)
 
     run(command)

@@ -99,5 +99,14 @@ KEYS_ROTATED_ENV = (
 )
 KEYS_ROTATE_FAILED_ENV = "Rotation failed; nothing changed. The key printed above is NOT in use: discard it."
 
-AUDIT_HELP = "Show audit events (who did what to which case, never content), newest last."
+AUDIT_HELP = (
+    "Counts of audit events per action and period. With --case N, that one case's timeline "
+    "(who read, acknowledged, replied, escalated or closed it, and when); the look is itself audited."
+)
+AUDIT_CASE_HELP = "Show this one case's timeline, with officers' names (recorded in the case's audit trail)."
+AUDIT_BY_HELP = "The period counts are grouped by (UTC)."
+AUDIT_PERIOD = "{by} (UTC)"
+AUDIT_COUNTS_ONLY = "Counts only: one case's timeline is shown with --case N, and that look is audited."
+AUDIT_TIMELINE_TITLE = "Case {case}"
+AUDIT_VIEW_RECORDED = "This look was recorded in the case's audit trail."
 NO_EVENTS = "No audit events."

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +21,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import AuditEvent, Case, Officer
 
 OFFICER_PREFIX = "officer:"
-PERIODS = ("day", "month", "year")
+
+
+class Period(StrEnum):
+    """What `counts` groups by (UTC): nothing finer than a day."""
+
+    DAY = "day"
+    MONTH = "month"
+    YEAR = "year"
+
+
+_PERIOD_FORMATS = {Period.DAY: "%Y-%m-%d", Period.MONTH: "%Y-%m", Period.YEAR: "%Y"}
 
 
 def officer_actor(officer_id: int) -> str:
@@ -87,11 +98,8 @@ async def timeline(
         for e in events
         if e.actor.startswith(OFFICER_PREFIX) and e.actor.removeprefix(OFFICER_PREFIX).isdigit()
     }
-    names = dict(
-        (
-            await session.execute(select(Officer.id, Officer.display_name).where(Officer.id.in_(officer_ids)))
-        ).tuples()
-    )
+    rows = await session.execute(select(Officer.id, Officer.display_name).where(Officer.id.in_(officer_ids)))
+    names = {int(officer_id): str(name) for officer_id, name in rows.all()}
     entries = []
     for event in events:
         actor = event.actor
@@ -102,17 +110,15 @@ async def timeline(
     return entries
 
 
-def period_of(moment: datetime, period: str) -> str:
+def period_of(moment: datetime, period: Period) -> str:
     """The label of the (UTC) day, month or year a moment falls in."""
-    return moment.strftime({"day": "%Y-%m-%d", "month": "%Y-%m", "year": "%Y"}[period])
+    return moment.strftime(_PERIOD_FORMATS[period])
 
 
-async def counts(session: AsyncSession, *, period: str = "month") -> dict[tuple[str, str], int]:
+async def counts(session: AsyncSession, *, period: Period = Period.MONTH) -> dict[tuple[str, str], int]:
     """How many events of each action in each period: no case, no actor, no time finer than `period`."""
-    if period not in PERIODS:
-        raise ValueError(f"unknown period {period!r}")
     tally: Counter[tuple[str, str]] = Counter()
-    for at, action in (await session.execute(select(AuditEvent.at, AuditEvent.action))).tuples():
+    for at, action in (await session.execute(select(AuditEvent.at, AuditEvent.action))).all():
         tally[(period_of(at, period), action)] += 1
     return dict(sorted(tally.items()))
 

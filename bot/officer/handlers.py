@@ -22,6 +22,7 @@ from bot.officer import render
 from bot.services import BotContext, Services
 from bot.turn import mark_choice
 from casework import (
+    audit,
     case_lifecycle,
     case_reading,
     cases,
@@ -256,6 +257,7 @@ async def show_case(context: BotContext, chat_id: int, officer: Officer, case_id
             thread = await case_reading.read_case_as_officer(session, services.keys, case_id, officer.id)
             school = await case_reading.school_name(session, thread.summary.school_id)
             names = await officers.display_names(session, {m.author_officer_id for m in thread.messages})
+            await audit.case_read(session, case_id, officer.id, services.now())  # who read it is kept
     except (AccessDenied, UnknownCase):
         await _say(context, chat_id, "officer_not_yours")
         return
