@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import BotCommand, ChatMemberUpdated, Update
+from telegram import BotCommand, ChatMemberUpdated, LinkPreviewOptions, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import (
     ApplicationBuilder,
@@ -15,6 +15,7 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     TypeHandler,
     filters,
@@ -135,6 +136,9 @@ def build_application(
         .base_url(settings.telegram_api_base_url)
         .base_file_url(settings.telegram_file_base_url)
         .context_types(ContextTypes(context=BotContext, bot_data=ServiceSlot))
+        # No link previews on anything the bot sends (a student's pasted URL must never be fetched);
+        # the calls that carry a student's words also say so themselves.
+        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .concurrent_updates(PerChatUpdateProcessor(256))
         .rate_limiter(Pacing(enabled=settings.telegram_pacing))
         .connection_pool_size(64)

@@ -171,7 +171,7 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
         if row.kind == DeliveryKind.ACK_NOTICE:
             who = await officers.display_name(session, summary.acknowledged_by)
             text = catalog.t(
-                "officer_ack_notice", case=row.case_id, officer=who or catalog.t("officer_someone")
+                "officer_ack_notice", case=summary.reference, officer=who or catalog.t("officer_someone")
             )
             return Rendered(chat_id, text)
         if row.kind == DeliveryKind.STUDENT_REPLY:
@@ -180,9 +180,8 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
             message = await case_reading.read_message_as_officer(
                 session, services.keys, row.message_id, row.officer_id
             )
-            text = "\n\n".join(
-                [catalog.t("officer_student_addition", case=row.case_id), *render.body_lines(message.body)]
-            )
+            heading = catalog.t("officer_student_addition", case=summary.reference)
+            text = "\n\n".join([heading, *render.body_lines(message.body)])
             return Rendered(chat_id, render.clip(text), render.reply_only(row.case_id))
         first = await case_reading.first_message_as_officer(
             session, services.keys, row.case_id, row.officer_id

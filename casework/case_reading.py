@@ -17,7 +17,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import crypto, directory_auth, sealing
+from casework import crypto, directory_auth, references, sealing
 from casework.case_codes import CaseCode
 from casework.cases import is_recipient
 from casework.errors import AccessDenied, UnknownCase, UnknownCaseCode
@@ -59,6 +59,7 @@ class CaseSummary:
     status: str
     created_at: datetime
     acknowledged_by: int | None
+    reference: str  # what officers see and type, `MRC-12` (casework.references)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ def _summary(case: Case) -> CaseSummary:
         case.status,
         case.created_at,
         case.acknowledged_by,
+        references.format_reference(case.reference_prefix, case.reference_number),
     )
 
 

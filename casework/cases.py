@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import access, audit, crypto, directory_auth, outbox, routing, sealing
+from casework import access, audit, crypto, directory_auth, outbox, references, routing, sealing
 from casework.case_codes import CaseCode, new_salt
 from casework.errors import (
     AccessDenied,
@@ -76,12 +76,14 @@ async def open_case(
     chosen): supervisors get it. Raises `NoRecipients` when nobody at all
     could ever read the case, so the bot never says "sent" in vain.
     """
+    prefix = references.NO_SCHOOL_PREFIX
     if school_id is not None:
         school = await session.get(School, school_id)
         if school is None:
             raise UnknownSchool(f"no school with id {school_id}")
         if not school.active:
             raise InactiveSchool(f"school {school.code} was removed and takes no new reports")
+        prefix = school.code
     if not _INTENT.match(intent):
         raise ValueError("an intent is a lowercase name such as 'report_weapon'")
     recipients = await routing.sealing_recipients(session, school_id, now)
@@ -102,6 +104,8 @@ async def open_case(
         escalation_level=0,
         next_escalation_at=now + (policy.urgent_ack if urgent else policy.remind_after),
         message_count=0,
+        reference_prefix=prefix,
+        reference_number=await references.next_number(session, prefix),
     )
     session.add(case)
     await session.flush()
@@ -233,6 +237,10 @@ async def assign_school(
     if school is None:
         raise UnknownSchool(f"no school with id {school_id}")
     case.school_id = school_id
+    # Renumbered under its school: a program-wide number would tell the school how many
+    # school-less reports the whole program had (see `references`).
+    number = await references.next_number(session, school.code)  # before the change (autoflush)
+    case.reference_prefix, case.reference_number = school.code, number
     await audit.record_event(session, actor="student", action="case.school_set", case_id=case_id, now=now)
     sealed_for = {r.officer_id for r in await recipients_of(session, case_id)}
     for recipient in await routing.sealing_recipients(session, school_id, now):

@@ -110,6 +110,25 @@ class ChatAlreadyEnrolled(CaseworkError):
     """That Telegram chat already belongs to another officer."""
 
 
+# --- case references -------------------------------------------------------------------------------
+
+
+class MalformedReference(CaseworkError):
+    """Not a case reference: `MRC-12`, `mrc12` or a bare number."""
+
+
+class UnknownReference(CaseworkError):
+    """None of this officer's cases has that reference."""
+
+
+class AmbiguousReference(CaseworkError):
+    """A bare number that several of this officer's cases carry; `references` lists them."""
+
+    def __init__(self, references: list[str]) -> None:
+        super().__init__(f"{len(references)} cases have this number")
+        self.references = references
+
+
 # --- keys ------------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import logging
 import math
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop
 
@@ -31,10 +31,12 @@ from casework import (
     officers,
     outbox,
     rate_limits,
+    references,
     routing,
 )
 from casework.errors import (
     AccessDenied,
+    AmbiguousReference,
     BadCheckCharacter,
     CaseClosed,
     ChatAlreadyEnrolled,
@@ -42,7 +44,9 @@ from casework.errors import (
     EnrollmentCodeRejected,
     InactiveOfficer,
     MalformedCode,
+    MalformedReference,
     UnknownCase,
+    UnknownReference,
 )
 from nlu import taxonomy
 from storage.models import Officer
@@ -52,13 +56,18 @@ logger = logging.getLogger(__name__)
 OUTCOMES = ("resolved", "referred", "unfounded", "duplicate", "other")
 ENROLL_MISSES = 5
 ENROLL_WINDOW = timedelta(minutes=15)
+# Officers' messages may carry a student's words (a pasted URL): Telegram must never fetch it,
+# or whoever controls the URL learns when an officer opened the tip.
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 async def _say(
     context: BotContext, chat_id: int, key: str, markup: InlineKeyboardMarkup | None = None, **values: object
 ) -> None:
     text = catalog.fill(key, values)
-    await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await context.bot.send_message(
+        chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+    )
 
 
 # --- enrollment (anyone may try) -----------------------------------------------------------
@@ -155,16 +164,12 @@ async def on_officer_text(
         await _say(context, chat_id, "officer_help")
     elif command == "/cases":
         await list_cases(context, chat_id, officer)
-    elif command == "/case":
-        if not argument.lstrip("#").isdigit():
-            await _say(context, chat_id, "officer_case_usage")
-        else:
-            await show_case(context, chat_id, officer, int(argument.lstrip("#")))
-    elif command == "/close":
-        if not argument.lstrip("#").isdigit():
-            await _say(context, chat_id, "officer_case_usage")
-        else:
-            await ask_outcome(context, chat_id, officer, int(argument.lstrip("#")))
+    elif command in ("/case", "/close"):
+        case_id = await _typed_case(context, chat_id, officer, argument)
+        if case_id is not None and command == "/case":
+            await show_case(context, chat_id, officer, case_id)
+        elif case_id is not None:
+            await ask_outcome(context, chat_id, officer, case_id)
     elif command == "/cancel":
         await _set_replying(context.services, chat_id, None)
         await _say(context, chat_id, "officer_cancelled")
@@ -172,6 +177,35 @@ async def on_officer_text(
         await _say(context, chat_id, "officer_help")
     else:
         await free_text(update, context, officer)
+
+
+async def _typed_case(context: BotContext, chat_id: int, officer: Officer, typed: str) -> int | None:
+    """The officer's case a typed reference names (`MRC-12`, `mrc12`, `12`), or None after saying why."""
+    if not typed:
+        await _say(context, chat_id, "officer_case_usage")
+        return None
+    try:
+        async with context.services.db.transaction() as session:
+            return await references.resolve(session, officer.id, typed)
+    except MalformedReference:
+        await _say(context, chat_id, "officer_case_usage")
+    except UnknownReference:
+        await _say(context, chat_id, "officer_unknown_reference", reference=typed.strip()[:40])
+    except AmbiguousReference as ambiguous:
+        await _say(
+            context, chat_id, "officer_ambiguous_reference", number=typed.strip().lstrip("#"),
+            references=", ".join(ambiguous.references), example=ambiguous.references[0],
+        )  # fmt: skip
+    return None
+
+
+async def _reference(services: Services, case_id: int, officer: Officer) -> str:
+    """The case's reference for this officer's notices; `AccessDenied` if the case is not theirs."""
+    async with services.db.transaction() as session:
+        reference = await references.reference_for_officer(session, case_id, officer.id)
+    if reference is None:
+        raise AccessDenied(f"case {case_id} is not shared with this officer")
+    return reference
 
 
 async def free_text(update: Update, context: BotContext, officer: Officer) -> None:
@@ -203,12 +237,12 @@ async def free_text(update: Update, context: BotContext, officer: Officer) -> No
         await _say(context, chat_id, "officer_not_yours")
         return
     except CaseClosed:
-        await _say(context, chat_id, "officer_case_closed", case=case_id)
+        await _say(context, chat_id, "officer_case_closed", case=await _reference(services, case_id, officer))
         return
     await _set_replying(services, chat_id, None)
     services.outbox_ready.set()
     logger.info("officer.replied")
-    await _say(context, chat_id, "officer_reply_sent", case=case_id)
+    await _say(context, chat_id, "officer_reply_sent", case=await _reference(services, case_id, officer))
 
 
 async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> None:
@@ -226,7 +260,7 @@ async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> Non
             catalog.t(
                 "officer_case_line",
                 marker="🚨" if s.urgent else "📩",
-                case=s.case_id,
+                case=s.reference,
                 category=catalog.t("officer_kind_question")
                 if s.kind == "question"
                 else taxonomy.label(s.intent),
@@ -237,7 +271,7 @@ async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> Non
         )
     buttons = [
         InlineKeyboardButton(
-            catalog.t("officer_open_button", case=s.case_id), callback_data=f"o:open:{s.case_id}"
+            catalog.t("officer_open_button", case=s.reference), callback_data=f"o:open:{s.case_id}"
         )
         for s in summaries[:24]
     ]
@@ -247,6 +281,7 @@ async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> Non
         render.clip("\n".join(lines)),
         parse_mode=ParseMode.HTML,
         reply_markup=InlineKeyboardMarkup(rows),
+        link_preview_options=NO_PREVIEW,
     )
 
 
@@ -263,21 +298,23 @@ async def show_case(context: BotContext, chat_id: int, officer: Officer, case_id
         return
     text = render.thread_text(thread.summary, school, thread.messages, services.policy.timezone, names)
     markup = None if thread.summary.status == "closed" else render.case_buttons(thread.summary)
-    await context.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await context.bot.send_message(
+        chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
+    )
 
 
 async def ask_outcome(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
     services = context.services
     async with services.db.transaction() as session:
-        mine = await cases.is_recipient(session, case_id, officer.id)
-    if not mine:
+        reference = await references.reference_for_officer(session, case_id, officer.id)
+    if reference is None:
         await _say(context, chat_id, "officer_not_yours")
         return
     rows = [
         [InlineKeyboardButton(catalog.t(f"officer_outcome_{o}"), callback_data=f"o:outcome:{case_id}:{o}")]
         for o in OUTCOMES
     ]
-    await _say(context, chat_id, "officer_choose_outcome", InlineKeyboardMarkup(rows), case=case_id)
+    await _say(context, chat_id, "officer_choose_outcome", InlineKeyboardMarkup(rows), case=reference)
 
 
 # --- buttons ---------------------------------------------------------------------------------------
@@ -298,11 +335,9 @@ async def on_officer_button(update: Update, context: BotContext, officer: Office
         if action == "ack":
             await acknowledge(context, chat_id, officer, case_id)
         elif action == "reply":
-            async with services.db.transaction() as session:
-                if not await cases.is_recipient(session, case_id, officer.id):
-                    raise AccessDenied("not a recipient")
+            reference = await _reference(services, case_id, officer)
             await _set_replying(services, chat_id, case_id)
-            await _say(context, chat_id, "officer_reply_prompt", case=case_id)
+            await _say(context, chat_id, "officer_reply_prompt", case=reference)
         elif action == "close":
             await ask_outcome(context, chat_id, officer, case_id)
         elif action == "outcome" and len(parts) == 4 and parts[3] in OUTCOMES:
@@ -312,7 +347,7 @@ async def on_officer_button(update: Update, context: BotContext, officer: Office
                 )
             await _remove_buttons(update)
             await _say(
-                context, chat_id, "officer_closed", case=case_id,
+                context, chat_id, "officer_closed", case=await _reference(services, case_id, officer),
                 outcome=catalog.t(f"officer_outcome_{parts[3]}"), days=services.settings.retention_days,
             )  # fmt: skip
         elif action == "esc":
@@ -324,7 +359,12 @@ async def on_officer_button(update: Update, context: BotContext, officer: Office
     except (AccessDenied, UnknownCase):
         await _say(context, chat_id, "officer_not_yours")
     except CaseClosed:
-        await _say(context, chat_id, "officer_case_closed", case=case_id)
+        try:
+            reference = await _reference(services, case_id, officer)
+        except AccessDenied:
+            await _say(context, chat_id, "officer_not_yours")
+            return
+        await _say(context, chat_id, "officer_case_closed", case=reference)
 
 
 async def acknowledge(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
@@ -332,23 +372,25 @@ async def acknowledge(context: BotContext, chat_id: int, officer: Officer, case_
     async with services.db.transaction() as session:
         ack = await case_lifecycle.acknowledge(session, services.policy, case_id, officer.id, services.now())
         who = await officers.display_name(session, ack.acknowledged_by)
+        reference = await references.reference_for_officer(session, case_id, officer.id)
     if ack.already and ack.acknowledged_by != officer.id:
-        await _say(context, chat_id, "officer_already_acknowledged", case=case_id, officer=who or "")
+        await _say(context, chat_id, "officer_already_acknowledged", case=reference, officer=who or "")
         return
     services.outbox_ready.set()
     logger.info("officer.acknowledged")
-    await _say(context, chat_id, "officer_acknowledged", case=case_id)
+    await _say(context, chat_id, "officer_acknowledged", case=reference)
 
 
 async def escalate(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
     services = context.services
     async with services.db.transaction() as session:
         route = await escalation.escalate_now(session, services.policy, case_id, officer.id, services.now())
+        reference = await references.reference_for_officer(session, case_id, officer.id)
     if route is None:
-        await _say(context, chat_id, "officer_escalate_top", case=case_id)
+        await _say(context, chat_id, "officer_escalate_top", case=reference)
         return
     services.outbox_ready.set()
-    await _say(context, chat_id, "officer_escalated", case=case_id, level=routing.LEVEL_NAMES[route.level])
+    await _say(context, chat_id, "officer_escalated", case=reference, level=routing.LEVEL_NAMES[route.level])
 
 
 async def _remove_buttons(update: Update) -> None:

@@ -41,7 +41,7 @@ def case_header(summary: CaseSummary, school: str | None, zone: ZoneInfo) -> str
         marker=marker,
         category=html.escape(kind, quote=False),
         school=html.escape(school or catalog.t("officer_no_school"), quote=False),
-        case=summary.case_id,
+        case=html.escape(summary.reference, quote=False),
         time=local_time(summary.created_at, zone),
     )
 

@@ -65,6 +65,8 @@ class Case(Base):
             "outcome IS NULL OR outcome IN ({})".format(", ".join(f"'{o.value}'" for o in Outcome)),
             name="outcome",
         ),
+        # A case reference (`MRC-12`) names one case: unique per prefix, hence per school.
+        UniqueConstraint("reference_prefix", "reference_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -93,10 +95,23 @@ class Case(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Incremented atomically to number messages; also serialises writers of one case.
     message_count: Mapped[int] = mapped_column(Integer, default=0)
+    # What officers see and type (`MRC-12`): the school's code and the school's own sequence, so a
+    # reference reveals no program-wide volume; `casework.references` assigns and reads it.
+    reference_prefix: Mapped[str] = mapped_column(String(16))
+    reference_number: Mapped[int] = mapped_column(Integer)
     # A keyed hash of the draft's random send token: pressing Send twice opens one case.
     send_key_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32), unique=True)
     # Every delivery of the case's tip failed in the end: the student's /status says so.
     nobody_reached: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CaseReferenceCounter(Base):
+    """The last case number given under a reference prefix; kept across purges so no number is reused."""
+
+    __tablename__ = "case_reference_counters"
+
+    prefix: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
 
 
 class CaseRecipient(Base):

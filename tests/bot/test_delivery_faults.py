@@ -57,12 +57,12 @@ async def urgent_reports(
     return list(await asyncio.gather(*(one(text) for text in URGENT[:count])))
 
 
-async def tips_by_case(world: World, officer: User) -> Counter[int]:
-    """How many tips of each case the officer's chat shows."""
+async def tips_by_case(world: World, officer: User) -> Counter[str]:
+    """How many tips of each case (by its reference) the officer's chat shows."""
     numbers = []
     for message in await world.emu.messages(officer):
-        if "URGENT" in message.text and (found := re.search(r"case #(\d+)", message.text)):
-            numbers.append(int(found.group(1)))
+        if "URGENT" in message.text and (found := re.search(r"case ([A-Z0-9]+-\d+)", message.text)):
+            numbers.append(found.group(1))
     return Counter(numbers)
 
 
@@ -81,7 +81,7 @@ async def test_retry_after_server_errors_and_dropped_connections(world: World) -
     assert len(faulted) == 7  # every fault was actually hit and retried through
 
 
-async def _all_there(world: World, officer: User, expected: int) -> Counter[int] | None:
+async def _all_there(world: World, officer: User, expected: int) -> Counter[str] | None:
     tips = await tips_by_case(world, officer)
     return tips if len(tips) == expected else None
 

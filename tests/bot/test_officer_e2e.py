@@ -17,10 +17,11 @@ def buttons(message: Message) -> list[str]:
     return [text for row in message.buttons for text, _ in row]
 
 
-def case_number(tip: Message) -> int:
-    found = re.search(r"case #(\d+)", tip.text)
+def case_number(tip: Message) -> str:
+    """The case reference a tip shows (`MRC-3`)."""
+    found = re.search(r"case ([A-Z0-9]+-\d+)", tip.text)
     assert found, tip.text
-    return int(found.group(1))
+    return found.group(1)
 
 
 async def report_urgent(student: Student, school_typed: str, school: str, text: str) -> str:
@@ -112,7 +113,7 @@ async def test_urgent_report_ack_reply_and_answer(world_both: World) -> None:
         assert "Sent" in sent.text
         answer = await world.emu.next_message(officer, timeout=15)
         assert "he went to the office" in answer.text
-        assert f"case #{case_number(tip)}" in answer.text
+        assert f"case {case_number(tip)}" in answer.text
 
         # Replying to the tip message itself also reaches the student.
         await world.emu.reply_to(officer, tip, "Good. Come by room 101 at lunch if you want to talk.")

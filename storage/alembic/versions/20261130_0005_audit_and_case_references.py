@@ -21,11 +21,71 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    _upgrade_case_references()
     _upgrade_audit_and_pseudonymous_rows()
 
 
 def downgrade() -> None:
     _downgrade_audit_and_pseudonymous_rows()
+    _downgrade_case_references()
+
+
+# --- case references per school (issue 8, item 7) ----------------------------------------------
+# Owned by the "what officers see" change. Each case gets `reference_prefix` (its school's code, or
+# NO_SCHOOL_PREFIX for an urgent report sent before a school was chosen) and `reference_number`
+# (that prefix's own sequence). Existing cases are numbered per prefix in id order, and the
+# counters start after the highest number given, so no reference is ever given twice.
+
+NO_SCHOOL_PREFIX = "U"  # one letter: no school code can be it (codes are 2-16 letters or digits)
+
+
+def _upgrade_case_references() -> None:
+    op.create_table(
+        "case_reference_counters",
+        sa.Column("prefix", sa.String(16)),
+        sa.Column("last_number", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("prefix", name="pk_case_reference_counters"),
+    )
+    with op.batch_alter_table("cases") as batch:
+        batch.add_column(sa.Column("reference_prefix", sa.String(16)))
+        batch.add_column(sa.Column("reference_number", sa.Integer()))
+    connection = op.get_bind()
+    rows = connection.execute(
+        sa.text(
+            "SELECT cases.id, schools.code FROM cases LEFT JOIN schools ON schools.id = cases.school_id"
+            " ORDER BY cases.id"
+        )
+    ).all()
+    last: dict[str, int] = {}
+    for case_id, school_code in rows:
+        prefix = school_code or NO_SCHOOL_PREFIX
+        last[prefix] = last.get(prefix, 0) + 1
+        connection.execute(
+            sa.text("UPDATE cases SET reference_prefix = :prefix, reference_number = :number WHERE id = :id"),
+            {"prefix": prefix, "number": last[prefix], "id": case_id},
+        )
+    for prefix, number in last.items():
+        connection.execute(
+            sa.text("INSERT INTO case_reference_counters (prefix, last_number) VALUES (:prefix, :number)"),
+            {"prefix": prefix, "number": number},
+        )
+    with op.batch_alter_table("cases") as batch:
+        batch.alter_column("reference_prefix", existing_type=sa.String(16), nullable=False)
+        batch.alter_column("reference_number", existing_type=sa.Integer(), nullable=False)
+        batch.create_unique_constraint(
+            "uq_cases_reference_prefix_reference_number", ["reference_prefix", "reference_number"]
+        )
+
+
+def _downgrade_case_references() -> None:
+    with op.batch_alter_table("cases") as batch:
+        batch.drop_constraint("uq_cases_reference_prefix_reference_number", type_="unique")
+        batch.drop_column("reference_number")
+        batch.drop_column("reference_prefix")
+    op.drop_table("case_reference_counters")
+
+
+# --- end of case references -----------------------------------------------------------------------
 
 
 # --- audit rows and pseudonymous rows (issue 8, items 5 and 6) -----------------------------------
