@@ -396,7 +396,7 @@ class World:
 
 
 def _update_type(update: JSON) -> str:
-    return next(key for key in update if key != "update_id")
+    return next((key for key in update if key != "update_id"), "")
 
 
 def strip_reply(data: JSON) -> JSON:
