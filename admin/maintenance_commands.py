@@ -11,7 +11,7 @@ from admin import messages
 from admin.runtime import Context, console, run
 from casework import audit as audit_trail
 from casework import case_lifecycle, rotation
-from casework.keys import KeySource, MasterKey
+from casework.keys import KeyRing, KeySource, MasterKey
 from storage import migrations
 
 db_app = typer.Typer(help=messages.DB_HELP, no_args_is_help=True)
@@ -44,47 +44,77 @@ def generate() -> None:
 
 
 @keys_app.command("rotate", help=messages.KEYS_ROTATE_HELP)
-def rotate(yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False) -> None:
+def rotate(
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Messages re-wrapped per transaction.", min=1)] = (
+        rotation.BATCH_SIZE
+    ),
+) -> None:
     if not yes and not typer.confirm(messages.KEYS_ROTATE_CONFIRM):
         raise typer.Exit(1)
 
     async def command(ctx: Context) -> None:
-        old = ctx.master()
         keys = await ctx.keys()  # proves the current key opens this database before anything changes
-        path = old.source.path
-        new = MasterKey.generate(KeySource(old.source.kind, path))
-        if path is not None:
-            rotation.stage_key_file(path, new)
+        async with ctx.db.transaction() as session:
+            resuming = await rotation.unfinished(session) is not None
+        if resuming:
+            typer.echo(messages.KEYS_ROTATE_RESUMING)
         else:
-            typer.echo(messages.KEYS_NEW_ENV)
-            typer.echo(new.encoded())
-        try:
+            await _begin(ctx, keys)
+        done = 0
+        while True:
             async with ctx.db.transaction() as session:
-                summary = await rotation.reseal_all(session, keys, new, ctx.now)
-        except BaseException:
-            if path is None:
-                typer.echo(messages.KEYS_ROTATE_FAILED_ENV, err=True)
-            else:
-                rotation.pending_file(path).unlink(missing_ok=True)
-            raise
+                count = await rotation.reseal_batch(session, keys, ctx.now, batch_size=batch_size)
+            if not count:
+                break
+            done += count
+        async with ctx.db.transaction() as session:
+            stale = await rotation.finish(session, keys, ctx.now)
+        keys.replace(rotation.without_previous(keys.current))
+        if stale:
+            typer.echo(messages.KEYS_STALE_MESSAGES.format(count=stale))
+        path = keys.master.source.path
         if path is not None:
-            rotation.finish_key_file(path, old)
-            typer.echo(
-                messages.KEYS_ROTATED_FILE.format(
-                    server_keys=summary.server_keys,
-                    officer_keys=summary.officer_keys,
-                    file=path,
-                    previous=rotation.previous_file(path),
-                )
-            )
+            typer.echo(messages.KEYS_ROTATED_FILE.format(version=keys.version, messages=done, file=path))
         else:
-            typer.echo(
-                messages.KEYS_ROTATED_ENV.format(
-                    server_keys=summary.server_keys, officer_keys=summary.officer_keys
-                )
-            )
+            typer.echo(messages.KEYS_ROTATED_ENV.format(version=keys.version, messages=done))
 
     run(command)
+
+
+async def _begin(ctx: Context, keys: KeyRing) -> None:
+    """Step 1 in one transaction, with the key file's crash-safe handover around its commit."""
+    old = keys.master
+    path = old.source.path
+    new = MasterKey.generate(KeySource(old.source.kind, path))
+    if path is not None:
+        rotation.stage_key_file(path, new)
+    else:
+        typer.echo(messages.KEYS_NEW_ENV)
+        typer.echo(new.encoded())
+    try:
+        async with ctx.db.transaction() as session:
+            summary, generation = await rotation.begin(session, keys, new, ctx.now)
+    except BaseException:
+        if path is None:
+            typer.echo(messages.KEYS_ROTATE_FAILED_ENV, err=True)
+        else:
+            rotation.pending_file(path).unlink(missing_ok=True)
+        raise
+    if path is not None:
+        rotation.finish_key_file(path)
+    keys.replace(generation)
+    typer.echo(
+        messages.KEYS_ROTATE_BEGUN.format(
+            version=summary.version,
+            officer_keys=summary.officer_keys,
+            server_keys=summary.server_keys,
+            addresses=summary.addresses,
+            drafts=summary.drafts_dropped,
+            rate_limits=summary.rate_limits_dropped,
+            codes=summary.enrollment_codes_dropped,
+        )
+    )
 
 
 def audit(

@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,9 +48,9 @@ async def grant_access(
         raise CannotReseal(
             f"the record of officer {donor_id}, whose key would re-seal, failed its authentication"
         )
-    donor_key = keys.officer_key(donor.id, donor.sealed_private_key)
+    donor_keys = keys.officer_keys(donor.id, donor.sealed_private_key, donor.previous_sealed_private_key)
     for message in messages:
-        content_key = sealing.content_key_of(message, donor_envelopes[message.id], donor_key, donor_id)
+        content_key = _unwrap(message, donor_envelopes[message.id], donor_keys, donor_id)
         # Prove the key opens the message before handing it on: never spread a wrong key.
         crypto.open_sealed(
             content_key,
@@ -78,6 +79,18 @@ async def grant_access(
         detail=f"for officer {officer_id} ({len(messages)} messages, key of officer {donor_id})",
     )
     return True
+
+
+def _unwrap(
+    message: CaseMessage, envelope: KeyEnvelope, private_keys: list[X25519PrivateKey], officer_id: int
+) -> bytes:
+    """The content key, with the donor's current key or (during a rotation) their previous one."""
+    for private_key in private_keys[:-1]:
+        try:
+            return sealing.content_key_of(message, envelope, private_key, officer_id)
+        except crypto.DecryptionError:
+            continue
+    return sealing.content_key_of(message, envelope, private_keys[-1], officer_id)
 
 
 async def _donor(

@@ -102,7 +102,7 @@ async def _thread(
     session: AsyncSession,
     case_id: int,
     envelope_filter: object,
-    key: X25519PrivateKey,
+    key: Sequence[X25519PrivateKey],
     recipient: int | str,
     *,
     with_authors: bool,
@@ -129,7 +129,7 @@ async def _thread(
                 message.seq,
                 message.direction,
                 message.created_at,
-                sealing.open_message(message, envelope, key, recipient),
+                sealing.open_message_with(message, envelope, key, recipient),
                 message.author_officer_id if with_authors else None,
             )
         )
@@ -146,7 +146,7 @@ async def read_case_as_officer(
     officer = await session.get(Officer, officer_id)
     if case is None or officer is None:
         raise AccessDenied(f"case {case_id} is not shared with this officer")
-    key = keys.officer_key(officer.id, officer.sealed_private_key)
+    key = keys.officer_keys(officer.id, officer.sealed_private_key, officer.previous_sealed_private_key)
     envelopes = KeyEnvelope.officer_id == officer_id
     messages, withheld = await _thread(session, case_id, envelopes, key, officer_id, with_authors=True)
     return CaseThread(_summary(case), case.outcome, messages, withheld)
@@ -170,12 +170,12 @@ async def read_message_as_officer(
         raise ForgedMessage(f"message {message.seq} of case {message.case_id} failed its authentication")
     officer = await session.get(Officer, officer_id)
     assert officer is not None  # is_recipient checked it exists
-    key = keys.officer_key(officer.id, officer.sealed_private_key)
+    key = keys.officer_keys(officer.id, officer.sealed_private_key, officer.previous_sealed_private_key)
     return ThreadMessage(
         message.seq,
         message.direction,
         message.created_at,
-        sealing.open_message(message, envelope, key, officer_id),
+        sealing.open_message_with(message, envelope, key, officer_id),
         message.author_officer_id,
     )
 
@@ -221,7 +221,9 @@ async def read_case_as_student(session: AsyncSession, keys: KeyRing, code_text: 
     if crypto.public_bytes(key) != case.student_public_key:
         raise crypto.DecryptionError("the case's student key does not match its code")
     envelopes = KeyEnvelope.recipient_kind == RecipientKind.STUDENT
-    messages, withheld = await _thread(session, case.id, envelopes, key, sealing.STUDENT, with_authors=False)
+    messages, withheld = await _thread(
+        session, case.id, envelopes, [key], sealing.STUDENT, with_authors=False
+    )
     return StudentView(case.id, case.kind, case.status, case.created_at, messages, withheld)
 
 

@@ -335,13 +335,13 @@ async def notify_address(session: AsyncSession, keys: KeyRing, case_id: int) -> 
     case = await session.get(Case, case_id)
     if case is None or case.notify_address_sealed is None:
         return None
-    raw = crypto.open_blob(keys.address_key, case.notify_address_sealed, _address_aad(case_id))
+    raw = crypto.open_blob(keys.address_key, case.notify_address_sealed, address_aad(case_id))
     return int.from_bytes(raw, "big", signed=True)
 
 
 def _seal_address(keys: KeyRing, case_id: int, chat_id: int) -> bytes:
-    return crypto.seal_blob(keys.address_key, chat_id.to_bytes(8, "big", signed=True), _address_aad(case_id))
+    return crypto.seal_blob(keys.address_key, chat_id.to_bytes(8, "big", signed=True), address_aad(case_id))
 
 
-def _address_aad(case_id: int) -> bytes:
+def address_aad(case_id: int) -> bytes:
     return f"sro-connect notify-address v1|case={case_id}".encode()

@@ -53,6 +53,8 @@ _BINDING = "sro-connect keyring"
 _SEAL_FORMAT = b"\x01"  # a version byte, so a later format can be told apart
 _SEAL_INFO = b"sro-connect master-seal v1:"
 _PSEUDONYM_DOMAIN = b"chat:"
+# An officer's old private key, kept sealed only while a rotation re-wraps (casework.rotation).
+PREVIOUS_KEY_PURPOSE = "officer-previous-key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -361,6 +363,14 @@ class KeyRing:
     def officer_key(self, officer_id: int, sealed: bytes) -> X25519PrivateKey:
         raw = self.master.unseal("officer-private-key", str(officer_id), sealed)
         return crypto.private_key_from_bytes(raw)
+
+    def officer_keys(self, officer_id: int, sealed: bytes, previous: bytes | None) -> list[X25519PrivateKey]:
+        """The officer's key, then during a rotation their previous one (envelopes not yet re-wrapped)."""
+        found = [self.officer_key(officer_id, sealed)]
+        if previous is not None:
+            raw = self.master.unseal(PREVIOUS_KEY_PURPOSE, str(officer_id), previous)
+            found.append(crypto.private_key_from_bytes(raw))
+        return found
 
     def __repr__(self) -> str:
         return f"KeyRing(version={self.version}, <hidden>)"

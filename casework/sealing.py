@@ -10,7 +10,7 @@ the stored length says little about what was written.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -145,6 +145,21 @@ def content_key_of(
 ) -> bytes:
     stored = crypto.Envelope(envelope.ephemeral_public_key, envelope.nonce, envelope.wrapped_key)
     return crypto.unwrap_key(stored, private_key, envelope_context(message.case_id, message.seq, recipient))
+
+
+def open_message_with(
+    message: CaseMessage,
+    envelope: KeyEnvelope,
+    private_keys: Sequence[X25519PrivateKey],
+    recipient: int | str,
+) -> dict[str, str]:
+    """`open_message` with the first of several keys that fits (an officer's current, then previous)."""
+    for private_key in private_keys[:-1]:
+        try:
+            return open_message(message, envelope, private_key, recipient)
+        except crypto.DecryptionError:
+            continue
+    return open_message(message, envelope, private_keys[-1], recipient)
 
 
 def open_message(

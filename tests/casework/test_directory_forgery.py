@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import func, select, text
 
 from casework import alerts, case_reading, cases, crypto, directory_auth, officers, routing, sealing
@@ -35,9 +36,7 @@ from tests.casework.world import build_world, open_report
 ATTACKER_CHAT = 66_600_001
 
 
-async def _insert_attacker_supervisor(
-    database: Database, now: datetime
-) -> tuple[int, crypto.X25519PrivateKey]:
+async def _insert_attacker_supervisor(database: Database, now: datetime) -> tuple[int, X25519PrivateKey]:
     """What a writer with SQL access and no master key can do: a row with their own key pair."""
     private = crypto.new_private_key()
     async with database.transaction() as session:
@@ -239,7 +238,9 @@ async def test_an_officer_message_forged_with_public_keys_is_refused(
         envelope = await session.scalar(
             select(KeyEnvelope).where(KeyEnvelope.message_id == forged_id, KeyEnvelope.officer_id.is_(None))
         )
-        assert case is not None and message is not None and envelope is not None
+        assert case is not None
+        assert message is not None
+        assert envelope is not None
         plain = sealing.open_message(
             message, envelope, code.student_key(case.student_key_salt), sealing.STUDENT
         )
