@@ -16,7 +16,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 export RASA_TELEMETRY_ENABLED := false
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 
-.PHONY: help setup run test lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load clean
+.PHONY: help setup run test lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-fuzz clean
 
 help:
 	@echo "make run        start SRO Connect (local demo when TELEGRAM_BOT_TOKEN is unset)"
@@ -24,6 +24,7 @@ help:
 	@echo "make nlu-eval   evaluate the NLU model; writes docs/nlu-report.md"
 	@echo "make bench-nlu  benchmark the Rasa server and the classifier; writes docs/benchmarks.md"
 	@echo "make bench-storage, make bench-load   the case store; many students at once"
+	@echo "make bench-fuzz 100,000 generated Telegram updates fed to the bot"
 	@echo "make setup      only set up (venvs, trained model)"
 
 # --- set-up -----------------------------------------------------------------
@@ -83,6 +84,9 @@ bench-storage: setup
 
 bench-load: setup
 	@PTB_TIMEDELTA=true $(PY) -m bot.loadbench
+
+bench-fuzz: $(VENV)/.installed
+	@PTB_TIMEDELTA=true $(PY) -m tests.bot.fuzz_bench
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models/*.tar.gz models/*.inputs models/*.joblib var/rasa-cache
