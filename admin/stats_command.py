@@ -105,8 +105,8 @@ def as_json(report: StatsReport, zone: str) -> dict[str, Any]:
                 "school": t.school,
                 "period": t.period.label,
                 "measure": t.measure,
-                "median": round(t.median_minutes, 1),
-                "p90": round(t.p90_minutes, 1),
+                "median": t.median_minutes,
+                "p90": t.p90_minutes,
             }
             for t in report.response_times
         ],
@@ -128,10 +128,8 @@ def as_csv(report: StatsReport) -> str:
             ]
         )
     for t in report.response_times:
-        writer.writerow(
-            [t.school, t.period.label, "*", f"{t.measure}_median_minutes", round(t.median_minutes, 1)]
-        )
-        writer.writerow([t.school, t.period.label, "*", f"{t.measure}_p90_minutes", round(t.p90_minutes, 1)])
+        writer.writerow([t.school, t.period.label, "*", f"{t.measure}_median_minutes", t.median_minutes])
+        writer.writerow([t.school, t.period.label, "*", f"{t.measure}_p90_minutes", t.p90_minutes])
     return out.getvalue()
 
 
@@ -159,7 +157,5 @@ def print_tables(report: StatsReport, zone: str) -> None:
     if report.response_times:
         times = Table("school", "period", "measure", "median", "p90", title=messages.STATS_TIMES_TITLE)
         for t in report.response_times:
-            times.add_row(
-                t.school, t.period.label, t.measure, f"{t.median_minutes:.1f}", f"{t.p90_minutes:.1f}"
-            )
+            times.add_row(t.school, t.period.label, t.measure, str(t.median_minutes), str(t.p90_minutes))
         out.print(times)

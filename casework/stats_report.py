@@ -7,7 +7,8 @@ of exact numbers already published for that range — whole months, else
 weeks, else days — and as `x` otherwise, so it can never be subtracted from
 another query's total to reveal a small count. Only settled months are
 shown (`periods.last_settled_day`). Response times (median and 90th
-percentile to acknowledgement and to first reply) need at least 5 cases.
+percentile to acknowledgement and to first reply) need at least 10 cases
+and are rounded to 5 minutes (`responses.publishable`).
 
 Protecting a month is the slow part, so each school's protected month is
 cached (`stats_cache`) and only school-months not cached, or whose rows
@@ -18,7 +19,6 @@ query needs only that school's months: schools are protected independently.
 from __future__ import annotations
 
 import logging
-import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import stats_cache, stats_cube, stats_pool
+from casework import responses, stats_cache, stats_cube, stats_pool
 from casework.disclosure import Status
 from casework.periods import (
     Granularity,
@@ -52,8 +52,6 @@ from casework.stats_cube import (
 )
 from storage.db import Database
 from storage.models import IntentStat, ResponseMeasure, ResponseTime, School
-
-MIN_CASES_FOR_TIMES = 5
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +78,8 @@ class ResponseTimes:
     school: str
     period: Period
     measure: str  # "acknowledgement" or "first_reply"
-    median_minutes: float
-    p90_minutes: float
+    median_minutes: int  # rounded to responses.ROUND_TO_MINUTES, over at least MIN_CASES_FOR_TIMES cases
+    p90_minutes: int
 
 
 @dataclass
@@ -317,24 +315,9 @@ def _response_times(
     for school in schools:
         for period in periods:
             for measure in (ResponseMeasure.ACKNOWLEDGEMENT, ResponseMeasure.FIRST_REPLY):
-                values = sorted(samples.get((school, period, measure), []))
-                if len(values) >= MIN_CASES_FOR_TIMES:
+                shown = responses.publishable(samples.get((school, period, measure), []))
+                if shown is not None:
                     out.append(
-                        ResponseTimes(
-                            label(school),
-                            period,
-                            measure,
-                            _median(values) / 60,
-                            _nearest_rank(values, 0.9) / 60,
-                        )
+                        ResponseTimes(label(school), period, measure, shown.median_minutes, shown.p90_minutes)
                     )
     return out
-
-
-def _median(values: list[int]) -> float:
-    middle = len(values) // 2
-    return float(values[middle]) if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-
-def _nearest_rank(values: list[int], fraction: float) -> float:
-    return float(values[max(0, math.ceil(fraction * len(values)) - 1)])
