@@ -79,25 +79,38 @@ PURGED = "Purged {count} closed cases past their retention date."
 KEYS_HELP = "The master key."
 KEYS_GENERATE_HELP = "Print a new random master key (for SRO_MASTER_KEY or its file). Changes nothing."
 KEYS_ROTATE_HELP = (
-    "Re-seal every server key and officer key under a new master key, in one transaction. "
-    "With a key file, the file is replaced and the old key kept as <file>.previous; with "
+    "Re-key: a new master key, new officer key pairs and new server keys (all but the case-code "
+    "lookup key), every envelope, sealed address and MAC re-made; drafts, rate limits and unused "
+    "enrollment codes dropped. Messages are re-wrapped in batches while the bot keeps working; "
+    "run again to resume an interrupted rotation. With a key file, the file is replaced and the "
+    "old key is NOT kept: archive it offline first if old backups must stay readable. With "
     "SRO_MASTER_KEY, the new key is printed once."
 )
-KEYS_ROTATE_CONFIRM = "Rotate the master key now? Every running bot must be restarted afterwards."
+KEYS_ROTATE_CONFIRM = (
+    "Rotate every key now? Backups taken before the rotation will need the current master key: "
+    "archive it offline first if you want them readable."
+)
+KEYS_ROTATE_BEGUN = (
+    "Key version {version}: {officer_keys} officer key pairs and {server_keys} server keys made "
+    "({addresses} notification addresses re-sealed; dropped {drafts} drafts, {rate_limits} rate "
+    "limits, {codes} unused enrollment codes). Re-wrapping messages..."
+)
+KEYS_ROTATE_RESUMING = "A rotation is in progress: resuming its re-wrap."
 KEYS_ROTATED_FILE = (
-    "Rotated: re-sealed {server_keys} server keys and {officer_keys} officer keys. The new key is in {file}; "
-    "the old one is kept in {previous} until the next rotation. Back up the new key, then restart the bot."
+    "Rotated to key version {version}: {messages} messages re-wrapped, previous keys deleted. "
+    "The new key is in {file}; no copy of the old one is kept on this server. Back up the new key."
 )
 KEYS_NEW_ENV = (
     "New master key (shown once). Put it in SRO_MASTER_KEY for the bot and for `sro`, and in your backup, "
     "BEFORE anything else — the database is being re-sealed under it now:"
 )
 KEYS_ROTATED_ENV = (
-    "Rotated: re-sealed {server_keys} server keys and {officer_keys} officer keys. "
-    "The old key no longer opens anything. "
+    "Rotated to key version {version}: {messages} messages re-wrapped, previous keys deleted. "
+    "The old key no longer opens anything written from now on. "
     "Set SRO_MASTER_KEY to the key above everywhere and restart the bot."
 )
 KEYS_ROTATE_FAILED_ENV = "Rotation failed; nothing changed. The key printed above is NOT in use: discard it."
+KEYS_STALE_MESSAGES = "{count} stored messages failed their authentication and stay refused (`sro alerts`)."
 
 AUDIT_HELP = (
     "Counts of audit events per action and period. With --case N, that one case's timeline "
