@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
@@ -29,6 +29,10 @@ class Turn:
     pseudonym: str
     state: ChatState
     expired: bool = False  # a draft existed but timed out before this update
+    # Ids of this chat's messages in this update (the student's and the bot's), kept sealed with the
+    # draft so that /forget can delete them; /forget turns the remembering off for its own answer.
+    message_ids: list[int] = field(default_factory=list)
+    remember_messages: bool = True
 
     @property
     def services(self) -> Services:
@@ -59,13 +63,15 @@ class Turn:
 
     async def send(self, html: str, *, buttons: Sequence[Sequence[Button]] | None = None) -> Message:
         """Send ready HTML to this chat."""
-        return await self.context.bot.send_message(
+        message = await self.context.bot.send_message(
             chat_id=self.chat_id,
             text=html,
             parse_mode=ParseMode.HTML,
             reply_markup=self.keyboard(buttons) if buttons else None,
             disable_web_page_preview=True,
         )
+        self.message_ids.append(message.message_id)
+        return message
 
     async def remove_buttons(self) -> None:
         """Replace the buttons of the pressed message by the choice made, so it cannot be pressed twice
@@ -110,7 +116,10 @@ async def load_turn(update: Update, context: BotContext) -> Turn:
         had_draft = await drafts.exists(session, pseudonym)
         raw = await drafts.load_state(session, services.keys, pseudonym, services.now())
     state = ChatState.from_dict(raw) if raw is not None else ChatState()
-    return Turn(update, context, chat.id, pseudonym, state, expired=had_draft and raw is None)
+    turn = Turn(update, context, chat.id, pseudonym, state, expired=had_draft and raw is None)
+    if update.message is not None:  # the student's own message: /forget deletes it too
+        turn.message_ids.append(update.message.message_id)
+    return turn
 
 
 async def save_turn(turn: Turn) -> None:
@@ -121,4 +130,8 @@ async def save_turn(turn: Turn) -> None:
         else:
             await drafts.save_state(
                 session, services.keys, turn.pseudonym, turn.state.to_dict(), services.now()
+            )
+        if turn.remember_messages:
+            await drafts.remember_messages(
+                session, services.keys, turn.pseudonym, turn.message_ids, services.now()
             )

@@ -2,7 +2,8 @@
 
 The chat's draft and its list of message ids, its rate-limit rows (but a
 block still running), and the sealed notification address of each of its
-open cases. No table says which cases a chat has (that link is never
+open cases (whose "you have a new message" notices are deleted in Telegram
+too, by the message ids the outbox kept). No table says which cases a chat has (that link is never
 stored), so the addresses are found by unsealing every open case's address
 with the server 'address' key and comparing it with this chat, in batches.
 """
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import cases, crypto, drafts, rate_limits
 from casework.keys import KeyRing
-from storage.models import Case, CaseStatus
+from storage.models import Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +29,8 @@ BATCH = 500  # cases unsealed per query: memory stays flat however many cases ar
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     message_ids: list[int]  # the chat's messages under 48 hours old, for the caller to delete
-    rate_limits: int
-    addresses: int
+    rate_limits: int  # rows deleted
+    addresses: int  # open cases whose notification address was this chat's
 
 
 async def forget_chat(
@@ -40,12 +41,15 @@ async def forget_chat(
     message_ids = await drafts.take_messages(session, keys, pseudonym, now)
     await drafts.delete_state(session, pseudonym)
     limits = await rate_limits.forget(session, keys, pseudonym, now)
-    addresses = await _forget_addresses(session, keys, chat_id, batch)
-    return Forgotten(message_ids, limits, addresses)
+    cases_of_chat = await _forget_addresses(session, keys, chat_id, batch)
+    notices = await _notices_sent(session, cases_of_chat, now)
+    return Forgotten(sorted({*message_ids, *notices}), limits, len(cases_of_chat))
 
 
-async def _forget_addresses(session: AsyncSession, keys: KeyRing, chat_id: int, batch: int) -> int:
-    forgotten, after = 0, 0
+async def _forget_addresses(session: AsyncSession, keys: KeyRing, chat_id: int, batch: int) -> list[int]:
+    """Unseal each open case's address; forget those that are this chat's. Returns their case ids."""
+    forgotten: list[int] = []
+    after = 0
     while True:
         # Whole rows, so that `cases.notify_address` finds each in the session without a query.
         rows = list(
@@ -70,5 +74,21 @@ async def _forget_addresses(session: AsyncSession, keys: KeyRing, chat_id: int, 
                 continue
             if address == chat_id:
                 await cases.set_notify_address(session, keys, case_id, None)
-                forgotten += 1
+                forgotten.append(case_id)
         after = rows[-1].id
+
+
+async def _notices_sent(session: AsyncSession, case_ids: list[int], now: datetime) -> list[int]:
+    """The "you have a new message" notices these cases sent the chat, still deletable in Telegram."""
+    if not case_ids:
+        return []
+    rows = await session.scalars(
+        select(Delivery.telegram_message_id).where(
+            Delivery.case_id.in_(case_ids),
+            Delivery.kind == DeliveryKind.NOTIFY_STUDENT,
+            Delivery.status == DeliveryStatus.SENT,
+            Delivery.sent_at > now - drafts.DELETABLE_FOR,
+            Delivery.telegram_message_id.is_not(None),
+        )
+    )
+    return [int(i) for i in rows if i is not None]

@@ -513,6 +513,14 @@ async def edit_message_caption(world: World, params: Params) -> JSON:
     )
 
 
+# A bot may delete a message in a private chat only while it is under 48 hours old.
+DELETABLE_FOR_SECONDS = 48 * 3600
+
+
+def deletable(stored: StoredMessage) -> bool:
+    return unix_now() - int(stored.data["date"]) < DELETABLE_FOR_SECONDS
+
+
 @method("deleteMessage")
 async def delete_message(world: World, params: Params) -> bool:
     chat = world.chat(params.chat_id(world))
@@ -521,6 +529,8 @@ async def delete_message(world: World, params: Params) -> bool:
     stored = world.message(chat, message_id)
     if stored is None:
         raise bad_request("message to delete not found")
+    if not deletable(stored):
+        raise bad_request("message can't be deleted for everyone")
     stored.deleted = True
     world.event("deleted", chat.id, message=stored.view())
     return True
@@ -534,7 +544,7 @@ async def delete_messages(world: World, params: Params) -> bool:
         raise bad_request("message_ids is empty")
     for message_id in ids:
         stored = world.message(chat, int(message_id))
-        if stored is not None:
+        if stored is not None and deletable(stored):  # Telegram skips what it cannot delete
             stored.deleted = True
             world.event("deleted", chat.id, message=stored.view())
     return True

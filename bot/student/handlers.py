@@ -16,13 +16,14 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 
 from bot import catalog, flow
 from bot.services import BotContext
 from bot.state import ChatState, Step
 from bot.student import reports, router, schools, status
 from bot.turn import Turn, load_turn, save_turn
-from casework import drafts, rate_limits
+from casework import forgetting, rate_limits
 
 logger = logging.getLogger(__name__)
 
@@ -166,15 +167,35 @@ async def cancel(update: Update, context: BotContext) -> None:
 
 
 async def forget(update: Update, context: BotContext) -> None:
+    """Delete every row tied to this chat, and the chat's messages Telegram still lets us delete."""
+
     async def do_forget(turn: Turn) -> Step:
         services = turn.services
         async with services.db.transaction() as session:
-            await drafts.delete_state(session, turn.pseudonym)
+            forgotten = await forgetting.forget_chat(session, services.keys, turn.chat_id, services.now())
+        await _delete_messages(turn, [*forgotten.message_ids, *turn.message_ids])
+        _flood_notices.pop(turn.pseudonym, None)
         turn.state = ChatState()
+        turn.message_ids.clear()
+        turn.remember_messages = False  # the answer below stays: it says what is left and how to delete it
         await turn.say("forget_done")
+        logger.info("student.forgot")
         return Step.IDLE
 
     await student_turn(update, context, do_forget)
+
+
+DELETE_AT_ONCE = 100  # deleteMessages takes 1-100 ids
+
+
+async def _delete_messages(turn: Turn, message_ids: list[int]) -> None:
+    """Delete in Telegram; a refusal (an id too old, already gone) never stops the rest."""
+    ids = sorted(set(message_ids))
+    for start in range(0, len(ids), DELETE_AT_ONCE):
+        try:
+            await turn.context.bot.delete_messages(turn.chat_id, ids[start : start + DELETE_AT_ONCE])
+        except TelegramError as error:
+            logger.warning("student.forget_delete_failed error=%s", type(error).__name__)
 
 
 async def status_command(update: Update, context: BotContext) -> None:
