@@ -5,6 +5,10 @@ case creation and listing throughput on SQLite and on PostgreSQL
 (TEST_DATABASE_URL, as `scripts/test-postgres` prints; skipped with a note
 when unset); and `sro stats` over 1,000,000 statistic rows. Writes the
 "Case store" section of docs/benchmarks.md, leaving other sections alone.
+
+`python -m casework.bench --rotation-only` measures `sro keys rotate` over
+100,000 stored messages (`--rotation-messages`) and writes the "Key
+rotation" section instead.
 """
 
 from __future__ import annotations
@@ -22,10 +26,21 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.benchdoc import git_revision, machine, write_section
-from casework import case_reading, cases, crypto, officers, schools, sealing
+from casework import (
+    case_reading,
+    cases,
+    crypto,
+    directory_auth,
+    officers,
+    rotation,
+    routing,
+    schools,
+    sealing,
+)
 from casework.disclosure import SMALL_MAX
 from casework.keys import KeyRing, MasterKey
 from casework.periods import Granularity, last_settled_day, month_start, months_between, period_of
@@ -36,7 +51,7 @@ from casework.stats_pool import usable_cores
 from casework.stats_report import StatsQuery, build_report
 from storage import migrations
 from storage.db import Database
-from storage.models import IntentStat, ProtectedMonth
+from storage.models import Case, CaseMessage, IntentStat, KeyEnvelope, ProtectedMonth, RecipientKind
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 POLICY = CasePolicy(
@@ -303,6 +318,163 @@ async def main(args: argparse.Namespace) -> None:
     print("\n".join(lines[-11:]))  # noqa: T201
 
 
+MESSAGES_PER_CASE = 10
+
+
+async def bench_rotation(url: str, messages: int, batch_size: int) -> dict[str, float]:
+    """Store `messages` messages (10 a case, 5 officer envelopes + the student's each), then rotate."""
+    await migrations.upgrade(url)
+    db = Database.connect(url)
+    try:
+        async with db.transaction() as session:
+            keys = await KeyRing.load(session, MasterKey.generate(), NOW)
+            school = await schools.add_school(session, NewSchool.checked("Bench Secondary", "BENCH"), NOW)
+            for n, role in enumerate(("officer", "officer", "supervisor", "supervisor", "supervisor")):
+                officer = await officers.create_officer(
+                    session, keys, display_name=f"Bench {n}", role=role, now=NOW
+                )
+                if n < 2:
+                    kind = "primary" if n == 0 else "backup"
+                    await officers.assign(session, keys, officer, "BENCH", kind=kind, now=NOW)
+            recipients = await routing.sealing_recipients(session, school.id, NOW)
+        start = time.perf_counter()
+        case_count = messages // MESSAGES_PER_CASE
+        for first in range(0, case_count, 100):
+            async with db.transaction() as session:
+                opened = [
+                    await cases.open_case(
+                        session, keys, POLICY, school_id=school.id, kind="report", intent="report_weapon",
+                        urgent=False, body=BODY, notify_chat_id=None, now=NOW,
+                    )
+                    for _ in range(first, min(first + 100, case_count))
+                ]  # fmt: skip
+                await _bulk_messages(session, keys, [o.case_id for o in opened], recipients)
+        generated = time.perf_counter() - start
+        longest = 0.0
+        start = time.perf_counter()
+        step = time.perf_counter()
+        async with db.transaction() as session:
+            _, generation = await rotation.begin(session, keys, MasterKey.generate(), NOW)
+        keys.replace(generation)
+        longest = time.perf_counter() - step
+        batches = 0
+        while True:
+            step = time.perf_counter()
+            async with db.transaction() as session:
+                done = await rotation.reseal_batch(session, keys, NOW, batch_size=batch_size)
+            longest = max(longest, time.perf_counter() - step)
+            if not done:
+                break
+            batches += 1
+        step = time.perf_counter()
+        async with db.transaction() as session:
+            stale = await rotation.finish(session, keys, NOW)
+        longest = max(longest, time.perf_counter() - step)
+        total = time.perf_counter() - start
+        assert stale == 0
+        async with db.transaction() as session:
+            officer_id = recipients[0].officer_id
+            thread = await case_reading.read_case_as_officer(session, keys, case_count, officer_id)
+            assert len(thread.messages) == MESSAGES_PER_CASE
+        return {
+            "messages": case_count * MESSAGES_PER_CASE,
+            "generated_s": generated,
+            "total_s": total,
+            "batches": batches,
+            "longest_s": longest,
+        }
+    finally:
+        await db.close()
+
+
+async def _bulk_messages(
+    session: AsyncSession, keys: KeyRing, case_ids: list[int], recipients: list[routing.SealingRecipient]
+) -> None:
+    """Nine more student messages per case, as `sealing.store_message` writes them, inserted in bulk."""
+    next_id = (await session.scalar(select(func.max(CaseMessage.id))) or 0) + 1
+    message_rows: list[dict[str, object]] = []
+    envelope_rows: list[dict[str, object]] = []
+    plaintext = sealing.encode_body(BODY)
+    for case_id in case_ids:
+        case = await session.get(Case, case_id)
+        assert case is not None
+        for seq in range(2, MESSAGES_PER_CASE + 1):
+            content_key = crypto.random_key()
+            sealed = crypto.seal(content_key, plaintext, sealing.message_aad(case_id, seq, "student"))
+            message = CaseMessage(
+                id=next_id, case_id=case_id, seq=seq, direction="student", author_officer_id=None,
+                created_at=NOW, nonce=sealed.nonce, ciphertext=sealed.ciphertext,
+            )  # fmt: skip
+            directory_auth.sign_with(keys, message)
+            message_rows.append({c: getattr(message, c) for c in _MESSAGE_COLUMNS})
+            readers: list[tuple[RecipientKind, int | None, bytes, int | str]] = [
+                (RecipientKind.STUDENT, None, case.student_public_key, sealing.STUDENT)
+            ]
+            readers += [(RecipientKind.OFFICER, r.officer_id, r.public_key, r.officer_id) for r in recipients]
+            for kind, officer_id, public_key, name in readers:
+                envelope = crypto.wrap_key(
+                    content_key, public_key, sealing.envelope_context(case_id, seq, name)
+                )
+                envelope_rows.append(
+                    {
+                        "message_id": next_id, "recipient_kind": kind, "officer_id": officer_id,
+                        "ephemeral_public_key": envelope.ephemeral_public_key,
+                        "nonce": envelope.nonce, "wrapped_key": envelope.wrapped_key,
+                    }
+                )  # fmt: skip
+            next_id += 1
+        case.message_count = MESSAGES_PER_CASE
+    await session.execute(insert(CaseMessage), message_rows)
+    await session.execute(insert(KeyEnvelope), envelope_rows)
+
+
+_MESSAGE_COLUMNS = (
+    "id",
+    "case_id",
+    "seq",
+    "direction",
+    "author_officer_id",
+    "created_at",
+    "nonce",
+    "ciphertext",
+    "mac",
+)
+
+
+async def bench_rotation_section(args: argparse.Namespace) -> None:
+    targets: list[tuple[str, str | None]] = [("SQLite (WAL, file)", None)]
+    pg = os.environ.get("TEST_DATABASE_URL")
+    targets.append(("PostgreSQL 15", pg))
+    lines = [
+        f"Measured by `python -m casework.bench --rotation-only` on {date.today().isoformat()}, "  # noqa: DTZ011
+        f"at {git_revision()} on {machine()}.",
+        "",
+        f"`sro keys rotate` over {args.rotation_messages:,} stored messages ({MESSAGES_PER_CASE} per case, "
+        "each with 5 officer envelopes and the student's): new master key, 5 officer key pairs, new "
+        "server keys, then every officer envelope re-wrapped and every MAC re-made in batches of "
+        f'{args.rotation_batch} messages, each its own transaction. "longest" is the longest single '
+        "transaction: how long the bot can wait on the rotation at worst.",
+        "",
+        "| database | messages | rotation | messages/s | batches | longest transaction |",
+        "|---|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, url in targets:
+            if name.startswith("PostgreSQL") and url is None:
+                lines.append(f"| {name} | not measured: TEST_DATABASE_URL unset | | | | |")
+                continue
+            url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'rotation.db'}"
+            if url.startswith("postgresql"):
+                url = await _fresh_pg(url, "sro_bench_rotation")
+            r = await bench_rotation(url, args.rotation_messages, args.rotation_batch)
+            lines.append(
+                f"| {name} | {r['messages']:,.0f} | {_seconds(r['total_s'])} | "
+                f"{r['messages'] / r['total_s']:,.0f} | {r['batches']:.0f} | {_seconds(r['longest_s'])} |"
+            )
+            print(lines[-1], f"(generated in {r['generated_s']:.0f} s)", flush=True)  # noqa: T201
+    write_section("Key rotation", "\n".join(lines))
+
+
 async def _fresh_pg(url: str, name: str) -> str:
     import asyncpg
     from sqlalchemy.engine import make_url
@@ -325,4 +497,8 @@ if __name__ == "__main__":
     parser.add_argument("--cases", type=int, default=300)
     parser.add_argument("--stats-rows", type=int, default=1_000_000)
     parser.add_argument("--schools", type=int, default=60)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--rotation-only", action="store_true", help="Only the key rotation benchmark.")
+    parser.add_argument("--rotation-messages", type=int, default=100_000)
+    parser.add_argument("--rotation-batch", type=int, default=rotation.BATCH_SIZE)
+    parsed = parser.parse_args()
+    asyncio.run(bench_rotation_section(parsed) if parsed.rotation_only else main(parsed))

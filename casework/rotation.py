@@ -75,7 +75,7 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
+BATCH_SIZE = 200
 KEPT = ("case_code",)  # changing it would orphan every case code already issued
 
 

@@ -13,9 +13,9 @@ from datetime import datetime
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import func, select, text
 
-from casework import alerts, case_reading, cases, crypto, directory_auth, officers, routing, sealing
+from casework import alerts, audit, case_reading, cases, crypto, directory_auth, officers, routing, sealing
 from casework.case_codes import CaseCode
-from casework.keys import KeyRing
+from casework.keys import KeyRing, MasterKey
 from casework.policy import CasePolicy
 from storage.db import Database
 from storage.models import (
@@ -264,3 +264,42 @@ async def test_an_officer_message_forged_with_public_keys_is_refused(
         view = await case_reading.read_case_as_student(session, keys, opened.code)
     assert view.withheld == 0
     assert view.messages[-1].body["text"].startswith("It's fine")
+
+
+async def test_rows_without_a_mac_are_adopted_once_at_first_use_and_refused_after(
+    database: Database, keys: KeyRing, master: MasterKey, policy: CasePolicy, now: datetime
+) -> None:
+    """Migration 0004 leaves existing rows without a MAC: the first start holding the key adopts them."""
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "from before the upgrade")
+    async with database.transaction() as session:  # the database as 0004 leaves an older one
+        for table in ("officers", "assignments", "case_recipients", "case_messages"):
+            await session.execute(text(f"UPDATE {table} SET mac = NULL"))  # noqa: S608 (fixed names)
+        await session.execute(text("DELETE FROM server_keys WHERE name = 'directory'"))
+    # Control: without adoption nothing verifies, so nobody would receive anything.
+    async with database.transaction() as session:
+        assert await officers.chat_of(session, world.north_officer) is None
+    async with database.transaction() as session:
+        await session.execute(text("DELETE FROM alerts"))
+        await session.execute(text("DELETE FROM outbox"))
+    fresh = Database.connect(str(database.engine.url.render_as_string(hide_password=False)))
+    try:
+        async with fresh.transaction() as session:
+            upgraded = await KeyRing.load(session, master, now)  # the first start after the upgrade
+            assert any(e.action == "directory.adopted" for e in await audit.list_events(session))
+        async with fresh.transaction() as session:
+            assert await officers.chat_of(session, world.north_officer) == 9_000_001
+            view = await case_reading.read_case_as_student(session, upgraded, opened.code)
+            assert view.withheld == 0
+            assert view.messages[0].body["text"] == "from before the upgrade"
+        # A row planted after that first start is not adopted: it stays refused.
+        attacker, _ = await _insert_attacker_supervisor(fresh, now)
+        async with fresh.transaction() as session:
+            assert await officers.chat_of(session, attacker) is None
+        async with fresh.transaction() as session:
+            await KeyRing.load(session, master, now)  # later starts adopt nothing
+        async with fresh.transaction() as session:
+            assert await officers.chat_of(session, attacker) is None
+            assert await session.scalar(select(Officer.mac).where(Officer.id == attacker)) is None
+    finally:
+        await fresh.close()
