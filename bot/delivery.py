@@ -1,13 +1,25 @@
 """The outbox worker: sends what the case store queued, at least once, and never loses a row.
 
 Rows were written in the same transaction as the case or message they
-announce. The worker claims a few due rows, decrypts and renders each at
-send time (rows hold no text), sends it, and marks it sent; on RetryAfter
-or a network error it puts the row back with a delay; on 403 (the officer
-blocked the bot) it marks the officer unreachable and the case goes to the
-next officers in the chain. A crash between sending and marking leaves the
-row 'sending'; it is claimed again after OUTBOX_STALE_SECONDS: that one
-send may be repeated, nothing is lost.
+announce. The worker claims a few due rows (urgent first), decrypts and
+renders each at send time (rows hold no text), sends it as one or more
+Telegram messages, records every part (a reply to any part maps to the
+case), and marks it sent. On RetryAfter or a network error it puts the row
+back with a delay.
+
+Telegram's refusals mean two different things, and only one is about the
+recipient. "Recipient gone" (403, chat not found, user deactivated) marks
+the officer unreachable and the case goes to the next officers in the
+chain. Any other refusal is about the message: it is sent again as plain
+text (no parse mode, split by UTF-16 limits); if that is refused too, the
+row fails and the supervisors are alerted without the content. A broken
+message is never rerouted, so nothing a student writes can silence a
+school. A stored message that does not decrypt (tampered) fails and is
+alerted too, instead of being retried forever.
+
+A crash between sending and marking leaves the row 'sending'; it is
+claimed again after OUTBOX_STALE_SECONDS: that one send may be repeated,
+nothing is lost.
 """
 
 from __future__ import annotations
@@ -15,20 +27,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from telegram import InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import catalog
+from bot import catalog, textparts
 from bot.officer import render
 from bot.pacing import seconds
 from bot.services import BotApplication, Services
-from casework import case_reading, cases, delivery_failures, officers, outbox
+from bot.textparts import Fragment, Html
+from casework import alerts, case_reading, cases, delivery_failures, officers, outbox
+from casework.crypto import DecryptionError
 from casework.errors import AccessDenied, CaseworkError
-from storage.models import Delivery, DeliveryKind
+from storage.models import AlertKind, Case, Delivery, DeliveryKind
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +50,39 @@ BATCH = 16
 IDLE_POLL_SECONDS = 1.0
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = timedelta(minutes=5)
+# A student's words may hold a URL: Telegram must never fetch it (its owner would learn when an
+# officer opened the tip).
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+# What Telegram says when the chat itself is gone, whatever the status (403, or 400 for some).
+GONE_PHRASES = (
+    "chat not found",
+    "user not found",
+    "user is deactivated",
+    "bot was blocked",
+    "bot was kicked",
+    "bot can't initiate conversation",
+    "bot can't send messages to bots",
+    "peer_id_invalid",
+    "have no rights to send",
+    "not enough rights to send",
+    "chat_write_forbidden",
+    "group chat was upgraded",
+)
+_CASE_KINDS = (DeliveryKind.TIP, DeliveryKind.ESCALATION, DeliveryKind.REMINDER)
+# What a supervisor reads for each alert: (with a case, without one). Kind and case number only.
+ALERT_TEXTS = {
+    AlertKind.RENDERING_FAILED: ("alert_rendering_failed", "alert_rendering_failed_no_case"),
+    AlertKind.TAMPERED_MESSAGE: ("alert_tampered_message", "alert_tampered_message_no_case"),
+    AlertKind.DIRECTORY_FORGED: ("alert_directory_forged", "alert_directory_forged_no_case"),
+    AlertKind.NOBODY_REACHABLE: ("alert_nobody_reachable", "alert_nobody_reachable_no_case"),
+    AlertKind.ALERT_FAILED: ("alert_alert_failed", "alert_alert_failed_no_case"),
+}
 
 
 @dataclass(frozen=True, slots=True)
 class Rendered:
     chat_id: int
-    text: str
+    document: list[Fragment] = field(default_factory=list)
     buttons: InlineKeyboardMarkup | None = None
 
 
@@ -51,6 +92,21 @@ class Undeliverable(Exception):
 
 class RecipientGone(Exception):
     """The officer can no longer receive (unreachable, deactivated, unenrolled): the row is rerouted."""
+
+
+class Refused(Exception):
+    """Telegram refused the message for what it is (not for who receives it)."""
+
+    def __init__(self, error: BadRequest) -> None:
+        super().__init__(type(error).__name__)
+        self.error = error
+
+
+def recipient_gone(error: TelegramError) -> bool:
+    """403, or a 400 that says the chat is gone: the recipient, not the message, is the problem."""
+    if isinstance(error, Forbidden):
+        return True
+    return isinstance(error, BadRequest) and any(p in error.message.lower() for p in GONE_PHRASES)
 
 
 async def delivery_worker(application: BotApplication) -> None:
@@ -93,36 +149,74 @@ async def deliver_one(application: BotApplication, services: Services, row: Deli
         services.outbox_ready.set()
         logger.warning("delivery.rerouted kind=%s", row.kind)
         return
+    except DecryptionError as error:
+        # Tampered (or forged) ciphertext: retrying cannot help; a supervisor must look at it.
+        await _failed(services, row, type(error).__name__, AlertKind.TAMPERED_MESSAGE)
+        return
     except (Undeliverable, AccessDenied, CaseworkError) as error:
         async with services.db.transaction() as session:
             await outbox.mark_failed(session, row.id, type(error).__name__)
         logger.warning("delivery.undeliverable kind=%s error=%s", row.kind, type(error).__name__)
         return
     try:
-        message = await application.bot.send_message(
-            chat_id=rendered.chat_id,
-            text=rendered.text,
-            parse_mode=ParseMode.HTML,
-            reply_markup=rendered.buttons,
-            disable_web_page_preview=True,
-            rate_limit_args=0,  # RetryAfter comes back here, to be rescheduled, not slept on
-        )
+        try:
+            last = await _send(application, services, row, rendered, textparts.html_parts(rendered.document))
+        except Refused as refused:
+            # The content, not the officer: the same words again, as plain text.
+            logger.warning("delivery.refused kind=%s error=%s", row.kind, type(refused.error).__name__)
+            plain = textparts.plain_parts(rendered.document)
+            last = await _send(application, services, row, rendered, plain, parse_mode=None)
+    except Refused as refused:
+        await _failed(services, row, type(refused.error).__name__, AlertKind.RENDERING_FAILED)
+        return
     except RetryAfter as error:
         await _retry(services, row, type(error).__name__, timedelta(seconds=seconds(error.retry_after)))
         return
-    except Forbidden as error:
-        await _recipient_gone(services, row, type(error).__name__)
-        return
-    except BadRequest as error:
-        # "chat not found" and the like: this recipient cannot be reached either.
+    except (Forbidden, BadRequest) as error:  # only what recipient_gone() let through
         await _recipient_gone(services, row, type(error).__name__)
         return
     except (NetworkError, TelegramError) as error:
         await _retry(services, row, type(error).__name__, backoff(row.attempts))
         return
     async with services.db.transaction() as session:
-        await outbox.mark_sent(session, row.id, message.message_id, services.now())
+        await outbox.mark_sent(session, row.id, last, services.now())
+        if row.case_id is not None and row.kind in _CASE_KINDS:
+            await delivery_failures.reached(session, row.case_id)
     logger.info("delivery.sent kind=%s attempts=%d", row.kind, row.attempts)
+
+
+async def _send(
+    application: BotApplication,
+    services: Services,
+    row: Delivery,
+    rendered: Rendered,
+    parts: list[str],
+    *,
+    parse_mode: str | None = ParseMode.HTML,
+) -> int | None:
+    """Send the parts in order, the buttons on the last; record each part; the last part's id.
+
+    `Refused` if Telegram refused one for its content; recipient-gone and transient errors pass through.
+    """
+    last: int | None = None
+    for number, part in enumerate(parts, start=1):
+        try:
+            message = await application.bot.send_message(
+                chat_id=rendered.chat_id,
+                text=part,
+                parse_mode=parse_mode,
+                reply_markup=rendered.buttons if number == len(parts) else None,
+                link_preview_options=NO_PREVIEW,
+                rate_limit_args=0,  # RetryAfter comes back here, to be rescheduled, not slept on
+            )
+        except BadRequest as error:
+            if recipient_gone(error):
+                raise
+            raise Refused(error) from None
+        last = message.message_id
+        async with services.db.transaction() as session:
+            await outbox.record_part(session, row.id, message.message_id)
+    return last
 
 
 def backoff(attempts: int) -> timedelta:
@@ -138,6 +232,14 @@ async def _retry(services: Services, row: Delivery, error_type: str, delay: time
             return
         await outbox.mark_retry(session, row.id, error_type, services.now() + delay)
     logger.warning("delivery.retry kind=%s error=%s delay=%.0f", row.kind, error_type, delay.total_seconds())
+
+
+async def _failed(services: Services, row: Delivery, error_type: str, alert: AlertKind) -> None:
+    """The message itself cannot be delivered: failed, alerted without content, never rerouted."""
+    async with services.db.transaction() as session:
+        await delivery_failures.rendering_failed(session, row.id, error_type, services.now(), alert=alert)
+    services.outbox_ready.set()
+    logger.error("delivery.failed kind=%s error=%s alert=%s", row.kind, error_type, alert)
 
 
 async def _recipient_gone(services: Services, row: Delivery, error_type: str) -> None:
@@ -159,6 +261,8 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
     """Decrypt and render one row for its recipient."""
     if row.kind == DeliveryKind.NOTIFY_STUDENT:
         return await _render_student_notice(services, row)
+    if row.kind == DeliveryKind.ALERT:
+        return await _render_alert(services, row)
     if row.officer_id is None or row.case_id is None:
         raise Undeliverable("an officer delivery without officer or case")
     zone = services.policy.timezone
@@ -173,7 +277,7 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
             text = catalog.t(
                 "officer_ack_notice", case=summary.reference, officer=who or catalog.t("officer_someone")
             )
-            return Rendered(chat_id, text)
+            return Rendered(chat_id, [Html(text)])
         if row.kind == DeliveryKind.STUDENT_REPLY:
             if row.message_id is None:
                 raise Undeliverable("a student reply without its message")
@@ -181,8 +285,9 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
                 session, services.keys, row.message_id, row.officer_id
             )
             heading = catalog.t("officer_student_addition", case=summary.reference)
-            text = "\n\n".join([heading, *render.body_lines(message.body)])
-            return Rendered(chat_id, render.clip(text), render.reply_only(row.case_id))
+            return Rendered(
+                chat_id, render.addition_document(heading, message.body), render.reply_only(row.case_id)
+            )
         first = await case_reading.first_message_as_officer(
             session, services.keys, row.case_id, row.officer_id
         )
@@ -190,8 +295,26 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
         DeliveryKind.ESCALATION: catalog.t("officer_escalated_prefix"),
         DeliveryKind.REMINDER: catalog.t("officer_reminder_prefix"),
     }.get(DeliveryKind(row.kind), "")
-    text = render.tip_text(summary, school, first, zone, prefix=prefix)
-    return Rendered(chat_id, text, render.case_buttons(summary))
+    document = render.tip_document(summary, school, first, zone, prefix=prefix)
+    return Rendered(chat_id, document, render.case_buttons(summary))
+
+
+async def _render_alert(services: Services, row: Delivery) -> Rendered:
+    """An alert for a supervisor: its kind and the case's reference, from the catalog; no content."""
+    if row.officer_id is None or row.alert_id is None:
+        raise Undeliverable("an alert without supervisor or alert")
+    async with services.db.transaction() as session:
+        chat_id = await officers.chat_of(session, row.officer_id)
+        if chat_id is None:
+            raise Undeliverable("the supervisor cannot receive now")  # the others got their copy
+        alert = await alerts.get_alert(session, row.alert_id)
+        if alert is None:
+            raise Undeliverable("the alert is gone")
+        with_case, without_case = ALERT_TEXTS[AlertKind(alert.kind)]
+        if alert.case_id is None:
+            return Rendered(chat_id, [Html(catalog.t(without_case))])
+        summary = await case_reading.case_summary(session, alert.case_id)
+    return Rendered(chat_id, [Html(catalog.t(with_case, case=summary.reference))])
 
 
 async def _render_student_notice(services: Services, row: Delivery) -> Rendered:
@@ -199,6 +322,8 @@ async def _render_student_notice(services: Services, row: Delivery) -> Rendered:
         raise Undeliverable("a student notice without a case")
     async with services.db.transaction() as session:
         chat_id = await cases.notify_address(session, services.keys, row.case_id)
-    if chat_id is None:
+        case = await session.get(Case, row.case_id)
+    if chat_id is None or case is None:
         raise Undeliverable("the student did not opt in, or the case closed")
-    return Rendered(chat_id, catalog.t("new_message_notification"))
+    key = "nobody_reached_notification" if case.nobody_reached else "new_message_notification"
+    return Rendered(chat_id, [Html(catalog.t(key))])

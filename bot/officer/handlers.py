@@ -276,13 +276,7 @@ async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> Non
         for s in summaries[:24]
     ]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
-    await context.bot.send_message(
-        chat_id,
-        render.clip("\n".join(lines)),
-        parse_mode=ParseMode.HTML,
-        reply_markup=InlineKeyboardMarkup(rows),
-        link_preview_options=NO_PREVIEW,
-    )
+    await _send_parts(context, chat_id, render.html_lines(lines), InlineKeyboardMarkup(rows))
 
 
 async def show_case(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
@@ -296,11 +290,23 @@ async def show_case(context: BotContext, chat_id: int, officer: Officer, case_id
     except (AccessDenied, UnknownCase):
         await _say(context, chat_id, "officer_not_yours")
         return
-    text = render.thread_text(thread.summary, school, thread.messages, services.policy.timezone, names)
+    parts = render.thread_parts(thread.summary, school, thread.messages, services.policy.timezone, names)
     markup = None if thread.summary.status == "closed" else render.case_buttons(thread.summary)
-    await context.bot.send_message(
-        chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup, link_preview_options=NO_PREVIEW
-    )
+    await _send_parts(context, chat_id, parts, markup)
+
+
+async def _send_parts(
+    context: BotContext, chat_id: int, parts: list[str], markup: InlineKeyboardMarkup | None
+) -> None:
+    """A long text as several messages, in order; the buttons go under the last."""
+    for number, part in enumerate(parts, start=1):
+        await context.bot.send_message(
+            chat_id,
+            part,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup if number == len(parts) else None,
+            link_preview_options=NO_PREVIEW,
+        )
 
 
 async def ask_outcome(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:

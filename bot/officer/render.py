@@ -1,4 +1,9 @@
-"""What officers read: tips, additions, notices, case threads. Never anything that identifies a student."""
+"""What officers read: tips, additions, notices, case threads. Never anything that identifies a student.
+
+Renderers return documents (bot.textparts): catalog markup and the student's
+words as plain text, so that splitting into Telegram messages happens before
+escaping and nothing a student wrote is ever cut off.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,31 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import catalog
+from bot import catalog, textparts
 from bot.state import FIELDS
+from bot.textparts import Fragment, Html
 from casework.case_reading import CaseSummary, ThreadMessage
 from nlu import taxonomy
-
-MAX_MESSAGE = 4000  # Telegram allows 4096 characters
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime("%a %b %d, %H:%M").replace(" 0", " ")
 
 
-def body_lines(body: dict[str, str]) -> list[str]:
-    """The student's words and interview answers, labelled."""
+def fragments(key: str, **values: Fragment | int) -> list[Fragment]:
+    """A catalog template as a document: its markup kept, str values as plain text (escaped at layout)."""
+    return textparts.template(catalog.messages()[key], values)
+
+
+def body_document(body: dict[str, str]) -> list[Fragment]:
+    """The student's words and interview answers, labelled, one per line."""
     if "question" in body:
-        return [catalog.t("summary_question", value=body["question"])]
-    if "text" in body:
-        return [catalog.t("officer_student_text", value=body["text"])]
-    return [catalog.t(f"summary_{name}", value=body[name]) for name in FIELDS if body.get(name)]
+        blocks = [fragments("summary_question", value=body["question"])]
+    elif "text" in body:
+        blocks = [fragments("officer_student_text", value=body["text"])]
+    else:
+        blocks = [fragments(f"summary_{name}", value=body[name]) for name in FIELDS if body.get(name)]
+    return textparts.joined(blocks, "\n")
 
 
 def case_header(summary: CaseSummary, school: str | None, zone: ZoneInfo) -> str:
@@ -46,15 +57,18 @@ def case_header(summary: CaseSummary, school: str | None, zone: ZoneInfo) -> str
     )
 
 
-def clip(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
-
-
-def tip_text(
+def tip_document(
     summary: CaseSummary, school: str | None, first: ThreadMessage, zone: ZoneInfo, *, prefix: str = ""
-) -> str:
-    parts = [prefix, case_header(summary, school, zone), "\n".join(body_lines(first.body))]
-    return clip("\n\n".join(p for p in parts if p))
+) -> list[Fragment]:
+    """A tip whole: the prefix (escalated, reminder), the header, everything the student wrote."""
+    return textparts.joined(
+        [[Html(prefix)], [Html(case_header(summary, school, zone))], body_document(first.body)]
+    )
+
+
+def addition_document(heading: str, body: dict[str, str]) -> list[Fragment]:
+    """A student's later message: the heading (catalog HTML), then their words."""
+    return textparts.joined([[Html(heading)], body_document(body)])
 
 
 def case_buttons(summary: CaseSummary) -> InlineKeyboardMarkup:
@@ -80,26 +94,41 @@ def reply_only(case_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def thread_text(
+def thread_document(
     summary: CaseSummary,
     school: str | None,
     messages: Sequence[ThreadMessage],
     zone: ZoneInfo,
     names: dict[int, str],
-) -> str:
+) -> list[Fragment]:
     """A whole case for `/case N`: the student's messages and the officers' replies, oldest first."""
-    lines = [case_header(summary, school, zone), catalog.t(f"officer_status_{summary.status}")]
+    blocks: list[list[Fragment]] = [
+        [Html(case_header(summary, school, zone))],
+        [Html(catalog.t(f"officer_status_{summary.status}"))],
+    ]
     for message in messages:
         when = local_time(message.created_at, zone)
         if message.direction == "officer":
             author = names.get(message.author_officer_id or 0, catalog.t("officer_someone"))
             text = message.body.get("text", "")
-            lines.append(catalog.t("officer_thread_officer", author=author, when=when, text=text))
+            blocks.append(fragments("officer_thread_officer", author=author, when=when, text=text))
         else:
-            lines.append(
-                catalog.t("officer_thread_student", when=when) + "\n" + "\n".join(body_lines(message.body))
-            )
-    text = "\n\n".join(lines)
-    if len(text) > MAX_MESSAGE:  # the newest messages matter most
-        text = lines[0] + "\n\n…" + text[-(MAX_MESSAGE - len(lines[0]) - 4) :]
-    return text
+            heading = Html(catalog.t("officer_thread_student", when=when) + "\n")
+            blocks.append([heading, *body_document(message.body)])
+    return textparts.joined(blocks)
+
+
+def thread_parts(
+    summary: CaseSummary,
+    school: str | None,
+    messages: Sequence[ThreadMessage],
+    zone: ZoneInfo,
+    names: dict[int, str],
+) -> list[str]:
+    """`thread_document` as Telegram messages, in order; nothing left out."""
+    return textparts.html_parts(thread_document(summary, school, messages, zone, names))
+
+
+def html_lines(lines: Sequence[str]) -> list[str]:
+    """Lines of catalog HTML (e.g. /cases) as messages, split between lines."""
+    return textparts.html_parts(textparts.joined([[Html(line)] for line in lines], "\n"))
