@@ -192,18 +192,22 @@ async def chat_of(session: AsyncSession, officer_id: int) -> int | None:
 
 
 async def display_name(session: AsyncSession, officer_id: int | None) -> str | None:
+    """The officer's name, if their record verifies (a writer must not rename who acknowledged)."""
     if officer_id is None:
         return None
     officer = await session.get(Officer, officer_id)
-    return officer.display_name if officer else None
+    if officer is None or not await directory_auth.officer_ok(session, officer):
+        return None
+    return officer.display_name
 
 
 async def display_names(session: AsyncSession, officer_ids: Iterable[int | None]) -> dict[int, str]:
+    """Names of the officers whose records verify; the others are left out."""
     wanted = sorted({i for i in officer_ids if i is not None})
     if not wanted:
         return {}
-    rows = await session.execute(select(Officer.id, Officer.display_name).where(Officer.id.in_(wanted)))
-    return {int(officer_id): str(name) for officer_id, name in rows.all()}
+    rows = await session.scalars(select(Officer).where(Officer.id.in_(wanted)))
+    return {o.id: o.display_name for o in await directory_auth.verified_officers(session, list(rows.all()))}
 
 
 async def mark_unreachable(session: AsyncSession, officer_id: int, now: datetime) -> None:

@@ -20,6 +20,7 @@ from casework.policy import CasePolicy
 from storage.db import Database
 from storage.models import (
     AlertKind,
+    Assignment,
     Case,
     CaseMessage,
     CaseRecipient,
@@ -303,3 +304,30 @@ async def test_rows_without_a_mac_are_adopted_once_at_first_use_and_refused_afte
             assert await session.scalar(select(Officer.mac).where(Officer.id == attacker)) is None
     finally:
         await fresh.close()
+
+
+async def test_an_inserted_assignment_does_not_give_another_schools_officer_the_case(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    """A writer assigns a real officer of another school to this one: no envelope, no tip."""
+    world = await build_world(database, keys, policy, now)
+    async with database.transaction() as session:
+        await session.execute(
+            text(
+                "INSERT INTO assignments (officer_id, school_id, kind, starts_at)"
+                " VALUES (:officer, :school, 'primary', :now)"
+            ),
+            {"officer": world.south_officer, "school": world.north, "now": now},
+        )
+    opened = await open_report(database, keys, policy, now, world.north, "north only")
+    assert await _envelope_for(database, opened.case_id, world.south_officer) is None
+    assert await _tips_to(database, opened.case_id, world.south_officer) == 0
+    assert await _tips_to(database, opened.case_id, world.north_officer) == 1  # the genuine primary
+    assert (world.south_officer, None) in await _forged_alerts(database, AlertKind.DIRECTORY_FORGED)
+    # Positive control: the same assignment, authenticated by the key holder, is sealed and routed to.
+    async with database.transaction() as session:
+        for row in await session.scalars(select(Assignment).where(Assignment.mac.is_(None))):
+            directory_auth.sign(session, row)
+    control = await open_report(database, keys, policy, now, world.north, "north again")
+    assert await _envelope_for(database, control.case_id, world.south_officer) is not None
+    assert await _tips_to(database, control.case_id, world.south_officer) == 1
