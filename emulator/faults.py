@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 JSON = dict[str, Any]
@@ -144,6 +145,14 @@ class Call:
     applied: bool  # the call took effect (a message was really sent, edited, ...)
     description: str | None  # Telegram's error description, for errors and faults
     at: float
+    # The call's parameters as sent (a file as "<file>"), so tests can check how the bot asked,
+    # e.g. that every message carrying a student's words had link previews disabled.
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def _loggable(params: Mapping[str, Any] | None) -> dict[str, Any]:
+    plain = (str, int, float, bool, list, dict, type(None))
+    return {k: v if isinstance(v, plain) else "<file>" for k, v in (params or {}).items()}
 
 
 class CallLog:
@@ -160,9 +169,19 @@ class CallLog:
         fault: str | None = None,
         applied: bool = False,
         description: str | None = None,
+        params: Mapping[str, Any] | None = None,
     ) -> None:
         call = Call(
-            len(self._calls) + 1, method, chat_id, status, outcome, fault, applied, description, time.time()
+            len(self._calls) + 1,
+            method,
+            chat_id,
+            status,
+            outcome,
+            fault,
+            applied,
+            description,
+            time.time(),
+            _loggable(params),
         )
         self._calls.append(call)
 

@@ -173,14 +173,16 @@ class EmulatorServer:
             await world.pause(world.latency)
         if found is None:
             _LOGGER.warning("emulator.unknown_method method=%s (answered 404, as Telegram does)", name[:64])
-            world.calls.record(name, chat_id, 404, "error", description=NOT_FOUND.description)
+            world.calls.record(
+                name, chat_id, 404, "error", description=NOT_FOUND.description, params=params.raw
+            )
             return _json_response(NOT_FOUND.body(), 404)
 
         fault = world.faults.take(name.lower(), chat_id)
         if fault is not None and not fault.after_processing:
             _LOGGER.info("emulator.fault kind=%s method=%s", fault.kind, name)
             if fault.kind == "drop":
-                world.calls.record(name, chat_id, 0, "fault", fault="drop")
+                world.calls.record(name, chat_id, 0, "fault", fault="drop", params=params.raw)
                 return _drop(request)
             if fault.kind == "delay":
                 await world.pause(fault.seconds)
@@ -193,6 +195,7 @@ class EmulatorServer:
                     "fault",
                     fault=fault.kind,
                     description=injected.description,
+                    params=params.raw,
                 )
                 return _json_response(injected.body(), injected.status)
 
@@ -215,13 +218,27 @@ class EmulatorServer:
             _LOGGER.info("emulator.fault kind=%s method=%s after_processing", fault.kind, name)
             if fault.kind == "drop":
                 world.calls.record(
-                    name, chat_id, 0, "fault", fault=kind, applied=applied, description=description
+                    name,
+                    chat_id,
+                    0,
+                    "fault",
+                    fault=kind,
+                    applied=applied,
+                    description=description,
+                    params=params.raw,
                 )
                 return _drop(request)
             await world.pause(fault.seconds)
         outcome = "ok" if applied else "error"
         world.calls.record(
-            name, chat_id, status, outcome, fault=kind, applied=applied, description=description
+            name,
+            chat_id,
+            status,
+            outcome,
+            fault=kind,
+            applied=applied,
+            description=description,
+            params=params.raw,
         )
         return _json_response(body, status)
 
