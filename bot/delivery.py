@@ -267,9 +267,11 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
         raise Undeliverable("an officer delivery without officer or case")
     zone = services.policy.timezone
     async with services.db.transaction() as session:
+        # Verified before every send; a forged record's alert is committed here, before we raise.
         chat_id = await officers.chat_of(session, row.officer_id)
-        if chat_id is None:
-            raise RecipientGone("the officer cannot receive now")
+    if chat_id is None:
+        raise RecipientGone("the officer cannot receive now")
+    async with services.db.transaction() as session:
         summary = await case_reading.case_summary(session, row.case_id)
         school = await case_reading.school_name(session, summary.school_id)
         if row.kind == DeliveryKind.ACK_NOTICE:

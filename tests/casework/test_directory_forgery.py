@@ -144,6 +144,8 @@ async def test_a_swapped_chat_id_receives_no_tip_and_raises_an_alert(
     database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
 ) -> None:
     world = await build_world(database, keys, policy, now)
+    queued = await open_report(database, keys, policy, now, world.north, "queued before the swap")
+    assert await _tips_to(database, queued.case_id, world.north_officer) == 1
     async with database.transaction() as session:
         real_chat = await officers.chat_of(session, world.north_officer)  # legit row passes
     assert real_chat is not None
@@ -152,6 +154,10 @@ async def test_a_swapped_chat_id_receives_no_tip_and_raises_an_alert(
             text("UPDATE officers SET telegram_chat_id = :chat WHERE id = :id"),
             {"chat": ATTACKER_CHAT, "id": world.north_officer},
         )
+    # The tip already queued for this officer: the check before the send refuses it, and alerts.
+    async with database.transaction() as session:
+        assert await officers.chat_of(session, world.north_officer) is None
+    assert (world.north_officer, None) in await _forged_alerts(database, AlertKind.DIRECTORY_FORGED)
     opened = await open_report(database, keys, policy, now, world.north, "someone sells vapes in the gym")
     async with database.transaction() as session:
         rows = list(await session.scalars(select(Delivery).where(Delivery.case_id == opened.case_id)))
