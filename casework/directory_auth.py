@@ -41,6 +41,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import audit
+from casework.errors import MasterKeyError
 from casework.keys import KeyRing, bound
 from storage.models import Alert, AlertKind, Assignment, CaseMessage, CaseRecipient, Officer
 
@@ -205,13 +206,31 @@ async def _already_alerted(
     return await session.scalar(query) is not None
 
 
+async def _any_mac(session: AsyncSession) -> bool:
+    found = [
+        await session.scalar(select(Officer.id).where(Officer.mac.is_not(None)).limit(1)),
+        await session.scalar(select(Assignment.id).where(Assignment.mac.is_not(None)).limit(1)),
+        await session.scalar(select(CaseRecipient.case_id).where(CaseRecipient.mac.is_not(None)).limit(1)),
+        await session.scalar(select(CaseMessage.id).where(CaseMessage.mac.is_not(None)).limit(1)),
+    ]
+    return any(value is not None for value in found)
+
+
 async def adopt_existing(session: AsyncSession, ring: KeyRing, now: datetime) -> int:
     """First use: authenticate every row that has no MAC yet; returns how many. Run once, audited.
 
     Called by `KeyRing.load` when it creates the 'directory' key, i.e. on the
     first start holding the master key after migration 0004. Whatever the
-    tables hold at that moment is trusted: see the module docstring.
+    tables hold at that moment is trusted: see the module docstring. If any
+    row already carries a MAC, the key was deleted, not never made: refused.
     """
+    if await _any_mac(session):
+        # The 'directory' key is gone while rows carry MACs made with it: someone deleted it, hoping
+        # the next start would adopt rows they planted. Refuse to start rather than adopt.
+        raise MasterKeyError(
+            "the directory key is missing but officer records are authenticated: the database was "
+            "tampered with; restore it from a backup"
+        )
     rows: list[Row] = [
         *await session.scalars(select(Officer).where(Officer.mac.is_(None))),
         *await session.scalars(select(Assignment).where(Assignment.mac.is_(None))),

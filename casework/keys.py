@@ -202,19 +202,22 @@ async def _server_key_rows(session: AsyncSession) -> dict[str, ServerKey]:
 async def load_generation(
     session: AsyncSession, master: MasterKey, now: datetime
 ) -> tuple[KeyGeneration, bool]:
-    """Unseal the server keys, creating any missing (the first run); True if 'directory' was just made."""
+    """Unseal the server keys, creating any missing (the first run).
+
+    The flag: this call created the 'directory' key (not a concurrent start).
+    """
     rows = await _server_key_rows(session)
     missing = [name for name in SERVER_KEY_NAMES if name not in rows]
     version = max((row.version for name, row in rows.items() if name in SERVER_KEY_NAMES), default=1)
+    ours: dict[str, bytes] = {}
     if missing:
-        values = [
-            {
-                "name": name,
-                "sealed": master.seal("server-key", server_key_identity(name, version), crypto.random_key()),
-                "created_at": now,
-                "version": version,
-            }
+        ours = {
+            name: master.seal("server-key", server_key_identity(name, version), crypto.random_key())
             for name in missing
+        }
+        values = [
+            {"name": name, "sealed": sealed, "created_at": now, "version": version}
+            for name, sealed in ours.items()
         ]
         # Two processes starting at once: the second one's insert is ignored, then both read.
         await session.execute(dialect.insert(session, ServerKey).values(values).on_conflict_do_nothing())
@@ -239,7 +242,8 @@ async def load_generation(
         directory_key=keys["directory"],
         previous_directory_key=previous_key,
     )
-    return generation, "directory" in missing
+    created = "directory" in ours and bytes(rows["directory"].sealed) == ours["directory"]
+    return generation, created
 
 
 def server_key_identity(name: str, version: int) -> str:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import func, select, text
 
 from casework import alerts, audit, case_reading, cases, crypto, directory_auth, officers, routing, sealing
 from casework.case_codes import CaseCode
+from casework.errors import MasterKeyError
 from casework.keys import KeyRing, MasterKey
 from casework.policy import CasePolicy
 from storage.db import Database
@@ -31,6 +33,7 @@ from storage.models import (
     KeyEnvelope,
     Officer,
     RecipientKind,
+    ServerKey,
 )
 from tests.casework.world import build_world, open_report
 
@@ -337,3 +340,23 @@ async def test_an_inserted_assignment_does_not_give_another_schools_officer_the_
     control = await open_report(database, keys, policy, now, world.north, "north again")
     assert await _envelope_for(database, control.case_id, world.south_officer) is not None
     assert await _tips_to(database, control.case_id, world.south_officer) == 1
+
+
+async def test_deleting_the_directory_key_does_not_get_planted_rows_adopted(
+    database: Database, keys: KeyRing, master: MasterKey, policy: CasePolicy, now: datetime
+) -> None:
+    """A writer deletes the 'directory' key so that the next start "adopts" their planted row: refused."""
+    await build_world(database, keys, policy, now)
+    attacker, _ = await _insert_attacker_supervisor(database, now)
+    async with database.transaction() as session:
+        await session.execute(text("DELETE FROM server_keys WHERE name = 'directory'"))
+    restarted = Database.connect(database.engine.url.render_as_string(hide_password=False))
+    try:
+        with pytest.raises(MasterKeyError, match="tampered"):
+            async with restarted.transaction() as session:  # the start fails: nothing is committed
+                await KeyRing.load(session, master, now)
+        async with restarted.transaction() as session:
+            assert await session.scalar(select(Officer.mac).where(Officer.id == attacker)) is None
+            assert await session.scalar(select(func.count()).select_from(ServerKey)) == 5  # nothing created
+    finally:
+        await restarted.close()
