@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -11,7 +12,10 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-VAR_DIR = PROJECT_ROOT / "var"
+# SRO_VAR_DIR moves the local state (the demo's database, keys, logs) elsewhere: a test's scratch
+# directory. Read here, not in Settings, because module-level paths are built from it.
+_VAR_OVERRIDE = os.environ.get("SRO_VAR_DIR")
+VAR_DIR = Path(_VAR_OVERRIDE).resolve() if _VAR_OVERRIDE else PROJECT_ROOT / "var"
 MODELS_DIR = PROJECT_ROOT / "models"
 NLU_TOKEN_FILE = VAR_DIR / "nlu-token"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.console import Console
 from rich.panel import Panel
@@ -115,9 +116,11 @@ class LineReader:
 class ChatSession:
     """Everything the terminal chat does, apart from reading the keyboard."""
 
-    def __init__(self, emulator: Emulator, console: Console) -> None:
+    def __init__(self, emulator: Emulator, console: Console, timezone: dt.tzinfo | None = None) -> None:
         self.emu = emulator
         self.console = console
+        # The program's zone (the demo passes SRO_TIMEZONE), so panel times match the bot's texts.
+        self.timezone = timezone
         self.accounts: dict[str, Account] = {}
         self.current: Account | None = None
         self.keyboard: Message | None = None  # the latest message with buttons, in the current chat
@@ -178,7 +181,7 @@ class ChatSession:
                 self.console.print(Text(f"  you: {message.text or describe(message)}", style="green"))
 
     def show(self, message: Message, *, title: str = "", new: bool = False) -> None:
-        when = dt.datetime.fromtimestamp(int(message.raw.get("date", 0)), tz=dt.UTC).astimezone()
+        when = dt.datetime.fromtimestamp(int(message.raw.get("date", 0)), tz=dt.UTC).astimezone(self.timezone)
         name = self.emu.bot.first_name
         heading = title or f"{name} · {when:%H:%M}"
         if message.deleted:
@@ -395,9 +398,9 @@ def _line_buffer() -> str:
     return readline.get_line_buffer()
 
 
-async def run(url: str, console: Console) -> None:
+async def run(url: str, console: Console, timezone: dt.tzinfo | None = None) -> None:
     emu = await wait_until_up(url, timeout=30.0)
-    session = ChatSession(emu, console)
+    session = ChatSession(emu, console, timezone)
     follower: asyncio.Task[None] | None = None
     try:
         console.print(f"[bold]SRO Connect demo[/] — chatting with the bot through the emulator at {url}")
@@ -430,9 +433,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--url", default="http://127.0.0.1:8081", help="the emulator (default http://127.0.0.1:8081)"
     )
+    parser.add_argument(
+        "--timezone", help="show times in this zone, e.g. America/Toronto (default: the machine's)"
+    )
     args = parser.parse_args(argv)
+    timezone = None
+    if args.timezone:
+        try:
+            timezone = ZoneInfo(args.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            parser.error(f"unknown time zone {args.timezone!r}")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run(args.url, Console(highlight=False)))
+        asyncio.run(run(args.url, Console(highlight=False), timezone))
 
 
 if __name__ == "__main__":
