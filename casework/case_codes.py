@@ -1,23 +1,27 @@
 """Case codes: the student's receipt, and the only key to their own case.
 
-80 random bits as 16 Crockford symbols plus a check symbol. The server
+80 random bits as 16 Crockford symbols plus a check character from the same
+letters and digits (see `crockford`; codes issued before issue 9 end in the
+old mod-37 check, sometimes a symbol, and still open their case). The server
 stores two things derived from the code, with separate domains so that one
 never helps to find the other:
 - the lookup hash, HMAC(server key 'case_code', "lookup:" + code), to find
   the case;
 - the student's X25519 key, HKDF(code, per-case salt, "student-key"), whose
   public half seals every message of the case for the student.
-The code itself is never stored.
+Both cover the 16 data symbols only, never the check character, so a code
+typed with either check opens the same case. The code itself is never stored.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from casework import crockford, crypto
+from casework.errors import BadCheckCharacter, UnknownCaseCode
 
 CODE_BITS = 80
 DATA_SYMBOLS = CODE_BITS // 5
@@ -28,9 +32,14 @@ _STUDENT_KEY_INFO = b"sro-connect student-key v1"
 
 @dataclass(frozen=True, slots=True)
 class CaseCode:
-    """A valid case code, normalised (16 data symbols, no check symbol, no hyphens)."""
+    """A valid case code, normalised (16 data symbols, no check character, no hyphens).
+
+    `old_check_only`: typed with a letter or digit that only the old check
+    accepts (see `crockford.ParsedCode`); it decides `not_found`.
+    """
 
     data: str
+    old_check_only: bool = field(default=False, compare=False)
 
     @classmethod
     def new(cls) -> CaseCode:
@@ -39,10 +48,25 @@ class CaseCode:
     @classmethod
     def parse(cls, text: str) -> CaseCode:
         """Raises `MalformedCode` or `BadCheckCharacter` (see `crockford.parse`)."""
-        return cls(crockford.parse(text, DATA_SYMBOLS))
+        parsed = crockford.parse(text, DATA_SYMBOLS)
+        return cls(parsed.data, parsed.old_check_only)
 
     def display(self) -> str:
-        return crockford.display(self.data + crockford.check_symbol(crockford.decode(self.data)))
+        """Always with the current check character, also for a code first issued with the old one."""
+        return crockford.display(self.data + crockford.check_character(self.data))
+
+    def not_found(self) -> UnknownCaseCode | BadCheckCharacter:
+        """The error for a code that opens no case.
+
+        A code only the old check let through is then far more likely a typo
+        of a new code than an old one, so it is called a typo: every single
+        typo or neighbour swap in a new code is reported as a typo. The cost
+        falls on old codes whose case was deleted: they hear "typo" instead
+        of "no case" (both count as a miss for the rate limit).
+        """
+        if self.old_check_only:
+            return BadCheckCharacter("the code has a typo: its check character does not match")
+        return UnknownCaseCode("no case has this code (it may have been closed and deleted)")
 
     def lookup_hash(self, case_code_key: bytes) -> bytes:
         return crypto.keyed_hash(case_code_key, _LOOKUP_DOMAIN, self.data.encode("ascii"))

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from casework import crypto, directory_auth, references, sealing
 from casework.case_codes import CaseCode
 from casework.cases import is_recipient
-from casework.errors import AccessDenied, UnknownCase, UnknownCaseCode
+from casework.errors import AccessDenied, UnknownCase
 from casework.keys import KeyRing
 from storage.models import (
     Case,
@@ -216,7 +216,7 @@ async def read_case_as_student(session: AsyncSession, keys: KeyRing, code_text: 
     code = CaseCode.parse(code_text)
     case = await session.scalar(select(Case).where(Case.code_hash == code.lookup_hash(keys.case_code_key)))
     if case is None:
-        raise UnknownCaseCode("no case has this code (it may have been closed and deleted)")
+        raise code.not_found()  # UnknownCaseCode, or BadCheckCharacter for a likely typo
     key = code.student_key(case.student_key_salt)
     if crypto.public_bytes(key) != case.student_public_key:
         raise crypto.DecryptionError("the case's student key does not match its code")

@@ -19,7 +19,6 @@ from casework.errors import (
     InvalidTransition,
     NoRecipients,
     UnknownCase,
-    UnknownCaseCode,
     UnknownSchool,
 )
 from casework.keys import KeyRing
@@ -316,7 +315,7 @@ async def resolve_case_code(session: AsyncSession, keys: KeyRing, code_text: str
     code = CaseCode.parse(code_text)
     case = await session.scalar(select(Case).where(Case.code_hash == code.lookup_hash(keys.case_code_key)))
     if case is None:
-        raise UnknownCaseCode("no case has this code (it may have been closed and deleted)")
+        raise code.not_found()  # UnknownCaseCode, or BadCheckCharacter for a likely typo
     return case
 
 

@@ -2,9 +2,11 @@
 
 An officer's X25519 key pair is made at invitation, before they enroll, so
 cases can be sealed for them at once; the private half is sealed with the
-master key. An enrollment code has 60 random bits plus a check character,
-is stored only as a keyed hash, expires after 72 hours, and issuing a new
-one revokes the officer's unused ones (a lost phone, a new phone).
+master key. An enrollment code has 60 random bits plus a check character
+(see `crockford`), is stored only as a keyed hash of its data symbols (so
+one issued with the old mod-37 check still works), expires after 72 hours,
+and issuing a new one revokes the officer's unused ones (a lost phone, a
+new phone).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import access, audit, crockford, crypto, directory_auth, routing
 from casework.errors import (
+    BadCheckCharacter,
     ChatAlreadyEnrolled,
     EnrollmentCodeExpired,
     EnrollmentCodeRejected,
@@ -127,10 +130,16 @@ async def enroll(
     Raises `MalformedCode`/`BadCheckCharacter` (a typo), `EnrollmentCodeRejected`
     (unknown, used or replaced), `EnrollmentCodeExpired`, `ChatAlreadyEnrolled`.
     """
-    data = crockford.parse(code_text, ENROLLMENT_SYMBOLS)
+    parsed = crockford.parse(code_text, ENROLLMENT_SYMBOLS)
     found = await session.scalar(
-        select(EnrollmentCode).where(EnrollmentCode.code_hash == _code_hash(keys, data)).with_for_update()
+        select(EnrollmentCode)
+        .where(EnrollmentCode.code_hash == _code_hash(keys, parsed.data))
+        .with_for_update()
     )
+    if found is None and parsed.old_check_only:
+        # Only the old mod-37 check let it through and it opens nothing: far more
+        # likely a typo of a new code than an old code (see crockford.ParsedCode).
+        raise BadCheckCharacter("the code has a typo: its check character does not match")
     if found is None or found.used_at is not None:
         raise EnrollmentCodeRejected(
             "this enrollment code is unknown, already used, or was replaced by a newer one"
