@@ -316,11 +316,21 @@ async def ask_outcome(context: BotContext, chat_id: int, officer: Officer, case_
     if reference is None:
         await _say(context, chat_id, "officer_not_yours")
         return
-    rows = [
-        [InlineKeyboardButton(catalog.t(f"officer_outcome_{o}"), callback_data=f"o:outcome:{case_id}:{o}")]
-        for o in OUTCOMES
-    ]
-    await _say(context, chat_id, "officer_choose_outcome", InlineKeyboardMarkup(rows), case=reference)
+    await _say(context, chat_id, "officer_choose_outcome", outcome_buttons(case_id), case=reference)
+
+
+def outcome_buttons(case_id: int) -> InlineKeyboardMarkup:
+    """One button per outcome. The data holds the internal id (officers never type it): at most 64 bytes."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    catalog.t(f"officer_outcome_{o}"), callback_data=f"o:outcome:{case_id}:{o}"
+                )
+            ]
+            for o in OUTCOMES
+        ]
+    )
 
 
 # --- buttons ---------------------------------------------------------------------------------------
