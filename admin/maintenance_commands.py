@@ -120,8 +120,23 @@ async def _begin(ctx: Context, keys: KeyRing) -> None:
 def audit(
     case: Annotated[int | None, typer.Option("--case", help=messages.AUDIT_CASE_HELP)] = None,
     by: Annotated[audit_trail.Period, typer.Option(help=messages.AUDIT_BY_HELP)] = audit_trail.Period.MONTH,
+    program: Annotated[bool, typer.Option("--program", help=messages.AUDIT_PROGRAM_HELP)] = False,
+    limit: Annotated[int, typer.Option(help=messages.AUDIT_LIMIT_HELP, min=1)] = 200,
 ) -> None:
     async def command(ctx: Context) -> None:
+        if program and case is None:
+            async with ctx.db.transaction() as session:
+                events = await audit_trail.program_events(session, limit=limit)
+            if not events:
+                typer.echo(messages.NO_EVENTS)
+                return
+            table = Table("at (UTC)", "who", "action", "detail")
+            for event in events:
+                table.add_row(
+                    event.at.strftime("%Y-%m-%d %H:%M:%S"), event.actor, event.action, event.detail or ""
+                )
+            console().print(table)
+            return
         if case is None:
             async with ctx.db.transaction() as session:
                 tally = await audit_trail.counts(session, period=by)

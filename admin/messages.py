@@ -118,8 +118,15 @@ AUDIT_HELP = (
 )
 AUDIT_CASE_HELP = "Show this one case's timeline, with officers' names (recorded in the case's audit trail)."
 AUDIT_BY_HELP = "The period counts are grouped by (UTC)."
+AUDIT_PROGRAM_HELP = (
+    "List the events about no case: schools, officers, assignments, keys and purges (who and when)."
+)
+AUDIT_LIMIT_HELP = "With --program: at most this many events (the newest)."
 AUDIT_PERIOD = "{by} (UTC)"
-AUDIT_COUNTS_ONLY = "Counts only: one case's timeline is shown with --case N, and that look is audited."
+AUDIT_COUNTS_ONLY = (
+    "Counts only: one case's timeline is shown with --case N (that look is audited); "
+    "the program's own events (officers, schools, keys) with --program."
+)
 AUDIT_TIMELINE_TITLE = "Case {case}"
 AUDIT_VIEW_RECORDED = "This look was recorded in the case's audit trail."
 NO_EVENTS = "No audit events."

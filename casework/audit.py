@@ -2,7 +2,8 @@
 
 Accountable without being a surveillance log: one case's timeline is shown
 only on request (`timeline`), and every such look is itself a row of that
-case; everything else is counts per action and period (`counts`). A case's
+case; otherwise there are counts per action and period (`counts`), and the
+events about no case (the program's directory and keys, `program_events`). A case's
 rows go with the case (a cascading foreign key, and the purge deletes them
 explicitly too), leaving one count-only 'cases.purged' row.
 """
@@ -69,6 +70,21 @@ async def list_events(
         query = query.where(AuditEvent.case_id == case_id)
     if limit is not None:
         query = query.limit(limit)
+    return list(reversed((await session.scalars(query)).all()))
+
+
+async def program_events(session: AsyncSession, *, limit: int) -> Sequence[AuditEvent]:
+    """The newest `limit` events about no case (schools, officers, assignments, keys, purges), oldest first.
+
+    Listed in full because they are the operator's and officers' acts on the
+    program (adding a reader is one), never a case's timeline.
+    """
+    query = (
+        select(AuditEvent)
+        .where(AuditEvent.case_id.is_(None))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    )
     return list(reversed((await session.scalars(query)).all()))
 
 

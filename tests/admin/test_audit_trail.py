@@ -118,6 +118,12 @@ async def test_a_timeline_on_request_then_nothing_of_the_purged_case(
         )
         assert [(e.case_id, e.detail) for e in purge_rows] == [(None, "count 1")]
         assert await session.scalar(select(func.count()).where(AuditEvent.case_id == purged)) == 0
+    # The program's own events are listed (who added which officer), never a case's.
+    program = (await sro("audit", "--program")).output
+    assert "officer.created" in program
+    assert "cases.purged" in program
+    for action in ("case.opened", "case.read", "case.closed"):
+        assert action not in program, action
     # The other case keeps its timeline.
     assert await _rows_of(database, kept) > 0
     assert "case.opened" in (await sro("audit", "--case", str(kept))).output
