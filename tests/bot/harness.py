@@ -38,7 +38,8 @@ SCHOOLS = {
     "LSC": "Lakeshore Collegiate Institute",
     "NBH": "North Bay Heights High School",  # no officer: routes to the supervisor
 }
-CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=](?![0-9A-Z])")
+# Letters and digits only, the check character too (issue 9): a symbol there would not match.
+CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z](?![0-9A-Z])")
 
 
 def now() -> datetime:
@@ -216,7 +217,7 @@ async def eventually(check: Any, seconds: float = 10.0) -> Any:
 _MASKS = [
     (CODE, "XXXX-XXXX-XXXX-XXXX-X"),
     (re.compile(r"^/status (?:[0-9A-Za-z]{4}[- ]?){4}[0-9A-Za-z*~$=]$"), "/status XXXX-XXXX-XXXX-XXXX-X"),
-    (re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z*~$=]\b"), "XXXX-XXXX-XXXX-X"),
+    (re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]\b"), "XXXX-XXXX-XXXX-X"),
     (re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d{2}\b"), "<time>"),
     (re.compile(r"\b[A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d{2}\b"), "<time>"),
 ]
