@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import case as sql_case
@@ -230,9 +230,12 @@ async def read_case_as_student(session: AsyncSession, keys: KeyRing, code_text: 
 async def list_officer_cases(
     session: AsyncSession, officer_id: int, *, open_only: bool = True, limit: int = 50
 ) -> Sequence[CaseSummary]:
-    """The cases sealed for this officer: urgent first, then oldest first. No content."""
+    """The cases sealed for this officer: urgent first, then oldest first. No content.
+
+    Only shares that verify (`directory_auth`): a row a writer added lists nothing.
+    """
     query = (
-        select(Case)
+        select(Case, CaseRecipient)
         .join(CaseRecipient, CaseRecipient.case_id == Case.id)
         .join(Officer, Officer.id == CaseRecipient.officer_id)
         .where(CaseRecipient.officer_id == officer_id, Officer.active)
@@ -241,4 +244,9 @@ async def list_officer_cases(
     )
     if open_only:
         query = query.where(Case.status != CaseStatus.CLOSED)
-    return [_summary(case) for case in await session.scalars(query)]
+    now = datetime.now(UTC)
+    return [
+        _summary(case)
+        for case, share in (await session.execute(query)).all()
+        if await directory_auth.recipient_ok(session, share, now)
+    ]

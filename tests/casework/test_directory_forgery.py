@@ -360,3 +360,31 @@ async def test_deleting_the_directory_key_does_not_get_planted_rows_adopted(
             assert await session.scalar(select(func.count()).select_from(ServerKey)) == 5  # nothing created
     finally:
         await restarted.close()
+
+
+async def test_an_inserted_share_lists_nothing_and_opens_nothing(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    """A writer shares a north case with the south officer (a `case_recipients` row): refused."""
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "north only")
+    async with database.transaction() as session:
+        share = CaseRecipient(
+            case_id=opened.case_id, officer_id=world.south_officer, granted_at=now, granted_by=Grant.RESEAL
+        )
+        session.add(share)
+    async with database.transaction() as session:
+        listed = await case_reading.list_officer_cases(session, world.south_officer)
+        assert opened.case_id not in [c.case_id for c in listed]
+        assert not await cases.is_recipient(session, opened.case_id, world.south_officer)
+        assert world.south_officer not in {
+            r.officer_id for r in await cases.recipients_of(session, opened.case_id)
+        }
+    # Positive control: the same share, authenticated by the key holder, is listed.
+    async with database.transaction() as session:
+        stored = await session.get(CaseRecipient, (opened.case_id, world.south_officer))
+        assert stored is not None
+        directory_auth.sign(session, stored)
+    async with database.transaction() as session:
+        listed = await case_reading.list_officer_cases(session, world.south_officer)
+        assert opened.case_id in [c.case_id for c in listed]
