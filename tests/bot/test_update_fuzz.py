@@ -1,4 +1,4 @@
-"""Generated Telegram updates of every kind, fed to the real bot: no crash, the right answers, nothing in the clear.
+"""Generated Telegram updates of every kind, fed to the real bot: no crash, right answers, nothing in clear.
 
 The bot runs as `bot.app.build_application` builds it, against the Bot API emulator (which refuses
 what Telegram refuses), with the real fallback classifier and no Rasa server. `tests/bot/update_fuzz.py`
@@ -37,13 +37,13 @@ def test_generated_updates_are_answered_as_the_product_promises(tmp_path: Path) 
 
 
 def test_the_scan_finds_what_is_stored_in_the_clear(tmp_path: Path) -> None:
-    """Positive control: texts, UTF-16 texts and ids written plainly to an SQLite file (and its WAL) are found."""
+    """Positive control: texts, UTF-16 texts and ids written plainly to SQLite (file and WAL) are found."""
     path = tmp_path / "plain.db"
     connection = sqlite3.connect(path)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("CREATE TABLE t (a TEXT, b BLOB, c INTEGER)")
     text, utf16, name = "he hides a knife in the piano", "Wiadomość 🚨 ktoś", "Jo"
-    user_id, big_id = 5_987_654_321, 2**50 + 12_345
+    user_id, big_id = 2**47 + 5_987_654_321, 2**51 + 12_345  # 48-52 bits, as the fuzz's ids
     connection.execute("INSERT INTO t VALUES (?, ?, ?)", (text, utf16.encode("utf-16-le"), user_id))
     connection.execute("INSERT INTO t VALUES (?, ?, ?)", (json.dumps({"n": name}), None, big_id))
     connection.commit()
@@ -54,7 +54,7 @@ def test_the_scan_finds_what_is_stored_in_the_clear(tmp_path: Path) -> None:
     found = find_in(stored, [*present, *absent, *id_forms(user_id), *id_forms(big_id)])
     assert text.encode() in found
     assert utf16.encode("utf-16-le") in found
-    assert user_id.to_bytes(6, "big") in found  # SQLite keeps this id in 6 bytes
+    assert user_id.to_bytes(8, "big") in found  # SQLite keeps such ids in 8 bytes
     assert big_id.to_bytes(8, "big") in found
     assert not set(found) & set(absent)
     assert needle_forms(name) == []  # too short to search for: the fuzz counts such texts apart

@@ -661,10 +661,13 @@ class Rig:
         """Fresh ids for the placeholders; the chats and users made known to the emulator."""
         world = self.world
         fresh = dict.fromkeys(PLACEHOLDERS, 0)
-        for placeholder in (USER, OTHER_USER):
-            fresh[placeholder] = world._unused_id(9, 12)
-        fresh[GROUP] = -world._unused_id(9, 10)
-        fresh[CHANNEL] = -(10**12 + world._unused_id(10, 10))
+        # Ids of 48 to 52 bits (Telegram allows 52): SQLite would keep such an id in 8 bytes, which
+        # the scan finds without false alarms (a 6-byte pattern meets random bytes too often).
+        for placeholder in (USER, OTHER_USER, GROUP, CHANNEL):
+            value = 0
+            while value == 0 or value in world.users or -value in world.chats:
+                value = 2**47 + secrets.randbelow(2**52 - 2**47)
+            fresh[placeholder] = -value if placeholder in (GROUP, CHANNEL) else value
         fresh[BOT] = world.bot.id
         query_id = str(world._unused_id(15, 19))
         text = json.dumps(update)
@@ -763,12 +766,9 @@ def needle_forms(secret: str) -> list[bytes]:
 
 
 def id_forms(value: int) -> list[bytes]:
-    """An id as decimal text, and as the 6- and 8-byte integers SQLite and others store."""
+    """An id as decimal text, and as an 8-byte integer in both byte orders."""
     forms = [str(value).encode()] if abs(value) >= 10**7 else []
-    forms += [value.to_bytes(8, order, signed=True) for order in ("big", "little")]
-    if -(2**47) <= value < 2**47:
-        forms += [value.to_bytes(6, order, signed=True) for order in ("big", "little")]
-    return forms
+    return forms + [value.to_bytes(8, order, signed=True) for order in ("big", "little")]
 
 
 def find_in(blob: bytes, needles: list[bytes]) -> list[bytes]:
