@@ -99,10 +99,20 @@ class DeliveryPart(Base):
     telegram_message_id: Mapped[int] = mapped_column(BigInteger, index=True)
 
 
+# Pseudonymous rows are stored in key order, not in the order they were written, so that row order
+# cannot link them to cases either: SQLite keeps such a table in its primary key's b-tree (WITHOUT
+# ROWID); PostgreSQL's heap is rewritten in key order by the purge job (casework.drafts.reorder).
+KEY_ORDERED: dict[str, object] = {"sqlite_with_rowid": False}
+
+
 class Draft(Base):
-    """A conversation in progress, encrypted with the server 'state' key, keyed by pseudonym."""
+    """A conversation in progress, encrypted with the server 'state' key, keyed by pseudonym.
+
+    Its plain times are quarter hours (casework.coarse); the exact expiry is sealed.
+    """
 
     __tablename__ = "drafts"
+    __table_args__ = KEY_ORDERED
 
     pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
@@ -119,6 +129,7 @@ class RateLimit(Base):
     """
 
     __tablename__ = "rate_limits"
+    __table_args__ = KEY_ORDERED
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     bucket: Mapped[str] = mapped_column(String(32), primary_key=True)

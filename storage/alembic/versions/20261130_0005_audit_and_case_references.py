@@ -96,6 +96,7 @@ def _downgrade_case_references() -> None:
 # - rate_limits keeps no plain time finer than a quarter hour: the window, count, strikes and
 #   block are sealed (nonce, ciphertext) and only a coarse `expires_at` stays in the clear for the
 #   purge. Rate limits are disposable, so the table is simply made again (its rows are dropped).
+# - On SQLite, drafts and rate_limits are WITHOUT ROWID tables: stored in key order, not write order.
 
 _TIMESTAMP = sa.DateTime(timezone=True)
 
@@ -134,11 +135,41 @@ def _upgrade_audit_and_pseudonymous_rows() -> None:
         sa.Column("ciphertext", sa.LargeBinary(), nullable=False),
         sa.Column("expires_at", _TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("key", "bucket", name="pk_rate_limits"),
+        sqlite_with_rowid=False,
     )
     op.create_index("ix_rate_limits_expires_at", "rate_limits", ["expires_at"])
+    _rebuild_drafts_on_sqlite(key_ordered=True)
+
+
+def _rebuild_drafts_on_sqlite(*, key_ordered: bool) -> None:
+    """SQLite: drafts kept in key order (WITHOUT ROWID), so row order says nothing of write order.
+
+    PostgreSQL has no such table kind; its purge job rewrites the heap in key order instead.
+    """
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    op.drop_index("ix_drafts_expires_at", table_name="drafts")
+    op.rename_table("drafts", "drafts_before_0005")
+    op.create_table(
+        "drafts",
+        sa.Column("pseudonym", sa.String(64), nullable=False),
+        sa.Column("nonce", sa.LargeBinary(12), nullable=False),
+        sa.Column("ciphertext", sa.LargeBinary(), nullable=False),
+        sa.Column("updated_at", _TIMESTAMP, nullable=False),
+        sa.Column("expires_at", _TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("pseudonym", name="pk_drafts"),
+        sqlite_with_rowid=not key_ordered,
+    )
+    op.execute(
+        "INSERT INTO drafts (pseudonym, nonce, ciphertext, updated_at, expires_at)"
+        " SELECT pseudonym, nonce, ciphertext, updated_at, expires_at FROM drafts_before_0005"
+    )
+    op.drop_table("drafts_before_0005")
+    op.create_index("ix_drafts_expires_at", "drafts", ["expires_at"])
 
 
 def _downgrade_audit_and_pseudonymous_rows() -> None:
+    _rebuild_drafts_on_sqlite(key_ordered=False)
     op.drop_table("rate_limits")
     op.create_table(
         "rate_limits",
