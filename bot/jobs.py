@@ -41,9 +41,11 @@ async def purge_drafts(services: Services) -> None:
     async with services.db.transaction() as session:
         count = await drafts.purge_expired_drafts(session, services.now())
         limits = await rate_limits.purge_expired(session, services.now())
-        await drafts.reorder(session)  # PostgreSQL: row order must not tell write order
     if count or limits:
         logger.info("jobs.drafts_purged count=%d rate_limits=%d", count, limits)
+    # Its own transaction: if the database refuses it (CLUSTER needs the tables' owner), the purge holds.
+    async with services.db.transaction() as session:
+        await drafts.reorder(session)  # PostgreSQL: row order must not tell write order
 
 
 async def purge_cases(services: Services) -> None:
