@@ -16,11 +16,12 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 export RASA_TELEMETRY_ENABLED := false
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 
-.PHONY: help setup run test lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-fuzz clean
+.PHONY: help setup run demo-reset test lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-fuzz clean
 
 help:
 	@echo "make run        start SRO Connect (local demo when TELEGRAM_BOT_TOKEN is unset)"
 	@echo "make test       lint, type-check and run the whole test suite"
+	@echo "make demo-reset delete the local demo's state (var/demo.db, its key, var/demo/): the next run starts afresh"
 	@echo "make nlu-eval   evaluate the NLU model; writes docs/nlu-report.md"
 	@echo "make bench-nlu  benchmark the Rasa server and the classifier; writes docs/benchmarks.md"
 	@echo "make bench-storage, make bench-load   the case store; many students at once"
@@ -53,6 +54,10 @@ setup: $(VENV)/.installed $(RASA_VENV)/.installed var/nlu-token
 
 run: setup
 	@scripts/run
+
+# The demo keeps its database between runs; this forgets it (leave the demo first).
+demo-reset: $(VENV)/.installed
+	@$(PY) -m app.demo --reset
 
 test: setup lint typecheck pytest docs-check
 

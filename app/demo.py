@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import fcntl
 import os
 import secrets
 import shutil
@@ -37,6 +38,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
+from typing import IO
 
 import httpx
 
@@ -50,6 +52,7 @@ from storage.db import Database
 DEMO_DIR = VAR_DIR / "demo"
 DATABASE = VAR_DIR / "demo.db"
 KEY_FILE = VAR_DIR / "demo-master.key"
+LOCK_FILE = VAR_DIR / "demo.lock"  # held while a demo runs: one bot per demo database
 TOKEN = "123456789:demo-token-for-the-local-emulator-only"  # noqa: S105 - not a secret: the emulator takes any
 SAMPLE_SCHOOLS = PROJECT_ROOT / "schools.sample.csv"
 
@@ -212,6 +215,20 @@ async def enroll_and_check(
         await db.close()
 
 
+def hold_lock() -> IO[bytes]:
+    """The demo's lock (released by the system however the demo ends), or exit if another demo has it."""
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    handle = LOCK_FILE.open("ab")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise SystemExit(
+            f"demo: a demo is already running on {VAR_DIR} (another terminal?); leave it with :quit first"
+        ) from None
+    return handle
+
+
 def reset() -> int:
     """Delete the demo's database, key, logs: the next `make run` starts from nothing."""
     removed = []
@@ -274,6 +291,7 @@ def run() -> int:
                     if time.monotonic() > deadline or processes[-1].poll() is not None:
                         raise SystemExit(f"demo: the bot did not connect; see {DEMO_DIR}/bot.log")
                     await asyncio.sleep(0.3)
+                say("the bot is connected; checking the demo officers…")
                 if any(plan.code for plan in plans):
                     say("enrolling the demo officers…")
                 await enroll_and_check(database_url, key, emu, plans, users)
@@ -310,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
         "--reset", action="store_true", help="delete the demo's database, key and logs, then exit"
     )
     args = parser.parse_args(argv)
-    return reset() if args.reset else run()
+    with hold_lock():
+        return reset() if args.reset else run()
 
 
 if __name__ == "__main__":
