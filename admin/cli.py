@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from admin import maintenance_commands, messages, officer_commands, school_commands, stats_command
+from admin import (
+    alert_commands,
+    maintenance_commands,
+    messages,
+    officer_commands,
+    school_commands,
+    stats_command,
+)
+from admin.runtime import App, use_demo
 
-app = typer.Typer(help=messages.APP_HELP, no_args_is_help=True, add_completion=False)
+app = App(help=messages.APP_HELP, no_args_is_help=True, add_completion=False)
 app.add_typer(maintenance_commands.db_app, name="db")
 app.add_typer(school_commands.app, name="school")
 app.add_typer(officer_commands.app, name="officer")
@@ -14,6 +24,15 @@ app.command("stats", help=messages.STATS_HELP)(stats_command.stats)
 app.command("purge", help=messages.PURGE_HELP)(maintenance_commands.purge)
 app.add_typer(maintenance_commands.keys_app, name="keys")
 app.command("audit", help=messages.AUDIT_HELP)(maintenance_commands.audit)
+app.command("alerts", help=messages.ALERTS_HELP)(alert_commands.list_alerts)
+
+
+@app.callback()
+def options(
+    demo: Annotated[bool, typer.Option("--demo", help=messages.DEMO_HELP)] = False,
+) -> None:
+    # Set on every invocation (tests run many in one process), before the command runs.
+    use_demo(demo)
 
 
 def main() -> None:

@@ -8,14 +8,14 @@ import typer
 from rich.table import Table
 
 from admin import messages
-from admin.runtime import Context, console, run
+from admin.runtime import App, Context, console, run
 from casework import audit as audit_trail
 from casework import case_lifecycle, rotation
 from casework.keys import KeyRing, KeySource, MasterKey
 from storage import migrations
 
-db_app = typer.Typer(help=messages.DB_HELP, no_args_is_help=True)
-keys_app = typer.Typer(help=messages.KEYS_HELP, no_args_is_help=True)
+db_app = App(help=messages.DB_HELP, no_args_is_help=True)
+keys_app = App(help=messages.KEYS_HELP, no_args_is_help=True)
 
 
 @db_app.command("upgrade", help=messages.DB_UPGRADE_HELP)

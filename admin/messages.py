@@ -7,7 +7,19 @@ APP_HELP = (
     "Reads DATABASE_URL and SRO_MASTER_KEY / SRO_MASTER_KEY_FILE like the bot."
 )
 ERROR = "error: {message}"
-UNEXPECTED = "error: {kind} (see the log above; nothing was changed)"
+DEMO_HELP = "Use the demo's database and key file (var/demo.db, var/demo-master.key) instead of DATABASE_URL."
+NO_DEMO = "there is no demo database at {path}: start the demo once with `make run`, then try again"
+BAD_SETTING = "the setting {name} is invalid: {problem}. Correct {name} in the environment or in .env"
+TAMPERED = (
+    "stored data failed authentication ({reason}); it may have been tampered with: restore the "
+    "database from your backup, and check who can write to it"
+)
+NO_SCHEMA = (
+    "the database has no tables yet: run `sro db upgrade` first (check DATABASE_URL if it should have)"
+)
+DATABASE_UNREACHABLE = (
+    "cannot open the database: check DATABASE_URL (and that the database server is running), then try again"
+)
 
 DB_HELP = "The database schema."
 DB_UPGRADE_HELP = "Create or upgrade the schema to the newest migration (safe to repeat)."
@@ -20,11 +32,21 @@ SCHOOL_LIST_HELP = "List schools, removed ones included."
 SCHOOL_REMOVE_HELP = "Remove (deactivate) a school: it takes no new reports; its cases and statistics stay."
 SCHOOL_REMOVED = "Removed school {code}: no new reports; its cases and statistics are kept."
 SCHOOL_IMPORT_HELP = (
-    "Import schools from a CSV file with the header name,code (and optionally board). "
-    "All or nothing: the first bad row is reported with its line number and no school is added."
+    "Import schools from a CSV file with the header name,code (and optionally board), separated by "
+    "commas or semicolons. All or nothing: the first bad row is reported with its line number and no "
+    "school is added. A code already there stops the import, unless --update or --skip-existing."
 )
-SCHOOL_IMPORTED = "Imported {count} schools from {file}."
-SCHOOL_FILE_UNREADABLE = "cannot read {file}: {reason}"
+SCHOOL_IMPORT_UPDATE_HELP = "Schools whose code already exists get the file's name and board."
+SCHOOL_IMPORT_SKIP_HELP = "Schools whose code already exists are left as they are."
+SCHOOL_IMPORT_BOTH_MODES = "give --update or --skip-existing, not both"
+SCHOOL_IMPORTED = "Imported {added} from {file} ({updated} updated, {unchanged} already there unchanged)."
+FILE_MISSING = "there is no file {file}: check the name and folder (e.g. `ls {file}`)"
+FILE_IS_DIRECTORY = "{file} is a folder, not a file: give the CSV file inside it"
+FILE_NOT_ALLOWED = "you may not read {file}: check its permissions, or copy it somewhere you can read"
+FILE_NOT_UTF8 = (
+    '{file} is not UTF-8 text: save it again as "CSV UTF-8" (in Excel: Save As, CSV UTF-8) and retry'
+)
+FILE_UNREADABLE = "{file} cannot be read: check that it is a plain file you may read, then retry"
 NO_SCHOOLS = "No schools yet: add one with `sro school add` or `sro school import schools.sample.csv`."
 
 OFFICER_HELP = "Officers: invite, list, deactivate, assign to and unassign from schools."
@@ -56,17 +78,39 @@ STATS_HELP = (
     "Periods are whole calendar days, weeks or months in SRO_TIMEZONE; --from and --to are widened to "
     "whole periods and the output says which range was used. Weeks start on Monday and are cut at month "
     "boundaries (a week across two months is two periods), so that days, weeks and months nest: that is "
-    "what keeps queries at different --by from being subtracted from one another. Only settled months "
-    "are shown (a month settles on the 2nd of the next).\n\n"
+    "what keeps queries at different --by from being subtracted from one another.\n\n"
+    "Only complete periods are shown. A day is complete from the day after next (a count made just "
+    "before midnight may be saved just after it); a week or month when its last day is. So the month "
+    "still running shows its complete days (--by day) and weeks (--by week), each protected like any "
+    "other, but never a total of the month so far: it could be subtracted from the next day's total to "
+    "give one day's count. Every output says which periods are complete.\n\n"
     'Symbols: <5 = a count from 1 to 4 (the string "<5" in JSON); x = withheld so that no small count '
     'can be worked out from the other numbers ("x" in JSON; it may stand for any count of 1 or more). '
     "A total is shown only when no small count can be computed from it. Response times need at least "
-    "5 cases."
+    "10 cases."
 )
+STATS_FROM_HELP = "First day (default: the first day of the newest settled month)."
+STATS_TO_HELP = "Last day (default: the newest complete day, the day before yesterday)."
 STATS_RANGE = "Statistics by {by} from {first} to {last} (whole periods, {zone})."
-STATS_CLIPPED = "Not shown: days after {settled}, whose month has not settled yet."
-STATS_NOTHING = "Nothing to show: no settled month in that range (the newest settled day is {settled})."
-STATS_BAD_DATE = "malformed date {value!r}: use YYYY-MM-DD"
+STATS_COMPLETE = (
+    "Every period shown is complete: its last day is over and its numbers no longer change "
+    "(the newest complete day is {complete})."
+)
+STATS_RUNNING_MONTH = (
+    "* marks a complete period of {months}, a month still running: its numbers are final, protected "
+    "like any other; the month's own total is shown from {when}, once the month is over."
+)
+STATS_NOT_OVER = (
+    "Not shown, not over yet: {periods}. A period is shown from the day after its last day is over "
+    "({when} for the first of these)."
+)
+STATS_SEE_DAYS = (
+    "Its complete days are shown with --by day (and complete weeks with --by week), not as a {by} so far."
+)
+STATS_NOTHING = "Nothing to show: no complete period in that range (the newest complete day is {complete})."
+STATS_BAD_DATE = "{option} {value!r} is not a day: write it as YYYY-MM-DD, e.g. 2026-09-30"
+STATS_NO_SUCH_MONTH = "{option} {value} is not a date: there is no month {month} (months are 01 to 12)"
+STATS_NO_SUCH_DAY = "{option} {value} is not a date: {month} has {days} days"
 STATS_LEGEND = "<5: from 1 to 4.  x: withheld so that small counts cannot be worked out."
 STATS_TIMES_TITLE = "Response times in minutes, rounded to 5 (shown from 10 cases)"
 STATS_ALL_INTENTS = "All intents"

@@ -8,12 +8,12 @@ import typer
 from rich.table import Table
 
 from admin import messages
-from admin.runtime import Context, console, fail, run
+from admin.runtime import App, Context, console, fail, run
 from casework import officers
 from casework.schools import find_school
 from storage.models import AssignmentKind, Role
 
-app = typer.Typer(help=messages.OFFICER_HELP, no_args_is_help=True)
+app = App(help=messages.OFFICER_HELP, no_args_is_help=True)
 
 
 @app.command("invite", help=messages.OFFICER_INVITE_HELP)
@@ -80,7 +80,7 @@ def list_() -> None:
                 o.role,
                 ", ".join(f"{code} ({kind})" for code, kind in o.assignments) or "-",
                 "yes" if o.enrolled else "no",
-                "no (blocked the bot)" if o.unreachable else "yes",
+                "no (blocked the bot)" if o.unreachable else "yes" if o.enrolled else "not enrolled",
                 "yes" if o.active else "deactivated",
             )
         console().print(table)

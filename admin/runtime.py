@@ -9,19 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from typer.core import TyperCommand, TyperGroup
 
 from admin import messages
 from app.logs import configure_logging
-from app.settings import Settings
+from app.settings import VAR_DIR, Settings
 from casework.crypto import DecryptionError
 from casework.errors import CaseworkError
 from casework.keys import KeyRing, MasterKey, load_master_key
@@ -30,6 +33,68 @@ from casework.rotation import open_keyring
 from storage.db import Database, UnsupportedDatabase
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The demo's state (app/demo.py keeps it there too; tests/admin/test_cli.py checks they agree).
+DEMO_DATABASE = VAR_DIR / "demo.db"
+DEMO_KEY_FILE = VAR_DIR / "demo-master.key"
+_options: dict[str, bool] = {"demo": False}
+
+
+def use_demo(demo: bool) -> None:
+    """`sro --demo`: every command of this invocation uses the demo's database and key file."""
+    _options["demo"] = demo
+
+
+def _plain(message: str) -> str:
+    """A typer/pydantic parameter error in plain words, with the fix where the error implies one."""
+    message = re.sub(r"^(Value|Assertion) error, ", "", message)
+    message = message.replace(
+        "Input should be a valid integer, unable to parse string as an integer", "expected a whole number"
+    )
+    if " is not one of " in message:
+        message = message.rstrip(".") + ": use one of these."
+    return message
+
+
+class _PlainErrors:
+    """Help without `<bool>` after flags, and parameter errors without Python's wording."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            # A flag takes no value: typer would show its type as `<bool>`, which reads as if it did.
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        try:
+            parsed: list[str] = super().parse_args(ctx, args)  # type: ignore[misc]
+        except typer.BadParameter as error:
+            error.message = _plain(error.message)
+            raise
+        return parsed
+
+
+class Command(_PlainErrors, TyperCommand):
+    pass
+
+
+class Group(_PlainErrors, TyperGroup):
+    pass
+
+
+class App(typer.Typer):
+    """A typer app whose groups and commands use the classes above."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cls=Group, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        kwargs.setdefault("cls", Command)
+        decorator: Callable[[F], F] = super().command(*args, **kwargs)
+        return decorator
 
 
 @dataclass
@@ -53,18 +118,35 @@ def fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def settings() -> Settings:
+    """The environment's settings, or the demo's database and key file with `sro --demo`."""
+    try:
+        if not _options["demo"]:
+            return Settings()
+        if not DEMO_DATABASE.exists():
+            fail(messages.NO_DEMO.format(path=DEMO_DATABASE))
+        return Settings(
+            database_url=f"sqlite+aiosqlite:///{DEMO_DATABASE}",
+            sro_master_key=None,
+            sro_master_key_file=DEMO_KEY_FILE,
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        fail(messages.BAD_SETTING.format(name=name, problem=_plain(first["msg"])))
+
+
 def run(command: Callable[[Context], Awaitable[T]]) -> T:
     """Run one command's coroutine with a fresh context; domain errors exit 1 with their message."""
     configure_logging(logging.WARNING)
-    try:
-        settings = Settings()
-    except ValidationError as error:
-        fail(f"invalid settings: {error.errors()[0]['loc'][0]}: {error.errors()[0]['msg']}")
+    settings_ = settings()
 
     async def main() -> T:
-        db = Database.connect(settings.database_url)
+        db = Database.connect(settings_.database_url)
         try:
-            return await command(Context(settings, db, CasePolicy.from_settings(settings), datetime.now(UTC)))
+            return await command(
+                Context(settings_, db, CasePolicy.from_settings(settings_), datetime.now(UTC))
+            )
         finally:
             await db.close()
 
@@ -73,7 +155,14 @@ def run(command: Callable[[Context], Awaitable[T]]) -> T:
     except (CaseworkError, UnsupportedDatabase) as error:
         fail(str(error))
     except DecryptionError as error:
-        fail(f"stored data failed authentication ({error}); it may have been tampered with")
+        fail(messages.TAMPERED.format(reason=error))
+    except (OperationalError, ProgrammingError) as error:
+        # The usual causes: a database never set up (no tables), or one that cannot be reached.
+        if re.search(r"no such table|does not exist|UndefinedTable", str(error.orig)):
+            fail(messages.NO_SCHEMA)
+        fail(messages.DATABASE_UNREACHABLE)
+    except (DBAPIError, OSError):
+        fail(messages.DATABASE_UNREACHABLE)
 
 
 def console() -> Console:

@@ -9,10 +9,10 @@ import typer
 from rich.table import Table
 
 from admin import messages
-from admin.runtime import Context, console, fail, run
+from admin.runtime import App, Context, console, fail, run
 from casework import schools
 
-app = typer.Typer(help=messages.SCHOOL_HELP, no_args_is_help=True)
+app = App(help=messages.SCHOOL_HELP, no_args_is_help=True)
 
 
 @app.command("add", help=messages.SCHOOL_ADD_HELP)
@@ -63,16 +63,55 @@ def remove(code: Annotated[str, typer.Argument(help="The school's code.")]) -> N
 
 
 @app.command("import", help=messages.SCHOOL_IMPORT_HELP)
-def import_(file: Annotated[Path, typer.Argument(help="A CSV file: name,code[,board].")]) -> None:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        fail(messages.SCHOOL_FILE_UNREADABLE.format(file=file, reason=type(error).__name__))
+def import_(
+    file: Annotated[Path, typer.Argument(help="A CSV file: name,code[,board].")],
+    update: Annotated[bool, typer.Option("--update", help=messages.SCHOOL_IMPORT_UPDATE_HELP)] = False,
+    skip_existing: Annotated[
+        bool, typer.Option("--skip-existing", help=messages.SCHOOL_IMPORT_SKIP_HELP)
+    ] = False,
+) -> None:
+    if update and skip_existing:
+        fail(messages.SCHOOL_IMPORT_BOTH_MODES)
+    mode = (
+        schools.ImportMode.UPDATE
+        if update
+        else schools.ImportMode.SKIP_EXISTING
+        if skip_existing
+        else schools.ImportMode.REFUSE
+    )
+    text = read_text_file(file)
 
     async def command(ctx: Context) -> None:
         rows = schools.parse_schools_csv(text)
         async with ctx.db.transaction() as session:
-            count = await schools.import_schools(session, rows, ctx.now)
-        typer.echo(messages.SCHOOL_IMPORTED.format(count=count, file=file))
+            result = await schools.import_schools(session, rows, ctx.now, mode)
+        typer.echo(
+            messages.SCHOOL_IMPORTED.format(
+                added=_count(result.added, "new school"),
+                updated=result.updated,
+                unchanged=result.skipped,
+                file=file,
+            )
+        )
 
     run(command)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def read_text_file(file: Path) -> str:
+    """A UTF-8 text file's contents, or a message saying what is wrong and what to do."""
+    try:
+        return file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(messages.FILE_MISSING.format(file=file))
+    except IsADirectoryError:
+        fail(messages.FILE_IS_DIRECTORY.format(file=file))
+    except PermissionError:
+        fail(messages.FILE_NOT_ALLOWED.format(file=file))
+    except UnicodeDecodeError:
+        fail(messages.FILE_NOT_UTF8.format(file=file))
+    except OSError:
+        fail(messages.FILE_UNREADABLE.format(file=file))

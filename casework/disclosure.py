@@ -25,6 +25,7 @@ shown, e.g. the urgent part of a cell).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -141,16 +142,26 @@ class _Equations:
         return float(lo[parent] - hi[others].sum()), float(hi[parent] - lo[others].sum())
 
 
-def protect(system: System, withhold: set[int] | None = None) -> Protection:
+def protect(
+    system: System, withhold: set[int] | None = None, frozen: Mapping[int, Status] | None = None
+) -> Protection:
     """The final status of every node: no count of 1..4 that is not shown can be worked out.
 
     `withhold`: nodes already known to need withholding (from `disclosure_audit`).
+    `frozen`: nodes already published with this status (a day of the current month shown
+    yesterday): they keep it, whatever it costs the others, since what was shown cannot be taken
+    back; only the other nodes are withheld to protect them.
     """
     values = np.asarray(system.values, dtype=np.int64)
     level = np.asarray(system.level, dtype=np.int64)
     status = initial_status(values, np.asarray(system.unpublished, dtype=bool))
     if withhold:
         status[sorted(withhold)] = Status.WITHHELD
+    fixed = np.zeros(len(values), dtype=bool)
+    if frozen:
+        nodes = sorted(frozen)
+        status[nodes] = [frozen[n] for n in nodes]
+        fixed[nodes] = True
     equations = _Equations(system, len(values))
     small = (values >= 1) & (values <= SMALL_MAX)
     passes = fallbacks = 0
@@ -168,18 +179,26 @@ def protect(system: System, withhold: set[int] | None = None) -> Protection:
             return Protection(status, passes, fallbacks)
         blamed: set[int] = set()
         for node in pinned.tolist():
-            culprit = _blame(node, equations, status, values, level, lo, hi, start_lo, start_hi)
+            culprit = _blame(node, equations, status, values, level, lo, hi, start_lo, start_hi, fixed)
             if culprit is None:
                 fallbacks += 1
                 log.warning("disclosure.fallback nodes=%d", len(values))
-                blamed.update(np.flatnonzero(_loosenable(status, values)).tolist())
+                blamed.update(np.flatnonzero(_loosenable(status, values, fixed)).tolist())
                 break
             blamed.add(culprit)
+        if not blamed:
+            # Only frozen numbers are left to withhold: never the case when what was frozen was
+            # itself protected (see stats_cube), so this is a bug, not a reason to publish.
+            raise AssertionError("disclosure: a count is pinned and nothing left can be withheld")
         status[list(blamed)] = Status.WITHHELD
 
 
-def _loosenable(status: npt.NDArray[np.int8], values: Ints) -> npt.NDArray[np.bool_]:
-    loosenable: npt.NDArray[np.bool_] = ((status == Status.EXACT) & (values > 0)) | (status == Status.SMALL)
+def _loosenable(
+    status: npt.NDArray[np.int8], values: Ints, fixed: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.bool_]:
+    loosenable: npt.NDArray[np.bool_] = (
+        ((status == Status.EXACT) & (values > 0)) | (status == Status.SMALL)
+    ) & ~fixed
     return loosenable
 
 
@@ -193,11 +212,14 @@ def _blame(
     hi: Floats,
     start_lo: Floats,
     start_hi: Floats,
+    fixed: npt.NDArray[np.bool_],
 ) -> int | None:
     """The one number to withhold so that `node` is no longer pinned (see the module docstring)."""
 
     def loosenable(n: int) -> bool:
-        return bool((status[n] == Status.EXACT and values[n] > 0) or status[n] == Status.SMALL)
+        return not fixed[n] and bool(
+            (status[n] == Status.EXACT and values[n] > 0) or status[n] == Status.SMALL
+        )
 
     def best(candidates: list[int]) -> int | None:
         return min(candidates, key=lambda n: (-level[n], n)) if candidates else None
@@ -219,7 +241,7 @@ def _blame(
         parents = [int(equations.parent[eq]) for eq in reasons]
         choice = best([p for p in parents if p not in frontier and loosenable(p)])
         if choice is None and own_bound:
-            choice = best([t for t in frontier if status[t] == Status.SMALL])
+            choice = best([t for t in frontier if status[t] == Status.SMALL and not fixed[t]])
         if choice is None:
             choice = best(
                 [c for eq in reasons for c in equations.children[eq] if c not in frontier and loosenable(c)]

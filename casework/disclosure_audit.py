@@ -31,7 +31,7 @@ import logging
 import random
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 import highspy
@@ -67,6 +67,7 @@ class AuditProblem:
     status: list[Status]
     level: list[int]
     finest: list[bool]  # one school, one intent, one day: no published number inside it
+    frozen: set[int] = field(default_factory=set)  # already published: never a culprit
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,7 +286,11 @@ class _Solver:
 def _culprit(problem: AuditProblem, leaning: set[int]) -> int | None:
     """The number to withhold among those the certificates lean on: an exact total first, widest first."""
     candidates = [
-        r for r in leaning if problem.values[r] > 0 and problem.status[r] in (Status.EXACT, Status.SMALL)
+        r
+        for r in leaning
+        if problem.values[r] > 0
+        and problem.status[r] in (Status.EXACT, Status.SMALL)
+        and r not in problem.frozen
     ]
     if not candidates:
         return None

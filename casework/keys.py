@@ -72,7 +72,10 @@ class MasterKey:
 
     def __init__(self, raw: bytes, source: KeySource) -> None:
         if len(raw) != crypto.KEY_SIZE:
-            raise MasterKeyError(f"a master key is {crypto.KEY_SIZE} bytes, this one is {len(raw)}")
+            raise MasterKeyError(
+                f"a master key is {crypto.KEY_SIZE} bytes, this one is {len(raw)}: copy it again from "
+                "your backup (or, for a new installation, make one with `sro keys generate`)"
+            )
         self._raw = raw
         self.source = source
 
@@ -87,7 +90,10 @@ class MasterKey:
         try:
             raw = base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
         except (binascii.Error, ValueError) as error:
-            raise MasterKeyError("the master key is not valid base64url text") from error
+            raise MasterKeyError(
+                "the master key is not valid base64url text: copy it again from your backup "
+                "(or, for a new installation, make one with `sro keys generate`)"
+            ) from error
         return cls(raw, source)
 
     def encoded(self) -> str:
@@ -133,9 +139,21 @@ def read_key_file(path: Path, source: KeySource) -> MasterKey:
     try:
         text = path.read_text(encoding="ascii")
     except FileNotFoundError as error:
-        raise MasterKeyError(f"master key file {path} does not exist") from error
-    except (OSError, UnicodeDecodeError) as error:
-        raise MasterKeyError(f"cannot read master key file {path}: {type(error).__name__}") from error
+        raise MasterKeyError(
+            f"master key file {path} does not exist. If this is a new installation, make one with: "
+            f"sro keys generate > {path} && chmod 600 {path}. If the database already holds cases, "
+            "restore the key from your backup instead (a new key cannot open them)"
+        ) from error
+    except UnicodeDecodeError as error:
+        raise MasterKeyError(
+            f"master key file {path} is not a key (a key is one line of 43 letters, digits, - and _): "
+            "point SRO_MASTER_KEY_FILE at the right file"
+        ) from error
+    except OSError as error:
+        raise MasterKeyError(
+            f"cannot read master key file {path}: check that it is a file this user may read "
+            f"(chmod 600 {path}, owned by this user)"
+        ) from error
     mode = path.stat().st_mode
     if mode & 0o077:
         # As ssh does with its keys: a key others can read is a key that may have leaked.

@@ -80,12 +80,21 @@ def months_between(first: date, last: date) -> list[date]:
     return [p.start for p in periods_between(first, last, Granularity.MONTH)]
 
 
-def last_settled_day(today: date) -> date:
-    """The last day of the newest month whose statistics can no longer change.
+def last_complete_day(today: date) -> date:
+    """The newest day whose statistics can no longer change: the day before yesterday.
 
-    A month is settled from the 2nd of the next month: a count recorded in
-    the last seconds of the month may commit a moment after midnight, and
-    publishing a month that can still change would let two queries be
-    subtracted.
+    A day is complete from the day after next: a count recorded in its last
+    seconds may commit a moment after midnight, and publishing a day that can
+    still change would let two queries be subtracted. A week or month is
+    complete when its last day is.
     """
-    return month_start(today - timedelta(days=1)) - timedelta(days=1)
+    return today - timedelta(days=2)
+
+
+def is_complete(period: Period, today: date) -> bool:
+    return period.end <= last_complete_day(today)
+
+
+def last_settled_day(today: date) -> date:
+    """The last day of the newest complete month (a month is settled from the 2nd of the next)."""
+    return month_start(last_complete_day(today) + timedelta(days=1)) - timedelta(days=1)

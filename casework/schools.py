@@ -2,7 +2,9 @@
 
 A removed school takes no new reports; its cases and statistics stay.
 An import is all or nothing: the first bad row is reported with its line
-number and no school is added.
+number and no school is added. A code already in the database is refused,
+unless the import is told to update such schools (`ImportMode.UPDATE`) or to
+leave them as they are (`ImportMode.SKIP_EXISTING`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +28,20 @@ _CODE = re.compile(r"^[A-Z0-9]{2,16}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 REQUIRED_COLUMNS = ("name", "code")
 OPTIONAL_COLUMNS = ("board",)
+DELIMITERS = ",;\t|"  # spreadsheets in many locales save "CSV" with semicolons
+
+
+class ImportMode(StrEnum):
+    REFUSE = "refuse"  # a code already in the database stops the import
+    UPDATE = "update"  # ... has its name and board replaced
+    SKIP_EXISTING = "skip-existing"  # ... is left as it is
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    added: int
+    updated: int
+    skipped: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +97,33 @@ async def remove_school(session: AsyncSession, code: str, now: datetime) -> Scho
     return school
 
 
+def _delimiter(text: str) -> str:
+    """The file's delimiter, from its header line (a comma when nothing else fits)."""
+    header = text.partition("\n")[0]
+    try:
+        return csv.Sniffer().sniff(header, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
 def parse_schools_csv(text: str) -> list[tuple[int, NewSchool]]:
-    """Rows of a `name,code[,board]` CSV with their line numbers; `SchoolImportError` at the first bad one."""
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")), skipinitialspace=True)
+    """Rows of a `name,code[,board]` CSV with their line numbers; `SchoolImportError` at the first bad one.
+
+    The delimiter (comma, semicolon, tab or bar) is read from the header line.
+    """
+    text = text.removeprefix("\ufeff")
+    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text), skipinitialspace=True)
     header = [column.strip().lower() for column in reader.fieldnames or []]
     missing = [column for column in REQUIRED_COLUMNS if column not in header]
     unknown = [column for column in header if column not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
     if missing or unknown:
         problem = f"missing column {missing[0]!r}" if missing else f"unknown column {unknown[0]!r}"
-        raise SchoolImportError(1, f"{problem}: the header is name,code (and optionally board)")
+        found = ", ".join(repr(column) for column in header) or "nothing"
+        raise SchoolImportError(
+            1,
+            f"{problem} (the header has {found}): make the first line name,code or name,code,board, "
+            "separated by commas or semicolons",
+        )
     reader.fieldnames = header
     rows: list[tuple[int, NewSchool]] = []
     seen: dict[str, int] = {}
@@ -109,19 +144,45 @@ def parse_schools_csv(text: str) -> list[tuple[int, NewSchool]]:
     return rows
 
 
-async def import_schools(session: AsyncSession, rows: Sequence[tuple[int, NewSchool]], now: datetime) -> int:
-    """Add every parsed row, or none: a code already in the database is reported with its line."""
-    existing = set(
-        await session.scalars(select(School.code).where(School.code.in_([s.code for _, s in rows])))
-    )
-    for line, school in rows:
-        if school.code in existing:
-            raise SchoolImportError(line, f"a school with code {school.code!r} already exists")
+async def import_schools(
+    session: AsyncSession,
+    rows: Sequence[tuple[int, NewSchool]],
+    now: datetime,
+    mode: ImportMode = ImportMode.REFUSE,
+) -> ImportResult:
+    """Add every parsed row, or none; a code already in the database is refused (with its line),
+    updated (name and board; a removed school stays removed) or skipped, as `mode` says."""
+    existing = {
+        school.code: school
+        for school in await session.scalars(select(School).where(School.code.in_([s.code for _, s in rows])))
+    }
+    if mode == ImportMode.REFUSE:
+        for line, school in rows:
+            if school.code in existing:
+                raise SchoolImportError(
+                    line,
+                    f"a school with code {school.code!r} already exists: to import the file anyway, "
+                    "add --update (replace those schools' names and boards) or --skip-existing "
+                    "(leave them as they are)",
+                )
+    added = updated = skipped = 0
     for _, school in rows:
-        session.add(
-            School(name=school.name, code=school.code, board=school.board, active=True, created_at=now)
-        )
+        old = existing.get(school.code)
+        if old is None:
+            session.add(
+                School(name=school.name, code=school.code, board=school.board, active=True, created_at=now)
+            )
+            added += 1
+        elif mode == ImportMode.UPDATE and (old.name, old.board) != (school.name, school.board):
+            old.name, old.board = school.name, school.board
+            updated += 1
+        else:
+            skipped += 1  # skip-existing, or an update that changes nothing
     await audit.record_event(
-        session, actor="admin", action="school.imported", now=now, detail=f"{len(rows)} schools"
+        session,
+        actor="admin",
+        action="school.imported",
+        now=now,
+        detail=f"{added} added, {updated} updated, {skipped} unchanged",
     )
-    return len(rows)
+    return ImportResult(added, updated, skipped)

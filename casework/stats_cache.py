@@ -37,7 +37,7 @@ from storage.models import ProtectedMonth
 
 # Bump whenever protection may give a different table for the same rows (stats_cube, disclosure,
 # disclosure_audit): every cached month then misses and is protected again by the new code.
-PROTECTION_VERSION = 2
+PROTECTION_VERSION = 3  # 3: each month protected as a chain of its complete days (stats_cube)
 FORMAT = 1  # of the encoded cells
 
 _MEASURES = (COUNT, URGENT)

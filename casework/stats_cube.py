@@ -20,6 +20,20 @@ audit (`disclosure_audit.audit`), whose findings are withheld and fed back.
 A school-month with no published number of 1..4 has nothing to hide and
 skips both: every number is exact.
 
+The month still running is published too, through its newest complete day:
+its days and the weeks already over, never the month (or a week) so far.
+Each day's publication adds numbers to the last one; what was shown cannot
+be taken back, so a month is protected as a chain (`_protect_school`): at
+each day that adds a number, the system of the month so far is protected
+with every number already published frozen at the status it was shown with
+(`disclosure.protect`'s and the audit's `frozen`: never withheld later, never
+blamed), and only the new numbers are withheld to keep the old ones hidden.
+That always succeeds: withholding every new non-zero number adds no upper
+bound an adversary could use. The settled month is the chain's last step, so
+the table of a month is the same whether or not anyone looked at it while it
+ran, and no two days' tables can be subtracted (tests/casework/
+test_current_month.py tries). It costs one protection per day with numbers.
+
 Protection is deterministic: a school's rows are put in one canonical order
 first, so the same rows give the same table whatever order the database
 returns them in (`stats_cache` relies on it, and so does "the same status
@@ -35,7 +49,7 @@ from datetime import date
 
 from casework.disclosure import SMALL_MAX, Status, System, protect
 from casework.disclosure_audit import AuditProblem, audit
-from casework.periods import Granularity, Period, period_of
+from casework.periods import Granularity, Period, period_of, weeks_of
 
 ALL_SCHOOLS = -1
 NO_SCHOOL = 0
@@ -78,12 +92,21 @@ class MonthTable:
 
 
 class _Month:
-    """One school's month: nodes, equations and base variables, built once and protected in rounds."""
+    """One school's month: nodes, equations and base variables, built once and protected in rounds.
 
-    def __init__(self, month: date, rows: Iterable[BaseRow]) -> None:
+    `through`: the last day whose numbers are published (default: the month's last day). Only
+    days up to it, and weeks and the month only if they end by it, are in the system: a week or
+    month still running is never published, not even as a total of the days so far.
+    """
+
+    def __init__(self, month: date, rows: Iterable[BaseRow], through: date | None = None) -> None:
         month_period = period_of(month, Granularity.MONTH)
+        self.month = month
+        self.through = month_period.end if through is None else min(through, month_period.end)
+        self.rows = [row for row in canonical(rows) if row.day <= self.through]
+        self.frozen: dict[CellKey, Published] = {}  # set by `_protect_school`'s chain
         day_cells: dict[tuple[int, str, date], list[int]] = defaultdict(lambda: [0, 0])  # [urgent, other]
-        for row in canonical(rows):
+        for row in self.rows:
             day_cells[(row.school, row.intent, row.day)][0 if row.urgent else 1] += row.count
         urgent_days = {(s, d) for (s, _, d), (urgent, _) in day_cells.items() if urgent}
 
@@ -91,7 +114,11 @@ class _Month:
         members: dict[CellKey, list[int]] = defaultdict(list)  # base variables each number sums
         self.truth: list[float] = []
         for (school, intent, day), (urgent, other) in day_cells.items():
-            periods = (period_of(day, Granularity.DAY), period_of(day, Granularity.WEEK), month_period)
+            periods = [
+                p
+                for p in (period_of(day, Granularity.DAY), period_of(day, Granularity.WEEK), month_period)
+                if p.end <= self.through
+            ]
             variables = [len(self.truth)]
             self.truth.append(other)
             if (school, day) in urgent_days:  # else its urgent part is known to be 0: no variable
@@ -123,13 +150,18 @@ class _Month:
 
         split(
             {
-                k: (k[0], k[1], k[2], period_of(k[3].start, Granularity.WEEK))
+                k: week
                 for k in self.keys
                 if k[3].granularity == Granularity.DAY
+                and (week := (k[0], k[1], k[2], period_of(k[3].start, Granularity.WEEK))) in node
             }
         )
         split(
-            {k: (k[0], k[1], k[2], month_period) for k in self.keys if k[3].granularity == Granularity.WEEK}
+            {
+                k: (k[0], k[1], k[2], month_period)
+                for k in self.keys
+                if k[3].granularity == Granularity.WEEK and (k[0], k[1], k[2], month_period) in node
+            }
         )
         split(
             {k: (COUNT, k[1], ALL_INTENTS, k[3]) for k in self.keys if k[0] == COUNT and k[2] != ALL_INTENTS}
@@ -186,14 +218,18 @@ def protect_month(month: date, rows: Iterable[BaseRow]) -> MonthTable:
     return MonthTable(month, cells, rounds)
 
 
-def protect_school(month: date, rows: Iterable[BaseRow]) -> dict[CellKey, Published]:
+def protect_school(
+    month: date, rows: Iterable[BaseRow], through: date | None = None
+) -> dict[CellKey, Published]:
     """One school's protected month as published: a hidden number keeps its status, not its value.
 
-    `rows` are one school's rows of one month. The true value of a `<5` or
-    `x` number is replaced by 0, so what leaves this function (for a report,
-    or for the cache in `stats_cache`) holds nothing that is not published.
+    `rows` are one school's rows of one month; `through`, the last day to
+    publish (a month still running: its days and weeks over by then). The true
+    value of a `<5` or `x` number is replaced by 0, so what leaves this
+    function (for a report, or for the cache in `stats_cache`) holds nothing
+    that is not published.
     """
-    cells, _ = _protect_school(_Month(month, rows))
+    cells, _ = _protect_school(_Month(month, rows, through))
     return published(cells)
 
 
@@ -224,33 +260,74 @@ def _all_schools(cells: dict[CellKey, Published]) -> dict[CellKey, Published]:
     return sums
 
 
+def checkpoints(month: date, rows: Iterable[BaseRow], through: date) -> list[date]:
+    """The days on which a month's publication changes, up to `through`: each day with rows, each
+    week's and the month's last day (a new number appears), and `through` itself."""
+    days = {row.day for row in rows if row.day <= through}
+    days.update(week.end for week in weeks_of(month) if week.end <= through)
+    return sorted(days | {through})
+
+
 def _protect_school(built: _Month) -> tuple[dict[CellKey, Published], int]:
+    """The month as published through `built.through`, the same numbers with the same statuses as
+    every earlier day's publication of it (a chain: see the module docstring)."""
+    cells: dict[CellKey, Published] = {}
+    rounds = 0
+    for day in checkpoints(built.month, built.rows, built.through):
+        step = built if day == built.through else _Month(built.month, built.rows, day)
+        step.frozen = cells
+        cells, step_rounds = _protect_step(step)
+        rounds = max(rounds, step_rounds)
+    return cells, rounds
+
+
+def _protect_step(built: _Month) -> tuple[dict[CellKey, Published], int]:
     n = len(built.keys)
+    frozen: dict[int, Status] = {}
+    for i, key in enumerate(built.keys):
+        before = built.frozen.get(key)
+        if before is not None:
+            if before.value != built.system.values[i]:
+                # A day already published changed (rows imported late): its earlier numbers cannot
+                # be taken back, so the chain is broken; say so rather than publish a second version.
+                raise RuntimeError(f"statistics of {key[3].label} changed after they were published")
+            frozen[i] = before.status
     if not any(1 <= value <= SMALL_MAX for value in built.system.values[:n]):
         # Nothing of 1..4 is published: every status starts exact, and neither propagation nor the
-        # audit has a hidden count to look at, so both would return everything exact.
+        # audit has a hidden count to look at, so both would return everything exact (and nothing
+        # frozen is hidden: a frozen number has the same value now, so none was of 1..4 either).
         return {key: Published(built.system.values[i], Status.EXACT) for i, key in enumerate(built.keys)}, 1
     withhold: set[int] = set()
     for round_number in range(1, MAX_ROUNDS + 1):
-        status = [Status(int(s)) for s in protect(built.system, withhold).status[:n]]
+        status = [Status(int(s)) for s in protect(built.system, withhold, frozen).status[:n]]
         problem = AuditProblem(
-            built.truth, built.members, built.system.values[:n], status, built.system.level[:n], built.finest
+            built.truth,
+            built.members,
+            built.system.values[:n],
+            status,
+            built.system.level[:n],
+            built.finest,
+            set(frozen),
         )
         findings = audit(problem, built.redundant(status), seed=round_number)
         if not findings:
             return {
                 key: Published(built.system.values[i], status[i]) for i, key in enumerate(built.keys)
             }, round_number
+        withheld_before = len(withhold)
         for finding in findings:
-            if finding.culprit is not None:
+            if finding.culprit is not None and finding.culprit not in frozen:
                 withhold.add(finding.culprit)
-            else:  # nothing to blame: withhold every exact number that shares a base count with it
+            else:  # nothing to blame: withhold every number not yet published that shares a base count
                 pinned = set(built.members[finding.row])
                 withhold.update(
                     i
                     for i in range(n)
-                    if status[i] == Status.EXACT
+                    if status[i] in (Status.EXACT, Status.SMALL)
+                    and i not in frozen
                     and built.system.values[i] > 0
                     and pinned & set(built.members[i])
                 )
+        if len(withhold) == withheld_before:
+            raise RuntimeError("disclosure control: a count is pinned and nothing left can be withheld")
     raise RuntimeError(f"disclosure control did not settle in {MAX_ROUNDS} rounds")

@@ -30,6 +30,7 @@ class Task:
     month: date
     school: int
     rows: list[BaseRow]  # the school's rows of the month
+    through: date | None = None  # a month still running: published through this day only
 
 
 def usable_cores() -> int:
@@ -54,4 +55,4 @@ def protect_all(tasks: Sequence[Task], workers: int | None = None) -> dict[tuple
 
 def protect_encoded(task: Task) -> bytes:
     """One school-month protected, as the cache keeps it."""
-    return stats_cache.encode(task.month, stats_cube.protect_school(task.month, task.rows))
+    return stats_cache.encode(task.month, stats_cube.protect_school(task.month, task.rows, task.through))

@@ -5,8 +5,11 @@ number has the same status in every query. A range total (a school's
 total over the whole range, say) is shown exactly only when it is the sum
 of exact numbers already published for that range — whole months, else
 weeks, else days — and as `x` otherwise, so it can never be subtracted from
-another query's total to reveal a small count. Only settled months are
-shown (`periods.last_settled_day`). Response times (median and 90th
+another query's total to reveal a small count. Only complete periods are
+shown (`periods.last_complete_day`: a day from the day after next, a week or
+month when its last day is): in the month still running, its complete days
+and weeks, never a total of the month (or week) so far, which could be
+subtracted from the next day's to give one day's count. Response times (median and 90th
 percentile to acknowledgement and to first reply) need at least 10 cases
 and are rounded to 5 minutes (`responses.publishable`).
 
@@ -32,6 +35,7 @@ from casework.disclosure import Status
 from casework.periods import (
     Granularity,
     Period,
+    last_complete_day,
     last_settled_day,
     month_end,
     month_start,
@@ -84,22 +88,38 @@ class ResponseTimes:
 
 @dataclass
 class StatsReport:
-    first: date | None  # the range actually used (snapped outward), None if nothing is settled in it
+    first: date | None  # the range actually shown (snapped outward), None if no period in it is complete
     last: date | None
     by: Granularity
-    settled_until: date
-    periods: list[Period] = field(default_factory=list)
+    settled_until: date  # the last day of the newest complete month
+    complete_until: date  # the newest complete day (`periods.last_complete_day`)
+    periods: list[Period] = field(default_factory=list)  # shown: complete periods only
     schools: list[str] = field(default_factory=list)
     intents: list[str] = field(default_factory=list)
     cells: list[Cell] = field(default_factory=list)
     response_times: list[ResponseTimes] = field(default_factory=list)
-    clipped: bool = False  # True: part of the asked range is not settled yet and was left out
+    incomplete: list[Period] = field(default_factory=list)  # asked for, not over yet: not shown
     cached_school_months: int = 0  # protected months read from the cache ...
     protected_school_months: int = 0  # ... and protected for this report
 
 
 class InvalidStatsQuery(ValueError):
     """--from after --to, or a school code that does not exist."""
+
+
+def query_range(query: StatsQuery, today: date) -> tuple[date, date]:
+    """The days asked for: by default, from the newest settled month to the newest complete day."""
+    complete = last_complete_day(today)
+    last = query.last or complete
+    first = query.first or min(month_start(last_settled_day(today)), month_start(last))
+    if first > last:
+        if query.last is None:
+            raise InvalidStatsQuery(
+                f"--from {first} is after {complete}, the newest complete day (a day's numbers are "
+                f"shown from the day after next): give an earlier --from"
+            )
+        raise InvalidStatsQuery(f"--from {first} is after --to {last}: give the earlier day to --from")
+    return first, last
 
 
 async def build_report(
@@ -113,14 +133,13 @@ async def build_report(
     and newly protected months are cached in a second short transaction.
     `workers`: processes for protection (default: every usable core).
     """
-    settled = last_settled_day(today)
-    last = query.last or settled
-    first = query.first or month_start(last)
-    if first > last:
-        raise InvalidStatsQuery(f"--from {first} is after --to {last}")
+    settled, complete = last_settled_day(today), last_complete_day(today)
+    first, last = query_range(query, today)
     asked = periods_between(first, last, query.by)
-    periods = [p for p in asked if p.end <= settled]
-    report = StatsReport(None, None, query.by, settled, periods, clipped=len(periods) < len(asked))
+    periods = [p for p in asked if p.end <= complete]
+    report = StatsReport(
+        None, None, query.by, settled, complete, periods, incomplete=[p for p in asked if p.end > complete]
+    )
     async with db.transaction() as session:
         codes = {s.id: s.code for s in await session.scalars(select(School))}
         only: int | None = None
@@ -137,7 +156,9 @@ async def build_report(
         stat_rows = await _statistic_rows(session, months, only)
         cached = await stats_cache.load(session, months, only)
         response_rows = await _response_rows(session, periods)
-    tables, fresh = _protect(months, stat_rows, cached, all_schools=only is None, workers=workers)
+    tables, fresh = _protect(
+        months, stat_rows, cached, all_schools=only is None, workers=workers, through=complete
+    )
     report.cached_school_months = len(stat_rows) - len(fresh)
     report.protected_school_months = len(fresh)
     fresh = [entry for entry in fresh if month_end(entry.month) <= settled]  # only settled months are kept
@@ -233,8 +254,13 @@ def _protect(
     *,
     all_schools: bool,
     workers: int | None,
+    through: date,
 ) -> tuple[dict[date, _Protected], list[stats_cache.CachedMonth]]:
-    """Every month's table, from the cache where the fingerprint still matches; and what was protected now."""
+    """Every month's table, from the cache where the fingerprint still matches; and what was protected now.
+
+    A month not complete by `through` is published through that day only (its complete days and
+    weeks, protected as a chain so each keeps the status it was first shown with); it is never cached.
+    """
     by_month: dict[date, list[stats_cache.SchoolMonth]] = defaultdict(list)
     prints: dict[tuple[date, int], bytes] = {}
     tasks = []
@@ -247,7 +273,8 @@ def _protect(
                 continue
             except stats_cache.CacheFormatError:
                 log.warning("stats.cache unreadable month=%s school=%d: protecting it again", month, school)
-        tasks.append(stats_pool.Task(month, school, [BaseRow(school, *row) for row in rows]))
+        until = through if month_end(month) > through else None
+        tasks.append(stats_pool.Task(month, school, [BaseRow(school, *row) for row in rows], until))
     computed = stats_pool.protect_all(tasks, workers)
     for (month, school), cells in computed.items():
         by_month[month].append(stats_cache.SchoolMonth(month, school, cells))

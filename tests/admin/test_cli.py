@@ -76,13 +76,13 @@ def test_school_import_is_all_or_nothing(sro, tmp_path: Path) -> None:  # type: 
     header.write_text("school,code\nAlpha SS,ALP\n", encoding="utf-8")
     assert "line 1" in sro("school", "import", str(header), ok=False).output
     result = sro("school", "import", str(ROOT / "schools.sample.csv"))
-    assert re.search(r"Imported 1[0-9] schools", result.output)
+    assert re.search(r"Imported 1[0-9] new schools", result.output)
     again = sro("school", "import", str(ROOT / "schools.sample.csv"), ok=False)
     assert "line 2" in again.output
     assert "already exists" in again.output
     missing = sro("school", "import", str(tmp_path / "nope.csv"), ok=False)
     assert missing.exit_code == 1
-    assert "cannot read" in missing.output
+    assert "there is no file" in missing.output
 
 
 def test_officers(sro) -> None:  # type: ignore[no-untyped-def]
@@ -119,16 +119,20 @@ def test_officers(sro) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_stats_purge_and_bad_dates(sro) -> None:  # type: ignore[no-untyped-def]
-    for value in ("2026-13-01", "yesterday"):
+    for value, said in (
+        ("2026-13-01", "is not a date: there is no month 13"),
+        ("yesterday", "is not a day: write it as YYYY-MM-DD"),
+    ):
         result = sro("stats", "--from", value, ok=False)
         assert result.exit_code == 1
-        assert "malformed date" in result.output
+        assert said in result.output
     assert "is after" in sro("stats", "--from", "2025-03-01", "--to", "2025-02-01", ok=False).output
     assert "no school with code" in sro("stats", "--school", "QQQ", ok=False).output
     assert sro("stats", "--by", "fortnight", ok=False).exit_code == 2  # typer's own usage error
     assert "Nothing to show" in sro("stats", "--from", "2099-01-01", "--to", "2099-01-31").output
     empty = sro("stats", "--from", "2020-01-10", "--to", "2020-01-20").output
     assert "from 2020-01-01 to 2020-01-31" in empty  # snapped outward to the whole month
+    assert "Every period shown is complete" in empty
     assert "All intents │ 0" in empty
     assert "Purged 0" in sro("purge").output
     assert "No audit events" in sro("audit", "--case", "12").output

@@ -350,7 +350,7 @@ async def test_migration_0002_upgrades_and_downgrades(empty_url: str) -> None:
         await load(db, dataset()[:200])
     finally:
         await db.close()
-    await migrations.upgrade(empty_url)
+    await migrations.upgrade(empty_url, "0002")
     assert await migrations.current_revision(empty_url) == "0002"
     assert "protected_months" in await table_names(empty_url)
     db = Database.connect(empty_url)
