@@ -26,7 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.benchdoc import git_revision, machine, write_section
@@ -350,26 +350,26 @@ async def bench_rotation(url: str, messages: int, batch_size: int) -> dict[str, 
                 ]  # fmt: skip
                 await _bulk_messages(session, keys, [o.case_id for o in opened], recipients)
         generated = time.perf_counter() - start
-        longest = 0.0
+        load_before = os.getloadavg()[0]
         start = time.perf_counter()
-        step = time.perf_counter()
         async with db.transaction() as session:
             _, generation = await rotation.begin(session, keys, MasterKey.generate(), NOW)
         keys.replace(generation)
-        longest = time.perf_counter() - step
+        begin_s = time.perf_counter() - start
+        longest_batch = 0.0
         batches = 0
         while True:
             step = time.perf_counter()
             async with db.transaction() as session:
                 done = await rotation.reseal_batch(session, keys, NOW, batch_size=batch_size)
-            longest = max(longest, time.perf_counter() - step)
+            longest_batch = max(longest_batch, time.perf_counter() - step)
             if not done:
                 break
             batches += 1
         step = time.perf_counter()
         async with db.transaction() as session:
             stale = await rotation.finish(session, keys, NOW)
-        longest = max(longest, time.perf_counter() - step)
+        finish_s = time.perf_counter() - step
         total = time.perf_counter() - start
         assert stale == 0
         async with db.transaction() as session:
@@ -381,7 +381,11 @@ async def bench_rotation(url: str, messages: int, batch_size: int) -> dict[str, 
             "generated_s": generated,
             "total_s": total,
             "batches": batches,
-            "longest_s": longest,
+            "begin_s": begin_s,
+            "longest_batch_s": longest_batch,
+            "finish_s": finish_s,
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
         }
     finally:
         await db.close()
@@ -391,54 +395,47 @@ async def _bulk_messages(
     session: AsyncSession, keys: KeyRing, case_ids: list[int], recipients: list[routing.SealingRecipient]
 ) -> None:
     """Nine more student messages per case, as `sealing.store_message` writes them, inserted in bulk."""
-    next_id = (await session.scalar(select(func.max(CaseMessage.id))) or 0) + 1
     message_rows: list[dict[str, object]] = []
-    envelope_rows: list[dict[str, object]] = []
+    pending: list[tuple[int, int, bytes, list[tuple[RecipientKind, int | None, bytes, int | str]]]] = []
     plaintext = sealing.encode_body(BODY)
     for case_id in case_ids:
         case = await session.get(Case, case_id)
         assert case is not None
+        readers: list[tuple[RecipientKind, int | None, bytes, int | str]] = [
+            (RecipientKind.STUDENT, None, case.student_public_key, sealing.STUDENT)
+        ]
+        readers += [(RecipientKind.OFFICER, r.officer_id, r.public_key, r.officer_id) for r in recipients]
         for seq in range(2, MESSAGES_PER_CASE + 1):
             content_key = crypto.random_key()
             sealed = crypto.seal(content_key, plaintext, sealing.message_aad(case_id, seq, "student"))
             message = CaseMessage(
-                id=next_id, case_id=case_id, seq=seq, direction="student", author_officer_id=None,
+                case_id=case_id, seq=seq, direction="student", author_officer_id=None,
                 created_at=NOW, nonce=sealed.nonce, ciphertext=sealed.ciphertext,
             )  # fmt: skip
             directory_auth.sign_with(keys, message)
             message_rows.append({c: getattr(message, c) for c in _MESSAGE_COLUMNS})
-            readers: list[tuple[RecipientKind, int | None, bytes, int | str]] = [
-                (RecipientKind.STUDENT, None, case.student_public_key, sealing.STUDENT)
-            ]
-            readers += [(RecipientKind.OFFICER, r.officer_id, r.public_key, r.officer_id) for r in recipients]
-            for kind, officer_id, public_key, name in readers:
-                envelope = crypto.wrap_key(
-                    content_key, public_key, sealing.envelope_context(case_id, seq, name)
-                )
-                envelope_rows.append(
-                    {
-                        "message_id": next_id, "recipient_kind": kind, "officer_id": officer_id,
-                        "ephemeral_public_key": envelope.ephemeral_public_key,
-                        "nonce": envelope.nonce, "wrapped_key": envelope.wrapped_key,
-                    }
-                )  # fmt: skip
-            next_id += 1
+            pending.append((case_id, seq, content_key, readers))
         case.message_count = MESSAGES_PER_CASE
-    await session.execute(insert(CaseMessage), message_rows)
+    ids = await session.scalars(
+        insert(CaseMessage).returning(CaseMessage.id, sort_by_parameter_order=True), message_rows
+    )
+    envelope_rows: list[dict[str, object]] = []
+    for message_id, (case_id, seq, content_key, readers) in zip(ids.all(), pending, strict=True):
+        for kind, officer_id, public_key, name in readers:
+            envelope = crypto.wrap_key(content_key, public_key, sealing.envelope_context(case_id, seq, name))
+            envelope_rows.append(
+                {
+                    "message_id": message_id, "recipient_kind": kind, "officer_id": officer_id,
+                    "ephemeral_public_key": envelope.ephemeral_public_key,
+                    "nonce": envelope.nonce, "wrapped_key": envelope.wrapped_key,
+                }
+            )  # fmt: skip
     await session.execute(insert(KeyEnvelope), envelope_rows)
 
 
 _MESSAGE_COLUMNS = (
-    "id",
-    "case_id",
-    "seq",
-    "direction",
-    "author_officer_id",
-    "created_at",
-    "nonce",
-    "ciphertext",
-    "mac",
-)
+    "case_id", "seq", "direction", "author_officer_id", "created_at", "nonce", "ciphertext", "mac",
+)  # fmt: skip
 
 
 async def bench_rotation_section(args: argparse.Namespace) -> None:
@@ -452,16 +449,18 @@ async def bench_rotation_section(args: argparse.Namespace) -> None:
         f"`sro keys rotate` over {args.rotation_messages:,} stored messages ({MESSAGES_PER_CASE} per case, "
         "each with 5 officer envelopes and the student's): new master key, 5 officer key pairs, new "
         "server keys, then every officer envelope re-wrapped and every MAC re-made in batches of "
-        f'{args.rotation_batch} messages, each its own transaction. "longest" is the longest single '
-        "transaction: how long the bot can wait on the rotation at worst.",
+        f"{args.rotation_batch} messages, each its own transaction. The bot waits on the rotation at most "
+        "as long as its longest transaction: the first step, the longest batch, or the last step. "
+        "Figures under the load of other work on the machine (load average in the note).",
         "",
-        "| database | messages | rotation | messages/s | batches | longest transaction |",
-        "|---|---|---|---|---|---|",
+        "| database | messages | rotation | messages/s | batches | first step | longest batch | last step |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    loads: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         for name, url in targets:
             if name.startswith("PostgreSQL") and url is None:
-                lines.append(f"| {name} | not measured: TEST_DATABASE_URL unset | | | | |")
+                lines.append(f"| {name} | not measured: TEST_DATABASE_URL unset | | | | | | |")
                 continue
             url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'rotation.db'}"
             if url.startswith("postgresql"):
@@ -469,9 +468,12 @@ async def bench_rotation_section(args: argparse.Namespace) -> None:
             r = await bench_rotation(url, args.rotation_messages, args.rotation_batch)
             lines.append(
                 f"| {name} | {r['messages']:,.0f} | {_seconds(r['total_s'])} | "
-                f"{r['messages'] / r['total_s']:,.0f} | {r['batches']:.0f} | {_seconds(r['longest_s'])} |"
+                f"{r['messages'] / r['total_s']:,.0f} | {r['batches']:.0f} | {_seconds(r['begin_s'])} | "
+                f"{_seconds(r['longest_batch_s'])} | {_seconds(r['finish_s'])} |"
             )
             print(lines[-1], f"(generated in {r['generated_s']:.0f} s)", flush=True)  # noqa: T201
+            loads.append(f"{name}: {r['load_before']:.1f} before, {r['load_after']:.1f} after")
+    lines += ["", f"Load average on {usable_cores()} usable cores ({'; '.join(loads)})."]
     write_section("Key rotation", "\n".join(lines))
 
 

@@ -124,7 +124,9 @@ async def verify(session: AsyncSession, row: Row, now: datetime) -> bool:
     if version == ring.version:
         key = ring.directory_key
     elif (
-        isinstance(row, CaseMessage)  # officer rows are re-authenticated at once, messages in batches
+        # Officers and assignments are re-authenticated at once by a rotation; messages and shares,
+        # the big tables, in batches: until the rotation finishes they verify under the previous key.
+        isinstance(row, CaseMessage | CaseRecipient)
         and version == ring.version - 1
         and ring.current.previous_directory_key is not None
     ):

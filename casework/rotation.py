@@ -202,12 +202,8 @@ async def _rekey_officers(
 async def _resign(
     session: AsyncSession, old: KeyGeneration, generation: KeyGeneration, now: datetime
 ) -> None:
-    """Assignments and shares: small tables, re-authenticated at once under the new key."""
-    rows: list[directory_auth.Row] = [
-        *await session.scalars(select(Assignment)),
-        *await session.scalars(select(CaseRecipient)),
-    ]
-    for row in rows:
+    """Assignments, a small table, re-authenticated at once (shares go with their messages' batches)."""
+    for row in await session.scalars(select(Assignment)):
         if _genuine(old, row):
             _stamp(generation, row)
 
@@ -252,6 +248,11 @@ async def reseal_batch(
     ):
         envelopes.setdefault(envelope.message_id, []).append(envelope)
     officers = {o.id: o for o in await session.scalars(select(Officer))}
+    for share in await session.scalars(
+        select(CaseRecipient).where(CaseRecipient.case_id.in_({m.case_id for m in messages}))
+    ):
+        if _previous_generation_genuine(generation, share):
+            _stamp(generation, share)
     previous_keys: dict[int, X25519PrivateKey | None] = {}
     for message in messages:
         if not _previous_generation_genuine(generation, message):
@@ -279,12 +280,12 @@ async def reseal_batch(
     return len(messages)
 
 
-def _previous_generation_genuine(generation: KeyGeneration, message: CaseMessage) -> bool:
+def _previous_generation_genuine(generation: KeyGeneration, row: CaseMessage | CaseRecipient) -> bool:
     previous = generation.previous_directory_key
     return (
         previous is not None
-        and message.mac is not None
-        and message.mac == directory_auth.compute_mac(previous, generation.version - 1, message)
+        and row.mac is not None
+        and row.mac == directory_auth.compute_mac(previous, generation.version - 1, row)
     )
 
 
