@@ -7,6 +7,10 @@ APP_HELP = (
     "Reads DATABASE_URL and SRO_MASTER_KEY / SRO_MASTER_KEY_FILE like the bot."
 )
 ERROR = "error: {message}"
+UNEXPECTED = (
+    "sro stopped on an internal fault (a bug, not your input); a transaction in progress was undone. "
+    "Run the command again with SRO_DEBUG=1 set to see the details, and report them"
+)
 DEMO_HELP = "Use the demo's database and key file (var/demo.db, var/demo-master.key) instead of DATABASE_URL."
 NO_DEMO = "there is no demo database at {path}: start the demo once with `make run`, then try again"
 BAD_SETTING = "the setting {name} is invalid: {problem}. Correct {name} in the environment or in .env"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -152,6 +153,8 @@ def run(command: Callable[[Context], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(main())
+    except (typer.Exit, typer.Abort):
+        raise  # a command's own exit (`fail`), not a fault
     except (CaseworkError, UnsupportedDatabase) as error:
         fail(str(error))
     except DecryptionError as error:
@@ -163,6 +166,11 @@ def run(command: Callable[[Context], Awaitable[T]]) -> T:
         fail(messages.DATABASE_UNREACHABLE)
     except (DBAPIError, OSError):
         fail(messages.DATABASE_UNREACHABLE)
+    except Exception:
+        # A bug, not a bad input: the coordinator gets words and a next step; SRO_DEBUG shows it all.
+        if os.environ.get("SRO_DEBUG"):
+            raise
+        fail(messages.UNEXPECTED)
 
 
 def console() -> Console:

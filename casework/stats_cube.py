@@ -288,9 +288,9 @@ def _protect_step(built: _Month) -> tuple[dict[CellKey, Published], int]:
         before = built.frozen.get(key)
         if before is not None:
             if before.value != built.system.values[i]:
-                # A day already published changed (rows imported late): its earlier numbers cannot
-                # be taken back, so the chain is broken; say so rather than publish a second version.
-                raise RuntimeError(f"statistics of {key[3].label} changed after they were published")
+                # Every step reads the same rows, so a number of a complete period is the same in
+                # each; anything else is a bug in building the steps, not a table to publish.
+                raise AssertionError(f"the chain's number for {key[3].label} changed between steps")
             frozen[i] = before.status
     if not any(1 <= value <= SMALL_MAX for value in built.system.values[:n]):
         # Nothing of 1..4 is published: every status starts exact, and neither propagation nor the
