@@ -10,7 +10,7 @@ from rich.table import Table
 from admin import messages
 from admin.runtime import App, Context, console, run
 from casework import audit as audit_trail
-from casework import case_lifecycle, rotation
+from casework import case_lifecycle, officers, rotation
 from casework.keys import KeyRing, KeySource, MasterKey
 from storage import migrations
 
@@ -127,13 +127,17 @@ def audit(
         if program and case is None:
             async with ctx.db.transaction() as session:
                 events = await audit_trail.program_events(session, limit=limit)
+                names = {o.id: o.display_name for o in await officers.list_officers(session, ctx.now)}
             if not events:
                 typer.echo(messages.NO_EVENTS)
                 return
             table = Table("at (UTC)", "who", "action", "detail")
             for event in events:
                 table.add_row(
-                    event.at.strftime("%Y-%m-%d %H:%M:%S"), event.actor, event.action, event.detail or ""
+                    event.at.strftime("%Y-%m-%d %H:%M:%S"),
+                    _who(event.actor, names),
+                    event.action,
+                    event.detail or "",
                 )
             console().print(table)
             return
@@ -165,3 +169,11 @@ def audit(
         typer.echo(messages.AUDIT_VIEW_RECORDED)
 
     run(command)
+
+
+def _who(actor: str, names: dict[int, str]) -> str:
+    """An officer actor (`officer:7`) by name, as in a case's timeline; other actors as recorded."""
+    number = actor.removeprefix(audit_trail.OFFICER_PREFIX)
+    if actor.startswith(audit_trail.OFFICER_PREFIX) and number.isdigit():
+        return f"{names.get(int(number), 'officer')} (officer {number})"
+    return actor

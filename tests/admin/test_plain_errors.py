@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from admin import runtime
 from admin.cli import app
-from casework.keys import MasterKey, write_key_file
+from casework.keys import KeySource, MasterKey, write_key_file
 from storage import migrations
 from tests.storage.fixtures import DatabaseUnderTest
 
@@ -159,3 +159,38 @@ def test_demo_switch(
     plain(runner.invoke(app, ["--demo", "officer", "invite", "--name", "Cst. Demo", "--school", "MRC"]))
     assert "Cst. Demo" in runner.invoke(app, ["--demo", "officer", "list"]).output
     assert "No schools yet" in runner.invoke(app, ["school", "list"]).output  # without --demo: DATABASE_URL
+
+
+def test_audit_names_officers(sro, test_database: DatabaseUnderTest) -> None:  # type: ignore[no-untyped-def]
+    import os
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from app.settings import Settings
+    from casework import officers
+    from casework.policy import CasePolicy
+    from casework.rotation import open_keyring
+    from storage.db import Database
+    from storage.models import AuditEvent
+
+    sro("school", "import", str(ROOT / "schools.sample.csv"))
+    code = sro("officer", "invite", "--name", "Cst. Lee", "--school", "MRC").output.strip().splitlines()[-1]
+
+    async def enroll() -> list[str]:
+        db = Database.connect(test_database.url)
+        now = datetime.now(UTC)
+        try:
+            master = MasterKey.decode(os.environ["SRO_MASTER_KEY"], KeySource("environment"))
+            async with db.transaction() as session:
+                keys = await open_keyring(session, master, now)
+            async with db.transaction() as session:
+                await officers.enroll(session, keys, CasePolicy.from_settings(Settings()), code, 424242, now)
+            async with db.transaction() as session:
+                return list(await session.scalars(select(AuditEvent.actor)))
+        finally:
+            await db.close()
+
+    assert "officer:1" in asyncio.run(enroll())  # what the audit row holds ...
+    shown = plain(sro("audit", "--program"), "Cst. Lee (officer 1)")
+    assert "officer:1" not in shown  # ... and is shown by name
