@@ -84,6 +84,8 @@ class Rendered:
     chat_id: int
     document: list[Fragment] = field(default_factory=list)
     buttons: InlineKeyboardMarkup | None = None
+    # Starts every part after the first of a long message: which case it continues.
+    continued: list[Fragment] = field(default_factory=list)
 
 
 class Undeliverable(Exception):
@@ -135,8 +137,19 @@ async def deliver_due(application: BotApplication, services: Services) -> int:
         stale_after = timedelta(seconds=services.settings.outbox_stale_seconds)
         claimed = await outbox.claim_due(session, services.now(), BATCH, stale_after=stale_after)
     if claimed:
-        await asyncio.gather(*(deliver_one(application, services, row) for row in claimed))
+        # One recipient's rows one after another (urgent first: claim order), so the parts of two
+        # long tips never interleave in an officer's chat; different recipients at once.
+        queues: dict[tuple[str, int | None], list[Delivery]] = {}
+        for row in claimed:
+            key = ("officer", row.officer_id) if row.officer_id is not None else ("student", row.case_id)
+            queues.setdefault(key, []).append(row)
+        await asyncio.gather(*(_deliver_in_order(application, services, rows) for rows in queues.values()))
     return len(claimed)
+
+
+async def _deliver_in_order(application: BotApplication, services: Services, rows: list[Delivery]) -> None:
+    for row in rows:
+        await deliver_one(application, services, row)
 
 
 async def deliver_one(application: BotApplication, services: Services, row: Delivery) -> None:
@@ -160,7 +173,8 @@ async def deliver_one(application: BotApplication, services: Services, row: Deli
         return
     try:
         try:
-            last = await _send(application, services, row, rendered, textparts.html_parts(rendered.document))
+            parts = textparts.html_parts(rendered.document, continued=rendered.continued)
+            last = await _send(application, services, row, rendered, parts)
         except Refused as refused:
             # The content, not the officer: the same words again, as plain text.
             logger.warning("delivery.refused kind=%s error=%s", row.kind, type(refused.error).__name__)
@@ -287,9 +301,8 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
                 session, services.keys, row.message_id, row.officer_id
             )
             heading = catalog.t("officer_student_addition", case=summary.reference)
-            return Rendered(
-                chat_id, render.addition_document(heading, message.body), render.reply_only(row.case_id)
-            )
+            document = render.addition_document(heading, message.body)
+            return Rendered(chat_id, document, render.reply_only(row.case_id), render.continued(summary))
         first = await case_reading.first_message_as_officer(
             session, services.keys, row.case_id, row.officer_id
         )
@@ -298,7 +311,7 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
         DeliveryKind.REMINDER: catalog.t("officer_reminder_prefix"),
     }.get(DeliveryKind(row.kind), "")
     document = render.tip_document(summary, school, first, zone, prefix=prefix)
-    return Rendered(chat_id, document, render.case_buttons(summary))
+    return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
 
 
 async def _render_alert(services: Services, row: Delivery) -> Rendered:
@@ -306,9 +319,10 @@ async def _render_alert(services: Services, row: Delivery) -> Rendered:
     if row.officer_id is None or row.alert_id is None:
         raise Undeliverable("an alert without supervisor or alert")
     async with services.db.transaction() as session:
-        chat_id = await officers.chat_of(session, row.officer_id)
-        if chat_id is None:
-            raise Undeliverable("the supervisor cannot receive now")  # the others got their copy
+        chat_id = await officers.chat_of(session, row.officer_id)  # verified; see render_delivery
+    if chat_id is None:
+        raise Undeliverable("the supervisor cannot receive now")  # the others got their copy
+    async with services.db.transaction() as session:
         alert = await alerts.get_alert(session, row.alert_id)
         if alert is None:
             raise Undeliverable("the alert is gone")

@@ -7,9 +7,12 @@ kept in the bot's memory between updates, so a restart loses nothing.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from casework.case_codes import CaseCode
 
 
 class Step(StrEnum):
@@ -41,6 +44,11 @@ class Draft:
     skipped: list[str] = field(default_factory=list)
     asking: str | None = None  # the field the last question asked for
     editing: bool = False  # answering an Edit: back to the preview afterwards
+    # Chosen when the draft starts, kept with it (encrypted): pressing Send twice, or again after a
+    # failure half-way, finds the case the first press opened (a unique key in the database) and
+    # tells the same case code.
+    send_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    case_code: str = field(default_factory=lambda: CaseCode.new().data)
 
 
 @dataclass

@@ -51,10 +51,11 @@ def visible(markup: str) -> str:
     return html.unescape(_TAG.sub("", markup))
 
 
-def template(text: str, values: Mapping[str, Fragment | int]) -> list[Fragment]:
+def template(text: str, values: Mapping[str, Fragment | int | Sequence[Fragment]]) -> list[Fragment]:
     """A catalog template as fragments: its literal text is Html, each `{name}` the value as given.
 
-    A str value is plain text (escaped at layout); pass `Html` for markup already safe.
+    A str value is plain text (escaped at layout); pass `Html` for markup already safe, or a list
+    of fragments (a document) to nest one.
     """
     fragments: list[Fragment] = []
     for literal, name, spec, conversion in string.Formatter().parse(text):
@@ -65,7 +66,12 @@ def template(text: str, values: Mapping[str, Fragment | int]) -> list[Fragment]:
         if spec or conversion:
             raise ValueError("catalog placeholders take no format spec here")
         value = values[name]
-        fragments.append(Html(str(value)) if isinstance(value, int) else value)
+        if isinstance(value, int):
+            fragments.append(Html(str(value)))
+        elif isinstance(value, str | Html):
+            fragments.append(value)
+        else:
+            fragments.extend(value)
     return fragments
 
 

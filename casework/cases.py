@@ -64,8 +64,14 @@ async def open_case(
     notify_chat_id: int | None,
     now: datetime,
     hold: timedelta | None = None,
+    code: CaseCode | None = None,
+    send_key: str | None = None,
 ) -> OpenedCase:
     """Store a new case with its first message, sealed for its recipients; queue the tip.
+
+    `code`: the case code chosen in advance (else a new one). `send_key`: the draft's send token;
+    its keyed hash is unique, so a second Send of the same draft cannot open a second case
+    (IntegrityError; `case_for_send_key` finds the first).
 
     `hold` delays the tip: an urgent report sent before the student named a
     school waits that long for `assign_school` to send it to the school's
@@ -89,7 +95,7 @@ async def open_case(
     if not recipients:
         raise NoRecipients("no officer or supervisor exists yet who could read this case")
 
-    code, salt = CaseCode.new(), new_salt()
+    code, salt = code or CaseCode.new(), new_salt()
     case = Case(
         school_id=school_id,
         kind=CaseKind(kind),
@@ -103,6 +109,7 @@ async def open_case(
         escalation_level=0,
         next_escalation_at=now + (policy.urgent_ack if urgent else policy.remind_after),
         message_count=0,
+        send_key_hash=send_key_hash(keys, send_key) if send_key is not None else None,
         reference_prefix=prefix,
         reference_number=await references.next_number(session, prefix),
     )
@@ -344,3 +351,16 @@ def _seal_address(keys: KeyRing, case_id: int, chat_id: int) -> bytes:
 
 def address_aad(case_id: int) -> bytes:
     return f"sro-connect notify-address v1|case={case_id}".encode()
+
+
+_SEND_KEY_DOMAIN = b"sro-connect send key:"
+
+
+def send_key_hash(keys: KeyRing, send_key: str) -> bytes:
+    """The stored form of a draft's send token: keyed, like case codes, under the same stable key."""
+    return crypto.keyed_hash(keys.case_code_key, _SEND_KEY_DOMAIN, send_key.encode("utf-8"))
+
+
+async def case_for_send_key(session: AsyncSession, keys: KeyRing, send_key: str) -> int | None:
+    """The case a draft with this send token already opened, if any."""
+    return await session.scalar(select(Case.id).where(Case.send_key_hash == send_key_hash(keys, send_key)))

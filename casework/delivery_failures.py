@@ -123,3 +123,9 @@ async def student_unreachable(session: AsyncSession, delivery_id: int, error_typ
         case = await session.get(Case, row.case_id)
         if case is not None:
             case.notify_address_sealed = None
+
+
+async def nobody_reached(session: AsyncSession, case_id: int) -> bool:
+    """True if the case's tip reached no officer in the end (the student's /status says so)."""
+    case = await session.get(Case, case_id)
+    return case is not None and case.nobody_reached

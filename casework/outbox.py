@@ -149,6 +149,16 @@ async def _set(session: AsyncSession, delivery_id: int, **values: object) -> Non
     )
 
 
+async def waiting_for_case(session: AsyncSession, case_id: int) -> bool:
+    """True if a delivery of the case waits for an officer who can receive it."""
+    found = await session.scalar(
+        select(Delivery.id)
+        .where(Delivery.case_id == case_id, Delivery.status == DeliveryStatus.WAITING)
+        .limit(1)
+    )
+    return found is not None
+
+
 async def waiting_for_school(session: AsyncSession, school_id: int | None) -> Sequence[Delivery]:
     query = (
         select(Delivery)

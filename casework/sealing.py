@@ -22,8 +22,20 @@ from casework.routing import SealingRecipient
 from storage.models import Case, CaseMessage, KeyEnvelope, RecipientKind
 
 PAD_TO = 128
-MAX_BODY_BYTES = 16_384
+# What one sealed message may hold, counted as Telegram counts (UTF-16 code units) over its values:
+# six Telegram messages, so a full interview (five answers of up to 4,096 each) always fits whole,
+# in any script. Images will be separate sealed blobs with their own limit.
+MAX_BODY_UNITS = 6 * 4096
 STUDENT = "student"
+
+
+class BodyTooLong(ValueError):
+    """More than MAX_BODY_UNITS in one message: the bot tells the student and keeps the draft."""
+
+
+def body_units(body: Mapping[str, str]) -> int:
+    """The size of a message as Telegram would count its texts: UTF-16 code units of every value."""
+    return sum(len(value.encode("utf-16-le")) // 2 for value in body.values())
 
 
 def message_aad(case_id: int, seq: int, direction: str) -> bytes:
@@ -38,9 +50,9 @@ def envelope_context(case_id: int, seq: int, recipient: int | str) -> bytes:
 def encode_body(body: Mapping[str, str]) -> bytes:
     if not body or not all(isinstance(k, str) and isinstance(v, str) for k, v in body.items()):
         raise ValueError("a message body is a non-empty mapping of strings to strings")
+    if body_units(body) > MAX_BODY_UNITS:
+        raise BodyTooLong(f"a message body is at most {MAX_BODY_UNITS} UTF-16 code units")
     raw = json.dumps(dict(body), ensure_ascii=False, sort_keys=True).encode("utf-8")
-    if len(raw) > MAX_BODY_BYTES:
-        raise ValueError(f"a message body is at most {MAX_BODY_BYTES} bytes of JSON")
     return raw + b" " * (-len(raw) % PAD_TO)  # JSON ignores trailing spaces
 
 

@@ -66,6 +66,11 @@ def tip_document(
     )
 
 
+def continued(summary: CaseSummary) -> list[Fragment]:
+    """The first line of every part after the first of a long message: which case it continues."""
+    return [Html(catalog.t("officer_continued", case=summary.reference) + "\n")]
+
+
 def addition_document(heading: str, body: dict[str, str]) -> list[Fragment]:
     """A student's later message: the heading (catalog HTML), then their words."""
     return textparts.joined([[Html(heading)], body_document(body)])

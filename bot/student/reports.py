@@ -9,10 +9,21 @@ from __future__ import annotations
 import asyncio
 import re
 
+from bot import textparts
 from bot.state import FIELDS, Draft, Step
 from bot.student import schools
-from bot.student.sending import add_to_case, open_case, school_answer_wait, tell_sent
+from bot.student.sending import (
+    add_to_case,
+    case_body,
+    fragments,
+    open_case,
+    school_answer_wait,
+    send_document,
+    tell_sent,
+)
+from bot.textparts import Fragment
 from bot.turn import Button, Turn
+from casework import sealing
 from nlu.result import Classification
 
 # Words that already say when something happened, so the interview does not ask.
@@ -114,6 +125,8 @@ async def answer(turn: Turn, text: str) -> Step:
     draft = turn.state.draft
     if draft is None or draft.asking is None:
         return Step.IDLE
+    if await too_long(turn, {**draft.answers, draft.asking: text}):
+        return Step.INTERVIEW  # the same question again; the draft is kept as it was
     draft.answers[draft.asking] = text
     if draft.asking in draft.skipped:
         draft.skipped.remove(draft.asking)
@@ -157,30 +170,18 @@ async def after_answer(turn: Turn) -> Step:
 # --- preview, edit, send ------------------------------------------------------------------
 
 
-PREVIEW_CHARS = 3000  # Telegram's limit is 4096 with the framing; longer drafts are shown cut
-
-
-def summary(turn: Turn, draft: Draft) -> str:
-    """Exactly what the officer will read, for the student to check (cut if very long)."""
+def summary(turn: Turn, draft: Draft) -> list[Fragment]:
+    """Exactly what the officer will read, for the student to check: every word, never cut."""
     fields = ["question"] if draft.kind == "question" else [n for n in FIELDS if n in draft.answers]
-    budget, lines = PREVIEW_CHARS, []
-    for name in fields:
-        value = draft.answers.get(name, "")
-        if len(value) > budget:
-            value = turn.text("preview_cut", start=value[: max(budget, 200)], total=len(value))
-            lines.append(turn.raw_text(f"summary_{name}", value=value))
-        else:
-            lines.append(turn.text(f"summary_{name}", value=value))
-        budget = max(budget - len(value), 0)
-    return "\n".join(lines)
+    lines = [fragments(turn, f"summary_{name}", value=draft.answers.get(name, "")) for name in fields]
+    return textparts.joined(lines, "\n")
 
 
 async def preview(turn: Turn) -> Step:
     draft = turn.state.draft
     assert draft is not None
     key = "preview_question" if draft.kind == "question" else "preview_report"
-    # The summary is HTML already, its student text escaped line by line.
-    await turn.send(turn.raw_text(key, summary=summary(turn, draft)), buttons=PREVIEW_BUTTONS)
+    await send_document(turn, fragments(turn, key, summary=summary(turn, draft)), buttons=PREVIEW_BUTTONS)
     return Step.PREVIEW
 
 
@@ -213,11 +214,22 @@ async def cancel(turn: Turn) -> Step:
     return Step.IDLE
 
 
+async def too_long(turn: Turn, answers: dict[str, str]) -> bool:
+    """Over what one report can hold: say so and what to do (the draft is kept)."""
+    size = sealing.body_units(answers)
+    if size <= sealing.MAX_BODY_UNITS:
+        return False
+    await turn.say("report_too_long", limit=f"{sealing.MAX_BODY_UNITS:,}", size=f"{size:,}")
+    return True
+
+
 async def send(turn: Turn) -> Step:
     """Send the draft; urgent drafts also get the details-afterwards step."""
     draft = turn.state.draft
     if draft is None:
         return Step.IDLE
+    if await too_long(turn, case_body(draft)):
+        return Step.PREVIEW
     sent = await open_case(turn, draft)
     await tell_sent(turn, sent, urgent=draft.urgent)
     turn.state.draft = None

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import catalog, textparts
 from bot.state import FIELDS, Draft
-from bot.turn import Turn
-from casework import cases
+from bot.textparts import Fragment
+from bot.turn import Button, Turn
+from casework import cases, outbox
+from casework.case_codes import CaseCode
 from casework.errors import CaseworkError, NoRecipients
 
 logger = logging.getLogger(__name__)
 
 NOTIFY_BUTTONS = [[("notify_yes_button", "notify:yes"), ("notify_no_button", "notify:no")]]
+# A pressed button's label is appended to its message (bot.turn.mark_choice): keep room for it.
+BUTTON_ROOM = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +44,18 @@ def case_body(draft: Draft) -> dict[str, str]:
 
 
 async def open_case(turn: Turn, draft: Draft) -> Sent | None:
-    """Store the case and queue its delivery in one transaction; None if nobody could ever read it."""
+    """Store the case and queue its delivery in one transaction; None if nobody could ever read it.
+
+    Idempotent on the draft's send token (a unique key in the database): a second Send of the same
+    draft, even after a failure half-way or from another bot instance, finds the first case.
+    """
     services = turn.services
+    code = CaseCode(draft.case_code)
     try:
         async with services.db.transaction() as session:
+            existing = await _already_sent(session, turn, draft)
+            if existing is not None:
+                return existing
             opened = await cases.open_case(
                 session,
                 services.keys,
@@ -53,13 +70,32 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
                 # Urgent before a school is known: the school's officers if the student names it
                 # in time, else the supervisors (cases.open_case).
                 hold=school_answer_wait(turn) if draft.urgent and turn.state.school_id is None else None,
+                code=code,
+                send_key=draft.send_token,
             )
     except NoRecipients:
         logger.warning("case.not_opened reason=no_recipients")
         return None
+    except IntegrityError:
+        # The same draft sent at the same moment elsewhere: that case is this one.
+        async with services.db.transaction() as session:
+            existing = await _already_sent(session, turn, draft)
+        if existing is None:
+            raise
+        logger.info("case.send_repeated")
+        return existing
     services.outbox_ready.set()
     logger.info("case.opened urgent=%s delivered=%s", draft.urgent, opened.delivered)
     return Sent(opened.case_id, opened.code, opened.delivered)
+
+
+async def _already_sent(session: AsyncSession, turn: Turn, draft: Draft) -> Sent | None:
+    case_id = await cases.case_for_send_key(session, turn.services.keys, draft.send_token)
+    if case_id is None:
+        return None
+    logger.info("case.send_repeated")
+    delivered = not await outbox.waiting_for_case(session, case_id)
+    return Sent(case_id, CaseCode(draft.case_code).display(), delivered)
 
 
 async def tell_sent(turn: Turn, sent: Sent | None, *, urgent: bool) -> None:
@@ -106,3 +142,17 @@ async def set_notifications(turn: Turn, case_id: int, wanted: bool) -> None:
     services = turn.services
     async with services.db.transaction() as session:
         await cases.set_notify_address(session, services.keys, case_id, turn.chat_id if wanted else None)
+
+
+def fragments(turn: Turn, key: str, **values: Fragment | Sequence[Fragment]) -> list[Fragment]:
+    """A catalog text as a document: str values are the student's words, escaped only at layout."""
+    return textparts.template(catalog.messages(turn.state.language)[key], values)
+
+
+async def send_document(
+    turn: Turn, document: Sequence[Fragment], *, buttons: Sequence[Sequence[Button]] | None = None
+) -> None:
+    """Everything in the document, over as many messages as it takes; the buttons under the last."""
+    parts = textparts.html_parts(document, textparts.MESSAGE_LIMIT - BUTTON_ROOM)
+    for number, part in enumerate(parts, start=1):
+        await turn.send(part, buttons=buttons if number == len(parts) else None)

@@ -6,10 +6,12 @@ import logging
 import math
 from datetime import datetime, timedelta
 
+from bot import textparts
 from bot.state import FIELDS, Step
-from bot.student.sending import add_to_case
+from bot.student.sending import add_to_case, fragments, send_document
+from bot.textparts import Fragment, Html
 from bot.turn import Turn
-from casework import case_reading, rate_limits
+from casework import case_reading, delivery_failures, rate_limits
 from casework.case_reading import StudentView, ThreadMessage
 from casework.errors import BadCheckCharacter, MalformedCode, UnknownCaseCode
 
@@ -19,7 +21,6 @@ logger = logging.getLogger(__name__)
 # doubling each time (casework.rate_limits).
 MISSES_ALLOWED = 3
 MISS_WINDOW = timedelta(minutes=5)
-MAX_THREAD_CHARS = 3500  # stay under Telegram's 4096 with the header
 
 
 def when(turn: Turn, moment: datetime) -> str:
@@ -36,24 +37,23 @@ def message_text(message: ThreadMessage) -> str:
     return " / ".join(body[name] for name in FIELDS if body.get(name))
 
 
-def render(turn: Turn, view: StudentView) -> str:
+def render(turn: Turn, view: StudentView, *, nobody_reached: bool = False) -> list[Fragment]:
+    """The case's state and the whole conversation, every word of it (split over messages if long)."""
     header = turn.text(
         "status_header",
         kind=turn.text(f"status_kind_{view.kind}"),
         sent=when(turn, view.created_at),
         status=turn.text(f"status_{view.status}"),
     )
-    lines = []
+    blocks: list[list[Fragment]] = [[Html(header)]]
+    if nobody_reached and view.status == "new":
+        blocks.append([Html(turn.text("status_nobody_reached"))])
     for message in view.messages:
         key = "status_thread_officer" if message.direction == "officer" else "status_thread_student"
-        lines.append(turn.text(key, when=when(turn, message.created_at), text=message_text(message)))
-    thread = "\n\n".join(lines)
-    if len(thread) > MAX_THREAD_CHARS:  # the latest messages matter most
-        thread = "…" + thread[-MAX_THREAD_CHARS:]
-    parts = [header, thread]
+        blocks.append(fragments(turn, key, when=when(turn, message.created_at), text=message_text(message)))
     if not any(m.direction == "officer" for m in view.messages):
-        parts.append(turn.text("status_no_replies"))
-    return "\n\n".join(parts)
+        blocks.append([Html(turn.text("status_no_replies"))])
+    return textparts.joined(blocks)
 
 
 async def _blocked_for(turn: Turn) -> int | None:
@@ -92,6 +92,7 @@ async def check_status(turn: Turn, code_text: str) -> Step:
     try:
         async with services.db.transaction() as session:
             view = await case_reading.read_case_as_student(session, services.keys, code_text)
+            unreached = await delivery_failures.nobody_reached(session, view.case_id)
     except MalformedCode:
         await turn.say("status_malformed")
         return Step.STATUS_CODE
@@ -105,7 +106,8 @@ async def check_status(turn: Turn, code_text: str) -> Step:
         return Step.IDLE
     turn.state.case_id = view.case_id
     closed = view.status == "closed"
-    await turn.send(render(turn, view), buttons=None if closed else [[("reply_button", "reply")]])
+    document = render(turn, view, nobody_reached=unreached)
+    await send_document(turn, document, buttons=None if closed else [[("reply_button", "reply")]])
     return Step.IDLE
 
 

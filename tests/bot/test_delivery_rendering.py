@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from casework import alerts, cases, officers
 from casework.cases import OpenedCase
 from storage.models import AlertKind, Case, CaseMessage, Delivery, DeliveryKind, DeliveryStatus
-from tests.bot.harness import World, eventually, now
+from tests.bot.harness import Student, World, eventually, now
 
 pytestmark = pytest.mark.rasa
 
@@ -24,13 +24,15 @@ SECRET = "pangolin-7"  # a word only the student wrote: it must never appear in 
 CANT_PARSE = 'Bad Request: can\'t parse entities: unsupported start tag "x" at byte offset 12'
 
 
-async def open_tip(world: World, text: str, *, urgent: bool = True) -> OpenedCase:
+async def open_tip(
+    world: World, text: str, *, urgent: bool = True, notify_chat_id: int | None = None
+) -> OpenedCase:
     async with world.database() as (db, keys), db.transaction() as session:
         return await cases.open_case(
             session, keys, world.policy(),
             school_id=world.school_ids["MRS"], kind="report",
             intent="report_weapon" if urgent else "report_bullying", urgent=urgent,
-            body={"what": text, "where": "the gym <b> & stairs >"}, notify_chat_id=None, now=now(),
+            body={"what": text, "where": "the gym <b> & stairs >"}, notify_chat_id=notify_chat_id, now=now(),
         )  # fmt: skip
 
 
@@ -160,3 +162,23 @@ async def test_a_tampered_message_fails_once_and_is_alerted(world: World) -> Non
     assert row.last_error in ("DecryptionError", "ForgedMessage")  # ForgedMessage: its MAC failed first
     assert (await alert_kinds(world)).count((AlertKind.TAMPERED_MESSAGE, tampered.case_id)) == 1
     assert [m.text for m in await world.emu.messages(primary)] == [tip.text]
+
+
+async def test_the_student_told_sent_learns_that_nobody_could_receive_it(world: World) -> None:
+    primary = await world.enroll("maple")
+    await world.enroll("supervisor")
+    student = Student(world, await world.emu.user(first_name="Sam", started=True))
+    await world.emu._fault("bad_request", primary, method="sendMessage", times=2, description=CANT_PARSE)
+    lost = await open_tip(world, f"a knife in the locker room {SECRET}", notify_chat_id=student.user.id)
+    async with world.running():
+        notice = await student.then(timeout=30)  # the opt-in notice, discreet
+        assert "/status" in notice.text
+        assert SECRET not in notice.text
+        status = await student.says(f"/status {lost.code}")
+        # Positive control: a case that did reach its officer says nothing of the kind.
+        delivered = await open_tip(world, "someone has a gun in the parking lot")
+        await world.emu.next_message(primary, timeout=30)
+        control = await student.says(f"/status {delivered.code}")
+    assert "did not reach an officer" in status.text
+    assert "911" in status.text
+    assert "did not reach an officer" not in control.text
