@@ -178,3 +178,12 @@ AUDIT_COUNTS_ONLY = (
 AUDIT_TIMELINE_TITLE = "Case {case}"
 AUDIT_VIEW_RECORDED = "This look was recorded in the case's audit trail."
 NO_EVENTS = "No audit events."
+
+ALERTS_HELP = (
+    "Alerts: messages Telegram refused even as plain text, tampered or forged records, cases that "
+    "reached no officer. Kinds and case references only, never content. Oldest first."
+)
+ALERTS_KIND_HELP = "Only alerts of this kind."
+ALERTS_LIMIT_HELP = "At most this many (the newest)."
+NO_ALERTS = "No alerts."
+ALERTS_NO_CONTENT = "Alerts never hold what anyone wrote: read a case with /case in Telegram."
