@@ -1,0 +1,216 @@
+"""End to end: long reports cannot silence a school, and nothing a student wrote is lost on the way.
+
+Through the Bot API emulator (which refuses what Telegram refuses) and the real Rasa server:
+- a sweep of long reports (3,800 to 4,096 characters in one message, and beyond across the
+  interview's answers; emoji, `<`, `&`, `>`), each previewed whole and sent;
+- then an urgent report still reaches the school's officer;
+- the officer can read every word of every long report by joining its parts, and can answer
+  by replying to any part; the officer was never marked unreachable; the emulator refused
+  nothing the bot sent;
+- with a backlog of long tips already queued, an urgent tip is the officer's first message;
+- Send pressed again after a failure half-way opens one case.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import func, select
+
+from casework import cases, officers
+from emulator.client import User
+from emulator.formatting import utf16_len
+from emulator.views import Message
+from storage.models import Case, Delivery, DeliveryKind
+from tests.bot.conftest import new_student
+from tests.bot.harness import CODE, Student, World, eventually, now
+
+pytestmark = pytest.mark.rasa
+
+# Benign words (no safety-net term) with the characters that broke tips: emoji, <, &, >.
+PHRASES = [
+    "kids keep vaping in the second floor washroom every lunch 😤 and the teacher says nothing. ",
+    "they write <mean> notes & leave them on my desk >:( every single day 🙄 in math class. ",
+    "a group of older students takes our table at lunch & pushes the younger kids <again>. ",
+    "someone keeps drawing rude stuff on the lockers 🖍️👨‍👩‍👧 near the gym, it is not ok & nobody cleans it. ",
+]
+LENGTHS = [3800, 3850, 3901, 3999, 4000, 4050, 4090, 4096]
+
+
+def words_of(length: int, seed: int) -> str:
+    """About `length` UTF-16 units of a phrase, never more (Telegram's own limit for a student)."""
+    phrase = PHRASES[seed % len(PHRASES)]
+    text = phrase * (length // len(phrase) + 2)
+    while utf16_len(text) > length:
+        text = text[:-1]
+    return text.rstrip() if text[-1] in "\u200d" else text
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+async def with_school(world: World) -> Student:
+    student = await new_student(world)
+    await student.says("/start")
+    await student.then()
+    await student.choose_school("maple", "Maple Ridge Secondary School")
+    return student
+
+
+async def report(student: Student, first: str, answers: list[str]) -> tuple[str, str]:
+    """Send a report, answer the interview with `answers` (typed), Skip/No the rest; the shown preview
+    (all parts joined) and the case code."""
+    message = await student.says(first)
+    pending = list(answers)
+    while "will be sent" not in message.text:
+        buttons = [t for row in message.buttons for t, _ in row]
+        if "Skip" in buttons and pending:
+            message = await student.says(pending.pop(0))
+        else:
+            message = await student.taps(message, "Skip" if "Skip" in buttons else "No")
+    shown = message.text
+    while not message.buttons:  # a long preview comes in parts; Send is under the last
+        message = await student.then()
+        shown += "\n" + message.text
+    sent = await student.taps(message, "✅ Send")
+    code = CODE.search(sent.text)
+    assert code, sent.text
+    return shown, code.group()
+
+
+def tips_by_reference(messages: list[Message]) -> dict[str, str]:
+    """The officer's chat as tips: each case's parts joined, continuation lines dropped."""
+    joined: dict[str, str] = {}
+    for message in messages:
+        text = message.text
+        if found := re.match(r"↪ case (\S+), continued\n", text):
+            joined[found.group(1)] += text[found.end() :]
+        elif found := re.search(r"· case (\S+) ·", text):
+            joined[found.group(1)] = text
+    return joined
+
+
+async def test_a_sweep_of_long_reports_then_an_urgent_one(world: World) -> None:
+    officer = await world.enroll("maple")
+    written: list[str] = []
+    async with world.running():
+        for seed, length in enumerate(LENGTHS):
+            student = await with_school(world)
+            first = words_of(length, seed)
+            answers = [words_of(4000, seed + 1), words_of(3900, seed + 2)] if seed % 3 == 0 else []
+            shown, _code = await report(student, first, answers)
+            for words in (first, *answers):
+                assert squeeze(words) in squeeze(shown)  # the preview showed every word
+            written.extend([first, *answers])
+        urgent = await with_school(world)
+        safety = await urgent.says("someone brought a gun to the caf today")
+        assert "911" in safety.text
+        assert "Sent to your school officer" in (await urgent.then()).text
+        tip = await eventually(lambda: _urgent_tip(world, officer), seconds=30)
+        await eventually(lambda: _all_sent(world), seconds=60)
+    assert "gun to the caf" in tip.text
+    chat = await world.emu.messages(officer)
+    tips = tips_by_reference(chat)
+    everything = squeeze("".join(tips.values()))
+    for words in written:
+        assert squeeze(words) in everything  # the officer can read every word
+    assert all(utf16_len(m.text) <= 4096 for m in chat)
+    assert any(len([m for m in chat if ref in m.text]) > 1 for ref in tips)  # some tips did need parts
+    assert await refused(world) == []  # the emulator refused nothing the bot sent
+    async with world.database() as (db, _keys), db.transaction() as session:
+        listed = {o.id: o for o in await officers.list_officers(session, now())}
+    assert not listed[world.officers["maple"].id].unreachable
+
+
+async def refused(world: World) -> list[str]:
+    """What the emulator refused of what the bot sent (getUpdates is the bot's polling, not a send:
+    the one left in flight at shutdown may meet the next poll)."""
+    calls = await world.emu.calls(outcome="error")
+    return [f"{c.method}: {c.description}" for c in calls if c.method.lower() != "getupdates"]
+
+
+async def _confirmation(world: World, officer: User) -> Message | None:
+    return next((m for m in await world.emu.messages(officer) if "Sent to the student" in m.text), None)
+
+
+async def _urgent_tip(world: World, officer: User) -> Message | None:
+    return next((m for m in await world.emu.messages(officer) if "URGENT" in m.text), None)
+
+
+async def _all_sent(world: World) -> bool:
+    async with world.database() as (db, _keys), db.transaction() as session:
+        rows = (await session.scalars(select(Delivery.status).where(Delivery.kind == DeliveryKind.TIP))).all()
+    return all(status == "sent" for status in rows)
+
+
+async def test_an_urgent_tip_goes_before_a_backlog_of_long_ones_and_any_part_takes_a_reply(
+    world: World,
+) -> None:
+    officer = await world.enroll("maple")
+    async with world.database() as (db, keys), db.transaction() as session:
+        backlog = [
+            await cases.open_case(
+                session, keys, world.policy(),
+                school_id=world.school_ids["MRS"], kind="report", intent="report_bullying", urgent=False,
+                body={"what": words_of(4096, n), "where": words_of(3000, n + 1)}, notify_chat_id=None,
+                now=now(),
+            )
+            for n in range(20)
+        ]  # fmt: skip
+        urgent = await cases.open_case(
+            session, keys, world.policy(),
+            school_id=world.school_ids["MRS"], kind="report", intent="report_weapon", urgent=True,
+            body={"what": "someone has a gun in the parking lot"}, notify_chat_id=None, now=now(),
+        )  # fmt: skip
+    # Positive control: the urgent tip is the newest row, so oldest-first would send it last.
+    async with world.database() as (db, _keys), db.transaction() as session:
+        newest = await session.scalar(select(func.max(Delivery.id)).where(Delivery.kind == DeliveryKind.TIP))
+        first_row = await session.scalar(select(Delivery.id).where(Delivery.case_id == urgent.case_id))
+    assert newest == first_row
+    async with world.running():
+        first = await world.emu.next_message(officer, timeout=30)
+        await eventually(lambda: _all_sent(world), seconds=120)
+        chat = await world.emu.messages(officer)
+        # The first part of a long tip: not the one with the buttons.
+        part = next(m for m in chat if "URGENT" not in m.text and "· case" in m.text and not m.buttons)
+        await world.emu.reply_to(officer, part, "Thanks for telling us, we are looking into it.")
+        confirmation = await eventually(lambda: _confirmation(world, officer), seconds=30)
+    assert "gun in the parking lot" in first.text
+    assert "URGENT" in first.text
+    reference = re.search(r"· case (\S+) ·", part.text)
+    assert reference
+    assert f"case {reference.group(1)}" in confirmation.text  # the reply to a first part went to its case
+    assert "Sent to the student" in confirmation.text
+    tips = tips_by_reference(chat)
+    assert len(tips) == 21
+    assert await refused(world) == []
+    assert len(backlog) == 20
+
+
+async def test_send_pressed_again_after_a_failure_half_way_opens_one_case(world: World) -> None:
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await with_school(world)
+        message = await student.says(PHRASES[0] * 3)
+        while "will be sent" not in message.text:
+            buttons = [t for row in message.buttons for t, _ in row]
+            message = await student.taps(message, "Skip" if "Skip" in buttons else "No")
+        preview = message
+        # The case is stored, then telling the student fails: the turn fails, the draft is kept.
+        await world.emu.fail_server_error(times=1, method="sendMessage", chat=student.user)
+        failed = await student.taps(preview, "✅ Send")
+        assert "went wrong" in failed.text
+        # Positive control: the draft really was kept, so the second press reaches Send again.
+        again = await student.taps(preview, "✅ Send")
+        code = CODE.search(again.text)
+        assert code, again.text
+        tip = await world.emu.next_message(officer, timeout=15)
+        await eventually(lambda: _all_sent(world), seconds=30)
+    assert "vaping" in tip.text
+    async with world.database() as (db, keys), db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Case)) == 1
+        view_case = await cases.resolve_case_code(session, keys, code.group())
+    assert len([m for m in await world.emu.messages(officer) if "vaping" in m.text]) == 1
+    assert view_case.id is not None
