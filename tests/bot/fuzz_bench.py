@@ -78,7 +78,7 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print the section only")
     args = parser.parse_args()
     os.environ.setdefault("PTB_TIMEDELTA", "true")
-    total, found = Report(), []
+    total, found, section = Report(), [], ""
     started = time.perf_counter()
     per_round = -(-args.examples // args.rounds)
     for round_number in range(args.rounds):
@@ -92,11 +92,13 @@ def main() -> int:
         print(f"bench-fuzz: round {round_number + 1}: {part.examples:,} in {part.seconds:.0f} s", flush=True)  # noqa: T201
         if round_found:
             print(f"bench-fuzz: stored in the clear: {round_found[:5]}", flush=True)  # noqa: T201
-    section = body(total, args.rounds, time.perf_counter() - started, found)
+        # Written after every round, so that an interrupted run still leaves true figures.
+        section = body(total, round_number + 1, time.perf_counter() - started, found)
+        if not args.no_write:
+            write_section(HEADING, section)
     if args.no_write:
         print(section)  # noqa: T201
     else:
-        write_section(HEADING, section)
         print(f"bench-fuzz: wrote docs/benchmarks.md (section {HEADING})")  # noqa: T201
     return 1 if found else 0
 
