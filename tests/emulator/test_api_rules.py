@@ -10,7 +10,7 @@ from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, Inli
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken
 
-from emulator import Emulator
+from emulator import Emulator, EmulatorError
 from emulator.formatting import (
     EntityParseError,
     TextRefused,
@@ -358,3 +358,13 @@ async def test_captions_are_checked_like_texts(emu: Emulator) -> None:
         edited = await bot.edit_message_caption(student.id, photo.message_id, caption="x" * 1024)
     assert isinstance(edited, Message)
     assert edited.caption == "x" * 1024
+
+
+async def test_a_user_can_send_what_a_telegram_client_can_and_no_more(emu: Emulator) -> None:
+    student = await emu.user(started=True)
+    assert (await emu.send_text(student, "😀" * 2048)).message.text == "😀" * 2048  # 4,096 UTF-16 units
+    with pytest.raises(EmulatorError, match="split text longer than 4096"):
+        await emu.send_text(student, "😀" * 2049)  # 2,049 characters, but 4,098 units
+    assert (await emu.send_photo(student, caption="😀" * 512)).message.text == "😀" * 512  # the caption
+    with pytest.raises(EmulatorError, match="captions longer than 1024"):
+        await emu.send_photo(student, caption="😀" * 512 + "x")
