@@ -116,7 +116,13 @@ def audit(problem: AuditProblem, redundant: set[int], seed: int = 0) -> list[Fin
     rng = random.Random(seed)  # noqa: S311 (search directions, not secrets)
     for component in _components(problem, unique):
         targets = [r for r in component if _is_target(problem, r)]
-        if targets:
+        # A component of numbers all published before, with the statuses they were shown with, is the
+        # very component the previous step audited (components only merge when a new number joins
+        # them): nothing in it can be pinned now that was not then.
+        unchanged = bool(problem.frozen) and all(
+            r in problem.frozen for lead in component for r in [lead, *duplicates.get(lead, [])]
+        )
+        if targets and not unchanged:
             for finding in _audit_component(problem, component, targets, rng):
                 findings.extend(
                     Finding(row, finding.culprit)
