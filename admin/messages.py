@@ -105,7 +105,7 @@ STATS_RUNNING_MONTH = (
     "like any other; the month's own total is shown from {when}, once the month is over."
 )
 STATS_NOT_OVER = (
-    "Not shown, not over yet: {periods}. A period is shown from the day after its last day is over "
+    "Not shown, not over yet: {periods}. A period is shown from the second day after its last day "
     "({when} for the first of these)."
 )
 STATS_SEE_DAYS = (
