@@ -118,7 +118,7 @@ async def _begin(ctx: Context, keys: KeyRing) -> None:
 
 
 def audit(
-    case: Annotated[int | None, typer.Option("--case", help=messages.AUDIT_CASE_HELP)] = None,
+    case: Annotated[str | None, typer.Option("--case", help=messages.AUDIT_CASE_HELP)] = None,
     by: Annotated[audit_trail.Period, typer.Option(help=messages.AUDIT_BY_HELP)] = audit_trail.Period.MONTH,
     program: Annotated[bool, typer.Option("--program", help=messages.AUDIT_PROGRAM_HELP)] = False,
     limit: Annotated[int, typer.Option(help=messages.AUDIT_LIMIT_HELP, min=1)] = 200,
@@ -154,7 +154,12 @@ def audit(
             typer.echo(messages.AUDIT_COUNTS_ONLY)
             return
         async with ctx.db.transaction() as session:  # the look is recorded in the same transaction
-            entries = await audit_trail.timeline(session, case, viewer="admin", now=ctx.now)
+            case_id = await audit_trail.find_case(session, case)
+            entries = (
+                None
+                if case_id is None
+                else await audit_trail.timeline(session, case_id, viewer="admin", now=ctx.now)
+            )
         if entries is None:
             typer.echo(messages.NO_EVENTS)
             return

@@ -164,7 +164,10 @@ AUDIT_HELP = (
     "Counts of audit events per action and period. With --case N, that one case's timeline "
     "(who read, acknowledged, replied, escalated or closed it, and when); the look is itself audited."
 )
-AUDIT_CASE_HELP = "Show this one case's timeline, with officers' names (recorded in the case's audit trail)."
+AUDIT_CASE_HELP = (
+    "Show this one case's timeline, with officers' names (recorded in the case's audit trail): "
+    "its reference as officers see it (MRC-12) or its internal number."
+)
 AUDIT_BY_HELP = "The period counts are grouped by (UTC)."
 AUDIT_PROGRAM_HELP = (
     "List the events about no case: schools, officers, assignments, keys and purges (who and when)."

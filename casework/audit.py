@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework import references
+from casework.errors import MalformedReference
 from storage.models import AuditEvent, Case, Officer
 
 OFFICER_PREFIX = "officer:"
@@ -94,6 +96,25 @@ class TimelineEntry:
     actor: str  # an officer's name where the actor is an officer
     action: str
     detail: str | None
+
+
+async def find_case(session: AsyncSession, typed: str) -> int | None:
+    """The case a coordinator names: its reference (`MRC-12`, as officers see it) or its internal id."""
+    text = typed.strip()
+    if text.isdigit():
+        return int(text) if await session.get(Case, int(text)) is not None else None
+    try:
+        pairs, _ = references.candidates(text)
+    except MalformedReference:
+        return None
+    if not pairs:
+        return None
+    rows = list(
+        await session.scalars(
+            select(Case.id).where(tuple_(Case.reference_prefix, Case.reference_number).in_(pairs))
+        )
+    )
+    return rows[0] if len(rows) == 1 else None
 
 
 async def timeline(

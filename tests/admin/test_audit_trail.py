@@ -97,6 +97,9 @@ async def test_a_timeline_on_request_then_nothing_of_the_purged_case(
     assert "north_officer" in shown
     assert "audit.timeline_viewed" in shown  # the look itself is on the timeline
     assert await _rows_of(database, purged) == rows_before + 1  # viewing added exactly one row
+    by_reference = (await sro("audit", "--case", "nth-1")).output  # as officers name it
+    assert "case.closed" in by_reference
+    assert await _rows_of(database, purged) == rows_before + 2
     counts_before = (await sro("audit")).output
     assert "case.closed" in counts_before
 
@@ -108,6 +111,7 @@ async def test_a_timeline_on_request_then_nothing_of_the_purged_case(
     assert "Purged 1" in (await sro("purge")).output
     assert await _rows_of(database, purged) == 0
     assert "No audit events" in (await sro("audit", "--case", str(purged))).output
+    assert "No audit events" in (await sro("audit", "--case", "NTH-1")).output
     after = (await sro("audit")).output
     assert "case.closed" not in after  # the purged case was the only closed one
     assert "case.read" not in after
