@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -31,16 +32,21 @@ CASE_CODE = re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-\S")
 
 def group_members(pgid: int) -> list[int]:
     """Live (not zombie) processes of a process group."""
-    found = []
+    return [pid for pid, (_, _, group) in process_table().items() if group == pgid]
+
+
+def process_table() -> dict[int, tuple[str, int, int]]:
+    """pid -> (state, parent pid, process group) of every live process; zombies count as gone."""
+    table = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
         except OSError:  # exited meanwhile
             continue
-        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(stat.parent.name))
-    return found
+        state, ppid, pgrp = text[text.rindex(")") + 2 :].split()[:3]  # after "pid (comm) "
+        if state != "Z":
+            table[int(stat.parent.name)] = (state, int(ppid), int(pgrp))
+    return table
 
 
 def wait_group_gone(pgid: int) -> None:
@@ -171,3 +177,41 @@ def test_the_demo_reaches_its_officer_every_run(tmp_path: Path, demo_runs: list[
     complete_run("parking lot")
 
     assert not (var / "demo" / "bot.log").read_text().count("Traceback")
+
+
+def test_a_killed_demo_takes_its_background_processes_with_it(tmp_path: Path) -> None:
+    """`kill -9` of the demo alone (not its group, no terminal hang-up): the Rasa server, the emulator and
+    the bot end too, so no bot of an earlier run keeps working on var/demo.db beside the next one."""
+    if not MODEL.exists():
+        pytest.fail("no trained model in models/: run the suite through 'make test'")
+    env = {**os.environ, "SRO_VAR_DIR": str(tmp_path / "var"), "PTB_TIMEDELTA": "true"}
+    env.pop("TELEGRAM_BOT_TOKEN", None)
+    # A session of its own without a terminal: nothing sends the children a hang-up when the demo dies.
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "app.demo"],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if "the bot is connected" in line:
+                break
+        children = [pid for pid, (_, parent, _) in process_table().items() if parent == demo.pid]
+        assert len(children) == 3  # control: the Rasa server, the emulator and the bot are running
+        demo.kill()
+        demo.wait()
+        deadline = time.monotonic() + 60
+        while left := [pid for pid in children if pid in process_table()]:
+            assert time.monotonic() < deadline, f"outlived the demo: {left}"
+            time.sleep(0.2)
+    finally:
+        if group_members(demo.pid):
+            os.killpg(demo.pid, signal.SIGKILL)
+        if demo.stdout is not None:
+            demo.stdout.close()
+        demo.wait()
