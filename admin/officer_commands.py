@@ -67,6 +67,7 @@ def invite(
 @app.command("list", help=messages.OFFICER_LIST_HELP)
 def list_() -> None:
     async def command(ctx: Context) -> None:
+        await ctx.keys()  # records are verified against the directory key (casework.directory_auth)
         async with ctx.db.transaction() as session:
             found = await officers.list_officers(session, ctx.now)
         if not found:
@@ -74,11 +75,15 @@ def list_() -> None:
             return
         table = Table("id", "name", "role", "schools", "enrolled", "reachable", "active")
         for o in found:
+            schools = [f"{code} ({kind})" for code, kind in o.assignments]
+            schools += [
+                messages.OFFICER_ASSIGNMENT_FORGED.format(code=c, kind=k) for c, k in o.forged_assignments
+            ]
             table.add_row(
                 str(o.id),
-                o.display_name,
+                o.display_name if o.authentic else messages.OFFICER_RECORD_FORGED.format(name=o.display_name),
                 o.role,
-                ", ".join(f"{code} ({kind})" for code, kind in o.assignments) or "-",
+                ", ".join(schools) or "-",
                 "yes" if o.enrolled else "no",
                 "no (blocked the bot)" if o.unreachable else "yes" if o.enrolled else "not enrolled",
                 "yes" if o.active else "deactivated",

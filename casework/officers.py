@@ -50,6 +50,8 @@ class OfficerInfo:
     enrolled: bool
     unreachable: bool
     assignments: tuple[tuple[str, str], ...]  # (school code, 'primary' | 'backup')
+    authentic: bool = True  # False: the record fails its MAC (written without the master key)
+    forged_assignments: tuple[tuple[str, str], ...] = ()  # current assignments that fail their MAC
 
 
 def _clean_name(name: str) -> str:
@@ -333,16 +335,23 @@ async def _end_assignment(session: AsyncSession, officer_id: int, school: School
 
 
 async def list_officers(session: AsyncSession, now: datetime) -> list[OfficerInfo]:
+    """Every officer, with their current assignments; records and assignments that fail their MAC
+    are flagged (never hidden: whoever reviews the directory must see what a writer planted)."""
     officers = list(await session.scalars(select(Officer).order_by(Officer.id)))
     rows = await session.execute(
-        select(Assignment.officer_id, School.code, Assignment.kind)
+        select(Assignment, School.code)
         .join(School, School.id == Assignment.school_id)
         .where(Assignment.starts_at <= now, or_(Assignment.ends_at.is_(None), Assignment.ends_at > now))
         .order_by(School.code)
     )
     assigned: dict[int, list[tuple[str, str]]] = {}
-    for officer_id, code, kind in rows.all():
-        assigned.setdefault(officer_id, []).append((code, kind))
+    forged: dict[int, list[tuple[str, str]]] = {}
+    for assignment, code in rows.all():
+        genuine = await directory_auth.verify(session, assignment, now)
+        (assigned if genuine else forged).setdefault(assignment.officer_id, []).append(
+            (code, assignment.kind)
+        )
+    authentic = {o.id: await directory_auth.verify(session, o, now) for o in officers}
     return [
         OfficerInfo(
             o.id,
@@ -352,6 +361,8 @@ async def list_officers(session: AsyncSession, now: datetime) -> list[OfficerInf
             o.enrolled_at is not None and o.telegram_chat_id is not None,
             o.unreachable_at is not None,
             tuple(assigned.get(o.id, ())),
+            authentic[o.id],
+            tuple(forged.get(o.id, ())),
         )
         for o in officers
     ]
