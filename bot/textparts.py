@@ -242,7 +242,3 @@ def plain_text(document: Document) -> str:
 def plain_parts(document: Document, limit: int = MESSAGE_LIMIT) -> list[str]:
     """The document as plain-text messages (no parse mode) of at most `limit` UTF-16 units each."""
     return [piece for piece in split_plain(plain_text(document), limit) if piece.strip()]
-
-
-def fits_callback_data(data: str) -> bool:
-    return 1 <= len(data.encode("utf-8")) <= CALLBACK_DATA_BYTES

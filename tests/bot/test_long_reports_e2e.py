@@ -131,6 +131,19 @@ async def refused(world: World) -> list[str]:
     return [f"{c.method}: {c.description}" for c in calls if c.method.lower() != "getupdates"]
 
 
+async def _command_parts(world: World, user: User, command: str) -> list[Message]:
+    """Send a command; the bot's answer, every part up to the one carrying buttons."""
+    before = len(await world.emu.messages(user))
+    await world.emu.send_text(user, command)
+
+    async def answered() -> list[Message] | None:
+        new = (await world.emu.messages(user))[before:]
+        return new if new and new[-1].buttons else None
+
+    found: list[Message] = await eventually(answered, seconds=30)
+    return found
+
+
 async def _confirmation(world: World, officer: User) -> Message | None:
     return next((m for m in await world.emu.messages(officer) if "Sent to the student" in m.text), None)
 
@@ -177,14 +190,25 @@ async def test_an_urgent_tip_goes_before_a_backlog_of_long_ones_and_any_part_tak
         part = next(m for m in chat if "URGENT" not in m.text and "· case" in m.text and not m.buttons)
         await world.emu.reply_to(officer, part, "Thanks for telling us, we are looking into it.")
         confirmation = await eventually(lambda: _confirmation(world, officer), seconds=30)
+        # /case and /status show a long case whole too, over several messages, buttons under the last.
+        reference = re.search(r"· case (\S+) ·", part.text)
+        assert reference
+        thread = await _command_parts(world, officer, f"/case {reference.group(1)}")
+        student = Student(world, await world.emu.user(first_name="Sam", started=True))
+        status = await _command_parts(world, student.user, f"/status {backlog[0].code}")
     assert "gun in the parking lot" in first.text
     assert "URGENT" in first.text
-    reference = re.search(r"· case (\S+) ·", part.text)
-    assert reference
     assert f"case {reference.group(1)}" in confirmation.text  # the reply to a first part went to its case
     assert "Sent to the student" in confirmation.text
     tips = tips_by_reference(chat)
     assert len(tips) == 21
+    n = int(reference.group(1).split("-")[1]) - 1  # MRS-1 is backlog[0]
+    for words in (words_of(4096, n), words_of(3000, n + 1), "we are looking into it"):
+        assert squeeze(words) in squeeze(" ".join(m.text for m in thread))
+    assert len(thread) > 1
+    for words in (words_of(4096, 0), words_of(3000, 1)):
+        assert squeeze(words) in squeeze(" ".join(m.text for m in status))
+    assert len(status) > 1
     assert await refused(world) == []
     assert len(backlog) == 20
 
