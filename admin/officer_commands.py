@@ -81,7 +81,9 @@ def list_() -> None:
             ]
             table.add_row(
                 str(o.id),
-                o.display_name if o.authentic else messages.OFFICER_RECORD_FORGED.format(name=o.display_name),
+                messages.OFFICER_RECORD_FORGED.format(name=o.display_name)
+                if o.authentic is False
+                else o.display_name,
                 o.role,
                 ", ".join(schools) or "-",
                 "yes" if o.enrolled else "no",

@@ -407,8 +407,15 @@ def bind(session: AsyncSession, ring: KeyRing) -> None:
 
 def bound(session: AsyncSession) -> KeyRing:
     """The ring bound to this session's database; fails closed when none was loaded."""
+    ring = bound_or_none(session)
+    if ring is None:
+        raise MasterKeyError("no keys are loaded for this database: officer records cannot be verified")
+    return ring
+
+
+def bound_or_none(session: AsyncSession) -> KeyRing | None:
     for place in (session.info, session.info.get("shared")):
         if isinstance(place, dict) and isinstance(place.get(_BINDING), KeyRing):
             ring: KeyRing = place[_BINDING]
             return ring
-    raise MasterKeyError("no keys are loaded for this database: officer records cannot be verified")
+    return None

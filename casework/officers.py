@@ -29,7 +29,7 @@ from casework.errors import (
     InvalidOfficerData,
     UnknownOfficer,
 )
-from casework.keys import KeyRing
+from casework.keys import KeyRing, bound_or_none
 from casework.policy import CasePolicy
 from casework.schools import find_school
 from storage.models import Assignment, AssignmentKind, Case, CaseStatus, EnrollmentCode, Officer, Role, School
@@ -50,7 +50,7 @@ class OfficerInfo:
     enrolled: bool
     unreachable: bool
     assignments: tuple[tuple[str, str], ...]  # (school code, 'primary' | 'backup')
-    authentic: bool = True  # False: the record fails its MAC (written without the master key)
+    authentic: bool | None = None  # False: fails its MAC (written without the master key); None: not checked
     forged_assignments: tuple[tuple[str, str], ...] = ()  # current assignments that fail their MAC
 
 
@@ -336,7 +336,12 @@ async def _end_assignment(session: AsyncSession, officer_id: int, school: School
 
 async def list_officers(session: AsyncSession, now: datetime) -> list[OfficerInfo]:
     """Every officer, with their current assignments; records and assignments that fail their MAC
-    are flagged (never hidden: whoever reviews the directory must see what a writer planted)."""
+    are flagged (never hidden: whoever reviews the directory must see what a writer planted).
+
+    Checked only when keys are loaded for this database (`sro officer list` loads them); a caller
+    that only wants names (`sro audit`) gets `authentic` None and every assignment as stored.
+    """
+    checking = bound_or_none(session) is not None
     officers = list(await session.scalars(select(Officer).order_by(Officer.id)))
     rows = await session.execute(
         select(Assignment, School.code)
@@ -347,11 +352,11 @@ async def list_officers(session: AsyncSession, now: datetime) -> list[OfficerInf
     assigned: dict[int, list[tuple[str, str]]] = {}
     forged: dict[int, list[tuple[str, str]]] = {}
     for assignment, code in rows.all():
-        genuine = await directory_auth.verify(session, assignment, now)
+        genuine = not checking or await directory_auth.verify(session, assignment, now)
         (assigned if genuine else forged).setdefault(assignment.officer_id, []).append(
             (code, assignment.kind)
         )
-    authentic = {o.id: await directory_auth.verify(session, o, now) for o in officers}
+    authentic = {o.id: await directory_auth.verify(session, o, now) if checking else None for o in officers}
     return [
         OfficerInfo(
             o.id,
