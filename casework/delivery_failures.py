@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import alerts, outbox, routing
 from casework.policy import CasePolicy
-from storage.models import AlertKind, Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus
+from storage.models import Alert, AlertKind, Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus
 
 _MOOT_ONCE_ACKNOWLEDGED = (DeliveryKind.TIP, DeliveryKind.ESCALATION, DeliveryKind.REMINDER)
 _ON_ITS_WAY = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT)
@@ -32,6 +32,10 @@ _ON_ITS_WAY = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SE
 async def reroute(session: AsyncSession, policy: CasePolicy, delivery_id: int, now: datetime) -> int:
     """Hand an undeliverable officer delivery to whoever can receive it now; returns how many got it."""
     row = await session.get(Delivery, delivery_id)
+    if row is not None and row.kind == DeliveryKind.ALERT:
+        row.status, row.last_error = DeliveryStatus.FAILED, row.last_error or "Unreachable"
+        await alert_undelivered(session, row, now)
+        return 0  # the other supervisors got their own copy
     if row is None or row.case_id is None:
         return 0
     row.status, row.last_error = DeliveryStatus.FAILED, row.last_error or "Unreachable"
@@ -39,8 +43,6 @@ async def reroute(session: AsyncSession, policy: CasePolicy, delivery_id: int, n
     if case is None or case.status == CaseStatus.CLOSED:
         return 0
     kind = DeliveryKind(row.kind)
-    if kind == DeliveryKind.ALERT:
-        return 0  # the other supervisors got their own copy
     if kind == DeliveryKind.ACK_NOTICE or (kind in _MOOT_ONCE_ACKNOWLEDGED and case.status != CaseStatus.NEW):
         return 0
     receivers = tuple(i for i in await routing.current_receivers(session, case, now) if i != row.officer_id)
@@ -71,6 +73,7 @@ async def rendering_failed(
         return
     row.status, row.last_error = DeliveryStatus.FAILED, error_type[: outbox.MAX_ERROR_TYPE]
     if row.kind == DeliveryKind.ALERT:
+        await alert_undelivered(session, row, now)
         return
     if not await alerts.list_alerts(session, kind=alert, case_id=row.case_id, limit=1) or row.case_id is None:
         await alerts.raise_alert(session, alert, now, case_id=row.case_id, officer_id=row.officer_id)
@@ -129,3 +132,10 @@ async def nobody_reached(session: AsyncSession, case_id: int) -> bool:
     """True if the case's tip reached no officer in the end (the student's /status says so)."""
     case = await session.get(Case, case_id)
     return case is not None and case.nobody_reached
+
+
+async def alert_undelivered(session: AsyncSession, row: Delivery, now: datetime) -> None:
+    """An alert's message could not reach a supervisor: listed for `sro alerts`, never sent on (no loop)."""
+    session.add(
+        Alert(kind=AlertKind.ALERT_FAILED, case_id=row.case_id, officer_id=row.officer_id, created_at=now)
+    )

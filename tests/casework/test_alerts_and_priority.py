@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from casework import alerts, outbox
+from casework import alerts, delivery_failures, outbox
 from casework.keys import KeyRing
 from casework.policy import CasePolicy
 from storage.db import Database
-from storage.models import Alert, AlertKind, Delivery, DeliveryKind, DeliveryPriority
+from storage.models import Alert, AlertKind, Delivery, DeliveryKind, DeliveryPriority, DeliveryStatus
 from tests.casework.world import build_world, open_report
 
 
@@ -55,3 +55,25 @@ async def test_an_urgent_tip_is_claimed_before_older_normal_ones(
         rest = await outbox.claim_due(session, now + timedelta(seconds=5), 10)
         assert [d.priority for d in rest] == [DeliveryPriority.NORMAL] * 3
         assert min(d.next_attempt_at for d in rest) < first[0].next_attempt_at
+
+
+async def test_an_alert_that_cannot_be_delivered_is_listed_not_sent_again(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "x")
+    async with database.transaction() as session:
+        await alerts.raise_alert(session, AlertKind.NOBODY_REACHABLE, now)  # no case: the row must fail too
+        await alerts.raise_alert(session, AlertKind.RENDERING_FAILED, now, case_id=opened.case_id)
+        notices = (await session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.ALERT))).all()
+        assert len(notices) == 2  # positive control: each alert was queued for the supervisor
+        # The supervisor's chat is gone for one, Telegram refuses the other.
+        await delivery_failures.reroute(session, policy, notices[0].id, now)
+        await delivery_failures.rendering_failed(
+            session, notices[1].id, "BadRequest", now, alert=AlertKind.RENDERING_FAILED
+        )
+    async with database.transaction() as session:
+        rows = (await session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.ALERT))).all()
+        assert [r.status for r in rows] == [DeliveryStatus.FAILED, DeliveryStatus.FAILED]  # no new sends
+        kinds = [a.kind for a in await alerts.list_alerts(session)]
+        assert kinds.count(AlertKind.ALERT_FAILED) == 2
