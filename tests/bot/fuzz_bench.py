@@ -1,7 +1,7 @@
 """`make bench-fuzz`: 100,000 generated updates fed to the real bot; writes its section of docs/benchmarks.md.
 
 The same strategies and rules as tests/bot/test_update_fuzz.py (which runs a derandomized
-1,500 in `make test`), in rounds of fresh examples (a new seed, bot and database each round, so
+2,000 in `make test`), in rounds of fresh examples (a new seed, bot and database each round, so
 that the scan for secrets stays one pass over a database of bounded size).
 """
 

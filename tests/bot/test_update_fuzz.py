@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.bot.update_fuzz import find_in, id_forms, needle_forms, run_fuzz
 
-EXAMPLES = int(os.environ.get("SRO_FUZZ_EXAMPLES", "1500"))
+EXAMPLES = int(os.environ.get("SRO_FUZZ_EXAMPLES", "2000"))
 
 
 def test_generated_updates_are_answered_as_the_product_promises(tmp_path: Path) -> None:
