@@ -16,16 +16,19 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    ExtBot,
     MessageHandler,
     TypeHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from app.settings import Settings
 from bot import catalog
 from bot.officer import handlers as officer
 from bot.pacing import Pacing
 from bot.processor import PerChatUpdateProcessor
+from bot.resilient_bot import ResilientBot
 from bot.services import BotApplication, BotContext, Services, ServiceSlot
 from bot.student import handlers as student
 
@@ -130,19 +133,22 @@ def build_application(
             await slot.services.close()
         logger.info("bot.stopped")
 
-    application: BotApplication = (
-        ApplicationBuilder()
-        .token(token.get_secret_value())
-        .base_url(settings.telegram_api_base_url)
-        .base_file_url(settings.telegram_file_base_url)
-        .context_types(ContextTypes(context=BotContext, bot_data=ServiceSlot))
+    bot: ExtBot[int] = ResilientBot(
+        token.get_secret_value(),
+        base_url=settings.telegram_api_base_url,
+        base_file_url=settings.telegram_file_base_url,
+        request=HTTPXRequest(connection_pool_size=64, pool_timeout=10),
+        get_updates_request=HTTPXRequest(connection_pool_size=1),
         # No link previews on anything the bot sends (a student's pasted URL must never be fetched);
         # the calls that carry a student's words also say so themselves.
-        .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
+        defaults=Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)),
+        rate_limiter=Pacing(enabled=settings.telegram_pacing),
+    )
+    application: BotApplication = (
+        ApplicationBuilder()
+        .bot(bot)
+        .context_types(ContextTypes(context=BotContext, bot_data=ServiceSlot))
         .concurrent_updates(PerChatUpdateProcessor(256))
-        .rate_limiter(Pacing(enabled=settings.telegram_pacing))
-        .connection_pool_size(64)
-        .pool_timeout(10)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()
