@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -43,6 +44,9 @@ def test_the_scan_finds_a_secret_on_a_command_line() -> None:
         [sys.executable, "-c", "import sys; sys.stdin.read()", marker], stdin=subprocess.PIPE
     )
     try:
+        deadline = time.monotonic() + 10
+        while command_lines_containing(marker) != [holder.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the child has exec'd: its arguments are then in /proc
         assert command_lines_containing(marker) == [holder.pid]
     finally:
         holder.communicate(b"")
