@@ -36,9 +36,10 @@ async def test_reading_a_case_is_audited(world: World) -> None:
         assert reference, tip.text
         assert await reads_of(world) == []  # positive control: a tip alone is no read
 
-        await world.emu.send_text(officer, f"/case {reference.group(1)}")
-        thread = await world.emu.next_message(officer, timeout=15)
-        assert "room 204" in thread.text
+        asked = await world.emu.send_text(officer, f"/case {reference.group(1)}")
+        # The thread, not the tip that is already on screen: only what follows /case counts.
+        thread = await world.emu.wait_for(officer, lambda m: "room 204" in m.text, after=asked, timeout=15)
+        assert reference.group(1) in thread.text
         reads = await reads_of(world)
         assert len(reads) == 1
         case_id, actor = reads[0]

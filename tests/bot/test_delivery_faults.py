@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from casework import cases, officers
 from emulator.client import User
-from storage.models import Delivery, DeliveryStatus
+from storage.models import Case, Delivery, DeliveryStatus
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually, now
 from tests.conftest import RasaServer
@@ -124,7 +124,11 @@ async def test_a_tip_queued_for_an_officer_who_became_unreachable_goes_up_the_ch
         await officers.mark_unreachable(session, world.officers["maple"].id, now())
     async with world.running():
         tips = await eventually(lambda: _all_there(world, backup, 1), seconds=30)
-    assert tips == Counter({opened.case_id: 1})
+    async with world.database() as (db, _keys), db.transaction() as session:
+        case = await session.get(Case, opened.case_id)
+        assert case is not None
+        reference = f"{case.reference_prefix}-{case.reference_number}"
+    assert tips == Counter({reference: 1})
     assert not await world.emu.messages(primary)
     async with world.database() as (db, _keys), db.transaction() as session:
         rows = (await session.scalars(select(Delivery).where(Delivery.case_id == opened.case_id))).all()
