@@ -42,8 +42,7 @@ def main() -> None:
         os.environ.get("NLU_HOST", "127.0.0.1"),
         "--port",
         os.environ.get("NLU_PORT", "5005"),
-        "--auth-token",
-        secret,
+        f"--auth-token={secret}",  # one argument: a token may begin with "-", which argparse would misread
         "--credentials",
         str(ROOT / "nlu" / "credentials.yml"),
         "--model",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import RasaServer
+from tests.conftest import ROOT, RasaServer, free_port
 
 pytestmark = pytest.mark.rasa
 
@@ -50,3 +51,28 @@ def test_the_scan_finds_a_secret_on_a_command_line() -> None:
         assert command_lines_containing(marker) == [holder.pid]
     finally:
         holder.communicate(b"")
+
+
+def test_a_token_that_begins_with_a_dash_is_still_a_token(tmp_path: Path) -> None:
+    """token_urlsafe gives one token in 64 that begins with "-": Rasa must not read it as an option."""
+    port, token = free_port(), "-" + secrets.token_urlsafe(24)
+    env = {**os.environ, "NLU_PORT": str(port), "NLU_TOKEN": token}
+    with (tmp_path / "rasa.log").open("wb") as log:
+        server = subprocess.Popen([str(ROOT / "scripts" / "nlu-server")], env=env, stdout=log, stderr=log)
+    try:
+        url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
+        while True:
+            assert server.poll() is None, (tmp_path / "rasa.log").read_text()[-2000:]
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the Rasa server did not start"
+            time.sleep(0.5)
+        parsed = httpx.post(f"{url}/model/parse", params={"token": token}, json={"text": "hi"}, timeout=30)
+        assert parsed.status_code == 200
+        assert command_lines_containing(token) == []
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
