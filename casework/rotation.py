@@ -33,6 +33,7 @@ start. Other processes meet rows of the newer version and reload
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
@@ -368,17 +369,7 @@ async def finish(session: AsyncSession, keys: KeyRing, now: datetime) -> int:
 
 
 def without_previous(generation: KeyGeneration) -> KeyGeneration:
-    return KeyGeneration(
-        version=generation.version,
-        master=generation.master,
-        pseudonym_key=generation.pseudonym_key,
-        case_code_key=generation.case_code_key,
-        enrollment_key=generation.enrollment_key,
-        state_key=generation.state_key,
-        address_key=generation.address_key,
-        directory_key=generation.directory_key,
-        previous_directory_key=None,
-    )
+    return dataclasses.replace(generation, previous_directory_key=None)
 
 
 def stage_key_file(path: Path, new: MasterKey) -> None:
