@@ -76,6 +76,7 @@ ALERT_TEXTS = {
     AlertKind.DIRECTORY_FORGED: ("alert_directory_forged", "alert_directory_forged_no_case"),
     AlertKind.NOBODY_REACHABLE: ("alert_nobody_reachable", "alert_nobody_reachable_no_case"),
     AlertKind.ALERT_FAILED: ("alert_alert_failed", "alert_alert_failed_no_case"),
+    AlertKind.READER_ADDED: ("alert_reader_added", "alert_reader_added"),  # never about one case
 }
 
 
@@ -327,6 +328,9 @@ async def _render_alert(services: Services, row: Delivery) -> Rendered:
         if alert is None:
             raise Undeliverable("the alert is gone")
         with_case, without_case = ALERT_TEXTS[AlertKind(alert.kind)]
+        if alert.kind == AlertKind.READER_ADDED:
+            who = await officers.display_name(session, alert.officer_id) or catalog.t("officer_someone")
+            return Rendered(chat_id, [Html(catalog.t(without_case, officer=who))])
         if alert.case_id is None:
             return Rendered(chat_id, [Html(catalog.t(without_case))])
         summary = await case_reading.case_summary(session, alert.case_id)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import access, audit, crockford, crypto, directory_auth, routing
+from casework import access, alerts, audit, crockford, crypto, directory_auth, routing
 from casework.errors import (
     BadCheckCharacter,
     ChatAlreadyEnrolled,
@@ -32,7 +32,17 @@ from casework.errors import (
 from casework.keys import KeyRing, bound_or_none
 from casework.policy import CasePolicy
 from casework.schools import find_school
-from storage.models import Assignment, AssignmentKind, Case, CaseStatus, EnrollmentCode, Officer, Role, School
+from storage.models import (
+    AlertKind,
+    Assignment,
+    AssignmentKind,
+    Case,
+    CaseStatus,
+    EnrollmentCode,
+    Officer,
+    Role,
+    School,
+)
 
 ENROLLMENT_BITS = 60
 ENROLLMENT_SYMBOLS = ENROLLMENT_BITS // 5
@@ -296,6 +306,9 @@ async def assign(
     resealed = 0
     for case_id in open_cases.all():
         resealed += await access.grant_access(session, keys, case_id, officer_id, actor="admin", now=now)
+    if resealed:
+        # Adding a reader is the operator's most sensitive act: audited per case, and announced.
+        await alerts.raise_alert(session, AlertKind.READER_ADDED, now, officer_id=officer_id)
     return resealed
 
 

@@ -43,6 +43,7 @@ class AlertKind(StrEnum):
     DIRECTORY_FORGED = "directory_forged"  # an officer record failed its authentication
     NOBODY_REACHABLE = "nobody_reachable"  # a case's tip reached nobody in the end
     ALERT_FAILED = "alert_failed"  # an alert itself could not be delivered to a supervisor
+    READER_ADDED = "reader_added"  # the operator gave an officer access to a school's past cases
 
 
 class Alert(Base):

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from casework import access, audit, case_lifecycle, case_reading, cases, officers
+from casework import access, alerts, audit, case_lifecycle, case_reading, cases, officers, routing
 from casework.errors import AccessDenied, CaseClosed, NoRecipients, UnknownCaseCode
 from casework.keys import KeyRing
 from casework.policy import CasePolicy
 from storage.db import Database
-from storage.models import Delivery, DeliveryKind, DeliveryStatus
+from storage.models import AlertKind, Delivery, DeliveryKind, DeliveryStatus
 from tests.casework.world import build_world, open_report
 
 
@@ -86,11 +86,19 @@ async def test_newly_assigned_officer_sees_old_cases_only_after_audited_reseal(
         assert (await case_reading.read_case_as_officer(session, keys, new.case_id, newcomer)).messages
         with pytest.raises(AccessDenied):
             await case_reading.read_case_as_officer(session, keys, old.case_id, newcomer)
+        assert await alerts.list_alerts(session, kind=AlertKind.READER_ADDED) == []  # control: no history
     async with database.transaction() as session:  # sro officer assign --with-history
         resealed = await officers.assign(
             session, keys, newcomer, "NTH", kind="backup", now=later, with_history=True
         )
     assert resealed == 1  # the old case; the new one was sealed for them already
+    async with database.transaction() as session:  # announced to the supervisors, once
+        announced = await alerts.list_alerts(session, kind=AlertKind.READER_ADDED)
+        assert [(a.officer_id, a.case_id) for a in announced] == [(newcomer, None)]
+        notices = await session.scalars(select(Delivery).where(Delivery.alert_id == announced[0].id))
+        supervisors = await routing.receivers_at(session, None, routing.SUPERVISORS, later)
+        assert supervisors
+        assert sorted(d.officer_id or 0 for d in notices) == sorted(supervisors)
     async with database.transaction() as session:
         thread = await case_reading.read_case_as_officer(session, keys, old.case_id, newcomer)
         assert thread.messages[0].body["text"] == "An older report about the bus stop"

@@ -31,6 +31,7 @@ ALERT_KINDS = (
     "directory_forged",
     "nobody_reachable",
     "alert_failed",
+    "reader_added",
 )
 
 
