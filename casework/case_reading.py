@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import crypto, directory_auth, references, sealing
 from casework.case_codes import CaseCode
-from casework.cases import is_recipient
+from casework.cases import case_label, is_recipient
 from casework.errors import AccessDenied, UnknownCase
 from casework.keys import KeyRing
 from storage.models import (
@@ -82,6 +82,7 @@ class StudentView:
     created_at: datetime
     messages: tuple[ThreadMessage, ...]
     withheld: int = 0  # stored messages that failed their MAC: never shown, alerted (directory_auth)
+    label: str | None = None  # "🦊 fox" (casework.case_labels); None before labels or after /forget
 
 
 def _summary(case: Case) -> CaseSummary:
@@ -224,7 +225,8 @@ async def read_case_as_student(session: AsyncSession, keys: KeyRing, code_text: 
     messages, withheld = await _thread(
         session, case.id, envelopes, [key], sealing.STUDENT, with_authors=False
     )
-    return StudentView(case.id, case.kind, case.status, case.created_at, messages, withheld)
+    label = await case_label(session, keys, case.id)
+    return StudentView(case.id, case.kind, case.status, case.created_at, messages, withheld, label)
 
 
 async def list_officer_cases(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import access, audit, crypto, directory_auth, outbox, references, routing, sealing
+from casework import access, audit, case_labels, crypto, directory_auth, outbox, references, routing, sealing
 from casework.case_codes import CaseCode, new_salt
 from casework.errors import (
     AccessDenied,
@@ -46,6 +46,7 @@ class OpenedCase:
     case_id: int
     code: str  # shown to the student once, grouped (`K7QF-2MZX-9PHA-R3TD-4`); never stored
     delivered: bool  # False: no officer can receive it yet, it waits for the first who enrolls
+    label: str = ""  # "🦊 fox": shown with the code, named by the discreet notice (case_labels)
 
     def __repr__(self) -> str:
         return f"OpenedCase(case_id={self.case_id}, code=<hidden>, delivered={self.delivered})"
@@ -117,6 +118,8 @@ async def open_case(
     await session.flush()
     if notify_chat_id is not None:
         case.notify_address_sealed = _seal_address(keys, case.id, notify_chat_id)
+    label = case_labels.new_label()
+    case.label_sealed = seal_label(keys, case.id, label)
     for r in recipients:
         row = CaseRecipient(
             case_id=case.id, officer_id=r.officer_id, granted_at=now, granted_by=Grant.CREATION
@@ -146,7 +149,7 @@ async def open_case(
         case_id=case.id,
         now=now,  # no kind, intent or urgency: audit rows never say what a case is about
     )
-    return OpenedCase(case.id, code.display(), delivered=route is not None)
+    return OpenedCase(case.id, code.display(), delivered=route is not None, label=label)
 
 
 async def add_message(
@@ -351,6 +354,31 @@ def _seal_address(keys: KeyRing, case_id: int, chat_id: int) -> bytes:
 
 def address_aad(case_id: int) -> bytes:
     return f"sro-connect notify-address v1|case={case_id}".encode()
+
+
+# --- case labels ("🦊 fox"): sealed beside the address, with the same key (rotation re-seals both) ---
+
+
+def seal_label(keys: KeyRing, case_id: int, label: str) -> bytes:
+    return crypto.seal_blob(keys.address_key, label.encode("utf-8"), label_aad(case_id))
+
+
+def label_aad(case_id: int) -> bytes:
+    return f"sro-connect case-label v1|case={case_id}".encode()
+
+
+async def case_label(session: AsyncSession, keys: KeyRing, case_id: int) -> str | None:
+    """The case's label, or None (a case from before labels, or its student used /forget)."""
+    case = await session.get(Case, case_id)
+    if case is None or case.label_sealed is None:
+        return None
+    return crypto.open_blob(keys.address_key, case.label_sealed, label_aad(case_id)).decode("utf-8")
+
+
+async def forget_label(session: AsyncSession, case_id: int) -> None:
+    case = await session.get(Case, case_id)
+    if case is not None:
+        case.label_sealed = None
 
 
 _SEND_KEY_DOMAIN = b"sro-connect send key:"

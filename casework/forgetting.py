@@ -1,7 +1,7 @@
 """What /forget removes: everything the server keeps that is tied to one chat.
 
 The chat's draft and its list of message ids, its rate-limit rows (but a
-block still running), and the sealed notification address of each of its
+block still running), and the sealed notification address and label of each of its
 open cases (whose "you have a new message" notices are deleted in Telegram
 too, by the message ids the outbox kept). No table says which cases a chat has (that link is never
 stored), so the addresses are found by unsealing every open case's address
@@ -74,6 +74,7 @@ async def _forget_addresses(session: AsyncSession, keys: KeyRing, chat_id: int, 
                 continue
             if address == chat_id:
                 await cases.set_notify_address(session, keys, case_id, None)
+                await cases.forget_label(session, case_id)  # the label goes with the address
                 forgotten.append(case_id)
         after = rows[-1].id
 

@@ -13,7 +13,7 @@ A rotation therefore re-keys:
 - a new X25519 key pair per officer; every officer envelope is re-wrapped
   for the new public key (content keys unchanged: a backup already holds the
   old messages, new messages get fresh content keys anyway);
-- every notification address re-sealed, every directory and message MAC
+- every notification address (and case label) re-sealed, every directory and message MAC
   re-computed under the new directory key;
 - drafts and rate limits dropped (their pseudonyms change), unused
   enrollment codes invalidated.
@@ -45,7 +45,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import audit, crypto, directory_auth, sealing
-from casework.cases import address_aad
+from casework.cases import address_aad, label_aad
 from casework.errors import MasterKeyError
 from casework.keys import (
     PREVIOUS_DIRECTORY,
@@ -210,6 +210,7 @@ async def _resign(
 
 
 async def _reseal_addresses(session: AsyncSession, old: KeyGeneration, generation: KeyGeneration) -> int:
+    """Notification addresses, and case labels (sealed with the same key); returns addresses re-sealed."""
     count = 0
     for case in await session.scalars(select(Case).where(Case.notify_address_sealed.is_not(None))):
         assert case.notify_address_sealed is not None
@@ -217,6 +218,11 @@ async def _reseal_addresses(session: AsyncSession, old: KeyGeneration, generatio
         raw = crypto.open_blob(old.address_key, case.notify_address_sealed, aad)
         case.notify_address_sealed = crypto.seal_blob(generation.address_key, raw, aad)
         count += 1
+    for case in await session.scalars(select(Case).where(Case.label_sealed.is_not(None))):
+        assert case.label_sealed is not None
+        aad = label_aad(case.id)
+        raw = crypto.open_blob(old.address_key, case.label_sealed, aad)
+        case.label_sealed = crypto.seal_blob(generation.address_key, raw, aad)
     return count
 
 

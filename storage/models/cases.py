@@ -89,6 +89,9 @@ class Case(Base):
     student_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     # The student's chat, sealed with a server key, only if they opted in; deleted at close.
     notify_address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(64))
+    # The case's label ("🦊 fox", casework.case_labels), sealed with the same server key: the notice
+    # names it instead of a code. NULL for cases opened before labels, and after /forget.
+    label_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
     retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     escalation_level: Mapped[int] = mapped_column(Integer, default=0)
     next_escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
