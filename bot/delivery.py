@@ -343,7 +343,12 @@ async def _render_student_notice(services: Services, row: Delivery) -> Rendered:
     async with services.db.transaction() as session:
         chat_id = await cases.notify_address(session, services.keys, row.case_id)
         case = await session.get(Case, row.case_id)
+        label = await cases.case_label(session, services.keys, row.case_id)
     if chat_id is None or case is None:
         raise Undeliverable("the student did not opt in, or the case closed")
-    key = "nobody_reached_notification" if case.nobody_reached else "new_message_notification"
-    return Rendered(chat_id, [Html(catalog.t(key))])
+    if case.nobody_reached:
+        return Rendered(chat_id, [Html(catalog.t("nobody_reached_notification"))])
+    if label is None:  # a case from before labels
+        return Rendered(chat_id, [Html(catalog.t("new_message_notification"))])
+    # Which of the student's cases has news, by its label: no code, nothing about the content.
+    return Rendered(chat_id, [Html(catalog.t("new_message_notification_label", label=label))])

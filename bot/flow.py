@@ -54,6 +54,15 @@ TRANSITIONS: tuple[tuple[Step, Step, str], ...] = (
     (S.STATUS_CODE, S.IDLE, "a code: the case is shown"),
     (S.STATUS_CODE, S.STATUS_CODE, "a typo or not a code: try again"),
     (S.STATUS_REPLY, S.IDLE, "the answer goes to the officer"),
+    (S.IDLE, S.FOLLOW_UP, "types right after /status showed a case: send it to that case? (one tap)"),
+    (S.FOLLOW_UP, S.FOLLOW_UP, "types more before tapping: joins the held message"),
+    (S.FOLLOW_UP, S.IDLE, "Yes: added to the case; or No, and the message needs no more"),
+    (S.FOLLOW_UP, S.INTERVIEW, "No, it's something new: a report"),
+    (S.FOLLOW_UP, S.PREVIEW, "No, it's something new: a question"),
+    (S.FOLLOW_UP, S.URGENT_DETAILS, "urgent words: sent at once as an urgent report"),
+    (S.FOLLOW_UP, S.DID_YOU_MEAN, "No, it's something new: unclear"),
+    (S.FOLLOW_UP, S.CHOOSE_SCHOOL, "No, it's something new: school unknown"),
+    (S.FOLLOW_UP, S.STATUS_CODE, "No, it's something new: check status"),
 )
 # Commands that reset the conversation from any step (not drawn for each step).
 ANY_STEP: tuple[tuple[Step, str], ...] = (

@@ -27,10 +27,13 @@ class Step(StrEnum):
     DID_YOU_MEAN = "did_you_mean"
     STATUS_CODE = "status_code"
     STATUS_REPLY = "status_reply"
+    FOLLOW_UP = "follow_up"  # text typed right after a case was shown: "send it to that case?"
 
 
 # The interview's questions, in the order they are asked.
 FIELDS = ("what", "where", "when", "danger", "more")
+# How long after /status shows a case text typed next is offered to that case (the draft lifetime).
+FOLLOW_UP_SECONDS = 30 * 60
 
 
 @dataclass
@@ -67,6 +70,11 @@ class ChatState:
     notify_case_id: int | None = None
     # An urgent report sent before the school was known: when it goes to supervisors.
     school_deadline: float | None = None
+    # The case /status just showed: text typed next is offered to it (one tap) until this time.
+    # Only here, in the sealed pseudonymous state, never beside an identifier.
+    follow_case_id: int | None = None
+    follow_label: str | None = None
+    follow_until: float | None = None
     language: str = "en"
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,6 +96,9 @@ class ChatState:
                 case_id=raw.get("case_id"),
                 notify_case_id=raw.get("notify_case_id"),
                 school_deadline=raw.get("school_deadline"),
+                follow_case_id=raw.get("follow_case_id"),
+                follow_label=raw.get("follow_label"),
+                follow_until=raw.get("follow_until"),
                 language=str(raw.get("language") or "en"),
             )
         except (TypeError, ValueError):
@@ -96,3 +107,18 @@ class ChatState:
     def fresh(self) -> ChatState:
         """Back to idle, keeping the school: what /cancel does."""
         return ChatState(school_id=self.school_id, school_name=self.school_name, language=self.language)
+
+    def follow(self, case_id: int, label: str | None, now: float) -> None:
+        """Text typed next is offered to this case, for FOLLOW_UP_SECONDS."""
+        self.follow_case_id, self.follow_label = case_id, label
+        self.follow_until = now + FOLLOW_UP_SECONDS
+
+    def following(self, now: float) -> int | None:
+        """The case typed text is offered to, if one was shown recently; forgets an old one."""
+        if self.follow_case_id is not None and self.follow_until is not None and now < self.follow_until:
+            return self.follow_case_id
+        self.unfollow()
+        return None
+
+    def unfollow(self) -> None:
+        self.follow_case_id = self.follow_label = self.follow_until = None

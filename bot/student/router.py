@@ -104,6 +104,13 @@ async def safety_check(turn: Turn, text: str) -> str | None:
 
 
 async def on_idle(turn: Turn, text: str) -> Step:
+    if turn.state.following(turn.services.now().timestamp()) is not None:
+        if found := _CODE.search(text):
+            return await status.check_status(turn, found.group())  # a code: the case it opens
+        if await safety_check(turn, text):
+            # Danger words: safety information and an urgent report at once, never held for a tap.
+            return await free_message(turn, text)
+        return await status.offer_follow_up(turn, text)
     return await free_message(turn, text)
 
 
@@ -166,6 +173,15 @@ async def on_status_reply(turn: Turn, text: str) -> Step:
     return await status.reply(turn, text)
 
 
+async def on_follow_up(turn: Turn, text: str) -> Step:
+    """More text before the tap: it joins the held message (urgent words: all of it goes at once)."""
+    if await safety_check(turn, text):
+        held, turn.state.pending_text = turn.state.pending_text, None
+        turn.state.unfollow()
+        return await free_message(turn, f"{held}\n{text}" if held else text)
+    return await status.offer_follow_up(turn, text)
+
+
 TEXT_STEPS: dict[Step, Callable[[Turn, str], Awaitable[Step]]] = {
     Step.IDLE: on_idle,
     Step.CHOOSE_SCHOOL: on_choose_school,
@@ -176,6 +192,7 @@ TEXT_STEPS: dict[Step, Callable[[Turn, str], Awaitable[Step]]] = {
     Step.DID_YOU_MEAN: on_did_you_mean,
     Step.STATUS_CODE: on_status_code,
     Step.STATUS_REPLY: on_status_reply,
+    Step.FOLLOW_UP: on_follow_up,
 }
 
 
@@ -209,6 +226,8 @@ async def on_button(turn: Turn, data: str) -> Step | None:
         return await notify_choice(turn, argument == "yes")
     if action == "reply" and turn.state.case_id is not None:
         return await status.start_reply(turn)
+    if action == "follow" and step == Step.FOLLOW_UP and turn.state.pending_text is not None:
+        return await follow_up_choice(turn, argument == "yes")
     return None
 
 
@@ -245,6 +264,17 @@ async def meaning_chosen(turn: Turn, intent: str) -> Step:
     if taxonomy.intents()[intent].urgent:
         return await reports.start_urgent(turn, text, intent)
     return await act_on(turn, text, intent, None)
+
+
+async def follow_up_choice(turn: Turn, to_the_case: bool) -> Step:
+    """'Yes, send it' adds the held text to the case; 'No, it's something new' reads it as new."""
+    text = turn.state.pending_text or ""
+    turn.state.pending_text = None
+    case_id = turn.state.follow_case_id
+    if to_the_case and case_id is not None:
+        return await status.send_follow_up(turn, case_id, text)
+    turn.state.unfollow()  # something new: the old case is no longer the one being talked about
+    return await free_message(turn, text)
 
 
 async def notify_choice(turn: Turn, wanted: bool) -> Step:

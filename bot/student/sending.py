@@ -30,6 +30,7 @@ class Sent:
     case_id: int
     code: str
     delivered: bool  # False: stored, waiting for an officer who can receive it
+    label: str | None = None  # "🦊 fox": shown with the code, named by the discreet notice
 
 
 def school_answer_wait(turn: Turn) -> timedelta:
@@ -86,7 +87,7 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
         return existing
     services.outbox_ready.set()
     logger.info("case.opened urgent=%s delivered=%s", draft.urgent, opened.delivered)
-    return Sent(opened.case_id, opened.code, opened.delivered)
+    return Sent(opened.case_id, opened.code, opened.delivered, opened.label)
 
 
 async def _already_sent(session: AsyncSession, turn: Turn, draft: Draft) -> Sent | None:
@@ -95,7 +96,8 @@ async def _already_sent(session: AsyncSession, turn: Turn, draft: Draft) -> Sent
         return None
     logger.info("case.send_repeated")
     delivered = not await outbox.waiting_for_case(session, case_id)
-    return Sent(case_id, CaseCode(draft.case_code).display(), delivered)
+    label = await cases.case_label(session, turn.services.keys, case_id)
+    return Sent(case_id, CaseCode(draft.case_code).display(), delivered, label)
 
 
 async def tell_sent(turn: Turn, sent: Sent | None, *, urgent: bool) -> None:
@@ -111,7 +113,10 @@ async def tell_sent(turn: Turn, sent: Sent | None, *, urgent: bool) -> None:
         key = "sent_no_school"
     else:
         key = "sent"
-    text = turn.text(key, code=sent.code) + "\n\n" + turn.text("notify_offer")
+    text = turn.text(key, code=sent.code)
+    if sent.label:
+        text += "\n\n" + turn.text("case_label_line", label=sent.label)
+    text += "\n\n" + turn.text("notify_offer")
     turn.state.case_id = sent.case_id
     turn.state.notify_case_id = sent.case_id
     await turn.send(text, buttons=NOTIFY_BUTTONS)

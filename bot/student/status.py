@@ -46,12 +46,17 @@ def render(turn: Turn, view: StudentView, *, nobody_reached: bool = False) -> li
         status=turn.text(f"status_{view.status}"),
     )
     blocks: list[list[Fragment]] = [[Html(header)]]
+    if view.label:
+        blocks.append(fragments(turn, "status_label_line", label=view.label))
     if nobody_reached and view.status == "new":
         blocks.append([Html(turn.text("status_nobody_reached"))])
     for message in view.messages:
         key = "status_thread_officer" if message.direction == "officer" else "status_thread_student"
         blocks.append(fragments(turn, key, when=when(turn, message.created_at), text=message_text(message)))
-    if not any(m.direction == "officer" for m in view.messages):
+    if view.status == "closed":
+        # The officer's last message (if any) is the thread's end above; then what "closed" means.
+        blocks.append([Html(turn.text("status_closed_line"))])
+    elif not any(m.direction == "officer" for m in view.messages):
         blocks.append([Html(turn.text("status_no_replies"))])
     return textparts.joined(blocks)
 
@@ -106,8 +111,44 @@ async def check_status(turn: Turn, code_text: str) -> Step:
         return Step.IDLE
     turn.state.case_id = view.case_id
     closed = view.status == "closed"
+    if closed:
+        turn.state.unfollow()
+    else:
+        # What the student types next is most likely about this case: it is offered to it (one tap).
+        turn.state.follow(view.case_id, view.label, turn.services.now().timestamp())
     document = render(turn, view, nobody_reached=unreached)
     await send_document(turn, document, buttons=None if closed else [[("reply_button", "reply")]])
+    return Step.IDLE
+
+
+FOLLOW_UP_BUTTONS = [[("follow_up_yes_button", "follow:yes")], [("follow_up_no_button", "follow:no")]]
+
+
+async def offer_follow_up(turn: Turn, text: str) -> Step:
+    """Text typed right after a case was shown: held, and one tap sends it to that case.
+
+    Asked, not guessed: an answer to the officer must not start a new interview, and a new report
+    must not land unseen in an old case. More text typed before the tap joins the held message.
+    """
+    held = turn.state.pending_text if turn.state.step == Step.FOLLOW_UP else None
+    turn.state.pending_text = f"{held}\n{text}" if held else text
+    label = turn.state.follow_label
+    if label:
+        await turn.say("follow_up_ask_label", label=label, buttons=FOLLOW_UP_BUTTONS)
+    else:
+        await turn.say("follow_up_ask", buttons=FOLLOW_UP_BUTTONS)
+    return Step.FOLLOW_UP
+
+
+async def send_follow_up(turn: Turn, case_id: int, text: str) -> Step:
+    """'Yes, send it': the held text goes to the case, which stays current for more."""
+    if await add_to_case(turn, case_id, {"text": text}):
+        logger.info("student.follow_up_sent")
+        await turn.say("follow_up_sent")
+        turn.state.follow(case_id, turn.state.follow_label, turn.services.now().timestamp())
+    else:
+        await turn.say("status_closed_no_reply")
+        turn.state.unfollow()
     return Step.IDLE
 
 
