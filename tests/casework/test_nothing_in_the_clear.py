@@ -140,6 +140,11 @@ async def test_nothing_readable_is_stored(
     for case in opened:
         for needle in code_forms(case.code):
             assert needle not in stored, "a case code is stored"
+        # The case's label ("🦊 fox") is sealed too (positive control: it was made, and it opens).
+        async with database.transaction() as session:
+            assert await cases.case_label(session, keys, case.case_id) == case.label != ""
+        for needle in encodings(case.label.encode()):
+            assert needle not in stored, "a case label is stored readably"
     for chat_id in STUDENT_CHATS:
         for needle in chat_id_forms(chat_id):
             assert needle not in stored, f"a student chat id is stored ({len(needle)} bytes)"
