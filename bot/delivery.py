@@ -38,11 +38,13 @@ from bot import catalog, textparts
 from bot.officer import render
 from bot.pacing import seconds
 from bot.services import BotApplication, Services
+from bot.state import ChatState, Step
 from bot.textparts import Fragment, Html
 from casework import alerts, case_reading, cases, delivery_failures, officers, outbox
 from casework.crypto import DecryptionError
+from casework.drafts import load_state, save_state
 from casework.errors import AccessDenied, CaseworkError
-from storage.models import AlertKind, Case, Delivery, DeliveryKind
+from storage.models import AlertKind, Case, CaseStatus, Delivery, DeliveryKind, Draft
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +199,8 @@ async def deliver_one(application: BotApplication, services: Services, row: Deli
         await outbox.mark_sent(session, row.id, last, services.now())
         if row.case_id is not None and row.kind in _CASE_KINDS:
             await delivery_failures.reached(session, row.case_id)
+    if row.kind == DeliveryKind.NOTIFY_STUDENT and row.case_id is not None:
+        await _follow_notified_case(services, rendered.chat_id, row.case_id)
     logger.info("delivery.sent kind=%s attempts=%d", row.kind, row.attempts)
 
 
@@ -335,6 +339,31 @@ async def _render_alert(services: Services, row: Delivery) -> Rendered:
             return Rendered(chat_id, [Html(catalog.t(without_case))])
         summary = await case_reading.case_summary(session, alert.case_id)
     return Rendered(chat_id, [Html(catalog.t(with_case, case=summary.reference))])
+
+
+async def _follow_notified_case(services: Services, chat_id: int, case_id: int) -> None:
+    """After a reply notice, what the student types next is offered to that case (one tap).
+
+    Written into the student's own sealed, pseudonymous state (never beside the chat id), and only
+    when they are between conversations: a notice never changes what an answer mid-interview means.
+    The row is locked first, so a turn saving at the same moment wins over this (the worst case is a
+    follow-up that is not offered), never the other way round.
+    """
+    pseudonym = services.keys.pseudonym(chat_id)
+    now = services.now()
+    async with services.db.transaction() as session:
+        case = await session.get(Case, case_id)
+        if case is None or case.status == CaseStatus.CLOSED or case.nobody_reached:
+            return
+        label = await cases.case_label(session, services.keys, case_id)
+        await session.get(Draft, pseudonym, with_for_update=True)
+        raw = await load_state(session, services.keys, pseudonym, now)
+        state = ChatState.from_dict(raw) if raw is not None else ChatState()
+        if state.step != Step.IDLE:
+            return
+        state.follow(case_id, label, now.timestamp())
+        await save_state(session, services.keys, pseudonym, state.to_dict(), now)
+    logger.info("delivery.student_follows_case")
 
 
 async def _render_student_notice(services: Services, row: Delivery) -> Rendered:

@@ -70,7 +70,8 @@ class ChatState:
     notify_case_id: int | None = None
     # An urgent report sent before the school was known: when it goes to supervisors.
     school_deadline: float | None = None
-    # The case /status just showed: text typed next is offered to it (one tap) until this time.
+    # The case /status just showed, or a reply notice just named: text typed next is offered to it
+    # (one tap) until this time.
     # Only here, in the sealed pseudonymous state, never beside an identifier.
     follow_case_id: int | None = None
     follow_label: str | None = None

@@ -103,3 +103,35 @@ async def test_a_typed_code_or_danger_is_never_held_for_the_tap(world: World) ->
         urgent = await student.says("he just pulled out a gun in the cafeteria")
         assert "911" in urgent.text
         assert "Send this to the officer on your case" not in urgent.text
+
+
+async def test_answer_typed_right_after_the_notice_goes_to_the_case(world: World) -> None:
+    """The reply notice alone (no /status yet) makes the next typed text an offer to that case."""
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await new_student(world)
+        await report_urgent(student, "maple ridge", "Maple Ridge Secondary School",
+                            "a kid has a knife in his locker near room 204")  # fmt: skip
+        tip = await world.emu.next_message(officer, timeout=15)
+        sent = [m for m in await world.emu.messages(student.user) if "Your case code" in m.text][-1]
+        named = LABEL.search(sent.text)
+        assert named, sent.text
+        await world.emu.press(student.user, sent, "🔔 Yes, tell me")
+        await student.then()
+        assert "Thank you" in (await student.says("/done")).text
+
+        await world.emu.press(officer, tip, "✍️ Reply")
+        await world.emu.next_message(officer, timeout=15)
+        await world.emu.send_text(officer, "Can you come to room 101 at lunch?")
+        assert "Sent to the student" in (await world.emu.next_message(officer, timeout=15)).text
+        notice = await student.then(timeout=20)
+        assert f"new message about {named.group(1)}" in notice.text
+        before = await _counts(world)
+
+        ask = await student.says("ok i can come at lunch")
+        assert f"Send this to the officer on your case {named.group(1)}?" in ask.text
+        assert "Added to your case" in (await student.taps(ask, "✅ Yes, send it")).text
+        answer = await world.emu.next_message(officer, timeout=15)
+        assert "come at lunch" in answer.text
+        assert f"case {case_number(tip)}" in answer.text
+        assert await _counts(world) == (1, before[1] + 1)
