@@ -5,11 +5,13 @@ link (the earlier links keep it). A non-urgent one first gets a reminder to
 those who have it after REMIND_AFTER_HOURS, then goes up the chain after
 as long again. At the top of the chain the supervisors are reminded at the
 same pace until someone acknowledges. Nothing needs re-sealing: every link
-was sealed at creation.
+was sealed at creation. The officers who already had the case are told it
+was passed on (an escalation notice), so nobody learns it from a colleague.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +22,7 @@ from casework import audit, outbox, routing
 from casework.cases import open_case_for_officer
 from casework.policy import CasePolicy
 from storage import dialect
-from storage.models import Case, CaseStatus, DeliveryKind
+from storage.models import Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ async def process_due(
             continue
         case.escalation_level = route.level
         await outbox.queue(session, DeliveryKind.ESCALATION, route.officer_ids, now, case_id=case.id)
+        passed_over = await had_the_case(session, case.id, exclude=route.officer_ids)
+        await outbox.queue(session, DeliveryKind.ESCALATION_NOTICE, passed_over, now, case_id=case.id)
         await audit.record_event(
             session,
             actor="system",
@@ -64,6 +68,22 @@ async def process_due(
         )
         escalated += 1
     return EscalationRun(escalated, reminded)
+
+
+async def had_the_case(session: AsyncSession, case_id: int, *, exclude: Iterable[int] = ()) -> list[int]:
+    """The officers a tip, escalation or reminder of the case reached (sent), ascending."""
+    skip = set(exclude)
+    found = await session.scalars(
+        select(Delivery.officer_id)
+        .where(
+            Delivery.case_id == case_id,
+            Delivery.kind.in_([DeliveryKind.TIP, DeliveryKind.ESCALATION, DeliveryKind.REMINDER]),
+            Delivery.status == DeliveryStatus.SENT,
+            Delivery.officer_id.is_not(None),
+        )
+        .distinct()
+    )
+    return sorted(i for i in found if i is not None and i not in skip)
 
 
 async def _remind(session: AsyncSession, case: Case, now: datetime) -> int:

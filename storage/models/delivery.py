@@ -20,6 +20,8 @@ class DeliveryKind(StrEnum):
     STUDENT_REPLY = "student_reply"  # a student's later message, to the case's officers
     NOTIFY_STUDENT = "notify_student"  # the discreet "you have a new message", to an opted-in student
     ALERT = "alert"  # "a delivery failed" (case number and kind only), to the supervisors
+    # "your case was passed on because nobody acknowledged it", to the officers it was escalated past
+    ESCALATION_NOTICE = "escalation_notice"
 
 
 class DeliveryPriority:

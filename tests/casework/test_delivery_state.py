@@ -57,7 +57,11 @@ async def test_acknowledging_tells_the_others_and_stops_escalation(
         assert (run.escalated, run.reminded) == (1, 0)
     async with database.transaction() as session:
         kinds = [(d.kind, d.officer_id) for d in await outbox.claim_due(session, later, 10)]
-        assert kinds == [(DeliveryKind.ESCALATION, world.north_backup)]
+        # The backup gets the tip; the primary it went past is told (issue 9, "Officers").
+        assert kinds == [
+            (DeliveryKind.ESCALATION, world.north_backup),
+            (DeliveryKind.ESCALATION_NOTICE, world.north_officer),
+        ]
         for row in await session.scalars(select(Delivery).where(Delivery.status == DeliveryStatus.SENDING)):
             await outbox.mark_sent(session, row.id, 2, later)
     async with database.transaction() as session:
