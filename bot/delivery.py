@@ -30,6 +30,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
@@ -40,7 +41,7 @@ from bot.pacing import seconds
 from bot.services import BotApplication, Services
 from bot.state import ChatState, Step
 from bot.textparts import Fragment, Html
-from casework import alerts, case_reading, cases, delivery_failures, officers, outbox
+from casework import alerts, case_lifecycle, case_reading, cases, delivery_failures, officers, outbox, routing
 from casework.crypto import DecryptionError
 from casework.drafts import load_state, save_state
 from casework.errors import AccessDenied, CaseworkError
@@ -153,6 +154,11 @@ async def deliver_due(application: BotApplication, services: Services) -> int:
 async def _deliver_in_order(application: BotApplication, services: Services, rows: list[Delivery]) -> None:
     for row in rows:
         await deliver_one(application, services, row)
+        if row.kind == DeliveryKind.NOTIFY_STUDENT and row.case_id is not None:
+            # A closed case kept its address only for this notice (a last message): once the notice
+            # is done, sent or failed, the address goes. A row put back for a retry keeps it.
+            async with services.db.transaction() as session:
+                await case_lifecycle.forget_closed_address(session, row.case_id)
 
 
 async def deliver_one(application: BotApplication, services: Services, row: Delivery) -> None:
@@ -299,6 +305,8 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
                 "officer_ack_notice", case=summary.reference, officer=who or catalog.t("officer_someone")
             )
             return Rendered(chat_id, [Html(text)])
+        if row.kind == DeliveryKind.ESCALATION_NOTICE:
+            return Rendered(chat_id, [Html(await _escalation_notice(session, row, summary))])
         if row.kind == DeliveryKind.STUDENT_REPLY:
             if row.message_id is None:
                 raise Undeliverable("a student reply without its message")
@@ -317,6 +325,16 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
     }.get(DeliveryKind(row.kind), "")
     document = render.tip_document(summary, school, first, zone, prefix=prefix)
     return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
+
+
+async def _escalation_notice(session: AsyncSession, row: Delivery, summary: case_reading.CaseSummary) -> str:
+    """To an officer a case went past: to whom (the case's level now) and after how long unacknowledged."""
+    case = await session.get(Case, summary.case_id)
+    if case is None:
+        raise Undeliverable("the case is gone")
+    level = routing.LEVEL_NAMES[min(case.escalation_level, routing.SUPERVISORS)]
+    wait = render.waited(row.created_at - case.created_at)
+    return catalog.t("officer_escalation_notice", case=summary.reference, level=level, wait=wait)
 
 
 async def _render_alert(services: Services, row: Delivery) -> Rendered:

@@ -1,4 +1,4 @@
-"""Officers in their private chat: enrollment, tips' buttons, replies, /cases, /case, /close.
+"""Officers in their private chat: enrollment, tips' buttons, replies, /cases, /case, /close, /reopen.
 
 An enrolled officer's updates never reach the student handlers (`officer_gate`
 runs first), so an officer's free text is never taken as a student's report,
@@ -43,6 +43,7 @@ from casework.errors import (
     EnrollmentCodeExpired,
     EnrollmentCodeRejected,
     InactiveOfficer,
+    InvalidTransition,
     MalformedCode,
     MalformedReference,
     UnknownCase,
@@ -164,12 +165,17 @@ async def on_officer_text(
         await _say(context, chat_id, "officer_help")
     elif command == "/cases":
         await list_cases(context, chat_id, officer)
-    elif command in ("/case", "/close"):
+    elif command in ("/case", "/close", "/reopen"):
+        if command == "/reopen" and not argument:
+            await _say(context, chat_id, "officer_reopen_usage")
+            return
         case_id = await _typed_case(context, chat_id, officer, argument)
         if case_id is not None and command == "/case":
             await show_case(context, chat_id, officer, case_id)
-        elif case_id is not None:
+        elif case_id is not None and command == "/close":
             await ask_outcome(context, chat_id, officer, case_id)
+        elif case_id is not None:
+            await reopen(context, chat_id, officer, case_id)
     elif command == "/cancel":
         await _set_replying(context.services, chat_id, None)
         await _say(context, chat_id, "officer_cancelled")
@@ -221,8 +227,14 @@ async def free_text(update: Update, context: BotContext, officer: Officer) -> No
             case_id = await outbox.case_of_sent_message(
                 session, officer.id, message.reply_to_message.message_id
             )
+    state = await _state(services, chat_id)
+    closing = state.get("closing")
+    if case_id is None and isinstance(closing, int) and state.get("outcome") in OUTCOMES:
+        await close_case(context, chat_id, officer, closing, str(state["outcome"]), last_message=message.text)
+        return
     if case_id is None:
-        case_id = await _replying_to(services, chat_id)
+        replying = state.get("replying_to")
+        case_id = replying if isinstance(replying, int) else None
     if case_id is None:
         await _say(context, chat_id, "officer_free_text")
         return
@@ -237,7 +249,18 @@ async def free_text(update: Update, context: BotContext, officer: Officer) -> No
         await _say(context, chat_id, "officer_not_yours")
         return
     except CaseClosed:
-        await _say(context, chat_id, "officer_case_closed", case=await _reference(services, case_id, officer))
+        # Said plainly: nothing went out. The words are kept (sealed, in this chat's state) so that
+        # reopening can send them without retyping.
+        reference = await _reference(services, case_id, officer)
+        await _save_state(services, chat_id, {"held_for": case_id, "held_text": message.text})
+        logger.info("officer.reply_to_closed_case")
+        await _say(
+            context,
+            chat_id,
+            "officer_closed_not_sent",
+            render.reopen_button(case_id, send=True),
+            case=reference,
+        )
         return
     await _set_replying(services, chat_id, None)
     services.outbox_ready.set()
@@ -250,6 +273,8 @@ async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> Non
     async with services.db.transaction() as session:
         summaries = await case_reading.list_officer_cases(session, officer.id, open_only=True)
         names = {s.school_id: await case_reading.school_name(session, s.school_id) for s in summaries}
+        # Only names whose record verifies (a writer must not rename who took a case).
+        takers = await officers.display_names(session, {s.acknowledged_by for s in summaries})
     if not summaries:
         await _say(context, chat_id, "officer_no_cases")
         return
@@ -265,7 +290,7 @@ async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> Non
                 if s.kind == "question"
                 else taxonomy.label(s.intent),
                 school=names.get(s.school_id) or catalog.t("officer_no_school"),
-                status=catalog.t(f"officer_status_{s.status}").replace("<i>", "").replace("</i>", ""),
+                status=_list_status(s, officer, takers),
                 time=render.local_time(s.created_at, zone),
             )
         )
@@ -277,6 +302,16 @@ async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> Non
     ]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
     await _send_parts(context, chat_id, render.html_lines(lines), InlineKeyboardMarkup(rows))
+
+
+def _list_status(summary: case_reading.CaseSummary, officer: Officer, takers: dict[int, str]) -> str:
+    """ "New: not acknowledged yet", or "Acknowledged by Cst. Lee" (by whom, when the record verifies)."""
+    taker = summary.acknowledged_by
+    if summary.status in ("acknowledged", "in_progress") and taker is not None:
+        who = catalog.t("officer_you") if taker == officer.id else takers.get(taker)
+        if who:
+            return catalog.t(f"officer_status_{summary.status}_by", officer=who)
+    return catalog.t(f"officer_status_{summary.status}").replace("<i>", "").replace("</i>", "")
 
 
 async def show_case(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
@@ -291,7 +326,8 @@ async def show_case(context: BotContext, chat_id: int, officer: Officer, case_id
         await _say(context, chat_id, "officer_not_yours")
         return
     parts = render.thread_parts(thread.summary, school, thread.messages, services.policy.timezone, names)
-    markup = None if thread.summary.status == "closed" else render.case_buttons(thread.summary)
+    closed = thread.summary.status == "closed"
+    markup = render.reopen_button(case_id) if closed else render.case_buttons(thread.summary)
     await _send_parts(context, chat_id, parts, markup)
 
 
@@ -352,20 +388,26 @@ async def on_officer_button(update: Update, context: BotContext, officer: Office
             await acknowledge(context, chat_id, officer, case_id)
         elif action == "reply":
             reference = await _reference(services, case_id, officer)
+            async with services.db.transaction() as session:
+                status = (await case_reading.case_summary(session, case_id)).status
+            if status == "closed":  # said now, not after the officer typed a whole answer
+                await _say(
+                    context, chat_id, "officer_closed_no_reply", render.reopen_button(case_id), case=reference
+                )
+                return
             await _set_replying(services, chat_id, case_id)
             await _say(context, chat_id, "officer_reply_prompt", case=reference)
         elif action == "close":
             await ask_outcome(context, chat_id, officer, case_id)
         elif action == "outcome" and len(parts) == 4 and parts[3] in OUTCOMES:
-            async with services.db.transaction() as session:
-                await case_lifecycle.close(
-                    session, services.policy, case_id, officer.id, parts[3], services.now()
-                )
+            await ask_last_message(context, chat_id, officer, case_id, parts[3])
             await _remove_buttons(update)
-            await _say(
-                context, chat_id, "officer_closed", case=await _reference(services, case_id, officer),
-                outcome=catalog.t(f"officer_outcome_{parts[3]}"), days=services.settings.retention_days,
-            )  # fmt: skip
+        elif action == "closenow" and len(parts) == 4 and parts[3] in OUTCOMES:
+            await _remove_buttons(update)
+            await close_case(context, chat_id, officer, case_id, parts[3], last_message=None)
+        elif action == "reopen":
+            await _remove_buttons(update)
+            await reopen(context, chat_id, officer, case_id)
         elif action == "esc":
             await escalate(context, chat_id, officer, case_id)
         elif action == "open":
@@ -380,7 +422,79 @@ async def on_officer_button(update: Update, context: BotContext, officer: Office
         except AccessDenied:
             await _say(context, chat_id, "officer_not_yours")
             return
-        await _say(context, chat_id, "officer_case_closed", case=reference)
+        await _say(context, chat_id, "officer_case_closed", render.reopen_button(case_id), case=reference)
+
+
+async def ask_last_message(
+    context: BotContext, chat_id: int, officer: Officer, case_id: int, outcome: str
+) -> None:
+    """The outcome is chosen: the next text is the student's last message, or the button closes now."""
+    services = context.services
+    async with services.db.transaction() as session:
+        await cases.open_case_for_officer(session, case_id, officer.id)  # open and theirs, or raises
+    reference = await _reference(services, case_id, officer)
+    await _save_state(services, chat_id, {"closing": case_id, "outcome": outcome})
+    await _say(
+        context, chat_id, "officer_close_last_message", render.close_now_button(case_id, outcome),
+        case=reference, outcome=catalog.t(f"officer_outcome_{outcome}"),
+    )  # fmt: skip
+
+
+async def close_case(
+    context: BotContext,
+    chat_id: int,
+    officer: Officer,
+    case_id: int,
+    outcome: str,
+    *,
+    last_message: str | None,
+) -> None:
+    """Close, with the student's last message first if there is one (sealed, then notified)."""
+    services = context.services
+    try:
+        async with services.db.transaction() as session:
+            await case_lifecycle.close(
+                session, services.policy, case_id, officer.id, outcome, services.now(),
+                last_message=last_message, keys=services.keys,
+            )  # fmt: skip
+    except CaseClosed:
+        await _set_replying(services, chat_id, None)
+        raise
+    await _set_replying(services, chat_id, None)
+    if last_message:
+        services.outbox_ready.set()
+    logger.info("officer.closed with_message=%s", bool(last_message))
+    await _say(
+        context, chat_id, "officer_closed_with_message" if last_message else "officer_closed",
+        case=await _reference(services, case_id, officer), outcome=catalog.t(f"officer_outcome_{outcome}"),
+        days=services.settings.retention_days,
+    )  # fmt: skip
+
+
+async def reopen(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
+    """Open a closed case again (audited); a message held back because it was closed is sent now."""
+    services = context.services
+    reference = await _reference(services, case_id, officer)
+    state = await _state(services, chat_id)
+    held = state.get("held_text") if state.get("held_for") == case_id else None
+    try:
+        async with services.db.transaction() as session:
+            await case_lifecycle.reopen(session, case_id, officer.id, services.now())
+            if isinstance(held, str):
+                await cases.add_message(
+                    session, services.keys, services.policy, case_id,
+                    direction="officer", body={"text": held}, now=services.now(),
+                    author_officer_id=officer.id,
+                )  # fmt: skip
+    except InvalidTransition:
+        await _say(context, chat_id, "officer_not_closed", case=reference)
+        return
+    if isinstance(held, str):
+        await _set_replying(services, chat_id, None)
+        services.outbox_ready.set()
+    logger.info("officer.reopened")
+    await _say(context, chat_id, "officer_reopened_and_sent" if isinstance(held, str) else "officer_reopened",
+               case=reference)  # fmt: skip
 
 
 async def acknowledge(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
@@ -418,21 +532,28 @@ async def _remove_buttons(update: Update) -> None:
 # --- the officer's own small state: which case the next text answers --------------------------------
 
 
-async def _replying_to(services: Services, chat_id: int) -> int | None:
+# One of: {"replying_to": case} after Reply; {"closing": case, "outcome": o} after an outcome (the next
+# text is the last message); {"held_for": case, "held_text": ...} after a message to a closed case.
+
+
+async def _state(services: Services, chat_id: int) -> dict[str, object]:
     async with services.db.transaction() as session:
         state = await drafts.load_state(
             session, services.keys, services.keys.pseudonym(chat_id), services.now()
         )
-    value = (state or {}).get("replying_to")
-    return value if isinstance(value, int) else None
+    return dict(state or {})
+
+
+async def _save_state(services: Services, chat_id: int, state: dict[str, object]) -> None:
+    async with services.db.transaction() as session:
+        await drafts.save_state(
+            session, services.keys, services.keys.pseudonym(chat_id), state, services.now()
+        )
 
 
 async def _set_replying(services: Services, chat_id: int, case_id: int | None) -> None:
-    pseudonym = services.keys.pseudonym(chat_id)
-    async with services.db.transaction() as session:
-        if case_id is None:
-            await drafts.delete_state(session, pseudonym)
-        else:
-            await drafts.save_state(
-                session, services.keys, pseudonym, {"replying_to": case_id}, services.now()
-            )
+    if case_id is None:
+        async with services.db.transaction() as session:
+            await drafts.delete_state(session, services.keys.pseudonym(chat_id))
+    else:
+        await _save_state(services, chat_id, {"replying_to": case_id})

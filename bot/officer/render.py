@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -91,6 +91,34 @@ def case_buttons(summary: CaseSummary) -> InlineKeyboardMarkup:
     if summary.status != "new":
         first = first[1:]
     return InlineKeyboardMarkup([first, second])
+
+
+def reopen_button(case_id: int, *, send: bool = False) -> InlineKeyboardMarkup:
+    """Under "case is closed": reopen it (and send the message that was held back, if `send`)."""
+    key = "officer_reopen_and_send_button" if send else "officer_reopen_button"
+    return InlineKeyboardMarkup([[InlineKeyboardButton(catalog.t(key), callback_data=f"o:reopen:{case_id}")]])
+
+
+def close_now_button(case_id: int, outcome: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    catalog.t("officer_close_now_button"), callback_data=f"o:closenow:{case_id}:{outcome}"
+                )
+            ]
+        ]
+    )
+
+
+def waited(span: timedelta) -> str:
+    """How long a case went unacknowledged, in words: whole minutes (at least one), hours past two."""
+    minutes = max(1, round(span.total_seconds() / 60))
+    if minutes >= 120:
+        return catalog.t("officer_wait_hours", count=minutes // 60)
+    if minutes == 1:
+        return catalog.t("officer_wait_minute")
+    return catalog.t("officer_wait_minutes", count=minutes)
 
 
 def reply_only(case_id: int) -> InlineKeyboardMarkup:
