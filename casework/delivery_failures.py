@@ -27,6 +27,8 @@ from storage.models import Alert, AlertKind, Case, CaseStatus, Delivery, Deliver
 
 _MOOT_ONCE_ACKNOWLEDGED = (DeliveryKind.TIP, DeliveryKind.ESCALATION, DeliveryKind.REMINDER)
 _ON_ITS_WAY = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT)
+# Notices about one officer's own view of a case ("taken by X", "passed on"): nobody else should get them.
+_PERSONAL_NOTICES = (DeliveryKind.ACK_NOTICE, DeliveryKind.ESCALATION_NOTICE)
 
 
 async def reroute(session: AsyncSession, policy: CasePolicy, delivery_id: int, now: datetime) -> int:
@@ -43,7 +45,7 @@ async def reroute(session: AsyncSession, policy: CasePolicy, delivery_id: int, n
     if case is None or case.status == CaseStatus.CLOSED:
         return 0
     kind = DeliveryKind(row.kind)
-    if kind == DeliveryKind.ACK_NOTICE or (kind in _MOOT_ONCE_ACKNOWLEDGED and case.status != CaseStatus.NEW):
+    if kind in _PERSONAL_NOTICES or (kind in _MOOT_ONCE_ACKNOWLEDGED and case.status != CaseStatus.NEW):
         return 0
     receivers = tuple(i for i in await routing.current_receivers(session, case, now) if i != row.officer_id)
     if not receivers and kind in _MOOT_ONCE_ACKNOWLEDGED:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from casework import audit, case_lifecycle, case_reading, cases, escalation, outbox
+from casework import audit, case_lifecycle, case_reading, cases, delivery_failures, escalation, outbox
 from casework.errors import CaseClosed, InvalidTransition
 from casework.keys import KeyRing
 from casework.policy import CasePolicy
@@ -149,3 +149,34 @@ async def test_the_officer_a_case_went_past_is_told(
             select(Delivery.id).where(Delivery.kind == DeliveryKind.ESCALATION_NOTICE)
         )
         assert left is None
+
+
+async def test_an_escalation_notice_is_never_rerouted_to_someone_else(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "urgent", urgent=True)
+    async with database.transaction() as session:
+        for row in await outbox.claim_due(session, now, 10):
+            await outbox.mark_sent(session, row.id, 1, now)
+        await escalation.process_due(session, policy, now + policy.urgent_ack)
+        rows = {
+            DeliveryKind(r.kind): r.id
+            for r in await session.scalars(select(Delivery).where(Delivery.case_id == opened.case_id))
+            if r.status == DeliveryStatus.PENDING
+        }
+        # Control: the escalated tip itself, undeliverable, goes on to someone who can receive it.
+        assert await delivery_failures.reroute(session, policy, rows[DeliveryKind.ESCALATION], now) > 0
+        # The primary's own notice is theirs only: failed, not handed to anyone.
+        assert (
+            await delivery_failures.reroute(session, policy, rows[DeliveryKind.ESCALATION_NOTICE], now) == 0
+        )
+        notice = await session.get(Delivery, rows[DeliveryKind.ESCALATION_NOTICE])
+        assert notice is not None
+        assert notice.status == DeliveryStatus.FAILED
+        others = await session.scalar(
+            select(Delivery.id).where(
+                Delivery.kind == DeliveryKind.ESCALATION_NOTICE, Delivery.id != notice.id
+            )
+        )
+        assert others is None
