@@ -457,9 +457,15 @@ async def close_case(
                 session, services.policy, case_id, officer.id, outcome, services.now(),
                 last_message=last_message, keys=services.keys,
             )  # fmt: skip
-    except CaseClosed:
+    except (CaseClosed, AccessDenied, UnknownCase) as refused:
+        # E.g. a colleague closed it while this officer typed the last message: nothing was sent.
         await _set_replying(services, chat_id, None)
-        raise
+        if not isinstance(refused, CaseClosed):
+            await _say(context, chat_id, "officer_not_yours")
+            return
+        reference = await _reference(services, case_id, officer)
+        await _say(context, chat_id, "officer_case_closed", render.reopen_button(case_id), case=reference)
+        return
     await _set_replying(services, chat_id, None)
     if last_message:
         services.outbox_ready.set()
@@ -474,7 +480,11 @@ async def close_case(
 async def reopen(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
     """Open a closed case again (audited); a message held back because it was closed is sent now."""
     services = context.services
-    reference = await _reference(services, case_id, officer)
+    try:
+        reference = await _reference(services, case_id, officer)
+    except AccessDenied:
+        await _say(context, chat_id, "officer_not_yours")
+        return
     state = await _state(services, chat_id)
     held = state.get("held_text") if state.get("held_for") == case_id else None
     try:
@@ -488,6 +498,9 @@ async def reopen(context: BotContext, chat_id: int, officer: Officer, case_id: i
                 )  # fmt: skip
     except InvalidTransition:
         await _say(context, chat_id, "officer_not_closed", case=reference)
+        return
+    except (AccessDenied, UnknownCase):
+        await _say(context, chat_id, "officer_not_yours")
         return
     if isinstance(held, str):
         await _set_replying(services, chat_id, None)
