@@ -29,6 +29,9 @@ SCENARIOS = {
     "group": "Added to a group: the bot explains and leaves.",
     "restart": "The bot restarts in the middle of a draft: nothing the student typed is lost.",
     "officer_reply": "The officer acknowledges and replies; the student is notified and answers.",
+    "officer_closed_reply": "The officer writes to a closed case: nothing is sent until they reopen it.",
+    "officer_close_last_message": "The officer closes with a last message; the student is told and reads it.",
+    "officer_passed_on": "An urgent case nobody acknowledged goes to the backup; the primary is told.",
 }
 
 
