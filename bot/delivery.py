@@ -156,7 +156,7 @@ async def _deliver_in_order(application: BotApplication, services: Services, row
         await deliver_one(application, services, row)
         if row.kind == DeliveryKind.NOTIFY_STUDENT and row.case_id is not None:
             # A closed case kept its address only for this notice (a last message): once the notice
-            # is done, sent or failed, the address goes. A row put back for a retry keeps it.
+            # is done (sent: above; failed: here), the address goes. A row put back for a retry keeps it.
             async with services.db.transaction() as session:
                 await case_lifecycle.forget_closed_address(session, row.case_id)
 
@@ -205,6 +205,9 @@ async def deliver_one(application: BotApplication, services: Services, row: Deli
         await outbox.mark_sent(session, row.id, last, services.now())
         if row.case_id is not None and row.kind in _CASE_KINDS:
             await delivery_failures.reached(session, row.case_id)
+        if row.case_id is not None and row.kind == DeliveryKind.NOTIFY_STUDENT:
+            # In the same transaction as "sent": a closed case's address never outlives its last notice.
+            await case_lifecycle.forget_closed_address(session, row.case_id)
     if row.kind == DeliveryKind.NOTIFY_STUDENT and row.case_id is not None:
         await _follow_notified_case(services, rendered.chat_id, row.case_id)
     logger.info("delivery.sent kind=%s attempts=%d", row.kind, row.attempts)

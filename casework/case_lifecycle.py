@@ -197,7 +197,16 @@ async def reopen(session: AsyncSession, case_id: int, officer_id: int, now: date
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:
     """Delete closed cases past their retention date (messages, envelopes, deliveries and audit rows
-    go with them); one count-only audit row says how many went."""
+    go with them); one count-only audit row says how many went.
+
+    Also a safety net for the close: a closed case's address that outlived its last notice (the
+    worker stopped between the notice and `forget_closed_address`) is deleted here.
+    """
+    kept = await session.scalars(
+        select(Case.id).where(Case.status == CaseStatus.CLOSED, Case.notify_address_sealed.is_not(None))
+    )
+    for case_id in list(kept):
+        await forget_closed_address(session, case_id)
     expired = list(
         await session.scalars(
             select(Case.id)

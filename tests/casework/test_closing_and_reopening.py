@@ -180,3 +180,27 @@ async def test_an_escalation_notice_is_never_rerouted_to_someone_else(
             )
         )
         assert others is None
+
+
+async def test_the_daily_purge_deletes_an_address_that_outlived_its_last_notice(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "tip", notify_chat_id=STUDENT_CHAT)
+    async with database.transaction() as session:
+        await case_lifecycle.close(
+            session, policy, opened.case_id, world.north_officer, "resolved", now,
+            last_message="All done.", keys=keys,
+        )  # fmt: skip
+    async with database.transaction() as session:
+        # Control: while the notice is still due, the purge leaves the address alone.
+        assert await case_lifecycle.purge_expired(session, now) == 0
+    assert await _address(database, keys, opened.case_id) == STUDENT_CHAT
+    # The notice was sent, but the worker stopped before it could forget the address.
+    async with database.transaction() as session:
+        for row in await outbox.claim_due(session, now, 10):
+            await outbox.mark_sent(session, row.id, 1, now)
+    assert await _address(database, keys, opened.case_id) == STUDENT_CHAT
+    async with database.transaction() as session:
+        assert await case_lifecycle.purge_expired(session, now) == 0  # the case itself stays
+    assert await _address(database, keys, opened.case_id) is None
