@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # An urgent report sent before the student named a school waits this long for the answer,
     # then goes to the supervisors.
     school_answer_seconds: float = Field(default=120.0, gt=0)
+    # Self-harm or an unsure urgent message waits for the student's tap; one gentle reminder after this.
+    urgent_consent_reminder_minutes: float = Field(default=5.0, gt=0)
     remind_after_hours: float = Field(default=24.0, gt=0)
     retention_days: int = Field(default=90, ge=1)
     sro_timezone: str = "America/Toronto"

@@ -4,7 +4,9 @@ Escalation timers are `cases.next_escalation_at` and delayed deliveries are
 outbox rows with a future `next_attempt_at`: nothing is kept in memory, so a
 restarted bot simply finds them due. Every few seconds: escalate or remind
 unacknowledged cases, hand waiting tips to officers who can now receive
-them. Every few minutes: purge expired drafts and rate limits. Daily (checked hourly):
+them, and send the one gentle reminder to a student who has not tapped Send
+on an urgent message held for their consent (due time and chat sealed in
+their state). Every few minutes: purge expired drafts and rate limits. Daily (checked hourly):
 purge closed cases past their retention date, audit-logged without content.
 """
 
@@ -15,12 +17,20 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import select
+from telegram import Bot
+from telegram.constants import ParseMode
+
+from bot import catalog
 from bot.services import BotApplication, Services
-from casework import case_lifecycle, drafts, escalation, rate_limits, routing
+from bot.state import ChatState, Step
+from casework import case_lifecycle, crypto, drafts, escalation, rate_limits, routing
+from storage.models import Draft
 
 logger = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0
+REMINDERS_EVERY = 4.0  # every draft is unsealed to look: not on every tick
 DRAFTS_EVERY = 300.0
 RETENTION_EVERY = 3600.0
 
@@ -34,6 +44,57 @@ async def escalate(services: Services) -> None:
         logger.info(
             "jobs.escalation escalated=%d reminded=%d released=%d", run.escalated, run.reminded, released
         )
+
+
+async def _due_reminders(services: Services) -> list[str]:
+    """Pseudonyms whose held urgent message is due its reminder (a read pass, no locks)."""
+    now = services.now()
+    due = []
+    async with services.db.transaction() as session:
+        for pseudonym in await session.scalars(select(Draft.pseudonym)):
+            try:
+                raw = await drafts.load_state(session, services.keys, pseudonym, now)
+            except crypto.DecryptionError:
+                continue
+            state = ChatState.from_dict(raw) if raw is not None else None
+            if state is not None and _reminder_due(state, now.timestamp()):
+                due.append(pseudonym)
+    return due
+
+
+def _reminder_due(state: ChatState, now: float) -> bool:
+    return (
+        state.step == Step.URGENT_CONSENT
+        and state.consent_chat is not None
+        and state.consent_remind_at is not None
+        and state.consent_remind_at <= now
+    )
+
+
+async def remind_consent(services: Services, bot: Bot) -> None:
+    """One reminder per held urgent message: cleared in the state first, so it is never sent twice.
+
+    Each row is locked and read again, so a turn saving at the same moment (the student tapped)
+    wins; a crash between the commit and the send loses the reminder, never repeats it.
+    """
+    for pseudonym in await _due_reminders(services):
+        now = services.now()
+        async with services.db.transaction() as session:
+            await session.get(Draft, pseudonym, with_for_update=True)
+            raw = await drafts.load_state(session, services.keys, pseudonym, now)
+            state = ChatState.from_dict(raw) if raw is not None else None
+            if state is None or not _reminder_due(state, now.timestamp()):
+                continue
+            chat_id, language = state.consent_chat, state.language
+            state.consent_remind_at = state.consent_chat = None
+            await drafts.save_state(session, services.keys, pseudonym, state.to_dict(), now)
+        assert chat_id is not None
+        message = await bot.send_message(
+            chat_id, catalog.t("urgent_reminder", language), parse_mode=ParseMode.HTML
+        )
+        async with services.db.transaction() as session:
+            await drafts.remember_messages(session, services.keys, pseudonym, [message.message_id], now)
+        logger.info("jobs.consent_reminded")
 
 
 async def purge_drafts(services: Services) -> None:
@@ -58,8 +119,13 @@ async def housekeeping(application: BotApplication) -> None:
     """Run until cancelled; each job on its own period; a failing job never stops the others."""
     services = application.bot_data.services
     assert services is not None
+
+    async def consent_reminders(services: Services) -> None:
+        await remind_consent(services, application.bot)
+
     schedule: list[tuple[float, Callable[[Services], Awaitable[None]]]] = [
         (TICK_SECONDS, escalate),
+        (REMINDERS_EVERY, consent_reminders),
         (DRAFTS_EVERY, purge_drafts),
         (RETENTION_EVERY, purge_cases),
     ]

@@ -24,6 +24,7 @@ class Step(StrEnum):
     PREVIEW = "preview"
     EDIT_CHOICE = "edit_choice"
     URGENT_DETAILS = "urgent_details"
+    URGENT_CONSENT = "urgent_consent"  # safety information shown; sent only if the student taps Send
     DID_YOU_MEAN = "did_you_mean"
     STATUS_CODE = "status_code"
     STATUS_REPLY = "status_reply"
@@ -76,6 +77,11 @@ class ChatState:
     follow_case_id: int | None = None
     follow_label: str | None = None
     follow_until: float | None = None
+    # Held for the student's tap (Step.URGENT_CONSENT): when the one gentle reminder is due, and the
+    # chat it goes to. Only here, sealed in the pseudonymous state, and only until the reminder is
+    # sent or the student answers (bot.jobs.remind_consent).
+    consent_remind_at: float | None = None
+    consent_chat: int | None = None
     language: str = "en"
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +106,8 @@ class ChatState:
                 follow_case_id=raw.get("follow_case_id"),
                 follow_label=raw.get("follow_label"),
                 follow_until=raw.get("follow_until"),
+                consent_remind_at=raw.get("consent_remind_at"),
+                consent_chat=raw.get("consent_chat"),
                 language=str(raw.get("language") or "en"),
             )
         except (TypeError, ValueError):

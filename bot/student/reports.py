@@ -13,6 +13,7 @@ from bot import textparts
 from bot.state import FIELDS, Draft, Step
 from bot.student import schools
 from bot.student.sending import (
+    Sent,
     add_to_case,
     case_body,
     fragments,
@@ -242,18 +243,94 @@ async def send(turn: Turn) -> Step:
 # --- urgent -------------------------------------------------------------------------------
 
 
+# Sent at once, before details are asked: someone else is in danger (DESIGN.md, "Data flow", step 3).
+AT_ONCE_INTENTS = frozenset({"report_weapon", "report_threat", "report_abuse", "report_sexual_harassment"})
+# Safety-net rules that name a fear, not a harm: alone they do not send anything without a tap.
+SOFT_NET_RULES = frozenset({"scared-at-home"})
+_NET_HIT = re.compile(r"safety net: (\w+)/([\w-]+)")
+CONSENT_BUTTONS: list[list[Button]] = [
+    [("urgent_send_button", "consent:send")],
+    [("urgent_not_now_button", "consent:no")],
+]
+
+
+def sent_at_once(result: Classification) -> bool:
+    """Whether an urgent message goes to the officer without asking (the welcome says which do).
+
+    Yes when the model is sure it is a weapon, a threat, abuse or sexual harm, or when the safety
+    net found an explicit term for one of those. No for self-harm (the student's own crisis goes to
+    police only with their say) and when only a low-confidence guess or a soft net rule fired.
+    """
+    if result.urgent_intent not in AT_ONCE_INTENTS:
+        return False
+    reason = result.urgent_reason or ""
+    if reason.startswith("model: "):
+        return True
+    hit = _NET_HIT.search(reason)
+    return hit is not None and hit.group(1) != "self_harm" and hit.group(2) not in SOFT_NET_RULES
+
+
 def safety_key(intent: str) -> str:
     return "urgent_self_harm" if intent == "report_self_harm" else "urgent_danger"
 
 
-async def start_urgent(turn: Turn, text: str, intent: str) -> Step:
-    """Safety information at once, the report to delivery at the same moment, details after."""
+async def start_urgent(turn: Turn, text: str, intent: str, *, ask_first: bool = False) -> Step:
+    """Safety information at once; the report to delivery at the same moment, or held for one tap."""
     draft = Draft(kind="report", intent=intent, urgent=True, answers={"what": text})
     turn.state.draft = draft
+    if ask_first:
+        return await ask_consent(turn)
     # Both at once: the student reads what to do while the report is being stored.
     _, sent = await asyncio.gather(turn.say(safety_key(intent)), open_case(turn, draft))
+    return await after_urgent_sent(turn, sent)
+
+
+async def ask_consent(turn: Turn) -> Step:
+    """Crisis lines now, and Send to the officer as one tap; nothing leaves until it is tapped."""
+    draft = turn.state.draft
+    assert draft is not None
+    key = "urgent_ask_self_harm" if draft.intent == "report_self_harm" else "urgent_ask_unsure"
+    await turn.say(key, buttons=CONSENT_BUTTONS)
+    if turn.state.consent_chat is None:  # one reminder per held message, never a series
+        delay = turn.services.settings.urgent_consent_reminder_minutes * 60
+        turn.state.consent_remind_at = turn.services.now().timestamp() + delay
+        turn.state.consent_chat = turn.chat_id
+    return Step.URGENT_CONSENT
+
+
+async def consent_given(turn: Turn) -> Step:
+    """The student tapped Send to the officer: the held message goes now, as urgent."""
+    draft = turn.state.draft
+    if draft is None:
+        return Step.IDLE
+    if await too_long(turn, case_body(draft)):
+        return Step.URGENT_CONSENT
+    return await after_urgent_sent(turn, await open_case(turn, draft))
+
+
+async def consent_refused(turn: Turn) -> Step:
+    turn.state = turn.state.fresh()
+    await turn.say("urgent_not_sent")
+    return Step.IDLE
+
+
+async def consent_addition(turn: Turn, text: str) -> Step:
+    """More text before the tap joins the held message; still nothing is sent."""
+    draft = turn.state.draft
+    if draft is None:
+        return Step.IDLE
+    joined = f"{draft.answers.get('what', '')}\n{text}".strip()
+    if not await too_long(turn, {**draft.answers, "what": joined}):
+        draft.answers["what"] = joined
+    await turn.say("urgent_still_not_sent", buttons=CONSENT_BUTTONS)
+    return Step.URGENT_CONSENT
+
+
+async def after_urgent_sent(turn: Turn, sent: Sent | None) -> Step:
+    """The case code; then the school if it is unknown (its wait started), else details."""
     await tell_sent(turn, sent, urgent=True)
     turn.state.draft = None
+    turn.state.consent_remind_at = turn.state.consent_chat = None
     if sent is None:
         return Step.IDLE
     if turn.state.school_id is None:

@@ -65,7 +65,8 @@ async def free_message(turn: Turn, text: str) -> Step:
     """A message that answers no question: classify it and act on its meaning."""
     result = await classify(turn, text)
     if result.urgent:
-        return await reports.start_urgent(turn, text, urgent_intent(result))
+        ask_first = not reports.sent_at_once(result)
+        return await reports.start_urgent(turn, text, urgent_intent(result), ask_first=ask_first)
     return await act_on(turn, text, result.intent, result)
 
 
@@ -117,8 +118,9 @@ async def on_idle(turn: Turn, text: str) -> Step:
 async def on_choose_school(turn: Turn, text: str) -> Step:
     if turn.state.case_id is None and (intent := await safety_check(turn, text)):
         # Not a school name: someone is in danger. Safety first, the school after.
-        await classify(turn, text)
-        return await reports.start_urgent(turn, text, intent)
+        result = await classify(turn, text)
+        ask_first = not reports.sent_at_once(result)
+        return await reports.start_urgent(turn, text, intent, ask_first=ask_first)
     matches = await schools.matching(turn, text)
     nothing_waiting = turn.state.draft is None and turn.state.case_id is None
     if not matches and nothing_waiting and len(text.split()) >= SENTENCE_WORDS:
@@ -136,6 +138,8 @@ async def on_interview(turn: Turn, text: str) -> Step:
         draft.intent = intent
         if draft.asking:
             draft.answers[draft.asking] = text
+        if intent == "report_self_harm":
+            return await reports.ask_consent(turn)  # the student's own crisis: sent only on a tap
         await turn.say(reports.safety_key(intent))
         return await reports.send(turn)
     return await reports.answer(turn, text)
@@ -147,6 +151,9 @@ async def on_preview(turn: Turn, text: str) -> Step:
     if result.urgent and turn.state.draft is not None:
         turn.state.draft.urgent = True
         turn.state.draft.answers.setdefault("more", text)
+        if not reports.sent_at_once(result):
+            turn.state.draft.intent = urgent_intent(result)
+            return await reports.ask_consent(turn)
         await turn.say(reports.safety_key(urgent_intent(result)))
         return await reports.send(turn)
     if result.intent == "affirm":
@@ -182,6 +189,17 @@ async def on_follow_up(turn: Turn, text: str) -> Step:
     return await status.offer_follow_up(turn, text)
 
 
+async def on_urgent_consent(turn: Turn, text: str) -> Step:
+    """Typed text while Send waits for a tap: weapon or threat words send it all at once."""
+    result = await classify(turn, text)
+    draft = turn.state.draft
+    if draft is not None and result.urgent and reports.sent_at_once(result):
+        held = draft.answers.get("what", "")
+        turn.state.draft = None
+        return await reports.start_urgent(turn, f"{held}\n{text}".strip(), urgent_intent(result))
+    return await reports.consent_addition(turn, text)
+
+
 TEXT_STEPS: dict[Step, Callable[[Turn, str], Awaitable[Step]]] = {
     Step.IDLE: on_idle,
     Step.CHOOSE_SCHOOL: on_choose_school,
@@ -193,6 +211,7 @@ TEXT_STEPS: dict[Step, Callable[[Turn, str], Awaitable[Step]]] = {
     Step.STATUS_CODE: on_status_code,
     Step.STATUS_REPLY: on_status_reply,
     Step.FOLLOW_UP: on_follow_up,
+    Step.URGENT_CONSENT: on_urgent_consent,
 }
 
 
@@ -226,6 +245,10 @@ async def on_button(turn: Turn, data: str) -> Step | None:
         return await notify_choice(turn, argument == "yes")
     if action == "reply" and turn.state.case_id is not None:
         return await status.start_reply(turn)
+    if action == "consent" and step == Step.URGENT_CONSENT and draft is not None:
+        if argument == "send":
+            return await reports.consent_given(turn)
+        return await reports.consent_refused(turn)
     if action == "follow" and step == Step.FOLLOW_UP and turn.state.pending_text is not None:
         return await follow_up_choice(turn, argument == "yes")
     return None
@@ -262,7 +285,9 @@ async def meaning_chosen(turn: Turn, intent: str) -> Step:
         await turn.say("something_else")
         return Step.IDLE
     if taxonomy.intents()[intent].urgent:
-        return await reports.start_urgent(turn, text, intent)
+        # The student named the meaning: a danger to others goes at once, their own crisis on a tap.
+        ask_first = intent not in reports.AT_ONCE_INTENTS
+        return await reports.start_urgent(turn, text, intent, ask_first=ask_first)
     return await act_on(turn, text, intent, None)
 
 

@@ -130,8 +130,12 @@ async def test_self_harm_gets_crisis_resources_first(world: World) -> None:
         assert "9-8-8" in first.text
         assert "1-800-668-6868" in first.text
         assert "686868" in first.text
-        # No school yet: the report is stored (supervisors are sealed in), then the school is asked.
-        sent = await student.then()
+        # The student's own crisis goes to police only with their tap (test_urgent_consent_e2e has
+        # the checks that nothing is sent before it).
+        assert "not sent your message" in first.text
+        # Tapped, with no school yet: the report is stored (supervisors are sealed in), then the
+        # school is asked.
+        sent = await student.taps(first, "📨 Send to the officer")
         assert CODE.search(sent.text), sent.text
         school = await student.then()
         assert "Which school" in school.text
