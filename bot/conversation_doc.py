@@ -16,6 +16,8 @@ import sys
 
 from app.settings import PROJECT_ROOT, VAR_DIR
 from bot import flow
+from bot.student import reports
+from nlu import taxonomy
 
 DOC = PROJECT_ROOT / "docs" / "conversation.md"
 TRANSCRIPTS = VAR_DIR / "transcripts"
@@ -23,7 +25,9 @@ TRANSCRIPTS = VAR_DIR / "transcripts"
 SCENARIOS = {
     "report": "A non-urgent report: the interview asks only what is missing, then the preview.",
     "urgent_weapon": "An urgent report: safety information and delivery first, details after.",
-    "self_harm": "A self-harm message: crisis resources first, then the school.",
+    "self_harm": "Self-harm, no school yet: crisis lines first; on the tap, sent, then the school.",
+    "self_harm_consent": "Self-harm: crisis lines and one tap; nothing reaches the officer before it.",
+    "self_harm_no_tap": "No tap: one gentle reminder, nothing sent; Not now sends nothing.",
     "question": "A question for the officer.",
     "status": "Status with a valid code, a typo, and garbage.",
     "group": "Added to a group: the bot explains and leaves.",
@@ -35,7 +39,23 @@ SCENARIOS = {
 }
 
 
+# What goes to the officer without the student's say, and why (DESIGN.md, "Data flow", step 3).
+SENT_WITHOUT_ASKING = (
+    "Sent to the officer at once, before details are asked, and the welcome says so: {at_once}. "
+    "This holds when the model is sure of it, or when the safety net finds an explicit word for it "
+    "(a weapon word is enough). Someone else may be in danger now, and minutes matter.",
+    "Shown the crisis lines at once (9-8-8, Kids Help Phone 1-800-668-6868 or text CONNECT to 686868, "
+    'and 911), and sent only when the student taps "Send to the officer": self-harm, and an urgent '
+    'message the model is unsure of that the safety net does not name explicitly ("im scared to go '
+    'to school tmrw"). Without the tap nothing is stored for the officer and nothing is sent; the '
+    "student gets one gentle reminder and the crisis lines stay on screen. Students stopped trusting "
+    "police in schools when they felt watched: nothing about a student's own crisis goes to police "
+    "without their say.",
+)
+
+
 def render() -> str:
+    at_once = ", ".join(sorted(taxonomy.label(name).lower() for name in reports.AT_ONCE_INTENTS))
     parts = [
         "# The conversation",
         "",
@@ -50,6 +70,12 @@ def render() -> str:
         "```mermaid",
         flow.mermaid().rstrip(),
         "```",
+        "",
+        "## What is sent without asking",
+        "",
+        SENT_WITHOUT_ASKING[0].format(at_once=at_once),
+        "",
+        SENT_WITHOUT_ASKING[1],
         "",
         "## Transcripts",
         "",
