@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
@@ -22,7 +22,7 @@ from bot import catalog, flow
 from bot.services import BotContext
 from bot.state import ChatState, Step
 from bot.student import reports, router, schools, status
-from bot.turn import Turn, load_turn, save_turn
+from bot.turn import Turn, load_turn, mark_choice, save_turn
 from casework import forgetting, rate_limits
 
 logger = logging.getLogger(__name__)
@@ -122,11 +122,16 @@ async def on_button(update: Update, context: BotContext) -> None:
 
     async def press(turn: Turn) -> Step | None:
         data = query.data or ""
-        await query.answer()
         step = await router.on_button(turn, data)
         if step is None:
+            # A button from an earlier message: say so (never a silent tap), and take its keyboard
+            # away so it is not pressed again.
             logger.info("student.stale_button")
+            await query.answer(turn.text("stale_button"))
+            if isinstance(query.message, Message):
+                await mark_choice(query.message, "")
             return None
+        await query.answer()
         await turn.remove_buttons()
         return step
 

@@ -44,11 +44,19 @@ QUESTIONS = {
     "danger": "interview_danger",
     "more": "interview_more",
 }
+DANGER_CHOICES = ("yes", "no", "unsure")
 DANGER_BUTTONS: list[list[Button]] = [
     [("yes_button", "danger:yes"), ("no_button", "danger:no"), ("not_sure_button", "danger:unsure")],
-    [("skip_button", "skip")],
+    [("skip_button", "skip:danger")],
 ]
-SKIP_BUTTON: list[list[Button]] = [[("skip_button", "skip")]]
+
+
+def skip_buttons(name: str) -> list[list[Button]]:
+    """A Skip that names its question: pressed on an earlier question's keyboard, it is stale, and
+    must not skip the question being asked now."""
+    return [[("skip_button", f"skip:{name}")]]
+
+
 PREVIEW_BUTTONS: list[list[Button]] = [
     [("send_button", "send"), ("edit_button", "edit"), ("cancel_button", "cancel")]
 ]
@@ -117,7 +125,7 @@ async def ask(turn: Turn, name: str) -> Step:
     if name == "question":
         await turn.say("edit_question_prompt")
     else:
-        await turn.say(QUESTIONS[name], buttons=DANGER_BUTTONS if name == "danger" else SKIP_BUTTON)
+        await turn.say(QUESTIONS[name], buttons=DANGER_BUTTONS if name == "danger" else skip_buttons(name))
     return Step.INTERVIEW
 
 
@@ -151,6 +159,8 @@ async def danger_answer(turn: Turn, choice: str) -> Step:
         return Step.IDLE
     label = {"yes": "yes_button", "no": "no_button", "unsure": "not_sure_button"}[choice]
     draft.answers["danger"] = turn.text(label)
+    if "danger" in draft.skipped:
+        draft.skipped.remove("danger")
     if choice == "yes":
         draft.urgent = True
         await turn.say("danger_now_yes")
@@ -195,7 +205,8 @@ async def choose_edit(turn: Turn) -> Step:
         return await ask(turn, "question")
     rows: list[list[Button]] = [
         [("edit_what_button", "edit:what"), ("edit_where_button", "edit:where")],
-        [("edit_when_button", "edit:when"), ("edit_more_button", "edit:more")],
+        [("edit_when_button", "edit:when"), ("edit_danger_button", "edit:danger")],
+        [("edit_more_button", "edit:more")],
     ]
     await turn.say("edit_which", buttons=rows)
     return Step.EDIT_CHOICE

@@ -229,9 +229,13 @@ async def on_button(turn: Turn, data: str) -> Step | None:
     draft = turn.state.draft
     if action == "school" and step == Step.CHOOSE_SCHOOL:
         return await school_chosen(turn, argument)
-    if action == "skip" and step == Step.INTERVIEW and draft is not None:
+    # A Skip or a danger answer counts only for the question being asked now: an earlier
+    # question's keyboard is stale (answered, for the student, by on_button in handlers).
+    asking = draft.asking if draft is not None else None
+    if action == "skip" and step == Step.INTERVIEW and asking is not None and argument == asking:
         return await reports.skip(turn)
-    if action == "danger" and step == Step.INTERVIEW and argument in ("yes", "no", "unsure"):
+    answers_danger = asking == "danger" and argument in reports.DANGER_CHOICES
+    if action == "danger" and step == Step.INTERVIEW and answers_danger:
         return await reports.danger_answer(turn, argument)
     if action == "send" and step == Step.PREVIEW:
         return await reports.send(turn)

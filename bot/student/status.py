@@ -28,13 +28,16 @@ def when(turn: Turn, moment: datetime) -> str:
     return local.strftime("%b %d, %H:%M").replace(" 0", " ")
 
 
-def message_text(message: ThreadMessage) -> str:
+def message_text(turn: Turn, message: ThreadMessage) -> list[Fragment]:
+    """A message's words; a report's answers each under its label, as in the preview (a bare "No"
+    means nothing without "Anyone in danger now")."""
     body = message.body
     if "text" in body:
-        return body["text"]
+        return [body["text"]]
     if "question" in body:
-        return body["question"]
-    return " / ".join(body[name] for name in FIELDS if body.get(name))
+        return [body["question"]]
+    lines = [fragments(turn, f"summary_{name}", value=body[name]) for name in FIELDS if body.get(name)]
+    return [Html("\n"), *textparts.joined(lines, "\n")]
 
 
 def render(turn: Turn, view: StudentView, *, nobody_reached: bool = False) -> list[Fragment]:
@@ -52,7 +55,8 @@ def render(turn: Turn, view: StudentView, *, nobody_reached: bool = False) -> li
         blocks.append([Html(turn.text("status_nobody_reached"))])
     for message in view.messages:
         key = "status_thread_officer" if message.direction == "officer" else "status_thread_student"
-        blocks.append(fragments(turn, key, when=when(turn, message.created_at), text=message_text(message)))
+        text = message_text(turn, message)
+        blocks.append(fragments(turn, key, when=when(turn, message.created_at), text=text))
     if view.status == "closed":
         # The officer's last message (if any) is the thread's end above; then what "closed" means.
         blocks.append([Html(turn.text("status_closed_line"))])
@@ -117,7 +121,9 @@ async def check_status(turn: Turn, code_text: str) -> Step:
         # What the student types next is most likely about this case: it is offered to it (one tap).
         turn.state.follow(view.case_id, view.label, turn.services.now().timestamp())
     document = render(turn, view, nobody_reached=unreached)
-    await send_document(turn, document, buttons=None if closed else [[("reply_button", "reply")]])
+    # "Answer the officer" only once there is something to answer, and never on a closed case.
+    answerable = not closed and any(m.direction == "officer" for m in view.messages)
+    await send_document(turn, document, buttons=[[("reply_button", "reply")]] if answerable else None)
     return Step.IDLE
 
 
