@@ -256,8 +256,9 @@ async def send(turn: Turn) -> Step:
 
 # Sent at once, before details are asked: someone else is in danger (DESIGN.md, "Data flow", step 3).
 AT_ONCE_INTENTS = frozenset({"report_weapon", "report_threat", "report_abuse", "report_sexual_harassment"})
-# Safety-net rules that name a fear, not a harm: alone they do not send anything without a tap.
-SOFT_NET_RULES = frozenset({"scared-at-home"})
+# Safety-net rules that name a fear or a foreboding, not a harm ("i dont want to go home",
+# "something bad is going to happen"): alone, with the model unsure, they wait for the tap.
+SOFT_NET_RULES = frozenset({"scared-at-home", "stay-home-warning"})
 _NET_HIT = re.compile(r"safety net: (\w+)/([\w-]+)")
 CONSENT_BUTTONS: list[list[Button]] = [
     [("urgent_send_button", "consent:send")],

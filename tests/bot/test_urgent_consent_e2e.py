@@ -137,3 +137,21 @@ async def test_abuse_and_sexual_harm_found_by_the_model_go_at_once(
         tip = await world.emu.next_message(officer, timeout=15)
         assert "URGENT" in tip.text
         assert words in tip.text
+
+
+async def test_only_the_net_fired_while_the_model_is_unsure_waits_for_the_tap(world: World) -> None:
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await new_student(world)
+        await student.says("/start")
+        await student.then()
+        await student.choose_school("maple", "Maple Ridge Secondary School")
+        # The model reads this as a vague report; only the safety net's foreboding rule fires.
+        asked = await student.says("something bad is going to happen tomorrow")
+        assert "911" in asked.text
+        assert labels(asked) == [SEND, NOT_NOW]
+        assert await case_count(world) == 0
+        sent = await student.taps(asked, SEND)
+        assert CODE.search(sent.text), sent.text
+        tip = await world.emu.next_message(officer, timeout=15)
+        assert "something bad" in tip.text
