@@ -180,7 +180,8 @@ async def test_the_student_is_never_told_sent_when_nobody_exists(world: World) -
         student = Student(world, await world.emu.user(first_name="Alex", started=True))
         safety = await student.says("i want to kill myself")
         assert "9-8-8" in safety.text
-        honest = await student.then()
+        # Self-harm is sent only on the student's tap; tapped, the honest answer.
+        honest = await student.taps(safety, "📨 Send to the officer")
         assert "couldn't send" in honest.text
         crisis = await student.then()
         assert "Kids Help Phone" in crisis.text
