@@ -246,7 +246,7 @@ async def send(turn: Turn) -> Step:
     await tell_sent(turn, sent, urgent=draft.urgent)
     turn.state.draft = None
     if sent is not None and draft.urgent:
-        await turn.say("urgent_details")
+        await turn.say(details_key(draft.intent))
         return Step.URGENT_DETAILS
     return Step.IDLE
 
@@ -280,6 +280,14 @@ def sent_at_once(result: Classification) -> bool:
         return True
     hit = _NET_HIT.search(reason)
     return hit is not None and hit.group(1) != "self_harm" and hit.group(2) not in SOFT_NET_RULES
+
+
+def details_key(intent: str) -> str:
+    """What to ask after an urgent report: "where and when did this happen" fits neither a threat
+    about the future nor a student's own crisis."""
+    return {"report_self_harm": "urgent_details_self_harm", "report_threat": "urgent_details_threat"}.get(
+        intent, "urgent_details"
+    )
 
 
 def safety_key(intent: str) -> str:
@@ -341,6 +349,7 @@ async def consent_addition(turn: Turn, text: str) -> Step:
 async def after_urgent_sent(turn: Turn, sent: Sent | None) -> Step:
     """The case code; then the school if it is unknown (its wait started), else details."""
     await tell_sent(turn, sent, urgent=True)
+    intent = turn.state.draft.intent if turn.state.draft is not None else ""
     turn.state.draft = None
     turn.state.consent_remind_at = turn.state.consent_chat = None
     if sent is None:
@@ -350,7 +359,7 @@ async def after_urgent_sent(turn: Turn, sent: Sent | None) -> Step:
             turn.services.now().timestamp() + school_answer_wait(turn).total_seconds()
         )
         return await schools.ask_school(turn, "urgent_no_school")
-    await turn.say("urgent_details")
+    await turn.say(details_key(intent))
     return Step.URGENT_DETAILS
 
 

@@ -50,7 +50,10 @@ async def test_self_harm_shows_crisis_lines_and_is_sent_only_after_the_tap(world
         assert "URGENT" in tip.text
         assert "kill myself" in tip.text
         assert await case_count(world) == 1
-        assert "tell me more" in (await student.then()).text
+        details = await student.then()
+        assert "tell me more" in details.text
+        assert "where and when did this happen" not in details.text  # a crisis is not an incident
+        assert "/done" in details.text
         await record_transcript(world, "self_harm_consent", {"Student": student.user, "Officer": officer})
 
 
