@@ -31,7 +31,7 @@ URGENT = [
     "a kid in grade 10 has a knife in his backpack",
     "someone brought a gun to the caf today",
     "this guy said he will shoot up the school tomorrow",
-    "my friend says she wants to kill herself tonight",
+    "a guy has bear spray in his locker and says hes using it at lunch",  # at once, unlike self-harm
     "there is a guy with brass knuckles at the plaza after school",
     "someone has a machete in the parking lot",
 ]
