@@ -25,6 +25,7 @@ from bot.delivery import delivery_worker
 from bot.jobs import housekeeping
 from bot.services import BotApplication
 from casework import officers, schools
+from casework.case_labels import LABELS
 from casework.keys import KeyRing, KeySource, MasterKey
 from casework.policy import CasePolicy
 from emulator import Emulator
@@ -220,6 +221,8 @@ _MASKS = [
     (re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]\b"), "XXXX-XXXX-XXXX-X"),
     (re.compile(r"\b(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d{2}\b"), "<time>"),
     (re.compile(r"\b[A-Z][a-z]{2} \d{1,2}, \d{1,2}:\d{2}\b"), "<time>"),
+    # A case's label is picked at random: the transcript shows one fixed label instead.
+    (re.compile("|".join(re.escape(label) for label in LABELS)), "🦊 fox"),
 ]
 
 
