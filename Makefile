@@ -70,7 +70,7 @@ typecheck: $(VENV)/.installed
 
 pytest: $(VENV)/.installed
 	@rm -rf var/transcripts
-	@eval "$$(scripts/test-postgres)" && PTB_TIMEDELTA=true $(PY) -m pytest $(PYTEST_ARGS)
+	@eval "$$(scripts/test-postgres)" && PTB_TIMEDELTA=true PYTHONUNBUFFERED=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 # docs/conversation.md is generated from bot/flow.py and the end-to-end tests' transcripts.
 docs-check: $(VENV)/.installed

@@ -34,6 +34,9 @@ from bot.student import handlers as student
 
 logger = logging.getLogger(__name__)
 
+# How long a stopping bot lets background work finish what it started (a tip being sent).
+SHUTDOWN_GRACE_SECONDS = 10.0
+
 STUDENT_COMMANDS = [
     ("start", "Start, or choose your school again"),
     ("status", "Check for an answer: /status CODE"),
@@ -125,10 +128,15 @@ def build_application(
         logger.info("bot.started")
 
     async def post_shutdown(application: BotApplication) -> None:
+        slot = application.bot_data
+        if slot.services is not None:
+            # Let a delivery batch under way record what it sent, then stop whatever is left.
+            slot.services.stopping.set()
+            if tasks:
+                await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        slot = application.bot_data
         if slot.services is not None and services is None:
             await slot.services.close()
         logger.info("bot.stopped")

@@ -25,7 +25,6 @@ nothing is lost.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -116,11 +115,14 @@ def recipient_gone(error: TelegramError) -> bool:
 
 
 async def delivery_worker(application: BotApplication) -> None:
-    """Run until cancelled: deliver due rows, then wait for new ones (or the next poll)."""
+    """Run until stopping: deliver due rows, then wait for new ones (or the next poll).
+
+    A batch under way when the bot stops is finished, so every send it made is recorded.
+    """
     services = application.bot_data.services
     assert services is not None
     logger.info("delivery.started")
-    while True:
+    while not services.stopping.is_set():
         try:
             handled = await deliver_due(application, services)
         except asyncio.CancelledError:
@@ -130,9 +132,18 @@ async def delivery_worker(application: BotApplication) -> None:
             handled = 0
         if handled:
             continue
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(services.outbox_ready.wait(), timeout=IDLE_POLL_SECONDS)
+        await _first_of(services.outbox_ready, services.stopping, timeout=IDLE_POLL_SECONDS)
         services.outbox_ready.clear()
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: ASYNC109 - a poll period
+    """Wait until one of `events` is set, or `timeout` seconds."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 async def deliver_due(application: BotApplication, services: Services) -> int:

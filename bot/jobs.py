@@ -13,6 +13,7 @@ purge closed cases past their retention date, audit-logged without content.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -116,7 +117,7 @@ async def purge_cases(services: Services) -> None:
 
 
 async def housekeeping(application: BotApplication) -> None:
-    """Run until cancelled; each job on its own period; a failing job never stops the others."""
+    """Run until stopping; each job on its own period; a failing job never stops the others."""
     services = application.bot_data.services
     assert services is not None
 
@@ -130,7 +131,7 @@ async def housekeeping(application: BotApplication) -> None:
         (RETENTION_EVERY, purge_cases),
     ]
     last_run = dict.fromkeys(range(len(schedule)), 0.0)
-    while True:
+    while not services.stopping.is_set():
         now = time.monotonic()
         for index, (period, job) in enumerate(schedule):
             if now - last_run[index] >= period:
@@ -141,4 +142,5 @@ async def housekeeping(application: BotApplication) -> None:
                     raise
                 except Exception as error:
                     logger.error("jobs.failed job=%s error=%s", job.__name__, type(error).__name__)
-        await asyncio.sleep(TICK_SECONDS)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(services.stopping.wait(), timeout=TICK_SECONDS)

@@ -38,6 +38,9 @@ class Services:
     clock: Callable[[], datetime] = utc_now
     # Set when something was queued for delivery, so the sender does not wait for its next poll.
     outbox_ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set when the bot is stopping: background work finishes what it started (a tip sent is
+    # recorded as sent, so a restart does not send it twice) and takes nothing new.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def now(self) -> datetime:
         return self.clock()
