@@ -57,7 +57,7 @@ run: setup
 
 # The demo keeps its database between runs; this forgets it (leave the demo first).
 demo-reset: $(VENV)/.installed
-	@$(PY) -m app.demo --reset
+	@$(PY) -m devtools.demo --reset
 
 test: setup lint typecheck pytest docs-check
 
@@ -74,21 +74,21 @@ pytest: $(VENV)/.installed
 
 # docs/conversation.md is generated from bot/flow.py and the end-to-end tests' transcripts.
 docs-check: $(VENV)/.installed
-	@$(PY) -m bot.conversation_doc --check
+	@$(PY) -m devtools.conversation_doc --check
 
 # --- measurement ----------------------------------------------------------------
 
 nlu-eval: setup
-	@$(PY) -m nlu.evaluate
+	@$(PY) -m devtools.nlu_eval.evaluate
 
 bench-nlu: setup
-	@$(PY) -m nlu.bench
+	@$(PY) -m devtools.bench.nlu
 
 bench-storage: setup
-	@eval "$$(scripts/test-postgres)" && $(PY) -m casework.bench
+	@eval "$$(scripts/test-postgres)" && $(PY) -m devtools.bench.storage
 
 bench-load: setup
-	@PTB_TIMEDELTA=true $(PY) -m bot.loadbench
+	@PTB_TIMEDELTA=true $(PY) -m devtools.bench.load
 
 bench-fuzz: $(VENV)/.installed
 	@PTB_TIMEDELTA=true $(PY) -m tests.bot.fuzz_bench

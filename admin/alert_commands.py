@@ -9,7 +9,8 @@ from rich.table import Table
 
 from admin import messages
 from admin.runtime import Context, console, run
-from casework import alerts, case_reading
+from casework.cases import reading
+from casework.delivery import alerts
 from casework.errors import CaseworkError
 from storage.models import AlertKind
 
@@ -25,7 +26,7 @@ def list_alerts(
             for alert in found:
                 if alert.case_id is not None and alert.case_id not in references:
                     try:
-                        summary = await case_reading.case_summary(session, alert.case_id)
+                        summary = await reading.case_summary(session, alert.case_id)
                     except CaseworkError:
                         continue
                     references[alert.case_id] = summary.reference

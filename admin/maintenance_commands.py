@@ -10,8 +10,10 @@ from rich.table import Table
 from admin import messages
 from admin.runtime import App, Context, console, run
 from casework import audit as audit_trail
-from casework import case_lifecycle, officers, rotation
-from casework.keys import KeyRing, KeySource, MasterKey
+from casework import officers
+from casework.cases import lifecycle
+from casework.vault import rotation
+from casework.vault.keys import KeyRing, KeySource, MasterKey
 from storage import migrations
 
 db_app = App(help=messages.DB_HELP, no_args_is_help=True)
@@ -32,7 +34,7 @@ def upgrade() -> None:
 def purge() -> None:
     async def command(ctx: Context) -> None:
         async with ctx.db.transaction() as session:
-            count = await case_lifecycle.purge_expired(session, ctx.now)
+            count = await lifecycle.purge_expired(session, ctx.now)
         typer.echo(messages.PURGED.format(count=count))
 
     run(command)

@@ -58,7 +58,8 @@ OFFICER_INVITE_HELP = (
     "Invite a new officer (--name, --school) or re-issue a code for an existing one (--officer ID, "
     "e.g. a new phone). Prints a one-time enrollment code, valid 72 hours; the last line is the code alone."
 )
-# A directory row that fails its MAC (casework.directory_auth): written by someone without the master key.
+# A directory row that fails its MAC (casework.vault.directory_auth): written by someone without
+# the master key.
 OFFICER_RECORD_FORGED = "{name} [FORGED: fails its authentication, receives nothing]"
 OFFICER_ASSIGNMENT_FORGED = "{code} ({kind}) [FORGED: ignored]"
 OFFICER_INVITED = "Officer {officer_id} ({name}, {role}){school}. Enrollment code, valid until {expires} UTC:"

@@ -67,7 +67,7 @@ def invite(
 @app.command("list", help=messages.OFFICER_LIST_HELP)
 def list_() -> None:
     async def command(ctx: Context) -> None:
-        await ctx.keys()  # records are verified against the directory key (casework.directory_auth)
+        await ctx.keys()  # records are verified against the directory key (casework.vault.directory_auth)
         async with ctx.db.transaction() as session:
             found = await officers.list_officers(session, ctx.now)
         if not found:
@@ -100,7 +100,7 @@ def deactivate(
     officer_id: Annotated[int, typer.Argument(help="The officer's id (see `sro officer list`).")],
 ) -> None:
     async def command(ctx: Context) -> None:
-        await ctx.keys()  # the change is authenticated with the directory key (casework.directory_auth)
+        await ctx.keys()  # the change is authenticated with the directory key (casework.vault.directory_auth)
         async with ctx.db.transaction() as session:
             revoked = await officers.deactivate_officer(session, officer_id, ctx.now)
         typer.echo(messages.OFFICER_DEACTIVATED.format(officer_id=officer_id, cases=revoked))
@@ -140,7 +140,7 @@ def unassign(
     school: Annotated[str, typer.Option(help="The school's code.")],
 ) -> None:
     async def command(ctx: Context) -> None:
-        await ctx.keys()  # the change is authenticated with the directory key (casework.directory_auth)
+        await ctx.keys()  # the change is authenticated with the directory key (casework.vault.directory_auth)
         async with ctx.db.transaction() as session:
             revoked = await officers.unassign(session, officer_id, school, ctx.now)
         typer.echo(

@@ -26,17 +26,17 @@ from typer.core import TyperCommand, TyperGroup
 from admin import messages
 from app.logs import configure_logging
 from app.settings import VAR_DIR, Settings
-from casework.crypto import DecryptionError
 from casework.errors import CaseworkError
-from casework.keys import KeyRing, MasterKey, load_master_key
 from casework.policy import CasePolicy
-from casework.rotation import open_keyring
+from casework.vault.crypto import DecryptionError
+from casework.vault.keys import KeyRing, MasterKey, load_master_key
+from casework.vault.rotation import open_keyring
 from storage.db import Database, UnsupportedDatabase
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-# The demo's state (app/demo.py keeps it there too; tests/admin/test_cli.py checks they agree).
+# The demo's state (devtools/demo.py keeps it there too; tests/admin/test_cli.py checks they agree).
 DEMO_DATABASE = VAR_DIR / "demo.db"
 DEMO_KEY_FILE = VAR_DIR / "demo-master.key"
 _options: dict[str, bool] = {"demo": False}

@@ -16,9 +16,9 @@ from rich.table import Table
 
 from admin import messages
 from admin.runtime import Context, console, fail, run
-from casework.disclosure import Status
-from casework.periods import Granularity, Period, month_end, month_start
-from casework.stats_report import Cell, InvalidStatsQuery, StatsQuery, StatsReport, build_report
+from casework.stats.disclosure import Status
+from casework.stats.periods import Granularity, Period, month_end, month_start
+from casework.stats.report import Cell, InvalidStatsQuery, StatsQuery, StatsReport, build_report
 from nlu.taxonomy import label
 
 SYMBOLS = {Status.SMALL: "<5", Status.WITHHELD: "x"}

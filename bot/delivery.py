@@ -40,10 +40,12 @@ from bot.pacing import seconds
 from bot.services import BotApplication, Services
 from bot.state import ChatState, Step
 from bot.textparts import Fragment, Html
-from casework import alerts, case_lifecycle, case_reading, cases, delivery_failures, officers, outbox, routing
-from casework.crypto import DecryptionError
-from casework.drafts import load_state, save_state
+from casework import officers
+from casework.cases import intake, lifecycle, reading
+from casework.cases.drafts import load_state, save_state
+from casework.delivery import alerts, failures, outbox, routing
 from casework.errors import AccessDenied, CaseworkError
+from casework.vault.crypto import DecryptionError
 from storage.models import AlertKind, Case, CaseStatus, Delivery, DeliveryKind, Draft
 
 logger = logging.getLogger(__name__)
@@ -169,7 +171,7 @@ async def _deliver_in_order(application: BotApplication, services: Services, row
             # A closed case kept its address only for this notice (a last message): once the notice
             # is done (sent: above; failed: here), the address goes. A row put back for a retry keeps it.
             async with services.db.transaction() as session:
-                await case_lifecycle.forget_closed_address(session, row.case_id)
+                await lifecycle.forget_closed_address(session, row.case_id)
 
 
 async def deliver_one(application: BotApplication, services: Services, row: Delivery) -> None:
@@ -178,7 +180,7 @@ async def deliver_one(application: BotApplication, services: Services, row: Deli
     except RecipientGone:
         # E.g. a 403 on this officer's previous tip of the same batch: the chain takes it over.
         async with services.db.transaction() as session:
-            await delivery_failures.reroute(session, services.policy, row.id, services.now())
+            await failures.reroute(session, services.policy, row.id, services.now())
         services.outbox_ready.set()
         logger.warning("delivery.rerouted kind=%s", row.kind)
         return
@@ -215,10 +217,10 @@ async def deliver_one(application: BotApplication, services: Services, row: Deli
     async with services.db.transaction() as session:
         await outbox.mark_sent(session, row.id, last, services.now())
         if row.case_id is not None and row.kind in _CASE_KINDS:
-            await delivery_failures.reached(session, row.case_id)
+            await failures.reached(session, row.case_id)
         if row.case_id is not None and row.kind == DeliveryKind.NOTIFY_STUDENT:
             # In the same transaction as "sent": a closed case's address never outlives its last notice.
-            await case_lifecycle.forget_closed_address(session, row.case_id)
+            await lifecycle.forget_closed_address(session, row.case_id)
     if row.kind == DeliveryKind.NOTIFY_STUDENT and row.case_id is not None:
         await _follow_notified_case(services, rendered.chat_id, row.case_id)
     logger.info("delivery.sent kind=%s attempts=%d", row.kind, row.attempts)
@@ -276,7 +278,7 @@ async def _retry(services: Services, row: Delivery, error_type: str, delay: time
 async def _failed(services: Services, row: Delivery, error_type: str, alert: AlertKind) -> None:
     """The message itself cannot be delivered: failed, alerted without content, never rerouted."""
     async with services.db.transaction() as session:
-        await delivery_failures.rendering_failed(session, row.id, error_type, services.now(), alert=alert)
+        await failures.rendering_failed(session, row.id, error_type, services.now(), alert=alert)
     services.outbox_ready.set()
     logger.error("delivery.failed kind=%s error=%s alert=%s", row.kind, error_type, alert)
 
@@ -286,9 +288,9 @@ async def _recipient_gone(services: Services, row: Delivery, error_type: str) ->
     async with services.db.transaction() as session:
         if row.officer_id is not None:
             await officers.mark_unreachable(session, row.officer_id, services.now())
-            await delivery_failures.reroute(session, services.policy, row.id, services.now())
+            await failures.reroute(session, services.policy, row.id, services.now())
         else:
-            await delivery_failures.student_unreachable(session, row.id, error_type)
+            await failures.student_unreachable(session, row.id, error_type)
     services.outbox_ready.set()
     logger.warning("delivery.recipient_unreachable kind=%s error=%s", row.kind, error_type)
 
@@ -311,8 +313,8 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
     if chat_id is None:
         raise RecipientGone("the officer cannot receive now")
     async with services.db.transaction() as session:
-        summary = await case_reading.case_summary(session, row.case_id)
-        school = await case_reading.school_name(session, summary.school_id)
+        summary = await reading.case_summary(session, row.case_id)
+        school = await reading.school_name(session, summary.school_id)
         if row.kind == DeliveryKind.ACK_NOTICE:
             who = await officers.display_name(session, summary.acknowledged_by)
             text = catalog.t(
@@ -324,15 +326,13 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
         if row.kind == DeliveryKind.STUDENT_REPLY:
             if row.message_id is None:
                 raise Undeliverable("a student reply without its message")
-            message = await case_reading.read_message_as_officer(
+            message = await reading.read_message_as_officer(
                 session, services.keys, row.message_id, row.officer_id
             )
             heading = catalog.t("officer_student_addition", case=summary.reference)
             document = render.addition_document(heading, message.body)
             return Rendered(chat_id, document, render.reply_only(row.case_id), render.continued(summary))
-        first = await case_reading.first_message_as_officer(
-            session, services.keys, row.case_id, row.officer_id
-        )
+        first = await reading.first_message_as_officer(session, services.keys, row.case_id, row.officer_id)
     prefix = {
         DeliveryKind.ESCALATION: catalog.t("officer_escalated_prefix"),
         DeliveryKind.REMINDER: catalog.t("officer_reminder_prefix"),
@@ -341,7 +341,7 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
     return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
 
 
-async def _escalation_notice(session: AsyncSession, row: Delivery, summary: case_reading.CaseSummary) -> str:
+async def _escalation_notice(session: AsyncSession, row: Delivery, summary: reading.CaseSummary) -> str:
     """To an officer a case went past: to whom (the case's level now) and after how long unacknowledged."""
     case = await session.get(Case, summary.case_id)
     if case is None:
@@ -369,7 +369,7 @@ async def _render_alert(services: Services, row: Delivery) -> Rendered:
             return Rendered(chat_id, [Html(catalog.t(without_case, officer=who))])
         if alert.case_id is None:
             return Rendered(chat_id, [Html(catalog.t(without_case))])
-        summary = await case_reading.case_summary(session, alert.case_id)
+        summary = await reading.case_summary(session, alert.case_id)
     return Rendered(chat_id, [Html(catalog.t(with_case, case=summary.reference))])
 
 
@@ -387,7 +387,7 @@ async def _follow_notified_case(services: Services, chat_id: int, case_id: int) 
         case = await session.get(Case, case_id)
         if case is None or case.status == CaseStatus.CLOSED or case.nobody_reached:
             return
-        label = await cases.case_label(session, services.keys, case_id)
+        label = await intake.case_label(session, services.keys, case_id)
         await session.get(Draft, pseudonym, with_for_update=True)
         raw = await load_state(session, services.keys, pseudonym, now)
         state = ChatState.from_dict(raw) if raw is not None else ChatState()
@@ -402,9 +402,9 @@ async def _render_student_notice(services: Services, row: Delivery) -> Rendered:
     if row.case_id is None:
         raise Undeliverable("a student notice without a case")
     async with services.db.transaction() as session:
-        chat_id = await cases.notify_address(session, services.keys, row.case_id)
+        chat_id = await intake.notify_address(session, services.keys, row.case_id)
         case = await session.get(Case, row.case_id)
-        label = await cases.case_label(session, services.keys, row.case_id)
+        label = await intake.case_label(session, services.keys, row.case_id)
     if chat_id is None or case is None:
         raise Undeliverable("the student did not opt in, or the case closed")
     if case.nobody_reached:

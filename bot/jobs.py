@@ -25,7 +25,10 @@ from telegram.constants import ParseMode
 from bot import catalog
 from bot.services import BotApplication, Services
 from bot.state import ChatState, Step
-from casework import case_lifecycle, crypto, drafts, escalation, rate_limits, routing
+from casework import rate_limits
+from casework.cases import drafts, lifecycle
+from casework.delivery import escalation, routing
+from casework.vault import crypto
 from storage.models import Draft
 
 logger = logging.getLogger(__name__)
@@ -112,7 +115,7 @@ async def purge_drafts(services: Services) -> None:
 
 async def purge_cases(services: Services) -> None:
     async with services.db.transaction() as session:
-        count = await case_lifecycle.purge_expired(session, services.now())
+        count = await lifecycle.purge_expired(session, services.now())
     logger.info("jobs.retention_purge count=%d", count)
 
 

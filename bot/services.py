@@ -16,8 +16,8 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from app.settings import Settings
-from casework.keys import KeyRing, load_master_key
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing, load_master_key
 from nlu.classifier import IntentClassifier, build_classifier
 from nlu.safety_net import SafetyNet
 from storage.db import Database

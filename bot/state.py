@@ -1,6 +1,6 @@
 """A student's conversation state: where they are, their school, their draft.
 
-Lives in the database (casework.drafts), encrypted and keyed by pseudonym,
+Lives in the database (casework.cases.drafts), encrypted and keyed by pseudonym,
 loaded per update and gone after 30 minutes of silence. Nothing here is
 kept in the bot's memory between updates, so a restart loses nothing.
 """
@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from casework.case_codes import CaseCode
+from casework.cases.codes import CaseCode
 
 
 class Step(StrEnum):

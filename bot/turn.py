@@ -13,7 +13,7 @@ from telegram.constants import ParseMode
 from bot import catalog
 from bot.services import BotContext, Services
 from bot.state import ChatState
-from casework import drafts
+from casework.cases import drafts
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import references
+from casework.cases import references
 from casework.errors import MalformedReference
 from storage.models import AuditEvent, Case, Officer
 

@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import access, alerts, audit, crockford, crypto, directory_auth, routing
+from casework import audit, crockford
+from casework.delivery import alerts, routing
 from casework.errors import (
     BadCheckCharacter,
     ChatAlreadyEnrolled,
@@ -29,9 +30,10 @@ from casework.errors import (
     InvalidOfficerData,
     UnknownOfficer,
 )
-from casework.keys import KeyRing, bound_or_none
 from casework.policy import CasePolicy
 from casework.schools import find_school
+from casework.vault import access, crypto, directory_auth
+from casework.vault.keys import KeyRing, bound_or_none
 from storage.models import (
     AlertKind,
     Assignment,

@@ -21,8 +21,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import coarse, crypto
-from casework.keys import KeyRing
+from casework import coarse
+from casework.vault import crypto
+from casework.vault.keys import KeyRing
 from storage import dialect
 from storage.models import RateLimit
 

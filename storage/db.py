@@ -77,7 +77,7 @@ class Database:
         # expire_on_commit=False: objects stay readable after commit without a lazy reload,
         # which async code cannot do.
         # `shared`: one dict every session of this database sees as `session.info["shared"]`; the
-        # loaded KeyRing lives there (casework.keys.bind) so any officer lookup can verify records.
+        # loaded KeyRing lives there (casework.vault.keys.bind) so any officer lookup can verify records.
         self.shared: dict[str, Any] = {}
         self._sessions = async_sessionmaker(
             engine, expire_on_commit=False, autoflush=True, info={"shared": self.shared}

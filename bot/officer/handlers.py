@@ -21,19 +21,9 @@ from bot import catalog
 from bot.officer import render
 from bot.services import BotContext, Services
 from bot.turn import mark_choice
-from casework import (
-    audit,
-    case_lifecycle,
-    case_reading,
-    cases,
-    drafts,
-    escalation,
-    officers,
-    outbox,
-    rate_limits,
-    references,
-    routing,
-)
+from casework import audit, officers, rate_limits
+from casework.cases import drafts, intake, lifecycle, reading, references
+from casework.delivery import escalation, outbox, routing
 from casework.errors import (
     AccessDenied,
     AmbiguousReference,
@@ -240,7 +230,7 @@ async def free_text(update: Update, context: BotContext, officer: Officer) -> No
         return
     try:
         async with services.db.transaction() as session:
-            await cases.add_message(
+            await intake.add_message(
                 session, services.keys, services.policy, case_id,
                 direction="officer", body={"text": message.text}, now=services.now(),
                 author_officer_id=officer.id,
@@ -271,8 +261,8 @@ async def free_text(update: Update, context: BotContext, officer: Officer) -> No
 async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> None:
     services = context.services
     async with services.db.transaction() as session:
-        summaries = await case_reading.list_officer_cases(session, officer.id, open_only=True)
-        names = {s.school_id: await case_reading.school_name(session, s.school_id) for s in summaries}
+        summaries = await reading.list_officer_cases(session, officer.id, open_only=True)
+        names = {s.school_id: await reading.school_name(session, s.school_id) for s in summaries}
         # Only names whose record verifies (a writer must not rename who took a case).
         takers = await officers.display_names(session, {s.acknowledged_by for s in summaries})
     if not summaries:
@@ -304,7 +294,7 @@ async def list_cases(context: BotContext, chat_id: int, officer: Officer) -> Non
     await _send_parts(context, chat_id, render.html_lines(lines), InlineKeyboardMarkup(rows))
 
 
-def _list_status(summary: case_reading.CaseSummary, officer: Officer, takers: dict[int, str]) -> str:
+def _list_status(summary: reading.CaseSummary, officer: Officer, takers: dict[int, str]) -> str:
     """ "New: not acknowledged yet", or "Acknowledged by Cst. Lee" (by whom, when the record verifies)."""
     taker = summary.acknowledged_by
     if summary.status in ("acknowledged", "in_progress") and taker is not None:
@@ -318,8 +308,8 @@ async def show_case(context: BotContext, chat_id: int, officer: Officer, case_id
     services = context.services
     try:
         async with services.db.transaction() as session:
-            thread = await case_reading.read_case_as_officer(session, services.keys, case_id, officer.id)
-            school = await case_reading.school_name(session, thread.summary.school_id)
+            thread = await reading.read_case_as_officer(session, services.keys, case_id, officer.id)
+            school = await reading.school_name(session, thread.summary.school_id)
             names = await officers.display_names(session, {m.author_officer_id for m in thread.messages})
             await audit.case_read(session, case_id, officer.id, services.now())  # who read it is kept
     except (AccessDenied, UnknownCase):
@@ -389,7 +379,7 @@ async def on_officer_button(update: Update, context: BotContext, officer: Office
         elif action == "reply":
             reference = await _reference(services, case_id, officer)
             async with services.db.transaction() as session:
-                status = (await case_reading.case_summary(session, case_id)).status
+                status = (await reading.case_summary(session, case_id)).status
             if status == "closed":  # said now, not after the officer typed a whole answer
                 await _say(
                     context, chat_id, "officer_closed_no_reply", render.reopen_button(case_id), case=reference
@@ -431,7 +421,7 @@ async def ask_last_message(
     """The outcome is chosen: the next text is the student's last message, or the button closes now."""
     services = context.services
     async with services.db.transaction() as session:
-        await cases.open_case_for_officer(session, case_id, officer.id)  # open and theirs, or raises
+        await intake.open_case_for_officer(session, case_id, officer.id)  # open and theirs, or raises
     reference = await _reference(services, case_id, officer)
     await _save_state(services, chat_id, {"closing": case_id, "outcome": outcome})
     await _say(
@@ -453,7 +443,7 @@ async def close_case(
     services = context.services
     try:
         async with services.db.transaction() as session:
-            await case_lifecycle.close(
+            await lifecycle.close(
                 session, services.policy, case_id, officer.id, outcome, services.now(),
                 last_message=last_message, keys=services.keys,
             )  # fmt: skip
@@ -489,9 +479,9 @@ async def reopen(context: BotContext, chat_id: int, officer: Officer, case_id: i
     held = state.get("held_text") if state.get("held_for") == case_id else None
     try:
         async with services.db.transaction() as session:
-            await case_lifecycle.reopen(session, case_id, officer.id, services.now())
+            await lifecycle.reopen(session, case_id, officer.id, services.now())
             if isinstance(held, str):
-                await cases.add_message(
+                await intake.add_message(
                     session, services.keys, services.policy, case_id,
                     direction="officer", body={"text": held}, now=services.now(),
                     author_officer_id=officer.id,
@@ -513,7 +503,7 @@ async def reopen(context: BotContext, chat_id: int, officer: Officer, case_id: i
 async def acknowledge(context: BotContext, chat_id: int, officer: Officer, case_id: int) -> None:
     services = context.services
     async with services.db.transaction() as session:
-        ack = await case_lifecycle.acknowledge(session, services.policy, case_id, officer.id, services.now())
+        ack = await lifecycle.acknowledge(session, services.policy, case_id, officer.id, services.now())
         who = await officers.display_name(session, ack.acknowledged_by)
         reference = await references.reference_for_officer(session, case_id, officer.id)
     if ack.already and ack.acknowledged_by != officer.id:

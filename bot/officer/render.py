@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import catalog, textparts
 from bot.state import FIELDS
 from bot.textparts import Fragment, Html
-from casework.case_reading import CaseSummary, ThreadMessage
+from casework.cases.reading import CaseSummary, ThreadMessage
 from nlu import taxonomy
 
 

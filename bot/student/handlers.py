@@ -23,7 +23,8 @@ from bot.services import BotContext
 from bot.state import ChatState, Step
 from bot.student import reports, router, schools, status
 from bot.turn import Turn, load_turn, mark_choice, save_turn
-from casework import forgetting, rate_limits
+from casework import rate_limits
+from casework.cases import forgetting
 
 logger = logging.getLogger(__name__)
 

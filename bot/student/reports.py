@@ -24,7 +24,7 @@ from bot.student.sending import (
 )
 from bot.textparts import Fragment
 from bot.turn import Button, Turn
-from casework import sealing
+from casework.vault import sealing
 from nlu.result import Classification
 
 # Words that already say when something happened, so the interview does not ask.

@@ -10,8 +10,8 @@ from bot.state import Step
 from bot.student import reports, schools, status
 from bot.student.sending import set_notifications
 from bot.turn import Button, Turn
-from casework import cases
-from casework.stats import record_now
+from casework.cases import intake
+from casework.stats.recording import record_now
 from nlu import taxonomy
 from nlu.result import NLU_FALLBACK, Classification
 from nlu.safety_lexicon import CATEGORY_INTENT
@@ -272,7 +272,7 @@ async def school_chosen(turn: Turn, argument: str) -> Step:
         # An urgent report already sent without a school: now it also goes to this school's officers.
         services = turn.services
         async with services.db.transaction() as session:
-            await cases.assign_school(session, services.keys, services.policy, turn.state.case_id,
+            await intake.assign_school(session, services.keys, services.policy, turn.state.case_id,
                                       turn.state.school_id, services.now())  # fmt: skip
         services.outbox_ready.set()
         turn.state.school_deadline = None

@@ -14,8 +14,9 @@ from bot import catalog, textparts
 from bot.state import FIELDS, Draft
 from bot.textparts import Fragment
 from bot.turn import Button, Turn
-from casework import cases, outbox
-from casework.case_codes import CaseCode
+from casework.cases import intake
+from casework.cases.codes import CaseCode
+from casework.delivery import outbox
 from casework.errors import CaseworkError, NoRecipients
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
             existing = await _already_sent(session, turn, draft)
             if existing is not None:
                 return existing
-            opened = await cases.open_case(
+            opened = await intake.open_case(
                 session,
                 services.keys,
                 services.policy,
@@ -69,7 +70,7 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
                 notify_chat_id=None,
                 now=services.now(),
                 # Urgent before a school is known: the school's officers if the student names it
-                # in time, else the supervisors (cases.open_case).
+                # in time, else the supervisors (intake.open_case).
                 hold=school_answer_wait(turn) if draft.urgent and turn.state.school_id is None else None,
                 code=code,
                 send_key=draft.send_token,
@@ -91,12 +92,12 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
 
 
 async def _already_sent(session: AsyncSession, turn: Turn, draft: Draft) -> Sent | None:
-    case_id = await cases.case_for_send_key(session, turn.services.keys, draft.send_token)
+    case_id = await intake.case_for_send_key(session, turn.services.keys, draft.send_token)
     if case_id is None:
         return None
     logger.info("case.send_repeated")
     delivered = not await outbox.waiting_for_case(session, case_id)
-    label = await cases.case_label(session, turn.services.keys, case_id)
+    label = await intake.case_label(session, turn.services.keys, case_id)
     return Sent(case_id, CaseCode(draft.case_code).display(), delivered, label)
 
 
@@ -127,7 +128,7 @@ async def add_to_case(turn: Turn, case_id: int, body: dict[str, str]) -> bool:
     services = turn.services
     try:
         async with services.db.transaction() as session:
-            await cases.add_message(
+            await intake.add_message(
                 session,
                 services.keys,
                 services.policy,
@@ -146,7 +147,7 @@ async def add_to_case(turn: Turn, case_id: int, body: dict[str, str]) -> bool:
 async def set_notifications(turn: Turn, case_id: int, wanted: bool) -> None:
     services = turn.services
     async with services.db.transaction() as session:
-        await cases.set_notify_address(session, services.keys, case_id, turn.chat_id if wanted else None)
+        await intake.set_notify_address(session, services.keys, case_id, turn.chat_id if wanted else None)
 
 
 def fragments(turn: Turn, key: str, **values: Fragment | Sequence[Fragment]) -> list[Fragment]:

@@ -11,8 +11,10 @@ from bot.state import FIELDS, Step
 from bot.student.sending import add_to_case, fragments, send_document
 from bot.textparts import Fragment, Html
 from bot.turn import Turn
-from casework import case_reading, delivery_failures, rate_limits
-from casework.case_reading import StudentView, ThreadMessage
+from casework import rate_limits
+from casework.cases import reading
+from casework.cases.reading import StudentView, ThreadMessage
+from casework.delivery import failures
 from casework.errors import BadCheckCharacter, MalformedCode, UnknownCaseCode
 
 logger = logging.getLogger(__name__)
@@ -100,8 +102,8 @@ async def check_status(turn: Turn, code_text: str) -> Step:
     services = turn.services
     try:
         async with services.db.transaction() as session:
-            view = await case_reading.read_case_as_student(session, services.keys, code_text)
-            unreached = await delivery_failures.nobody_reached(session, view.case_id)
+            view = await reading.read_case_as_student(session, services.keys, code_text)
+            unreached = await failures.nobody_reached(session, view.case_id)
     except MalformedCode:
         await turn.say("status_malformed")
         return Step.STATUS_CODE

@@ -89,7 +89,7 @@ class Case(Base):
     student_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     # The student's chat, sealed with a server key, only if they opted in; deleted at close.
     notify_address_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(64))
-    # The case's label ("🦊 fox", casework.case_labels), sealed with the same server key: the notice
+    # The case's label ("🦊 fox", casework.cases.labels), sealed with the same server key: the notice
     # names it instead of a code. NULL for cases opened before labels, and after /forget.
     label_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(128))
     retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -99,7 +99,7 @@ class Case(Base):
     # Incremented atomically to number messages; also serialises writers of one case.
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     # What officers see and type (`MRC-12`): the school's code and the school's own sequence, so a
-    # reference reveals no program-wide volume; `casework.references` assigns and reads it.
+    # reference reveals no program-wide volume; `casework.cases.references` assigns and reads it.
     reference_prefix: Mapped[str] = mapped_column(String(16))
     reference_number: Mapped[int] = mapped_column(Integer)
     # A keyed hash of the draft's random send token: pressing Send twice opens one case.
@@ -128,7 +128,7 @@ class CaseRecipient(Base):
     )
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     granted_by: Mapped[str] = mapped_column(String(32))
-    # Key version and HMAC over the row (casework.directory_auth): a writer cannot add a reader.
+    # Key version and HMAC over the row (casework.vault.directory_auth): a writer cannot add a reader.
     mac: Mapped[bytes | None] = mapped_column(LargeBinary(34))
 
 
@@ -145,7 +145,7 @@ class CaseMessage(Base):
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
     ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
     # Key version and HMAC over case, seq, direction, author, time and a digest of the ciphertext
-    # (casework.directory_auth): a writer with only public keys cannot put words in an officer's mouth.
+    # (casework.vault.directory_auth): a writer with only public keys cannot put words in an officer's mouth.
     mac: Mapped[bytes | None] = mapped_column(LargeBinary(34))
 
 

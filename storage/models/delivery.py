@@ -104,7 +104,7 @@ class DeliveryPart(Base):
 
 # Pseudonymous rows are stored in key order, not in the order they were written, so that row order
 # cannot link them to cases either: SQLite keeps such a table in its primary key's b-tree (WITHOUT
-# ROWID); PostgreSQL's heap is rewritten in key order by the purge job (casework.drafts.reorder).
+# ROWID); PostgreSQL's heap is rewritten in key order by the purge job (casework.cases.drafts.reorder).
 KEY_ORDERED: dict[str, object] = {"sqlite_with_rowid": False}
 
 

@@ -51,7 +51,7 @@ class Officer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Only while a key rotation re-wraps old envelopes: the officer's previous private key.
     previous_sealed_private_key: Mapped[bytes | None] = mapped_column(LargeBinary(128))
-    # Key version and HMAC over id, name, role, active, chat and public key (casework.directory_auth):
+    # Key version and HMAC over id, name, role, active, chat and public key (casework.vault.directory_auth):
     # a database writer without the master key can neither add a reader nor redirect one.
     mac: Mapped[bytes | None] = mapped_column(LargeBinary(34))
 
@@ -79,5 +79,5 @@ class Assignment(Base):
     kind: Mapped[str] = mapped_column(String(16))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Key version and HMAC over every column (casework.directory_auth).
+    # Key version and HMAC over every column (casework.vault.directory_auth).
     mac: Mapped[bytes | None] = mapped_column(LargeBinary(34))

@@ -42,7 +42,7 @@ class ProtectedMonth(Base):
 
     `cells` holds only what is published anyway: exact counts, and for a
     count shown as `<5` or `x` its marker alone, never its value (format in
-    `casework.stats_cache`). `fingerprint` is a SHA-256 of the school-month's
+    `casework.stats.cache`). `fingerprint` is a SHA-256 of the school-month's
     rows in `intent_stats` (and of the protection's version): when they
     change, the cached month no longer matches and is protected again. A
     hash of rows kept in full in the table next to it, it is never shown.
@@ -102,7 +102,7 @@ class ServerKey(Base):
     name: Mapped[str] = mapped_column(String(16), primary_key=True)
     sealed: Mapped[bytes] = mapped_column(LargeBinary(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # The key generation: every key of one generation carries the same number (casework.keys).
+    # The key generation: every key of one generation carries the same number (casework.vault.keys).
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from admin.cli import app
-from casework import alerts
-from casework.keys import KeyRing, MasterKey
+from casework.delivery import alerts
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing, MasterKey
 from storage.db import Database
 from storage.models import AlertKind
 from tests.casework.world import build_world, open_report

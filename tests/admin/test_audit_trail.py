@@ -15,9 +15,11 @@ from sqlalchemy import func, inspect, select, text
 from typer.testing import CliRunner, Result
 
 from admin.cli import app
-from casework import audit, case_lifecycle, cases, escalation
-from casework.keys import KeyRing, MasterKey
+from casework import audit
+from casework.cases import intake, lifecycle
+from casework.delivery import escalation
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing, MasterKey
 from storage.db import Database
 from storage.models import AuditEvent
 from tests.casework.world import World, build_world, open_report
@@ -57,9 +59,9 @@ async def _worked_case(
 
     async with database.transaction() as session:
         await audit.case_read(session, opened.case_id, world.north_officer, later())
-        await case_lifecycle.acknowledge(session, policy, opened.case_id, world.north_officer, later())
+        await lifecycle.acknowledge(session, policy, opened.case_id, world.north_officer, later())
     async with database.transaction() as session:
-        await cases.add_message(
+        await intake.add_message(
             session,
             keys,
             policy,
@@ -72,7 +74,7 @@ async def _worked_case(
     async with database.transaction() as session:
         await escalation.escalate_now(session, policy, opened.case_id, world.north_officer, later())
     async with database.transaction() as session:
-        await case_lifecycle.close(session, policy, opened.case_id, world.north_officer, "resolved", later())
+        await lifecycle.close(session, policy, opened.case_id, world.north_officer, "resolved", later())
     return opened.case_id
 
 

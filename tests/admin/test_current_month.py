@@ -23,10 +23,11 @@ import pytest
 from scipy.optimize import linprog
 
 from admin.stats_command import as_csv, as_json
-from casework import schools, stats
-from casework.periods import Granularity, month_end, period_of
+from casework import schools
 from casework.schools import NewSchool
-from casework.stats_report import StatsQuery, build_report
+from casework.stats import recording
+from casework.stats.periods import Granularity, month_end, period_of
+from casework.stats.report import StatsQuery, build_report
 from storage.db import Database
 from tests.storage.fixtures import DatabaseUnderTest
 
@@ -65,7 +66,7 @@ async def load(url: str, cells: dict[Cell, int]) -> None:
         }
         for (code, intent, day, urgent), count in cells.items():
             for _ in range(count):
-                await stats.record(session, school_id=ids[code], intent=intent, urgent=urgent, day=day)
+                await recording.record(session, school_id=ids[code], intent=intent, urgent=urgent, day=day)
     await database.close()
 
 

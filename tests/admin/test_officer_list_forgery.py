@@ -10,8 +10,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from admin.cli import app
-from casework import crypto
-from casework.keys import MasterKey
+from casework.vault import crypto
+from casework.vault.keys import MasterKey
 from storage.db import Database
 from tests.storage.fixtures import DatabaseUnderTest
 

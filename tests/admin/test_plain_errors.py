@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 
 from admin import runtime
 from admin.cli import app
-from casework.keys import KeySource, MasterKey, write_key_file
+from casework.vault.keys import KeySource, MasterKey, write_key_file
 from storage import migrations
 from tests.storage.fixtures import DatabaseUnderTest
 
@@ -142,7 +142,7 @@ def test_help_shows_no_type_after_flags() -> None:
 def test_demo_switch(
     test_database: DatabaseUnderTest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from app import demo
+    from devtools import demo
 
     assert (runtime.DEMO_DATABASE, runtime.DEMO_KEY_FILE) == (demo.DATABASE, demo.KEY_FILE)
     monkeypatch.setenv("DATABASE_URL", test_database.url)  # what `sro` uses without --demo
@@ -170,7 +170,7 @@ def test_audit_names_officers(sro, test_database: DatabaseUnderTest) -> None:  #
     from app.settings import Settings
     from casework import officers
     from casework.policy import CasePolicy
-    from casework.rotation import open_keyring
+    from casework.vault.rotation import open_keyring
     from storage.db import Database
     from storage.models import AuditEvent
 

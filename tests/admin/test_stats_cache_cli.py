@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from admin.cli import app
-from casework import schools, stats
-from casework.keys import MasterKey
+from casework import schools
 from casework.schools import NewSchool
+from casework.stats import recording
+from casework.vault.keys import MasterKey
 from storage.db import Database
 from storage.models import ProtectedMonth
 from tests.storage.fixtures import DatabaseUnderTest
@@ -29,7 +30,7 @@ async def _load(url: str) -> None:
             day = date(2025, 5, 1)
             while day < date(2025, 6, 1):
                 for n in range(day.day % 4 + (6 if day.weekday() == 0 else 0)):
-                    await stats.record(
+                    await recording.record(
                         session,
                         school_id=school.id,
                         intent="greet",

@@ -23,10 +23,11 @@ from scipy.optimize import linprog
 from typer.testing import CliRunner
 
 from admin.cli import app
-from casework import schools, stats
-from casework.keys import MasterKey
-from casework.periods import Granularity, period_of
+from casework import schools
 from casework.schools import NewSchool
+from casework.stats import recording
+from casework.stats.periods import Granularity, period_of
+from casework.vault.keys import MasterKey
 from storage.db import Database
 from tests.storage.fixtures import DatabaseUnderTest
 
@@ -77,7 +78,9 @@ async def load(url: str, cells: dict[Cell, int]) -> None:
         }
         for (code, intent, day, urgent), count in cells.items():
             for _ in range(count):
-                await stats.record(session, school_id=ids.get(code), intent=intent, urgent=urgent, day=day)
+                await recording.record(
+                    session, school_id=ids.get(code), intent=intent, urgent=urgent, day=day
+                )
     await database.close()
 
 

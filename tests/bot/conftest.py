@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot import flow
-from casework.keys import KeySource, MasterKey
-from emulator import Emulator
+from casework.vault.keys import KeySource, MasterKey
+from devtools.emulator import Emulator
 from tests.bot.harness import Student, World
 from tests.conftest import RasaServer
 from tests.storage.fixtures import Templates, TestDatabase, migrated_templates, test_database

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.benchdoc import git_revision, machine, write_section
+from devtools.benchdoc import git_revision, machine, write_section
 from tests.bot.update_fuzz import Report, run_fuzz
 
 HEADING = "Update fuzz"

@@ -20,16 +20,16 @@ from telegram import Update
 
 from app.settings import Settings
 from bot.app import build_application
-from bot.conversation_doc import TRANSCRIPTS
 from bot.delivery import delivery_worker
 from bot.jobs import housekeeping
 from bot.services import BotApplication
 from casework import officers, schools
-from casework.case_labels import LABELS
-from casework.keys import KeyRing, KeySource, MasterKey
+from casework.cases.labels import LABELS
 from casework.policy import CasePolicy
-from emulator import Emulator
-from emulator.client import ChatRef, Message, User
+from casework.vault.keys import KeyRing, KeySource, MasterKey
+from devtools.conversation_doc import TRANSCRIPTS
+from devtools.emulator import Emulator
+from devtools.emulator.client import ChatRef, Message, User
 from storage import migrations
 from storage.db import Database
 from tests.conftest import ROOT

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from casework import cases, officers
-from emulator.client import User
+from casework import officers
+from casework.cases import intake
+from devtools.emulator.client import User
 from storage.models import Case, Delivery, DeliveryStatus
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually, now
@@ -114,7 +115,7 @@ async def test_a_tip_queued_for_an_officer_who_became_unreachable_goes_up_the_ch
     primary = await world.enroll("maple")
     backup = await world.enroll("maple_backup")
     async with world.database() as (db, keys), db.transaction() as session:
-        opened = await cases.open_case(
+        opened = await intake.open_case(
             session, keys, world.policy(),
             school_id=world.school_ids["MRS"], kind="report", intent="report_weapon", urgent=True,
             body={"story": "someone has a knife in the gym"}, notify_chat_id=None, now=now(),

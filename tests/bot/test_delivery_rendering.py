@@ -13,8 +13,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
-from casework import alerts, cases, officers
-from casework.cases import OpenedCase
+from casework import officers
+from casework.cases import intake
+from casework.cases.intake import OpenedCase
+from casework.delivery import alerts
 from storage.models import AlertKind, Case, CaseMessage, Delivery, DeliveryKind, DeliveryStatus
 from tests.bot.harness import Student, World, eventually, now
 
@@ -28,7 +30,7 @@ async def open_tip(
     world: World, text: str, *, urgent: bool = True, notify_chat_id: int | None = None
 ) -> OpenedCase:
     async with world.database() as (db, keys), db.transaction() as session:
-        return await cases.open_case(
+        return await intake.open_case(
             session, keys, world.policy(),
             school_id=world.school_ids["MRS"], kind="report",
             intent="report_weapon" if urgent else "report_bullying", urgent=urgent,

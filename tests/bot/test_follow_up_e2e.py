@@ -8,7 +8,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from casework import case_labels
+from casework.cases import labels
 from storage.models import Case, CaseMessage
 from tests.bot.conftest import new_student
 from tests.bot.harness import World, record_transcript
@@ -44,7 +44,7 @@ async def test_answer_typed_after_status_goes_to_the_case(world: World) -> None:
         named = LABEL.search(sent.text)
         assert named, sent.text  # the label is shown with the code
         label = named.group(1)
-        assert label in case_labels.LABELS
+        assert label in labels.LABELS
         await world.emu.press(student.user, sent, "🔔 Yes, tell me")
         await student.then()
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from casework import cases, drafts
-from emulator.client import Message
+from casework.cases import drafts, intake
+from devtools.emulator.client import Message
 from storage.models import Draft, RateLimit
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World
@@ -44,8 +44,8 @@ async def rows_of(world: World, chat_id: int, code: str) -> tuple[int, int, int 
             select(func.count()).where(Draft.pseudonym.in_([pseudonym, drafts.messages_key(keys, pseudonym)]))
         )
         limit_rows = await session.scalar(select(func.count()).where(RateLimit.key == pseudonym))
-        case = await cases.resolve_case_code(session, keys, code)
-        address = await cases.notify_address(session, keys, case.id)
+        case = await intake.resolve_case_code(session, keys, code)
+        address = await intake.notify_address(session, keys, case.id)
     return int(draft_rows or 0), int(limit_rows or 0), address
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from emulator.faults import Call
+from devtools.emulator.faults import Call
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, World
 

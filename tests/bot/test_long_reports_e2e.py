@@ -18,10 +18,11 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from casework import cases, officers
-from emulator.client import User
-from emulator.formatting import utf16_len
-from emulator.views import Message
+from casework import officers
+from casework.cases import intake
+from devtools.emulator.client import User
+from devtools.emulator.formatting import utf16_len
+from devtools.emulator.views import Message
 from storage.models import Case, Delivery, DeliveryKind
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually, now
@@ -164,7 +165,7 @@ async def test_an_urgent_tip_goes_before_a_backlog_of_long_ones_and_any_part_tak
     officer = await world.enroll("maple")
     async with world.database() as (db, keys), db.transaction() as session:
         backlog = [
-            await cases.open_case(
+            await intake.open_case(
                 session, keys, world.policy(),
                 school_id=world.school_ids["MRS"], kind="report", intent="report_bullying", urgent=False,
                 body={"what": words_of(4096, n), "where": words_of(3000, n + 1)}, notify_chat_id=None,
@@ -172,7 +173,7 @@ async def test_an_urgent_tip_goes_before_a_backlog_of_long_ones_and_any_part_tak
             )
             for n in range(20)
         ]  # fmt: skip
-        urgent = await cases.open_case(
+        urgent = await intake.open_case(
             session, keys, world.policy(),
             school_id=world.school_ids["MRS"], kind="report", intent="report_weapon", urgent=True,
             body={"what": "someone has a gun in the parking lot"}, notify_chat_id=None, now=now(),
@@ -235,6 +236,6 @@ async def test_send_pressed_again_after_a_failure_half_way_opens_one_case(world:
     assert "vaping" in tip.text
     async with world.database() as (db, keys), db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Case)) == 1
-        view_case = await cases.resolve_case_code(session, keys, code.group())
+        view_case = await intake.resolve_case_code(session, keys, code.group())
     assert len([m for m in await world.emu.messages(officer) if "vaping" in m.text]) == 1
     assert view_case.id is not None

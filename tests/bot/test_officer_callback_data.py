@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from telegram import InlineKeyboardMarkup
 
 from bot.officer import handlers, render
-from casework.case_reading import CaseSummary
+from casework.cases.reading import CaseSummary
 
 LARGEST_ID = 2**31 - 1  # the largest `cases.id` an INTEGER column holds
 MAX_CALLBACK_BYTES = 64  # Telegram refuses longer callback data (BUTTON_DATA_INVALID)

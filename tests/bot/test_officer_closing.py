@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from casework import audit
-from emulator.client import Message, User
+from devtools.emulator.client import Message, User
 from storage.models import Case
 from tests.bot.conftest import new_student
 from tests.bot.harness import Student, World, eventually, record_transcript

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from emulator.client import Message
+from devtools.emulator.client import Message
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, record_transcript
 

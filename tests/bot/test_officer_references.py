@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from emulator.views import Message, User
+from devtools.emulator.views import Message, User
 from tests.bot.conftest import new_student
 from tests.bot.harness import World
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.views import Message
+from devtools.emulator.views import Message
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually
 

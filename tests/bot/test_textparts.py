@@ -1,6 +1,6 @@
 """Properties of cutting and splitting: every part is one Telegram accepts, and no character is lost.
 
-The oracle is the emulator's Telegram checker (emulator.formatting): Telegram's tag
+The oracle is the emulator's Telegram checker (devtools.emulator.formatting): Telegram's tag
 set, entity parsing, and lengths in UTF-16 code units after parsing.
 """
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from bot import textparts
 from bot.textparts import Html
-from emulator.formatting import TextRefused, message_text, utf16_len
+from devtools.emulator.formatting import TextRefused, message_text, utf16_len
 
 SPECIAL = [
     "<",

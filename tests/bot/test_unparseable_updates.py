@@ -12,7 +12,7 @@ from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, ExtBot, MessageHandler, filters
 
 from bot.resilient_bot import ResilientBot
-from emulator import Emulator
+from devtools.emulator import Emulator
 
 # A message whose poll lacks what every poll has: python-telegram-bot raises while parsing it.
 BROKEN = {"message_id": 1, "date": 1, "chat": {"id": 0, "type": "private"}, "poll": {"id": "1"}}

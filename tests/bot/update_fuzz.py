@@ -35,10 +35,10 @@ from bot import catalog
 from bot.app import build_application
 from bot.services import BotApplication, BotContext, Services
 from casework import schools
-from casework.keys import KeySource, MasterKey
-from emulator import Emulator
-from emulator.formatting import parse_html
-from emulator.state import CallbackRecord, ChatRecord, World
+from casework.vault.keys import KeySource, MasterKey
+from devtools.emulator import Emulator
+from devtools.emulator.formatting import parse_html
+from devtools.emulator.state import CallbackRecord, ChatRecord, World
 from nlu.classifier import Classifier
 from nlu.fallback import FallbackModel
 from storage import migrations

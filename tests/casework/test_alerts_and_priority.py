@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from casework import alerts, delivery_failures, outbox
-from casework.keys import KeyRing
+from casework.delivery import alerts, failures, outbox
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing
 from storage.db import Database
 from storage.models import Alert, AlertKind, Delivery, DeliveryKind, DeliveryPriority, DeliveryStatus
 from tests.casework.world import build_world, open_report
@@ -68,8 +68,8 @@ async def test_an_alert_that_cannot_be_delivered_is_listed_not_sent_again(
         notices = (await session.scalars(select(Delivery).where(Delivery.kind == DeliveryKind.ALERT))).all()
         assert len(notices) == 2  # positive control: each alert was queued for the supervisor
         # The supervisor's chat is gone for one, Telegram refuses the other.
-        await delivery_failures.reroute(session, policy, notices[0].id, now)
-        await delivery_failures.rendering_failed(
+        await failures.reroute(session, policy, notices[0].id, now)
+        await failures.rendering_failed(
             session, notices[1].id, "BadRequest", now, alert=AlertKind.RENDERING_FAILED
         )
     async with database.transaction() as session:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from casework import sealing
+from casework.vault import sealing
 
 FIELDS = ("what", "where", "when", "danger", "more")
 # The most Telegram lets a student type in one message, in scripts of every width.

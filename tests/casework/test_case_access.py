@@ -7,10 +7,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from casework import access, alerts, audit, case_lifecycle, case_reading, cases, officers, routing
+from casework import audit, officers
+from casework.cases import intake, lifecycle, reading
+from casework.delivery import alerts, routing
 from casework.errors import AccessDenied, CaseClosed, NoRecipients, UnknownCaseCode
-from casework.keys import KeyRing
 from casework.policy import CasePolicy
+from casework.vault import access
+from casework.vault.keys import KeyRing
 from storage.db import Database
 from storage.models import AlertKind, Delivery, DeliveryKind, DeliveryStatus
 from tests.casework.world import build_world, open_report
@@ -22,18 +25,18 @@ async def test_officer_reads_own_school_and_not_another(
     world = await build_world(database, keys, policy, now)
     opened = await open_report(database, keys, policy, now, world.north, "Someone keeps a knife in locker 12")
     async with database.transaction() as session:
-        thread = await case_reading.read_case_as_officer(session, keys, opened.case_id, world.north_officer)
+        thread = await reading.read_case_as_officer(session, keys, opened.case_id, world.north_officer)
         assert thread.messages[0].body["text"] == "Someone keeps a knife in locker 12"  # positive control
-        backup = await case_reading.read_case_as_officer(session, keys, opened.case_id, world.north_backup)
-        boss = await case_reading.read_case_as_officer(session, keys, opened.case_id, world.supervisor)
+        backup = await reading.read_case_as_officer(session, keys, opened.case_id, world.north_backup)
+        boss = await reading.read_case_as_officer(session, keys, opened.case_id, world.supervisor)
         assert backup.messages == thread.messages == boss.messages
         with pytest.raises(AccessDenied):
-            await case_reading.read_case_as_officer(session, keys, opened.case_id, world.south_officer)
+            await reading.read_case_as_officer(session, keys, opened.case_id, world.south_officer)
         with pytest.raises(AccessDenied):
-            await case_reading.read_case_as_officer(session, keys, opened.case_id + 1000, world.north_officer)
-        listed = await case_reading.list_officer_cases(session, world.south_officer)
+            await reading.read_case_as_officer(session, keys, opened.case_id + 1000, world.north_officer)
+        listed = await reading.list_officer_cases(session, world.south_officer)
         assert [c.case_id for c in listed] == []
-        assert [c.case_id for c in await case_reading.list_officer_cases(session, world.north_officer)] == [
+        assert [c.case_id for c in await reading.list_officer_cases(session, world.north_officer)] == [
             opened.case_id
         ]
 
@@ -44,13 +47,13 @@ async def test_student_rereads_with_the_code_in_any_typing(
     world = await build_world(database, keys, policy, now)
     opened = await open_report(database, keys, policy, now, world.north, "They sell vapes behind the gym")
     async with database.transaction() as session:
-        await cases.add_message(
+        await intake.add_message(
             session, keys, policy, opened.case_id, direction="officer", body={"text": "Thanks, we are on it"},
             now=now + timedelta(minutes=3), author_officer_id=world.north_officer,
         )  # fmt: skip
     typed = opened.code.replace("-", " ").lower().replace("0", "o").replace("1", "l")
     async with database.transaction() as session:
-        view = await case_reading.read_case_as_student(session, keys, typed)
+        view = await reading.read_case_as_student(session, keys, typed)
         assert [m.body["text"] for m in view.messages] == [
             "They sell vapes behind the gym",
             "Thanks, we are on it",
@@ -59,15 +62,15 @@ async def test_student_rereads_with_the_code_in_any_typing(
         assert view.status == "acknowledged"  # the reply acknowledged it
         other = opened.code[:-1] + ("0" if opened.code[-1] != "0" else "1")
         with pytest.raises(Exception, match=r"typo|characters"):
-            await case_reading.read_case_as_student(session, keys, other)
+            await reading.read_case_as_student(session, keys, other)
 
 
 async def test_unknown_but_well_formed_code(database: Database, keys: KeyRing) -> None:
-    from casework.case_codes import CaseCode
+    from casework.cases.codes import CaseCode
 
     async with database.transaction() as session:
         with pytest.raises(UnknownCaseCode):
-            await case_reading.read_case_as_student(session, keys, CaseCode.new().display())
+            await reading.read_case_as_student(session, keys, CaseCode.new().display())
 
 
 async def test_newly_assigned_officer_sees_old_cases_only_after_audited_reseal(
@@ -83,9 +86,9 @@ async def test_newly_assigned_officer_sees_old_cases_only_after_audited_reseal(
         await officers.assign(session, keys, newcomer, "NTH", kind="backup", now=later)
     new = await open_report(database, keys, policy, later, world.north, "A new report after the assignment")
     async with database.transaction() as session:
-        assert (await case_reading.read_case_as_officer(session, keys, new.case_id, newcomer)).messages
+        assert (await reading.read_case_as_officer(session, keys, new.case_id, newcomer)).messages
         with pytest.raises(AccessDenied):
-            await case_reading.read_case_as_officer(session, keys, old.case_id, newcomer)
+            await reading.read_case_as_officer(session, keys, old.case_id, newcomer)
         assert await alerts.list_alerts(session, kind=AlertKind.READER_ADDED) == []  # control: no history
     async with database.transaction() as session:  # sro officer assign --with-history
         resealed = await officers.assign(
@@ -100,7 +103,7 @@ async def test_newly_assigned_officer_sees_old_cases_only_after_audited_reseal(
         assert supervisors
         assert sorted(d.officer_id or 0 for d in notices) == sorted(supervisors)
     async with database.transaction() as session:
-        thread = await case_reading.read_case_as_officer(session, keys, old.case_id, newcomer)
+        thread = await reading.read_case_as_officer(session, keys, old.case_id, newcomer)
         assert thread.messages[0].body["text"] == "An older report about the bus stop"
         events = await audit.list_events(session, case_id=old.case_id)
     resealed_events = [e for e in events if e.action == "case.resealed"]
@@ -120,10 +123,8 @@ async def test_unassigned_and_deactivated_officers_lose_access(
     async with database.transaction() as session:
         for officer_id in (world.north_backup, world.north_officer):
             with pytest.raises(AccessDenied):
-                await case_reading.read_case_as_officer(session, keys, opened.case_id, officer_id)
-        assert (
-            await case_reading.read_case_as_officer(session, keys, opened.case_id, world.supervisor)
-        ).messages
+                await reading.read_case_as_officer(session, keys, opened.case_id, officer_id)
+        assert (await reading.read_case_as_officer(session, keys, opened.case_id, world.supervisor)).messages
 
 
 async def test_grant_access_needs_no_server_secret_but_a_recipient_key(
@@ -139,7 +140,7 @@ async def test_grant_access_needs_no_server_secret_but_a_recipient_key(
             session, keys, opened.case_id, world.south_officer, actor="admin", now=now
         )
     async with database.transaction() as session:
-        thread = await case_reading.read_case_as_officer(session, keys, opened.case_id, world.south_officer)
+        thread = await reading.read_case_as_officer(session, keys, opened.case_id, world.south_officer)
     assert thread.messages[0].body["text"] == "Report to share"
 
 
@@ -182,20 +183,20 @@ async def test_close_forgets_the_address_and_purge_deletes_everything_with_its_a
         database, keys, policy, now, world.north, "Close me", notify_chat_id=55_123_456
     )
     async with database.transaction() as session:
-        assert await cases.notify_address(session, keys, opened.case_id) == 55_123_456
-        purge_at = await case_lifecycle.close(
+        assert await intake.notify_address(session, keys, opened.case_id) == 55_123_456
+        purge_at = await lifecycle.close(
             session, policy, opened.case_id, world.north_officer, "resolved", now
         )
-        assert await cases.notify_address(session, keys, opened.case_id) is None
+        assert await intake.notify_address(session, keys, opened.case_id) is None
     assert purge_at == now + policy.retention
     async with database.transaction() as session:
         with pytest.raises(CaseClosed):
-            await cases.add_message(
+            await intake.add_message(
                 session, keys, policy, opened.case_id, direction="student", body={"text": "more"}, now=now
             )
     async with database.transaction() as session:
-        assert await case_lifecycle.purge_expired(session, purge_at - timedelta(seconds=1)) == 0
-        assert await case_lifecycle.purge_expired(session, purge_at) == 1
+        assert await lifecycle.purge_expired(session, purge_at - timedelta(seconds=1)) == 0
+        assert await lifecycle.purge_expired(session, purge_at) == 1
     async with database.transaction() as session:
         for table in ("cases", "case_messages", "key_envelopes", "case_recipients", "outbox"):
             from sqlalchemy import text

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from casework import case_labels, cases, crypto, forgetting
-from casework.keys import KeyRing, MasterKey
+from casework.cases import forgetting, intake, labels
 from casework.policy import CasePolicy
+from casework.vault import crypto
+from casework.vault.keys import KeyRing, MasterKey
 from storage.db import Database
 from storage.models import Case
 from tests.casework.test_key_rotation import rotate
@@ -26,7 +27,7 @@ async def _sealed(database: Database, case_id: int) -> bytes | None:
 
 async def _label(database: Database, keys: KeyRing, case_id: int) -> str | None:
     async with database.transaction() as session:
-        return await cases.case_label(session, keys, case_id)
+        return await intake.case_label(session, keys, case_id)
 
 
 async def test_each_case_gets_its_own_label_stored_sealed(
@@ -36,7 +37,7 @@ async def test_each_case_gets_its_own_label_stored_sealed(
     first = await open_report(database, keys, policy, now, world.north, "one", notify_chat_id=CHAT)
     second = await open_report(database, keys, policy, now, world.north, "two", notify_chat_id=CHAT)
     for opened in (first, second):
-        assert opened.label in case_labels.LABELS
+        assert opened.label in labels.LABELS
         # Positive control: the stored value opens to the label the student was shown...
         assert await _label(database, keys, opened.case_id) == opened.label
         sealed = await _sealed(database, opened.case_id)
@@ -48,7 +49,7 @@ async def test_each_case_gets_its_own_label_stored_sealed(
     first_sealed = await _sealed(database, first.case_id)
     assert first_sealed is not None
     try:
-        crypto.open_blob(keys.address_key, first_sealed, cases.label_aad(second.case_id))
+        crypto.open_blob(keys.address_key, first_sealed, intake.label_aad(second.case_id))
     except crypto.DecryptionError:
         pass
     else:
@@ -66,7 +67,7 @@ async def test_rotation_reseals_the_label(
     old_address_key = keys.address_key
     before = await _sealed(database, labelled.case_id)
     assert before is not None
-    aad = cases.label_aad(labelled.case_id)
+    aad = intake.label_aad(labelled.case_id)
     assert crypto.open_blob(old_address_key, before, aad).decode() == labelled.label  # control
 
     await rotate(database, keys, MasterKey.generate(), now)

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 
-from casework import case_reading, cases, references
+from casework.cases import intake, reading, references
 from casework.errors import AmbiguousReference, MalformedReference, UnknownReference
-from casework.keys import KeyRing
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing
 from storage import migrations
 from storage.db import Database
 from storage.models import Case
@@ -21,7 +21,7 @@ from tests.casework.world import build_world, open_report
 
 async def _reference(database: Database, case_id: int) -> str:
     async with database.transaction() as session:
-        return (await case_reading.case_summary(session, case_id)).reference
+        return (await reading.case_summary(session, case_id)).reference
 
 
 async def test_references_count_per_school_not_program_wide(
@@ -37,7 +37,7 @@ async def test_references_count_per_school_not_program_wide(
     # South's second case is the program's fifth: its id says so, its reference does not.
     assert opened[4].case_id - opened[0].case_id == 4
     async with database.transaction() as session:
-        listed = await case_reading.list_officer_cases(session, world.south_officer)
+        listed = await reading.list_officer_cases(session, world.south_officer)
     assert [c.reference for c in listed] == ["STH-1", "STH-2"]
 
 
@@ -72,7 +72,7 @@ async def test_a_case_without_a_school_is_renumbered_under_its_school_and_number
     early = await open_report(database, keys, policy, now, None, "a gun, school not said yet", urgent=True)
     assert await _reference(database, early.case_id) == "U-1"  # supervisors see this one
     async with database.transaction() as session:
-        await cases.assign_school(
+        await intake.assign_school(
             session, keys, policy, early.case_id, world.north, now + timedelta(seconds=30)
         )
     assert await _reference(database, early.case_id) == "NTH-2"

@@ -15,12 +15,13 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from app.settings import Settings
-from casework import case_reading, crockford, officers
-from casework.case_codes import DATA_SYMBOLS, CaseCode
+from casework import crockford, officers
+from casework.cases import reading
+from casework.cases.codes import DATA_SYMBOLS, CaseCode
 from casework.errors import BadCheckCharacter, MalformedCode, MasterKeyError, UnknownCaseCode
-from casework.keys import KeyRing, KeySource, MasterKey, load_master_key
 from casework.officers import ENROLLMENT_BITS, ENROLLMENT_SYMBOLS
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing, KeySource, MasterKey, load_master_key
 from storage.db import Database
 from tests.casework.world import build_world, open_report
 
@@ -280,7 +281,7 @@ async def test_an_old_code_still_opens_its_case(
         opened = await open_report(database, keys, policy, now, world.north, f"Report {attempt}")
         typed = crockford.display(old_form(opened.code))
         async with database.transaction() as session:
-            view = await case_reading.read_case_as_student(session, keys, typed)
+            view = await reading.read_case_as_student(session, keys, typed)
         assert view.case_id == opened.case_id
         assert view.messages[0].body["text"] == f"Report {attempt}"
         if typed[-1] in crockford.LEGACY_SYMBOLS:
@@ -305,12 +306,12 @@ async def test_a_code_only_the_old_check_accepts_that_opens_nothing_is_a_typo(
 
     async with database.transaction() as session:
         with pytest.raises(BadCheckCharacter):
-            await case_reading.read_case_as_student(session, keys, random_old_code(letter=True))
+            await reading.read_case_as_student(session, keys, random_old_code(letter=True))
         # Controls: an old code ending in a symbol, or a new code, that opens nothing is "unknown".
         with pytest.raises(UnknownCaseCode):
-            await case_reading.read_case_as_student(session, keys, random_old_code(letter=False))
+            await reading.read_case_as_student(session, keys, random_old_code(letter=False))
         with pytest.raises(UnknownCaseCode):
-            await case_reading.read_case_as_student(session, keys, CaseCode.new().display())
+            await reading.read_case_as_student(session, keys, CaseCode.new().display())
 
 
 async def test_an_old_enrollment_code_still_enrolls(

@@ -6,9 +6,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from casework import case_lifecycle, drafts, escalation, outbox, rate_limits
-from casework.keys import KeyRing
+from casework import rate_limits
+from casework.cases import drafts, lifecycle
+from casework.delivery import escalation, outbox
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing
 from storage.db import Database
 from storage.models import Delivery, DeliveryKind, DeliveryStatus
 from tests.casework.world import build_world, open_report
@@ -67,7 +69,7 @@ async def test_acknowledging_tells_the_others_and_stops_escalation(
     async with database.transaction() as session:
         run = await escalation.process_due(session, policy, later + policy.urgent_ack)
         assert run.escalated == 1  # on to the supervisors
-        ack = await case_lifecycle.acknowledge(session, policy, opened.case_id, world.north_backup, later)
+        ack = await lifecycle.acknowledge(session, policy, opened.case_id, world.north_backup, later)
         assert not ack.already
         notices = list(
             await session.scalars(select(Delivery.officer_id).where(Delivery.kind == DeliveryKind.ACK_NOTICE))
@@ -75,7 +77,7 @@ async def test_acknowledging_tells_the_others_and_stops_escalation(
         assert notices == [world.north_officer]
     async with database.transaction() as session:
         assert (await escalation.process_due(session, policy, later + timedelta(hours=5))).escalated == 0
-        second = await case_lifecycle.acknowledge(session, policy, opened.case_id, world.north_officer, later)
+        second = await lifecycle.acknowledge(session, policy, opened.case_id, world.north_officer, later)
         assert second.already
         assert second.acknowledged_by == world.north_backup
 

@@ -14,11 +14,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import func, select, text
 
-from casework import alerts, audit, case_reading, cases, crypto, directory_auth, officers, routing, sealing
-from casework.case_codes import CaseCode
+from casework import audit, officers
+from casework.cases import intake, reading
+from casework.cases.codes import CaseCode
+from casework.delivery import alerts, routing
 from casework.errors import MasterKeyError
-from casework.keys import KeyRing, MasterKey
 from casework.policy import CasePolicy
+from casework.vault import crypto, directory_auth, sealing
+from casework.vault.keys import KeyRing, MasterKey
 from storage.db import Database
 from storage.models import (
     AlertKind,
@@ -114,7 +117,7 @@ async def test_an_inserted_supervisor_gets_no_envelope_no_tip_and_no_officer_acc
     async with database.transaction() as session:
         assert await officers.officer_for_chat(session, ATTACKER_CHAT) is None  # the /case officer check
         assert await officers.chat_of(session, attacker) is None
-        assert not await cases.is_recipient(session, opened.case_id, attacker)
+        assert not await intake.is_recipient(session, opened.case_id, attacker)
         assert (await officers.officer_for_chat(session, 9_000_004)) is not None  # the real supervisor
         # Even a share row written beside it does not make the attacker a recipient.
         session.add(
@@ -123,8 +126,8 @@ async def test_an_inserted_supervisor_gets_no_envelope_no_tip_and_no_officer_acc
             )
         )
     async with database.transaction() as session:
-        assert not await cases.is_recipient(session, opened.case_id, attacker)
-        assert attacker not in {r.officer_id for r in await cases.recipients_of(session, opened.case_id)}
+        assert not await intake.is_recipient(session, opened.case_id, attacker)
+        assert attacker not in {r.officer_id for r in await intake.recipients_of(session, opened.case_id)}
     assert (attacker, None) in await _forged_alerts(database, AlertKind.DIRECTORY_FORGED)
 
     # Positive control: the same row authenticated by the key holder is sealed the next case, and the
@@ -232,7 +235,7 @@ async def test_an_officer_message_forged_with_public_keys_is_refused(
     world = await build_world(database, keys, policy, now)
     opened = await open_report(database, keys, policy, now, world.north, "a teacher keeps texting me")
     async with database.transaction() as session:
-        await cases.add_message(
+        await intake.add_message(
             session, keys, policy, opened.case_id, direction="officer", body={"text": "I hear you. Where?"},
             now=now, author_officer_id=world.north_officer,
         )  # fmt: skip
@@ -257,8 +260,8 @@ async def test_an_officer_message_forged_with_public_keys_is_refused(
         assert plain["text"].startswith("It's fine")
 
     async with database.transaction() as session:
-        view = await case_reading.read_case_as_student(session, keys, opened.code)
-        thread = await case_reading.read_case_as_officer(session, keys, opened.case_id, world.north_officer)
+        view = await reading.read_case_as_student(session, keys, opened.code)
+        thread = await reading.read_case_as_officer(session, keys, opened.case_id, world.north_officer)
     for shown in (view, thread):
         texts = [m.body["text"] for m in shown.messages]
         assert texts == ["a teacher keeps texting me", "I hear you. Where?"]  # the genuine reply passes
@@ -271,7 +274,7 @@ async def test_an_officer_message_forged_with_public_keys_is_refused(
         assert message is not None
         directory_auth.sign(session, message)
     async with database.transaction() as session:
-        view = await case_reading.read_case_as_student(session, keys, opened.code)
+        view = await reading.read_case_as_student(session, keys, opened.code)
     assert view.withheld == 0
     assert view.messages[-1].body["text"].startswith("It's fine")
 
@@ -299,7 +302,7 @@ async def test_rows_without_a_mac_are_adopted_once_at_first_use_and_refused_afte
             assert any(e.action == "directory.adopted" for e in await audit.list_events(session))
         async with fresh.transaction() as session:
             assert await officers.chat_of(session, world.north_officer) == 9_000_001
-            view = await case_reading.read_case_as_student(session, upgraded, opened.code)
+            view = await reading.read_case_as_student(session, upgraded, opened.code)
             assert view.withheld == 0
             assert view.messages[0].body["text"] == "from before the upgrade"
         # A row planted after that first start is not adopted: it stays refused.
@@ -374,11 +377,11 @@ async def test_an_inserted_share_lists_nothing_and_opens_nothing(
         )
         session.add(share)
     async with database.transaction() as session:
-        listed = await case_reading.list_officer_cases(session, world.south_officer)
+        listed = await reading.list_officer_cases(session, world.south_officer)
         assert opened.case_id not in [c.case_id for c in listed]
-        assert not await cases.is_recipient(session, opened.case_id, world.south_officer)
+        assert not await intake.is_recipient(session, opened.case_id, world.south_officer)
         assert world.south_officer not in {
-            r.officer_id for r in await cases.recipients_of(session, opened.case_id)
+            r.officer_id for r in await intake.recipients_of(session, opened.case_id)
         }
     # Positive control: the same share, authenticated by the key holder, is listed.
     async with database.transaction() as session:
@@ -386,5 +389,5 @@ async def test_an_inserted_share_lists_nothing_and_opens_nothing(
         assert stored is not None
         directory_auth.sign(session, stored)
     async with database.transaction() as session:
-        listed = await case_reading.list_officer_cases(session, world.south_officer)
+        listed = await reading.list_officer_cases(session, world.south_officer)
         assert opened.case_id in [c.case_id for c in listed]

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
-from casework.disclosure import Status
-from casework.periods import Granularity, period_of
-from casework.stats_cube import ALL_INTENTS, ALL_SCHOOLS, COUNT, URGENT, BaseRow, CellKey, protect_month
+from casework.stats.cube import ALL_INTENTS, ALL_SCHOOLS, COUNT, URGENT, BaseRow, CellKey, protect_month
+from casework.stats.disclosure import Status
+from casework.stats.periods import Granularity, period_of
 
 MONTH = date(2026, 2, 1)
 
@@ -99,24 +99,24 @@ def test_no_hidden_count_is_pinned(seed: int) -> None:
 
 def test_the_checker_finds_a_pin_when_there_is_one() -> None:
     """Positive control: one small cell under a day total with nothing else that day would be pinned."""
-    from casework import stats_cube
+    from casework.stats import cube
 
     rows = [BaseRow(1, "i0", MONTH, False, 2), BaseRow(1, "i1", MONTH, False, 7)]
-    original = stats_cube._protect_school
+    original = cube._protect_school
     try:
 
-        def publish_everything(built: stats_cube._Month) -> tuple[dict[CellKey, stats_cube.Published], int]:
+        def publish_everything(built: cube._Month) -> tuple[dict[CellKey, cube.Published], int]:
             cells, _ = original(built)
             return {
-                k: stats_cube.Published(
+                k: cube.Published(
                     v.value,
                     Status.EXACT if v.value > 4 or k[0] == URGENT or k[2] == ALL_INTENTS else v.status,
                 )
                 for k, v in cells.items()
             }, 1
 
-        stats_cube._protect_school = publish_everything
+        cube._protect_school = publish_everything
         pinned, _ = pinned_cells(rows)
     finally:
-        stats_cube._protect_school = original
+        cube._protect_school = original
     assert (COUNT, 1, "i0", period_of(MONTH, Granularity.DAY)) in pinned

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from casework import case_lifecycle, cases, coarse, drafts, forgetting, rate_limits
-from casework.keys import KeyRing
+from casework import coarse, rate_limits
+from casework.cases import drafts, forgetting, intake, lifecycle
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing
 from storage.db import Database
 from storage.models import Case, Draft, RateLimit
 from tests.casework.world import build_world, open_report
@@ -34,7 +35,7 @@ async def test_forget_finds_the_chats_addresses_in_batches(
     silent = (await open_report(database, keys, policy, now, world.south, "s")).case_id
     tampered = (await open_report(database, keys, policy, now, world.north, "x", notify_chat_id=CHAT)).case_id
     async with database.transaction() as session:
-        await case_lifecycle.close(session, policy, mine[0], world.north_officer, "resolved", now)
+        await lifecycle.close(session, policy, mine[0], world.north_officer, "resolved", now)
         blob = await session.scalar(select(Case.notify_address_sealed).where(Case.id == tampered))
         assert blob is not None
         await session.execute(
@@ -43,13 +44,13 @@ async def test_forget_finds_the_chats_addresses_in_batches(
             .values(notify_address_sealed=blob[:-1] + bytes([blob[-1] ^ 1]))
         )
     async with database.transaction() as session:  # positive control: the addresses are there
-        assert [await cases.notify_address(session, keys, i) for i in mine[1:]] == [CHAT] * 3
+        assert [await intake.notify_address(session, keys, i) for i in mine[1:]] == [CHAT] * 3
         forgotten = await forgetting.forget_chat(session, keys, CHAT, now, batch=2)
     assert forgotten.addresses == 3  # the open ones; closing had already forgotten the first
     async with database.transaction() as session:
-        assert [await cases.notify_address(session, keys, i) for i in mine] == [None] * 4
-        assert await cases.notify_address(session, keys, theirs) == OTHER_CHAT
-        assert await cases.notify_address(session, keys, silent) is None
+        assert [await intake.notify_address(session, keys, i) for i in mine] == [None] * 4
+        assert await intake.notify_address(session, keys, theirs) == OTHER_CHAT
+        assert await intake.notify_address(session, keys, silent) is None
         # A tampered address is skipped (it reaches nobody anyway), never a reason to fail.
         assert await session.scalar(select(Case.notify_address_sealed).where(Case.id == tampered)) is not None
 

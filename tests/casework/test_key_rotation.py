@@ -16,10 +16,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from casework import alerts, case_reading, cases, crypto, drafts, officers, rate_limits, rotation, sealing
+from casework import officers, rate_limits
+from casework.cases import drafts, intake, reading
+from casework.delivery import alerts
 from casework.errors import EnrollmentCodeRejected, MasterKeyError
-from casework.keys import PREVIOUS_DIRECTORY, KeyRing, KeySource, MasterKey, read_key_file, write_key_file
 from casework.policy import CasePolicy
+from casework.vault import crypto, rotation, sealing
+from casework.vault.keys import (
+    PREVIOUS_DIRECTORY,
+    KeyRing,
+    KeySource,
+    MasterKey,
+    read_key_file,
+    write_key_file,
+)
 from storage.db import Database
 from storage.models import AlertKind, Case, CaseMessage, Draft, KeyEnvelope, Officer, RateLimit, ServerKey
 from tests.casework.world import World, build_world, open_report
@@ -82,7 +92,7 @@ async def address_attack(database: Database, leaked: MasterKey, backup: Backup, 
         assert case is not None
         assert case.notify_address_sealed is not None
     try:
-        raw = crypto.open_blob(address_key, case.notify_address_sealed, cases.address_aad(case_id))
+        raw = crypto.open_blob(address_key, case.notify_address_sealed, intake.address_aad(case_id))
     except crypto.DecryptionError:
         return None
     return int.from_bytes(raw, "big", signed=True)
@@ -117,7 +127,7 @@ async def test_an_old_master_key_and_an_old_backup_cannot_open_a_case_created_af
     ]
     early = await open_report(database, keys, policy, now, world.north, "early", notify_chat_id=44_000_001)
     async with database.transaction() as session:
-        await cases.add_message(
+        await intake.add_message(
             session, keys, policy, early.case_id, direction="officer", body={"text": "thanks, on it"},
             now=now, author_officer_id=world.north_officer,
         )  # fmt: skip
@@ -142,15 +152,15 @@ async def test_an_old_master_key_and_an_old_backup_cannot_open_a_case_created_af
         assert keys.pseudonym_key != old_pseudonym_key
         for n, case in enumerate(before):
             officer = world.north_officer if n % 2 else world.south_officer
-            thread = await case_reading.read_case_as_officer(session, keys, case.case_id, officer)
-            view = await case_reading.read_case_as_student(session, keys, case.code)
+            thread = await reading.read_case_as_officer(session, keys, case.case_id, officer)
+            view = await reading.read_case_as_student(session, keys, case.code)
             assert thread.messages[0].body["text"] == view.messages[0].body["text"] == f"before {n}"
-        view = await case_reading.read_case_as_student(session, keys, early.code)
+        view = await reading.read_case_as_student(session, keys, early.code)
         assert [m.body["text"] for m in view.messages] == ["early", "thanks, on it"]
         assert view.withheld == 0
-        thread = await case_reading.read_case_as_officer(session, keys, later.case_id, world.supervisor)
+        thread = await reading.read_case_as_officer(session, keys, later.case_id, world.supervisor)
         assert thread.messages[0].body["text"] == "after"
-        assert await cases.notify_address(session, keys, early.case_id) == 44_000_001
+        assert await intake.notify_address(session, keys, early.case_id) == 44_000_001
         # Nothing of the old generation is left: no previous officer key, no previous directory key.
         assert not await session.scalar(
             select(func.count()).select_from(Officer).where(Officer.previous_sealed_private_key.is_not(None))
@@ -244,17 +254,13 @@ async def test_file_rotation_keeps_no_previous_key_and_recovers_from_a_crash(
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     # The interrupted rotation resumes: `sro keys rotate` run again re-wraps, then finishes.
     async with database.transaction() as session:
-        thread = await case_reading.read_case_as_officer(
-            session, recovered, case.case_id, world.north_officer
-        )
+        thread = await reading.read_case_as_officer(session, recovered, case.case_id, world.north_officer)
         assert thread.messages[0].body["text"] == "survives a crash mid-rotation"  # readable mid-rotation
     async with database.transaction() as session:
         assert await rotation.reseal_batch(session, recovered, now) == 1
     async with database.transaction() as session:
         assert await rotation.finish(session, recovered, now) == 0
-        thread = await case_reading.read_case_as_officer(
-            session, recovered, case.case_id, world.north_officer
-        )
+        thread = await reading.read_case_as_officer(session, recovered, case.case_id, world.north_officer)
     assert thread.messages[0].body["text"] == "survives a crash mid-rotation"
 
 
@@ -291,7 +297,7 @@ async def test_a_running_process_meeting_a_newer_key_version_reloads(
         assert bot_keys.version == 2
         async with bot_db.transaction() as session:
             for case, text in ((before, "before the rotation"), (during, "during the rotation")):
-                thread = await case_reading.read_case_as_officer(
+                thread = await reading.read_case_as_officer(
                     session, bot_keys, case.case_id, world.north_officer
                 )
                 assert thread.messages[0].body["text"] == text
@@ -301,7 +307,7 @@ async def test_a_running_process_meeting_a_newer_key_version_reloads(
         async with sro_db.transaction() as session:
             assert await rotation.finish(session, sro_keys, now) == 0
         async with bot_db.transaction() as session:
-            thread = await case_reading.read_case_as_officer(
+            thread = await reading.read_case_as_officer(
                 session, bot_keys, before.case_id, world.north_officer
             )
             assert thread.messages[0].body["text"] == "before the rotation"

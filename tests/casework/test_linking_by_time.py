@@ -33,9 +33,10 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import cases, coarse, drafts, rate_limits
-from casework.keys import KeyRing
+from casework import coarse, rate_limits
+from casework.cases import drafts, intake
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing
 from storage.db import Database
 from storage.models import Case, Draft, RateLimit
 from tests.casework.world import build_world
@@ -128,7 +129,7 @@ async def _simulate(
                         session, keys, pseudonym, "messages", limit=20, window=FLOOD_WINDOW, now=at
                     )
                 if what == "send":
-                    opened = await cases.open_case(
+                    opened = await intake.open_case(
                         session,
                         keys,
                         policy,

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
-from casework import case_reading, cases, drafts
-from casework.keys import KeyRing
+from casework.cases import drafts, intake, reading
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing
 from storage.db import Database
 from storage.models import Base
 from tests.casework.world import build_world, open_report
@@ -112,7 +112,7 @@ async def test_nothing_readable_is_stored(
             )
         )  # fmt: skip
     async with database.transaction() as session:
-        await cases.add_message(
+        await intake.add_message(
             session, keys, policy, opened[0].case_id, direction="officer", body={"text": REPLY},
             now=now + timedelta(minutes=1), author_officer_id=world.supervisor,
         )  # fmt: skip
@@ -121,11 +121,11 @@ async def test_nothing_readable_is_stored(
     # Positive control: it is all there, and it decrypts.
     async with database.transaction() as session:
         for case, secret in zip(opened, SECRETS, strict=True):
-            view = await case_reading.read_case_as_student(session, keys, case.code)
+            view = await reading.read_case_as_student(session, keys, case.code)
             assert view.messages[0].body["text"] == secret
-        thread = await case_reading.read_case_as_officer(session, keys, opened[0].case_id, world.supervisor)
+        thread = await reading.read_case_as_officer(session, keys, opened[0].case_id, world.supervisor)
         assert thread.messages[1].body["text"] == REPLY
-        assert await cases.notify_address(session, keys, opened[1].case_id) == STUDENT_CHATS[1]
+        assert await intake.notify_address(session, keys, opened[1].case_id) == STUDENT_CHATS[1]
         state = await drafts.load_state(session, keys, keys.pseudonym(STUDENT_CHATS[0]), now)
         assert state == {"text": DRAFT}
 
@@ -142,7 +142,7 @@ async def test_nothing_readable_is_stored(
             assert needle not in stored, "a case code is stored"
         # The case's label ("🦊 fox") is sealed too (positive control: it was made, and it opens).
         async with database.transaction() as session:
-            assert await cases.case_label(session, keys, case.case_id) == case.label != ""
+            assert await intake.case_label(session, keys, case.case_id) == case.label != ""
         for needle in encodings(case.label.encode()):
             assert needle not in stored, "a case label is stored readably"
     for chat_id in STUDENT_CHATS:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from casework import case_lifecycle, responses, stats
-from casework.keys import KeyRing
+from casework.cases import lifecycle
 from casework.policy import CasePolicy
-from casework.stats_report import StatsQuery, build_report
+from casework.stats import recording, responses
+from casework.stats.report import StatsQuery, build_report
+from casework.vault.keys import KeyRing
 from storage.db import Database
 from tests.casework.world import build_world, open_report
 
@@ -25,10 +26,10 @@ async def _acknowledged_after(
     for minutes in waits:
         opened = await open_report(database, keys, policy, now, world.north, "a report")
         async with database.transaction() as session:
-            await case_lifecycle.acknowledge(
+            await lifecycle.acknowledge(
                 session, policy, opened.case_id, world.north_officer, now + timedelta(minutes=minutes)
             )
-            await stats.record(
+            await recording.record(
                 session, school_id=world.north, intent="report_bullying", urgent=False, day=now.date()
             )
 

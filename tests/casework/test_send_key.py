@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from casework import cases
-from casework.case_codes import CaseCode
-from casework.keys import KeyRing
+from casework.cases import intake
+from casework.cases.codes import CaseCode
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing
 from storage.db import Database
 from storage.models import Case
 from tests.casework.world import build_world
@@ -21,7 +21,7 @@ async def send(
     database: Database, keys: KeyRing, policy: CasePolicy, now: datetime, school: int, token: str
 ) -> int:
     async with database.transaction() as session:
-        opened = await cases.open_case(
+        opened = await intake.open_case(
             session, keys, policy, school_id=school, kind="report", intent="report_bullying", urgent=False,
             body={"what": "they took my phone"}, notify_chat_id=None, now=now,
             code=CaseCode.new(), send_key=token,
@@ -44,8 +44,8 @@ async def test_the_same_send_token_cannot_open_a_second_case(
         await send(database, keys, policy, now, world.north, "token-one")
     assert await count_cases(database) == 1
     async with database.transaction() as session:
-        assert await cases.case_for_send_key(session, keys, "token-one") == first
-        assert await cases.case_for_send_key(session, keys, "token-two") is None
+        assert await intake.case_for_send_key(session, keys, "token-one") == first
+        assert await intake.case_for_send_key(session, keys, "token-two") is None
         stored = await session.get(Case, first)
         assert stored is not None
         assert stored.send_key_hash is not None

@@ -15,12 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import delete, insert, select, text
 
-from casework import disclosure, disclosure_audit, schools, stats, stats_cache, stats_cube, stats_pool
-from casework.disclosure import Status
-from casework.periods import Granularity, period_of
+from casework import schools
 from casework.schools import NewSchool
-from casework.stats_cube import ALL_INTENTS, ALL_SCHOOLS, COUNT, URGENT, BaseRow, CellKey, Published
-from casework.stats_report import StatsQuery, StatsReport, build_report
+from casework.stats import cache, cube, disclosure, disclosure_audit, pool, recording
+from casework.stats.cube import ALL_INTENTS, ALL_SCHOOLS, COUNT, URGENT, BaseRow, CellKey, Published
+from casework.stats.disclosure import Status
+from casework.stats.periods import Granularity, period_of
+from casework.stats.report import StatsQuery, StatsReport, build_report
 from storage import migrations
 from storage.db import Database
 from storage.models import IntentStat, ProtectedMonth
@@ -82,13 +83,13 @@ def shown(report: StatsReport) -> list[tuple[object, ...]]:
 def count_protections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """How many school-months are protected in this process (tests pass workers=1)."""
     calls: list[int] = []
-    original = stats_cube._protect_school
+    original = cube._protect_school
 
-    def counting(built: stats_cube._Month) -> tuple[dict[CellKey, Published], int]:
+    def counting(built: cube._Month) -> tuple[dict[CellKey, Published], int]:
         calls.append(1)
         return original(built)
 
-    monkeypatch.setattr(stats_cube, "_protect_school", counting)
+    monkeypatch.setattr(cube, "_protect_school", counting)
     return calls
 
 
@@ -129,7 +130,7 @@ async def test_a_changed_month_is_protected_again(database: Database, count_prot
     # A late import into a settled month: only that school-month is protected again.
     async with database.transaction() as session:
         for _ in range(3):
-            await stats.record(
+            await recording.record(
                 session, school_id=ids["BBB"], intent="report_weapon", urgent=True, day=date(2025, 2, 12)
             )
     count_protections.clear()
@@ -168,9 +169,9 @@ async def test_cached_answers_equal_uncached_ones(database: Database) -> None:
     # The reference: each month protected in memory by `protect_month`, as before the cache existed.
     by_month: dict[date, list[BaseRow]] = {}
     for code, intent, day, urgent, count in rows:
-        school = ids[code] if code else stats_cube.NO_SCHOOL
+        school = ids[code] if code else cube.NO_SCHOOL
         by_month.setdefault(day.replace(day=1), []).append(BaseRow(school, intent, day, urgent, count))
-    reference = {month: stats_cube.protect_month(month, month_rows) for month, month_rows in by_month.items()}
+    reference = {month: cube.protect_month(month, month_rows) for month, month_rows in by_month.items()}
     label = {**{school_id: code for code, school_id in ids.items()}, 0: "(none)", ALL_SCHOOLS: "ALL"}
     school_of = {name: school_id for school_id, name in label.items()}
     checked = 0
@@ -210,12 +211,12 @@ async def test_the_cache_holds_only_what_is_published(database: Database) -> Non
 
     month = date(2025, 1, 1)
     day = period_of(month, Granularity.DAY)
-    with pytest.raises(stats_cache.CacheFormatError, match="never be cached"):
-        stats_cache.encode(month, {(COUNT, 1, "greet", day): Published(3, Status.SMALL)})
-    with pytest.raises(stats_cache.CacheFormatError, match="never published"):
-        stats_cache.encode(month, {(COUNT, 1, "greet", day): Published(0, Status.UNPUBLISHED)})
-    with pytest.raises(stats_cache.CacheFormatError, match="not a period"):
-        stats_cache.encode(
+    with pytest.raises(cache.CacheFormatError, match="never be cached"):
+        cache.encode(month, {(COUNT, 1, "greet", day): Published(3, Status.SMALL)})
+    with pytest.raises(cache.CacheFormatError, match="never published"):
+        cache.encode(month, {(COUNT, 1, "greet", day): Published(0, Status.UNPUBLISHED)})
+    with pytest.raises(cache.CacheFormatError, match="not a period"):
+        cache.encode(
             month,
             {(COUNT, 1, "greet", period_of(date(2025, 2, 3), Granularity.DAY)): Published(7, Status.EXACT)},
         )
@@ -232,24 +233,24 @@ def test_encoding_round_trips() -> None:
             (30, "ask", True, 3),
         ]
     ]
-    cells = stats_cube.protect_school(month, rows)
-    assert stats_cache.decode(month, 5, stats_cache.encode(month, cells)) == cells
+    cells = cube.protect_school(month, rows)
+    assert cache.decode(month, 5, cache.encode(month, cells)) == cells
     assert {key[3].granularity for key in cells} == set(Granularity)
     assert {key[0] for key in cells} == {COUNT, URGENT}
     assert any(key[2] == ALL_INTENTS for key in cells)
-    with pytest.raises(stats_cache.CacheFormatError):
-        stats_cache.decode(month, 5, b"not zlib")
+    with pytest.raises(cache.CacheFormatError):
+        cache.decode(month, 5, b"not zlib")
 
 
 def test_the_fingerprint_follows_the_rows_not_their_order() -> None:
     month = date(2025, 3, 1)
     rows = [("greet", date(2025, 3, 2), False, 2), ("ask", date(2025, 3, 4), True, 1)]
-    same = stats_cache.fingerprint(month, 1, list(reversed(rows)))
-    assert stats_cache.fingerprint(month, 1, rows) == same
-    assert stats_cache.fingerprint(month, 1, [rows[0], (*rows[1][:3], 2)]) != same  # a count changed
-    assert stats_cache.fingerprint(month, 1, rows[:1]) != same  # a row removed
-    assert stats_cache.fingerprint(month, 2, rows) != same  # another school
-    assert stats_cache.fingerprint(date(2025, 4, 1), 1, rows) != same
+    same = cache.fingerprint(month, 1, list(reversed(rows)))
+    assert cache.fingerprint(month, 1, rows) == same
+    assert cache.fingerprint(month, 1, [rows[0], (*rows[1][:3], 2)]) != same  # a count changed
+    assert cache.fingerprint(month, 1, rows[:1]) != same  # a row removed
+    assert cache.fingerprint(month, 2, rows) != same  # another school
+    assert cache.fingerprint(date(2025, 4, 1), 1, rows) != same
 
 
 def test_protection_does_not_depend_on_the_order_of_rows() -> None:
@@ -266,10 +267,10 @@ def test_protection_does_not_depend_on_the_order_of_rows() -> None:
         for _ in range(120)
     ]
     unique = list({(r.intent, r.day, r.urgent): r for r in rows}.values())
-    expected = stats_cube.protect_school(month, unique)
+    expected = cube.protect_school(month, unique)
     for _ in range(3):
         rng.shuffle(unique)
-        assert stats_cube.protect_school(month, unique) == expected
+        assert cube.protect_school(month, unique) == expected
 
 
 def test_a_month_without_small_counts_skips_protection(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -280,13 +281,13 @@ def test_a_month_without_small_counts_skips_protection(monkeypatch: pytest.Monke
     def never(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("no propagation or audit is needed")
 
-    monkeypatch.setattr(stats_cube, "protect", never)
-    monkeypatch.setattr(stats_cube, "audit", never)
-    cells = stats_cube.protect_school(month, rows)
+    monkeypatch.setattr(cube, "protect", never)
+    monkeypatch.setattr(cube, "audit", never)
+    cells = cube.protect_school(month, rows)
     assert cells
     assert all(cell.status == Status.EXACT for cell in cells.values())
     monkeypatch.undo()
-    table = stats_cube.protect_month(month, rows)  # the full path agrees
+    table = cube.protect_month(month, rows)  # the full path agrees
     assert {k: v for k, v in table.cells.items() if k[1] == 1} == cells
 
 
@@ -298,7 +299,7 @@ def test_a_solver_failure_withholds(monkeypatch: pytest.MonkeyPatch) -> None:
         BaseRow(1, "i1", month, False, 7),
         BaseRow(1, "i1", month + timedelta(days=1), False, 3),
     ]
-    built = stats_cube._Month(month, rows)
+    built = cube._Month(month, rows)
     n = len(built.keys)
     status = [Status(int(s)) for s in disclosure.protect(built.system).status[:n]]
     problem = disclosure_audit.AuditProblem(
@@ -329,12 +330,10 @@ def test_a_pool_of_processes_gives_the_same_tables(monkeypatch: pytest.MonkeyPat
                 ): rng.choice([1, 2, 3, 5, 8])
                 for _ in range(60)
             }
-            tasks.append(
-                stats_pool.Task(month, school, [BaseRow(school, *key, n) for key, n in rows.items()])
-            )
-    serial = stats_pool.protect_all(tasks, workers=1)
-    monkeypatch.setattr(stats_pool, "POOL_MIN_TASKS", 2)
-    pooled = stats_pool.protect_all(tasks, workers=2)
+            tasks.append(pool.Task(month, school, [BaseRow(school, *key, n) for key, n in rows.items()]))
+    serial = pool.protect_all(tasks, workers=1)
+    monkeypatch.setattr(pool, "POOL_MIN_TASKS", 2)
+    pooled = pool.protect_all(tasks, workers=2)
     assert pooled == serial
     assert len(serial) == len(tasks)
 

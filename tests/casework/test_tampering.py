@@ -8,9 +8,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select, update
 
-from casework import case_reading, cases, crypto, drafts
-from casework.keys import KeyRing
+from casework.cases import drafts, intake, reading
 from casework.policy import CasePolicy
+from casework.vault import crypto
+from casework.vault.keys import KeyRing
 from storage.db import Database
 from storage.models import Case, CaseMessage, Draft, KeyEnvelope, Officer
 from tests.casework.world import World, build_world, open_report
@@ -115,10 +116,10 @@ TAMPERINGS = [
 ]  # fmt: skip
 
 
-async def _refused(reading: Awaitable[case_reading.CaseThread | case_reading.StudentView]) -> None:
+async def _refused(opening: Awaitable[reading.CaseThread | reading.StudentView]) -> None:
     """Refused: the reading fails (DecryptionError), or the altered message fails its MAC and is left out."""
     try:
-        view = await reading
+        view = await opening
     except crypto.DecryptionError:
         return
     assert view.withheld >= 1
@@ -137,15 +138,15 @@ async def test_tampering_is_detected(
     opened = await open_report(database, keys, policy, now, world.north, "a report that must not be altered")
     async with database.transaction() as session:  # positive control
         assert (
-            await case_reading.read_case_as_officer(session, keys, opened.case_id, world.north_officer)
+            await reading.read_case_as_officer(session, keys, opened.case_id, world.north_officer)
         ).messages
     await tamper(database, opened.case_id, world)
     async with database.transaction() as session:
-        await _refused(case_reading.read_case_as_officer(session, keys, opened.case_id, world.north_officer))
+        await _refused(reading.read_case_as_officer(session, keys, opened.case_id, world.north_officer))
         if student_too:
-            await _refused(case_reading.read_case_as_student(session, keys, opened.code))
+            await _refused(reading.read_case_as_student(session, keys, opened.code))
         else:  # the student's envelope was not touched: their copy still opens
-            assert (await case_reading.read_case_as_student(session, keys, opened.code)).messages
+            assert (await reading.read_case_as_student(session, keys, opened.code)).messages
 
 
 async def test_sealed_values_are_bound_to_their_rows(
@@ -168,11 +169,11 @@ async def test_sealed_values_are_bound_to_their_rows(
         one.sealed_private_key = two.sealed_private_key  # another officer's sealed key
     async with database.transaction() as session:
         with pytest.raises(crypto.DecryptionError):
-            await cases.notify_address(session, keys, a.case_id)
+            await intake.notify_address(session, keys, a.case_id)
         with pytest.raises(crypto.DecryptionError):
             await drafts.load_state(session, keys, "b" * 64, now)
         with pytest.raises(crypto.DecryptionError):
-            await case_reading.read_case_as_officer(session, keys, a.case_id, one.id)
+            await reading.read_case_as_officer(session, keys, a.case_id, one.id)
 
 
 def test_envelope_primitives_reject_every_change() -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from casework import cases, officers, schools
-from casework.cases import OpenedCase
-from casework.keys import KeyRing
+from casework import officers, schools
+from casework.cases import intake
+from casework.cases.intake import OpenedCase
 from casework.policy import CasePolicy
 from casework.schools import NewSchool
+from casework.vault.keys import KeyRing
 from storage.db import Database
 
 
@@ -59,7 +60,7 @@ async def open_report(
     notify_chat_id: int | None = None,
 ) -> OpenedCase:
     async with db.transaction() as session:
-        return await cases.open_case(
+        return await intake.open_case(
             session,
             keys,
             policy,

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
-from emulator import Emulator
-from emulator.chat import ChatSession
+from devtools.emulator import Emulator
+from devtools.emulator.chat import ChatSession
 
 TORONTO = ZoneInfo("America/Toronto")
 

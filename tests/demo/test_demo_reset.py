@@ -14,7 +14,7 @@ from tests.conftest import ROOT
 def reset(var: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "SRO_VAR_DIR": str(var)}
     return subprocess.run(
-        [sys.executable, "-m", "app.demo", "--reset"], cwd=ROOT, env=env, capture_output=True, text=True
+        [sys.executable, "-m", "devtools.demo", "--reset"], cwd=ROOT, env=env, capture_output=True, text=True
     )
 
 

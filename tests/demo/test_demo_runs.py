@@ -1,7 +1,7 @@
 """`make run`'s demo, started again and again on one scratch var/: every run, a student's urgent report
 reaches Cst. Maple, also after a run killed during start-up or mid-conversation.
 
-Each run is `python -m app.demo` (what scripts/run starts without a token) in a pseudo-terminal, with
+Each run is `python -m devtools.demo` (what scripts/run starts without a token) in a pseudo-terminal, with
 SRO_VAR_DIR pointed at the test's directory; the demo picks free ports and starts its own Rasa server.
 The test types into the terminal chat as a person would and reads what the chat prints.
 """
@@ -69,7 +69,7 @@ class DemoRun:
         env.pop("TELEGRAM_BOT_TOKEN", None)
         self.child = pexpect.spawn(
             sys.executable,
-            ["-m", "app.demo"],
+            ["-m", "devtools.demo"],
             cwd=str(ROOT),
             env=env,
             encoding="utf-8",
@@ -188,7 +188,7 @@ def test_a_killed_demo_takes_its_background_processes_with_it(tmp_path: Path) ->
     env.pop("TELEGRAM_BOT_TOKEN", None)
     # A session of its own without a terminal: nothing sends the children a hang-up when the demo dies.
     demo = subprocess.Popen(
-        [sys.executable, "-m", "app.demo"],
+        [sys.executable, "-m", "devtools.demo"],
         cwd=ROOT,
         env=env,
         stdin=subprocess.DEVNULL,

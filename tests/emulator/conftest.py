@@ -11,7 +11,7 @@ import pytest
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
-from emulator import Emulator
+from devtools.emulator import Emulator
 
 App = Application[Any, Any, Any, Any, Any, Any]
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]

@@ -10,8 +10,8 @@ from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardButton, Inli
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, EndPointNotFound, InvalidToken
 
-from emulator import Emulator, EmulatorError
-from emulator.formatting import (
+from devtools.emulator import Emulator, EmulatorError
+from devtools.emulator.formatting import (
     EntityParseError,
     TextRefused,
     caption_text,

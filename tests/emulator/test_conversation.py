@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from emulator import Emulator, EmulatorError
+from devtools.emulator import Emulator, EmulatorError
 from tests.emulator.conftest import Errors, build_app, eventually, polling
 
 KEYBOARD = InlineKeyboardMarkup(

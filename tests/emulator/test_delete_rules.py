@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from telegram.error import BadRequest
 
-from emulator import Emulator
-from emulator.botapi import DELETABLE_FOR_SECONDS
+from devtools.emulator import Emulator
+from devtools.emulator.botapi import DELETABLE_FOR_SECONDS
 
 
 def age(emu: Emulator, chat_id: int, message_id: int, seconds: int) -> None:

@@ -12,7 +12,7 @@ from telegram import Bot, Update
 from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes, MessageHandler, filters
 
-from emulator import Emulator, EmulatorError, User
+from devtools.emulator import Emulator, EmulatorError, User
 from tests.emulator.conftest import Errors, build_app, eventually, polling
 
 

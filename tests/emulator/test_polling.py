@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.error import Conflict
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from emulator import Emulator
+from devtools.emulator import Emulator
 from tests.conftest import free_port
 from tests.emulator.conftest import App, Errors, build_app, polling
 

@@ -1,4 +1,4 @@
-"""The emulator from another process: the control endpoints, `python -m emulator`, the terminal chat."""
+"""The emulator from another process: the control endpoints, `python -m devtools.emulator`, the chat."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
-from emulator import Emulator
-from emulator.chat import ChatSession
+from devtools.emulator import Emulator
+from devtools.emulator.chat import ChatSession
 from tests.conftest import ROOT
 from tests.emulator.conftest import Errors, build_app, polling
 
@@ -86,7 +86,7 @@ async def test_next_message_timeout_says_what_was_received(emu: Emulator) -> Non
 
 
 def test_standalone_emulator_prints_its_urls_and_stops_on_sigterm() -> None:
-    command = [sys.executable, "-m", "emulator", "--port", "0"]
+    command = [sys.executable, "-m", "devtools.emulator", "--port", "0"]
     with subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     ) as process:

@@ -6,7 +6,7 @@ import pytest
 from telegram import Update
 from telegram.ext import ContextTypes, MessageHandler, filters
 
-from emulator import Emulator
+from devtools.emulator import Emulator
 from tests.emulator.conftest import Errors, build_app, polling
 
 

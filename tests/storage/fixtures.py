@@ -27,8 +27,8 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
-from casework.keys import KeyRing, KeySource, MasterKey
 from casework.policy import CasePolicy
+from casework.vault.keys import KeyRing, KeySource, MasterKey
 from storage import migrations
 from storage.db import Database, create_engine
 

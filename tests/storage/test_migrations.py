@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlalchemy.exc import SAWarning
 
-from casework import stats
+from casework.stats import recording
 from storage import migrations
 from storage.db import Database, create_engine
 from storage.models import Base, IntentStat
@@ -57,7 +57,7 @@ async def test_statistics_cells_are_unique_even_without_a_school(empty_url: str)
     try:
         for _ in range(3):
             async with db.transaction() as session:
-                await stats.record(
+                await recording.record(
                     session, school_id=None, intent="report_fight", urgent=False, day=date(2026, 3, 2)
                 )
         async with db.transaction() as session:

@@ -9,7 +9,7 @@ recipients and case messages; the officer's previous private key, kept only
 while a rotation re-wraps; a version on server keys; the rotations table.
 The migration cannot compute MACs (the master key never reaches alembic):
 rows that exist now keep a NULL MAC and are authenticated once, by the first
-start of the application that holds the key (`casework.directory_auth`).
+start of the application that holds the key (`casework.vault.directory_auth`).
 Written against plain SQLAlchemy types, like 0001; batch mode for SQLite.
 """
 

@@ -1,0 +1,1 @@
+"""Cases: opened, coded, labelled, read, moved through their life, and forgotten; students' drafts."""

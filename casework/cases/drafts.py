@@ -1,0 +1,153 @@
+"""Conversations in progress, kept in the database (not the bot's memory), encrypted, and short-lived.
+
+Keyed by the student's pseudonym (never their chat id), sealed with the
+server 'state' key with the pseudonym as associated data, and unreadable
+after `ttl` without activity. The exact expiry is inside the sealed payload;
+the plain `updated_at` and `expires_at` are rounded to a quarter hour
+(casework.coarse), so a database reader cannot link a draft to a case by time.
+
+Beside each student's draft, under a key derived from the pseudonym, a second
+sealed row lists the ids of the messages in their chat from the last 48 hours
+(Telegram lets a bot delete those), for /forget to delete them. It is never a
+plain chat → message table: without the server keys it is one more
+pseudonymous row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework import coarse
+from casework.vault import crypto
+from casework.vault.keys import KeyRing
+from storage import dialect
+from storage.models import Draft
+
+DEFAULT_TTL = timedelta(minutes=30)
+# Telegram lets a bot delete a message in a private chat for 48 hours after it was sent.
+DELETABLE_FOR = timedelta(hours=48)
+MAX_REMEMBERED = 1000  # message ids kept per chat (the newest), so the row stays small
+_PAYLOAD_VERSION = 2  # {"v": 2, "expires": unix seconds, "state": {...}}; v1 was the bare state
+
+
+def _aad(pseudonym: str) -> bytes:
+    return f"sro-connect draft v1|{pseudonym}".encode()
+
+
+def messages_key(keys: KeyRing, pseudonym: str) -> str:
+    """The row key of a chat's message list: derived from the pseudonym, not equal to it."""
+    return crypto.keyed_hash(keys.pseudonym_key, b"sro-connect chat messages v1|", pseudonym.encode()).hex()
+
+
+async def exists(session: AsyncSession, pseudonym: str) -> bool:
+    """Whether any draft (expired or not) is stored: lets the bot say "that conversation expired"."""
+    return await session.scalar(select(Draft.pseudonym).where(Draft.pseudonym == pseudonym)) is not None
+
+
+async def load_state(
+    session: AsyncSession, keys: KeyRing, pseudonym: str, now: datetime
+) -> dict[str, Any] | None:
+    """The saved state, or None if there is none or it expired (an expired one is deleted)."""
+    draft = await session.get(Draft, pseudonym)
+    if draft is None:
+        return None
+    if draft.expires_at <= now:
+        await session.delete(draft)
+        return None
+    raw = json.loads(
+        crypto.open_sealed(keys.state_key, crypto.Sealed(draft.nonce, draft.ciphertext), _aad(pseudonym))
+    )
+    if isinstance(raw, dict) and raw.get("v") == _PAYLOAD_VERSION:
+        if float(raw.get("expires", 0)) <= now.timestamp():
+            await session.delete(draft)
+            return None
+        raw = raw.get("state")
+    if not isinstance(raw, dict):
+        raise crypto.DecryptionError("a draft decrypted to something that is not a state")
+    return raw
+
+
+async def save_state(
+    session: AsyncSession,
+    keys: KeyRing,
+    pseudonym: str,
+    state: Mapping[str, Any],
+    now: datetime,
+    *,
+    ttl: timedelta = DEFAULT_TTL,
+) -> None:
+    expires = now + ttl
+    payload = {"v": _PAYLOAD_VERSION, "expires": expires.timestamp(), "state": dict(state)}
+    sealed = crypto.seal(keys.state_key, json.dumps(payload, ensure_ascii=False).encode(), _aad(pseudonym))
+    values = {
+        "nonce": sealed.nonce,
+        "ciphertext": sealed.ciphertext,
+        "updated_at": coarse.floor(now),
+        "expires_at": coarse.ceil(expires),
+    }
+    statement = dialect.insert(session, Draft).values(pseudonym=pseudonym, **values)
+    await session.execute(statement.on_conflict_do_update(index_elements=[Draft.pseudonym], set_=values))
+
+
+async def delete_state(session: AsyncSession, pseudonym: str) -> None:
+    await session.execute(delete(Draft).where(Draft.pseudonym == pseudonym))
+
+
+async def reorder(session: AsyncSession) -> None:
+    """Rewrite drafts and rate limits in key order, so that row order says nothing of write order.
+
+    PostgreSQL appends each written row version to its heap (and a dump copies
+    the heap in that order); CLUSTER rewrites it sorted by the random keys, and
+    drops dead versions with it. The tables hold only active students' rows, so
+    it takes milliseconds. SQLite keeps them in key order already (WITHOUT ROWID).
+    """
+    if not dialect.is_postgresql(session):
+        return
+    await session.execute(text("CLUSTER drafts USING pk_drafts"))
+    await session.execute(text("CLUSTER rate_limits USING pk_rate_limits"))
+
+
+async def purge_expired_drafts(session: AsyncSession, now: datetime) -> int:
+    expired = list(await session.scalars(select(Draft.pseudonym).where(Draft.expires_at <= now)))
+    if expired:
+        await session.execute(delete(Draft).where(Draft.pseudonym.in_(expired)))
+    return len(expired)
+
+
+# --- the chat's message ids, for /forget ------------------------------------------------------------
+
+
+def _recent(entries: Iterable[Any], now: datetime) -> list[tuple[int, float]]:
+    oldest = (now - DELETABLE_FOR).timestamp()
+    kept = []
+    for entry in entries:
+        if isinstance(entry, list) and len(entry) == 2 and float(entry[1]) > oldest:
+            kept.append((int(entry[0]), float(entry[1])))
+    return kept
+
+
+async def remember_messages(
+    session: AsyncSession, keys: KeyRing, pseudonym: str, message_ids: Iterable[int], now: datetime
+) -> None:
+    """Add message ids of this chat (sent now) to its sealed list; ids past 48 hours drop out."""
+    new = [(int(i), now.timestamp()) for i in message_ids]
+    if not new:
+        return
+    key = messages_key(keys, pseudonym)
+    known = await load_state(session, keys, key, now)
+    entries = _recent((known or {}).get("messages", []), now) + new
+    await save_state(session, keys, key, {"messages": entries[-MAX_REMEMBERED:]}, now, ttl=DELETABLE_FOR)
+
+
+async def take_messages(session: AsyncSession, keys: KeyRing, pseudonym: str, now: datetime) -> list[int]:
+    """The chat's message ids still deletable (under 48 hours old), forgetting the list."""
+    key = messages_key(keys, pseudonym)
+    known = await load_state(session, keys, key, now)
+    await delete_state(session, key)
+    return [message_id for message_id, _ in _recent((known or {}).get("messages", []), now)]

@@ -1,0 +1,1 @@
+"""Statistics and disclosure control: anonymous counts, protected months, response times, `sro stats`."""

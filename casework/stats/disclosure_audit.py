@@ -1,0 +1,303 @@
+"""The exact check behind `disclosure.protect`: linear programming over the month's base counts.
+
+Bounds propagation is fast and catches what any single equation, chain of
+equations or `<5` bound gives away, but an adversary with a linear-program
+solver can also add and subtract whole equations (for instance: two days'
+urgent counts sum to 5, each day's count is at least its urgent count, the
+week's three small days sum to 6 — so the third is at most 1). This module
+asks the solver directly: for every hidden count of 1..4, its minimum and
+maximum over every set of base counts (urgent and non-urgent parts of each
+day cell, all ≥ 0) consistent with everything published. Equal minimum and
+maximum means disclosed; the published number the solver's certificate
+leans on (a non-zero dual value) is withheld and the month is checked again.
+
+To keep the programs small, a published total that is the sum of published
+exact parts is left out (it adds nothing), the remaining constraints are
+split into independent components, and many cells are cleared at once:
+any feasible point where a cell differs from the true data proves that
+cell undetermined, so a few programs with random objectives clear most of
+them before any cell needs its own pair of programs. Those batch programs
+are solved inside a box (every base count capped), so that none is
+unbounded and each yields a point; a point of the box is a point of the
+adversary's polytope, so the box never clears a cell that is pinned. The
+pairs are solved over the real polytope, and each of their optima clears
+whatever other cells it moves as well. A solve that fails (anything but
+optimal or unbounded) counts as a pin: nothing is published unproven.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+
+import highspy
+import numpy as np
+from highspy._core import _Highs
+from scipy.sparse import csr_matrix
+
+from casework.stats.disclosure import SMALL_MAX, Status
+
+TOLERANCE = 1e-6
+FRUITLESS_ROUNDS = 3  # batch rounds that clear nothing before checking cells one by one
+BATCH_CAP_MARGIN = 10.0  # the batch phase's box: every base count at most its largest true value + this
+
+log = logging.getLogger(__name__)
+
+
+class _Outcome(Enum):
+    OPTIMAL = "optimal"
+    UNBOUNDED = "unbounded"
+    FAILED = "failed"
+
+
+_NO_POINT = np.zeros(0)
+
+
+@dataclass
+class AuditProblem:
+    """Base variables (with their true values) and one row per published number."""
+
+    truth: list[float]
+    rows: list[list[int]]  # the variables each published number sums
+    values: list[int]
+    status: list[Status]
+    level: list[int]
+    finest: list[bool]  # one school, one intent, one day: no published number inside it
+    frozen: set[int] = field(default_factory=set)  # already published: never a culprit
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    row: int  # a hidden published number the solver pins
+    culprit: int | None  # the published number to withhold (None: nothing to blame)
+
+
+def _components(problem: AuditProblem, active: Sequence[int]) -> list[list[int]]:
+    parent = list(range(len(problem.truth)))
+
+    def find(v: int) -> int:
+        while parent[v] != v:
+            parent[v] = parent[parent[v]]
+            v = parent[v]
+        return v
+
+    for r in active:
+        first = find(problem.rows[r][0])
+        for v in problem.rows[r][1:]:
+            root = find(v)
+            if root != first:
+                parent[root] = first
+    groups: dict[int, list[int]] = defaultdict(list)
+    for r in active:
+        groups[find(problem.rows[r][0])].append(r)
+    return list(groups.values())
+
+
+def audit(problem: AuditProblem, redundant: set[int], seed: int = 0) -> list[Finding]:
+    """Every hidden published count of 1..4 the constraints pin, with a number to withhold for each."""
+    active = [r for r, members in enumerate(problem.rows) if members and r not in redundant]
+    # Identical rows (one school, one intent that day: the cell, its school's total and the
+    # all-schools numbers can be the same sum) are one constraint, and one target; an exact
+    # one speaks for the group.
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for r in active:
+        groups[tuple(sorted(set(problem.rows[r])))].append(r)
+    duplicates: dict[int, list[int]] = {}
+    unique = []
+    for rows in groups.values():
+        lead = min(rows, key=lambda r: (problem.status[r] != Status.EXACT, r))
+        unique.append(lead)
+        duplicates[lead] = [r for r in rows if r != lead]
+    findings: list[Finding] = []
+    rng = random.Random(seed)  # noqa: S311 (search directions, not secrets)
+    for component in _components(problem, unique):
+        targets = [r for r in component if _is_target(problem, r)]
+        # A component of numbers all published before, with the statuses they were shown with, is the
+        # very component the previous step audited (components only merge when a new number joins
+        # them): nothing in it can be pinned now that was not then.
+        unchanged = bool(problem.frozen) and all(
+            r in problem.frozen for lead in component for r in [lead, *duplicates.get(lead, [])]
+        )
+        if targets and not unchanged:
+            for finding in _audit_component(problem, component, targets, rng):
+                findings.extend(
+                    Finding(row, finding.culprit)
+                    for row in [finding.row, *duplicates.get(finding.row, [])]
+                    if _is_target(problem, row)
+                )
+        # A hidden row identical to an exact one is pinned by it, whatever the component says.
+        for r in component:
+            if problem.status[r] == Status.EXACT:
+                findings.extend(Finding(d, r) for d in duplicates.get(r, []) if _is_target(problem, d))
+    return findings
+
+
+def _is_target(problem: AuditProblem, row: int) -> bool:
+    return problem.status[row] in (Status.SMALL, Status.WITHHELD) and 1 <= problem.values[row] <= SMALL_MAX
+
+
+def _audit_component(
+    problem: AuditProblem, rows: list[int], targets: list[int], rng: random.Random
+) -> list[Finding]:
+    variables = sorted({v for r in rows for v in problem.rows[r]})
+    column = {v: i for i, v in enumerate(variables)}
+    truth = np.array([problem.truth[v] for v in variables])
+    # One LP row per published number: exact = value; `<5` ≤ 4 (and ≥ 1 for the finest numbers);
+    # `x` ≥ 1 for the finest numbers. Wider numbers' "at least 1" follows from the finest ones.
+    lp_rows, lower, upper = [], [], []
+    for r in rows:
+        status, value, finest = problem.status[r], float(problem.values[r]), problem.finest[r]
+        if status == Status.EXACT:
+            bounds = (value, value)
+        elif status == Status.SMALL:
+            bounds = (1.0 if finest else -highspy.kHighsInf, float(SMALL_MAX))
+        elif finest:
+            bounds = (1.0, highspy.kHighsInf)
+        else:
+            continue
+        lp_rows.append(r)
+        lower.append(bounds[0])
+        upper.append(bounds[1])
+    solver = _Solver(problem, lp_rows, lower, upper, column)
+    target_matrix = _matrix(problem, targets, column)
+    true_values = target_matrix @ truth
+    cleared = np.zeros(len(targets), dtype=bool)
+
+    def clear(point: np.ndarray) -> None:
+        # Any feasible point where a cell differs from the true data proves that cell undetermined.
+        cleared[np.abs(target_matrix @ point - true_values) > TOLERANCE] = True
+
+    # Batch phase, inside a box: with every base count capped, no objective is unbounded (a hidden
+    # `x` total has no upper bound), so every solve yields a point. A point of the box is a point of
+    # the adversary's polytope, so whatever it clears is truly undetermined; the cap only ever makes
+    # fewer points available, never more.
+    solver.cap(float(truth.max(initial=0.0)) + BATCH_CAP_MARGIN)
+    fruitless = 0
+    while not cleared.all() and fruitless < FRUITLESS_ROUNDS:
+        before = int(cleared.sum())
+        # Push the uncleared cells away from their true values (mostly towards the side with more
+        # room), with a little noise on every base count so that ties break differently each time.
+        weights = np.array(
+            [
+                0.0 if c else (-1.0 if rng.random() < (0.8 if v <= 2 else 0.2) else 1.0)
+                for c, v in zip(cleared, true_values, strict=True)
+            ]
+        )
+        noise = np.array([rng.uniform(-0.01, 0.01) for _ in variables])
+        outcome, point = solver.minimise(target_matrix.T @ weights + noise)
+        if outcome == _Outcome.OPTIMAL:
+            clear(point)
+        fruitless = 0 if cleared.sum() > before else fruitless + 1
+    solver.cap(highspy.kHighsInf)
+    # Cell by cell, over the real (uncapped) polytope: the minimum and maximum of each cell not yet
+    # cleared. Every optimum found on the way is a feasible point too, and clears other cells.
+    findings = []
+    for index in range(len(targets)):
+        if cleared[index]:
+            continue
+        objective = target_matrix[index].toarray().ravel()
+        pinned, leaning = True, set[int]()
+        for sign in (1.0, -1.0):
+            outcome, point = solver.minimise(sign * objective)
+            if outcome == _Outcome.UNBOUNDED:
+                pinned = False
+                break
+            if outcome == _Outcome.FAILED:  # never publish what was not proven safe
+                log.warning("disclosure.audit solver failure; the cell is treated as pinned")
+                leaning.clear()
+                break
+            clear(point)
+            if cleared[index]:
+                pinned = False  # a different value is feasible
+                break
+            leaning |= solver.binding_rows()
+        if pinned:
+            findings.append(Finding(targets[index], _culprit(problem, leaning)))
+    return findings
+
+
+def _matrix(problem: AuditProblem, selected: list[int], column: dict[int, int]) -> csr_matrix:
+    data, indices, indptr = [], [], [0]
+    for r in selected:
+        cols = sorted({column[v] for v in problem.rows[r]})
+        indices.extend(cols)
+        data.extend([1.0] * len(cols))
+        indptr.append(len(indices))
+    return csr_matrix((data, indices, indptr), shape=(len(selected), len(column)))
+
+
+class _Solver:
+    """One HiGHS model per component; only the objective changes between solves (warm starts).
+
+    Uses highspy's core class: the public `highspy.Highs` wrapper prints a
+    banner on stdout when created, which would corrupt `sro stats --format json`.
+    """
+
+    def __init__(
+        self,
+        problem: AuditProblem,
+        rows: list[int],
+        lower: list[float],
+        upper: list[float],
+        column: dict[int, int],
+    ) -> None:
+        self.rows = rows
+        matrix = _matrix(problem, rows, column)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = len(column), len(rows)
+        lp.col_cost_ = np.zeros(len(column))
+        lp.col_lower_ = np.zeros(len(column))
+        lp.col_upper_ = np.full(len(column), highspy.kHighsInf)
+        lp.row_lower_ = np.array(lower)
+        lp.row_upper_ = np.array(upper)
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = (
+            matrix.indptr,
+            matrix.indices,
+            matrix.data,
+        )
+        self.highs = _Highs()
+        self.highs.setOptionValue("output_flag", False)
+        self.highs.passModel(lp)
+        self.columns = np.arange(len(column), dtype=np.int32)
+
+    def cap(self, upper: float) -> None:
+        """Give every base count this upper bound (`highspy.kHighsInf`: none)."""
+        self.highs.changeColsBounds(
+            len(self.columns), self.columns, np.zeros(len(self.columns)), np.full(len(self.columns), upper)
+        )
+
+    def minimise(self, objective: np.ndarray) -> tuple[_Outcome, np.ndarray]:
+        """The optimal point; or UNBOUNDED (the objective has no minimum), or FAILED (anything else)."""
+        self.highs.changeColsCost(len(self.columns), self.columns, objective.astype(np.float64))
+        self.highs.run()
+        status = self.highs.getModelStatus()
+        if status == highspy.HighsModelStatus.kOptimal:
+            return _Outcome.OPTIMAL, np.array(self.highs.getSolution().col_value)
+        # The true data is a feasible point, so "unbounded or infeasible" (from presolve) is unbounded.
+        if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return _Outcome.UNBOUNDED, _NO_POINT
+        return _Outcome.FAILED, _NO_POINT
+
+    def binding_rows(self) -> set[int]:
+        """Published numbers with a non-zero dual value in the last optimum: what the optimum leans on."""
+        duals = self.highs.getSolution().row_dual
+        return {r for r, dual in zip(self.rows, duals, strict=True) if abs(dual) > TOLERANCE}
+
+
+def _culprit(problem: AuditProblem, leaning: set[int]) -> int | None:
+    """The number to withhold among those the certificates lean on: an exact total first, widest first."""
+    candidates = [
+        r
+        for r in leaning
+        if problem.values[r] > 0
+        and problem.status[r] in (Status.EXACT, Status.SMALL)
+        and r not in problem.frozen
+    ]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda r: (problem.status[r] != Status.EXACT, -problem.level[r], r))

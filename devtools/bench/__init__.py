@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench-*`): each writes its section of docs/benchmarks.md."""

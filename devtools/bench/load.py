@@ -1,0 +1,386 @@
+"""`make bench-load`: many students reporting at once, against a bare echo bot on the same emulator.
+
+    .venv/bin/python -m devtools.bench.load [--students 50,200,1000] [--schools 20] [--rounds 3]
+
+Everything runs as it would in production, each in its own process: the
+Bot API emulator, the real Rasa server, the bot (`python -m bot`, SQLite in
+WAL mode). Telegram's rate limits are off on both sides (the emulator has
+none, TELEGRAM_PACING=false) so the figures show the software's own
+ceiling; the last column says how long Telegram's limits would make the
+same burst take. For each N: N students, spread over the schools, each with
+a chosen school, send an urgent report at the same moment; measured is the
+time from a student's message to the tip being delivered in their officer's
+chat. Side by side, in the same run, a bare python-telegram-bot echo bot
+(the default Application) answers N messages sent at once. Results go to
+the "Load" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+
+from app.settings import PROJECT_ROOT
+from casework import officers, schools
+from casework.vault.keys import KeyRing, KeySource, MasterKey
+from devtools.benchdoc import git_revision, machine, write_section
+from devtools.emulator.client import Emulator, User
+from storage import migrations
+from storage.db import Database
+
+REPORT = "a kid has a knife in his bag, locker {tag}"
+TAG = re.compile(r"locker (\d{5})")
+ECHO_TAG = re.compile(r"echo (\d+)")
+TOKEN_PREFIX = "123456789:"  # noqa: S105 - a bot id; the random rest is made per run
+TELEGRAM_OVERALL_PER_SECOND = 30
+TELEGRAM_PER_CHAT_PER_SECOND = 1
+BOT_MESSAGES_PER_STUDENT = 3  # safety information, the code, the "tell me more"
+
+
+@dataclass(frozen=True)
+class Result:
+    sent: int
+    delivered: int
+    p50_s: float
+    p99_s: float
+    per_second: float
+    peak_rss_mib: float
+    wall_s: float
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+def spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT)  # noqa: S603
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+async def wait_until(check: object, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            result = check()  # type: ignore[operator]
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+        except (httpx.HTTPError, OSError):
+            pass
+        await asyncio.sleep(0.2)
+    raise SystemExit(f"bench-load: {what} did not happen in {seconds:.0f} s")
+
+
+async def seed(url: str, key: MasterKey, count: int) -> list[tuple[str, str, str]]:
+    """`count` schools, one officer each; returns (school name, officer name, enrollment code)."""
+    await migrations.upgrade(url)
+    db = Database.connect(url)
+    now = datetime.now(UTC)
+    made = []
+    try:
+        async with db.transaction() as session:
+            keys = await KeyRing.load(session, key, now)
+            for i in range(count):
+                code = f"LB{i:03d}"
+                name = f"Loadtest School Number {i:03d}"
+                await schools.add_school(session, schools.NewSchool.checked(name, code), now)
+                officer_id = await officers.create_officer(
+                    session, keys, display_name=f"Cst. {i}", role="officer", now=now
+                )
+                await officers.assign(session, keys, officer_id, code, kind="primary", now=now)
+                made.append(
+                    (name, f"Cst. {i}", await officers.issue_enrollment_code(session, keys, officer_id, now))
+                )
+    finally:
+        await db.close()
+    return made
+
+
+async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_token: str) -> Result:
+    emulator_port = free_port()
+    emulator = spawn(
+        [sys.executable, "-m", "devtools.emulator", "--port", str(emulator_port)],
+        dict(os.environ),
+        work / f"emulator-{n}.log",
+    )
+    key = MasterKey.generate(KeySource("environment"))
+    database_url = f"sqlite+aiosqlite:///{work / f'load-{n}.db'}"
+    planned = await seed(database_url, key, school_count)
+    env = {
+        **os.environ,
+        "PTB_TIMEDELTA": "true",
+        "TELEGRAM_BOT_TOKEN": TOKEN_PREFIX + secrets.token_urlsafe(30),
+        "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{emulator_port}/bot",
+        "DATABASE_URL": database_url,
+        "NLU_URL": nlu_url,
+        "NLU_TOKEN": nlu_token,
+        "SRO_MASTER_KEY": key.encoded(),
+        "TELEGRAM_PACING": "false",
+    }
+    bot = spawn([sys.executable, "-m", "bot"], env, work / f"bot-{n}.log")
+    await _up(emulator_port)
+    emu = await Emulator.connect(f"http://127.0.0.1:{emulator_port}")
+    try:
+        await wait_until(emu.bot_connected, 60, "the bot connecting")
+        officer_users: list[User] = []
+        for _school, officer, code in planned:
+            user = await emu.user(first_name=officer, started=True)
+            await emu.send_text(user, f"/enroll {code}")
+            await emu.next_message(user, timeout=30)
+            officer_users.append(user)
+        students = [await emu.user(first_name=f"S{i}", started=True) for i in range(n)]
+
+        async def choose(i: int, student: User) -> None:
+            school = planned[i % school_count][0]
+            await emu.send_text(student, "/start")
+            await emu.next_messages(student, 2, timeout=120)
+            await emu.send_text(student, school)
+            choices = await emu.next_message(student, timeout=120)
+            await emu.press(student, choices, school)
+            await emu.next_message(student, timeout=120)
+
+        semaphore = asyncio.Semaphore(50)
+
+        async def limited(i: int, student: User) -> None:
+            async with semaphore:
+                await choose(i, student)
+
+        await asyncio.gather(*(limited(i, s) for i, s in enumerate(students)))
+        await emu.clear_calls()
+
+        sent_at: dict[str, float] = {}
+
+        async def report(i: int, student: User) -> None:
+            tag = f"{i:05d}"
+            sent_at[tag] = time.time()
+            await emu.send_text(student, REPORT.format(tag=tag))
+
+        started = time.time()
+        await asyncio.gather(*(report(i, s) for i, s in enumerate(students)))
+        officer_ids = {u.id for u in officer_users}
+        deadline = time.monotonic() + 60 + n * 0.5
+        arrivals: dict[str, float] = {}
+        while time.monotonic() < deadline and len(arrivals) < n:
+            await asyncio.sleep(0.5)
+            arrivals = await sent_events(emu, officer_ids, TAG)
+        wall = time.time() - started
+        latencies = [arrivals[t] - sent_at[t] for t in arrivals]
+        return Result(
+            sent=n,
+            delivered=len(arrivals),
+            p50_s=percentile(latencies, 0.5) if latencies else float("nan"),
+            p99_s=percentile(latencies, 0.99) if latencies else float("nan"),
+            per_second=len(arrivals) / max(max(arrivals.values(), default=started) - started, 1e-9),
+            peak_rss_mib=peak_rss_mib(bot.pid),
+            wall_s=wall,
+        )
+    finally:
+        await emu.stop()
+        stop(bot)
+        stop(emulator)
+
+
+async def sent_events(emu: Emulator, chats: set[int], pattern: re.Pattern[str]) -> dict[str, float]:
+    """When (the emulator's clock) each tagged message was delivered into one of `chats`."""
+    found: dict[str, float] = {}
+    since = 0
+    while True:
+        events, latest = await emu.events(since=since, kinds=["sent"])
+        for event in events:
+            text = str(event.get("message", {}).get("message", {}).get("text", ""))
+            match = pattern.search(text)
+            if event.get("chat_id") in chats and match:
+                found.setdefault(match.group(1), float(event["at"]))
+        if not events or since >= latest:
+            return found
+        since = int(events[-1]["seq"])
+
+
+async def _up(port: int) -> bool:
+    await wait_until(
+        lambda: httpx.get(f"http://127.0.0.1:{port}/_emulator/info", timeout=1).status_code == 200,
+        30,
+        "the emulator",
+    )
+    return True
+
+
+async def run_echo(n: int, work: Path) -> Result:
+    """The baseline: a bare PTB echo bot (default Application) answering N messages sent at once."""
+    emulator_port = free_port()
+    emulator = spawn(
+        [sys.executable, "-m", "devtools.emulator", "--port", str(emulator_port)],
+        dict(os.environ),
+        work / f"emulator-echo-{n}.log",
+    )
+    await _up(emulator_port)
+    env = {**os.environ, "PTB_TIMEDELTA": "true", "ECHO_TOKEN": TOKEN_PREFIX + secrets.token_urlsafe(30),
+           "ECHO_BASE_URL": f"http://127.0.0.1:{emulator_port}/bot"}  # fmt: skip
+    bot = spawn([sys.executable, "-m", "devtools.bench.echo"], env, work / f"echo-{n}.log")
+    emu = await Emulator.connect(f"http://127.0.0.1:{emulator_port}")
+    try:
+        await wait_until(emu.bot_connected, 60, "the echo bot connecting")
+        users = [await emu.user(first_name=f"E{i}", started=True) for i in range(n)]
+        sent_at: dict[int, float] = {}
+
+        async def send(user: User) -> None:
+            sent_at[user.id] = time.time()
+            await emu.send_text(user, f"echo {user.id}")
+
+        started = time.time()
+        await asyncio.gather(*(send(u) for u in users))
+        arrivals: dict[str, float] = {}
+        deadline = time.monotonic() + 60 + n * 0.2
+        while time.monotonic() < deadline and len(arrivals) < n:
+            await asyncio.sleep(0.5)
+            arrivals = await sent_events(emu, set(sent_at), ECHO_TAG)
+        latencies = [arrivals[str(u)] - sent_at[u] for u in sent_at if str(u) in arrivals]
+        return Result(
+            sent=n,
+            delivered=len(arrivals),
+            p50_s=percentile(latencies, 0.5),
+            p99_s=percentile(latencies, 0.99),
+            per_second=len(arrivals) / max(max(arrivals.values()) - started, 1e-9),
+            peak_rss_mib=peak_rss_mib(bot.pid),
+            wall_s=time.time() - started,
+        )
+    finally:
+        await emu.stop()
+        stop(bot)
+        stop(emulator)
+
+
+def under_telegram_limits(n: int, schools_: int) -> float:
+    """Seconds Telegram's limits alone would need for the burst: overall rate, and the busiest chat."""
+    total_messages = n * BOT_MESSAGES_PER_STUDENT + n  # to students, and the tips
+    busiest_chat = -(-n // schools_)  # tips into one officer's chat
+    return max(total_messages / TELEGRAM_OVERALL_PER_SECOND, busiest_chat / TELEGRAM_PER_CHAT_PER_SECOND)
+
+
+def median_result(results: list[Result]) -> Result:
+    """Each figure's median over rounds (delivered: the worst round, since every round must deliver all)."""
+    return Result(
+        sent=results[0].sent,
+        delivered=min(r.delivered for r in results),
+        p50_s=statistics.median(r.p50_s for r in results),
+        p99_s=statistics.median(r.p99_s for r in results),
+        per_second=statistics.median(r.per_second for r in results),
+        peak_rss_mib=max(r.peak_rss_mib for r in results),
+        wall_s=statistics.median(r.wall_s for r in results),
+    )
+
+
+async def main_async(sizes: list[int], school_count: int, rounds: int) -> str:
+    from devtools.bench.nlu import start_server
+
+    rasa, nlu_url, nlu_token, _ = start_server()
+    rows = []
+    load_before = os.getloadavg()[0]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            for n in sizes:
+                reports, echoes = [], []
+                for round_ in range(rounds):  # side by side, alternating, so both see the same noise
+                    folder = work / f"round-{round_}"
+                    folder.mkdir(exist_ok=True)
+                    reports.append(await run_reports(n, school_count, folder, nlu_url, nlu_token))
+                    echoes.append(await run_echo(n, folder))
+                    line = f"bench-load: N={n} round {round_ + 1}: {reports[-1]} echo={echoes[-1]}"
+                    print(line, flush=True)  # noqa: T201
+                ratios = [r.p50_s / e.p50_s for r, e in zip(reports, echoes, strict=True)]
+                rows.append((n, median_result(reports), median_result(echoes), statistics.median(ratios)))
+        rasa_peak = peak_rss_mib(rasa.pid)
+    finally:
+        stop(rasa)
+    load_after = os.getloadavg()[0]
+    table = "\n".join(
+        f"| {n} | {r.delivered}/{r.sent} | {r.p50_s:.2f} | {r.p99_s:.2f} | {r.per_second:.0f} "
+        f"| {r.peak_rss_mib:.0f} "
+        f"| {e.p50_s:.3f} | {e.p99_s:.3f} | {e.per_second:.0f} | {e.peak_rss_mib:.0f} "
+        f"| ×{ratio:.1f} | {under_telegram_limits(n, school_count):.0f} |"
+        for n, r, e, ratio in rows
+    )
+    header = (
+        "| N | delivered (worst round) | p50 s | p99 s | tips/s | bot peak MiB | echo p50 s | echo p99 s "
+        "| echo msg/s | echo peak MiB | p50 ratio | s under Telegram limits |"
+    )
+    return "\n".join(
+        [
+            f"Measured by `make bench-load` (`devtools/bench/load.py`) at {git_revision()} on {machine()}.",
+            "Each process separate (emulator, Rasa server, bot); Telegram's limits off on both sides; "
+            f"{school_count} schools with one enrolled officer each; SQLite (WAL). Latency: a student's "
+            "message to the tip in the officer's chat (SRO Connect) or to the echo (baseline). "
+            f"Medians over {rounds} rounds, SRO Connect and the echo bot alternating; the ratio is the "
+            "median of each round's p50 ratio; peak memory is the highest round's. "
+            f"Rasa server peak memory: {rasa_peak:.0f} MiB. Load average {load_before:.1f} before, "
+            f"{load_after:.1f} after (2 cores, shared).",
+            "",
+            header,
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            table,
+            "",
+            "The last column is the floor Telegram's limits "
+            f"(~{TELEGRAM_OVERALL_PER_SECOND} messages/s overall, ~1/s per chat) put under the same burst: "
+            f"{BOT_MESSAGES_PER_STUDENT} messages to each student and one tip each, spread over "
+            f"{school_count} officers' chats; with pacing on, the bot sends at that pace and honours "
+            "RetryAfter.",
+        ]
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--students", default="50,200,1000")
+    parser.add_argument("--schools", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per N; medians are reported")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.students.split(",")]
+    body = asyncio.run(main_async(sizes, args.schools, max(1, args.rounds)))
+    write_section("Load", body)
+    print("bench-load: wrote docs/benchmarks.md (section Load)")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""`make bench-nlu`: the Rasa server's parse latency, throughput and memory; the full client beside it.
+
+    .venv/bin/python -m devtools.bench.nlu [--requests 600] [--runs 3]
+
+Starts the real Rasa server (scripts/nlu-server) on a free port, sends the
+held-out messages, and measures side by side, in the same run:
+- the bare server (`POST /model/parse` over HTTP),
+- the full client (`nlu.classifier.Classifier`: HTTP, validation, safety net),
+- the fallback classifier and the safety net alone (in process).
+Each figure is the median of several runs; the machine is shared and noisy.
+Results go to the "NLU" section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from app.settings import PROJECT_ROOT
+from devtools.benchdoc import git_revision, machine, write_section
+from nlu import taxonomy
+from nlu.classifier import Classifier
+from nlu.fallback import FallbackModel
+from nlu.rasa_client import RasaClient
+from nlu.safety_net import SafetyNet
+from nlu.training_data import load
+
+HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
+
+
+@dataclass(frozen=True)
+class Run:
+    p50_ms: float
+    p99_ms: float
+    per_second: float
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def measure(call: Callable[[str], Awaitable[object]], texts: Sequence[str], concurrency: int) -> Run:
+    latencies: list[float] = []
+    queue = list(texts)
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        while queue:
+            text = queue.pop()
+            begin = time.perf_counter()
+            await call(text)
+            latencies.append((time.perf_counter() - begin) * 1000)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    return Run(percentile(latencies, 0.5), percentile(latencies, 0.99), len(latencies) / elapsed)
+
+
+def median_run(runs: Sequence[Run]) -> Run:
+    return Run(
+        statistics.median(r.p50_ms for r in runs),
+        statistics.median(r.p99_ms for r in runs),
+        statistics.median(r.per_second for r in runs),
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def rss_mib(pid: int, field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def start_server() -> tuple[subprocess.Popen[bytes], str, str, float]:
+    port, token = free_port(), secrets.token_urlsafe(16)
+    env = {**os.environ, "NLU_PORT": str(port), "NLU_TOKEN": token}
+    started = time.monotonic()
+    process = subprocess.Popen(  # noqa: S603
+        [str(PROJECT_ROOT / "scripts" / "nlu-server")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    while time.monotonic() - started < 180:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return process, url, token, time.monotonic() - started
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.kill()
+    raise SystemExit("the Rasa server did not start")
+
+
+async def bench(requests: int, runs: int) -> str:
+    texts = [e.text for e in load([HELDOUT]).examples]
+    texts = (texts * (requests // len(texts) + 1))[:requests]
+    process, url, token, startup = start_server()
+    try:
+        idle_rss = rss_mib(process.pid, "VmRSS")
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+
+            async def bare(text: str) -> object:
+                response = await http.post("/model/parse", params={"token": token}, json={"text": text})
+                response.raise_for_status()
+                return response.json()
+
+            fallback = FallbackModel.load_or_train()
+            classifier = Classifier(
+                RasaClient(url, token, known_intents=taxonomy.intent_names(), timeout=10), fallback
+            )
+            net = SafetyNet()
+
+            async def fallback_only(text: str) -> object:
+                return fallback.predict(text)
+
+            async def net_only(text: str) -> object:
+                return net.check(text)
+
+            await measure(bare, texts[:50], 1)  # warm up
+            cases = [
+                ("Rasa server, bare HTTP, 1 at a time", bare, 1),
+                ("full client (HTTP + validation + safety net), 1 at a time", classifier.classify, 1),
+                ("Rasa server, bare HTTP, 8 concurrent", bare, 8),
+                ("full client, 8 concurrent", classifier.classify, 8),
+                ("fallback classifier alone (in process)", fallback_only, 1),
+                ("safety net alone (in process)", net_only, 1),
+            ]
+            measured: dict[str, list[Run]] = {name: [] for name, _, _ in cases}
+            for _ in range(runs):  # rounds, each case in turn, so that all see the same noise
+                for name, call, concurrency in cases:
+                    measured[name].append(await measure(call, texts, concurrency))
+            results = {name: median_run(found) for name, found in measured.items()}
+            for name, result in results.items():
+                print(f"bench-nlu: {name}: {result}", flush=True)  # noqa: T201
+            await classifier.aclose()
+        peak_rss, now_rss = rss_mib(process.pid, "VmHWM"), rss_mib(process.pid, "VmRSS")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    bare_1 = results["Rasa server, bare HTTP, 1 at a time"]
+    full_1 = results["full client (HTTP + validation + safety net), 1 at a time"]
+    rows = "\n".join(
+        f"| {name} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.per_second:.0f} |" for name, r in results.items()
+    )
+    return f"""Measured by `make bench-nlu` (`devtools/bench/nlu.py`) at {git_revision()} on {machine()}.
+{requests} held-out messages per run, median of {runs} rounds, each case in turn in every
+round; bare server and full client side by side.
+
+| what | p50 ms | p99 ms | messages/s |
+|---|---|---|---|
+{rows}
+
+- Client overhead over the bare server (p50, one at a time): ×{full_1.p50_ms / bare_1.p50_ms:.2f}
+  ({full_1.p50_ms - bare_1.p50_ms:+.2f} ms: JSON validation and the safety net).
+- Rasa server memory: {idle_rss:.0f} MiB after start-up, {now_rss:.0f} MiB after the runs,
+  peak {peak_rss:.0f} MiB.
+- Server start-up until it answers: {startup:.0f} s.
+"""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=600)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    body = asyncio.run(bench(args.requests, args.runs))
+    write_section("NLU", body)
+    print("bench-nlu: wrote docs/benchmarks.md (section NLU)")  # noqa: T201
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

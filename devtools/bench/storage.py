@@ -1,0 +1,500 @@
+"""Benchmarks of the case store: `python -m devtools.bench.storage` (or `make bench-storage`).
+
+Measures, on this machine: sealing and opening one message (µs, median);
+case creation and listing throughput on SQLite and on PostgreSQL
+(TEST_DATABASE_URL, as `scripts/test-postgres` prints; skipped with a note
+when unset); and `sro stats` over 1,000,000 statistic rows. Writes the
+"Case store" section of docs/benchmarks.md, leaving other sections alone.
+
+`python -m devtools.bench.storage --rotation-only` measures `sro keys rotate` over
+100,000 stored messages (`--rotation-messages`) and writes the "Key
+rotation" section instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from casework import officers, schools
+from casework.cases import intake, reading
+from casework.delivery import routing
+from casework.policy import CasePolicy
+from casework.schools import NewSchool
+from casework.stats.cube import BaseRow
+from casework.stats.disclosure import SMALL_MAX
+from casework.stats.periods import Granularity, last_settled_day, month_start, months_between, period_of
+from casework.stats.pool import usable_cores
+from casework.stats.report import StatsQuery, build_report
+from casework.vault import crypto, directory_auth, rotation, sealing
+from casework.vault.keys import KeyRing, MasterKey
+from devtools.benchdoc import git_revision, machine, write_section
+from storage import migrations
+from storage.db import Database
+from storage.models import Case, CaseMessage, IntentStat, KeyEnvelope, ProtectedMonth, RecipientKind
+
+NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+POLICY = CasePolicy(
+    timedelta(minutes=5), timedelta(hours=24), timedelta(days=90), ZoneInfo("America/Toronto")
+)
+BODY = {
+    "text": "Someone showed a knife near the east doors after lunch " * 3,
+    "where": "east doors",
+    "when": "today",
+}
+
+
+def bench_crypto(rounds: int) -> tuple[float, float]:
+    """Median µs to seal one message for 4 officers + the student, and to open it as one of them."""
+    keys = [crypto.new_private_key() for _ in range(5)]
+    publics = [crypto.public_bytes(k) for k in keys]
+    seal_times, open_times = [], []
+    for n in range(rounds):
+        start = time.perf_counter()
+        content_key = crypto.random_key()
+        sealed = crypto.seal(content_key, sealing.encode_body(BODY), sealing.message_aad(1, n, "student"))
+        envelopes = [
+            crypto.wrap_key(content_key, p, sealing.envelope_context(1, n, i)) for i, p in enumerate(publics)
+        ]
+        seal_times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        key = crypto.unwrap_key(envelopes[2], keys[2], sealing.envelope_context(1, n, 2))
+        sealing.decode_body(crypto.open_sealed(key, sealed, sealing.message_aad(1, n, "student")))
+        open_times.append(time.perf_counter() - start)
+    return statistics.median(seal_times) * 1e6, statistics.median(open_times) * 1e6
+
+
+async def bench_cases(url: str, count: int) -> dict[str, float]:
+    await migrations.upgrade(url)
+    db = Database.connect(url)
+    try:
+        async with db.transaction() as session:
+            keys = await KeyRing.load(session, MasterKey.generate(), NOW)
+            school = await schools.add_school(session, NewSchool.checked("Bench Secondary", "BENCH"), NOW)
+            officer = await officers.create_officer(
+                session, keys, display_name="Cst. Bench", role="officer", now=NOW
+            )
+            await officers.assign(session, keys, officer, "BENCH", kind="primary", now=NOW)
+            for n in range(3):
+                await officers.create_officer(
+                    session, keys, display_name=f"Sgt. {n}", role="supervisor", now=NOW
+                )
+        start = time.perf_counter()
+        opened = []
+        for n in range(count):
+            async with db.transaction() as session:
+                opened.append(
+                    await intake.open_case(
+                        session, keys, POLICY, school_id=school.id, kind="report", intent="report_weapon",
+                        urgent=n % 5 == 0, body=BODY, notify_chat_id=None, now=NOW,
+                    )
+                )  # fmt: skip
+        created = time.perf_counter() - start
+        start = time.perf_counter()
+        for _ in range(count):
+            async with db.transaction() as session:
+                listed = await reading.list_officer_cases(session, officer, limit=50)
+        listing = time.perf_counter() - start
+        start = time.perf_counter()
+        for case in opened:
+            async with db.transaction() as session:
+                await reading.read_case_as_officer(session, keys, case.case_id, officer)
+        read = time.perf_counter() - start
+        assert len(listed) == 50
+        return {"create": count / created, "list": count / listing, "read": count / read}
+    finally:
+        await db.close()
+
+
+async def bench_stats(url: str, rows_wanted: int, schools_count: int) -> dict[str, float]:
+    """Load `rows_wanted` statistic rows, then time `sro stats` queries."""
+    await migrations.upgrade(url)
+    db = Database.connect(url)
+    rng = random.Random(7)  # noqa: S311 (synthetic data)
+    intents = [f"intent_{n:02d}" for n in range(23)]
+    try:
+        async with db.transaction() as session:
+            ids = []
+            for n in range(schools_count):
+                ids.append(
+                    (await schools.add_school(session, NewSchool.checked(f"School {n}", f"S{n:03d}"), NOW)).id
+                )
+        values: list[dict[str, object]] = []
+        day = date(2023, 1, 1)
+        rate = {i: rng.uniform(0.05, 1.2) for i in intents}
+        while len(values) < rows_wanted:
+            for school_id in ids:
+                for intent in intents:
+                    for urgent in (False, True):
+                        lam = rate[intent] * (0.15 if urgent else 1.0)
+                        count = _poisson(rng, lam)
+                        if count:
+                            values.append(
+                                {
+                                    "school_id": school_id,
+                                    "intent": intent,
+                                    "day": day,
+                                    "urgent": urgent,
+                                    "count": count,
+                                }
+                            )
+            day += timedelta(days=1)
+        values = values[:rows_wanted]
+        start = time.perf_counter()
+        for chunk in range(0, len(values), 20_000):
+            async with db.transaction() as session:
+                await session.execute(insert(IntentStat), values[chunk : chunk + 20_000])
+        loaded = time.perf_counter() - start
+        last_day = values[-1]["day"]
+        assert isinstance(last_day, date)
+        today = (month_start(last_day) - timedelta(days=1)).replace(day=1) + timedelta(days=40)
+        newest = month_start(month_start(last_day) - timedelta(days=1))
+        settled = last_settled_day(today)
+        timings = {"rows": float(len(values)), "load_s": loaded}
+        for label, query in (
+            ("month_all_schools", StatsQuery(newest, newest + timedelta(days=27), None, Granularity.MONTH)),
+            ("day_all_schools", StatsQuery(newest, newest + timedelta(days=27), None, Granularity.DAY)),
+            ("month_one_school", StatsQuery(newest, newest + timedelta(days=27), "S000", Granularity.MONTH)),
+            ("all_months_all_schools", StatsQuery(date(2023, 1, 1), settled, None, Granularity.MONTH)),
+        ):
+            async with db.transaction() as session:
+                await session.execute(delete(ProtectedMonth))  # the first query finds the cache empty
+            for run in ("first", "cached"):
+                start = time.perf_counter()
+                report = await build_report(db, query, today)
+                timings[f"{label}_{run}_s"] = time.perf_counter() - start
+                assert report.cells
+                protected = report.protected_school_months
+                assert (protected > 0) if run == "first" else (protected == 0)
+                print(f"{label} {run}: {timings[f'{label}_{run}_s']:.2f} s", flush=True)  # noqa: T201
+            timings[f"{label}_school_months"] = float(report.cached_school_months)
+        months = months_between(date(2023, 1, 1), settled)
+        timings["months"] = float(len(months))
+        timings["schools"] = float(schools_count)
+        timings["without_small_counts"] = _share_without_small_counts(values, settled)
+        return timings
+    finally:
+        await db.close()
+
+
+def _share_without_small_counts(values: list[dict[str, object]], settled: date) -> float:
+    """The share of settled school-months with no published count of 1..4 at any level (day, week,
+    month; each intent, all intents, urgent): those skip propagation and the audit altogether."""
+    by_school_month: dict[tuple[date, object], list[BaseRow]] = defaultdict(list)
+    for v in values:
+        day = v["day"]
+        assert isinstance(day, date)
+        if day <= settled:
+            row = BaseRow(
+                int(str(v["school_id"])), str(v["intent"]), day, bool(v["urgent"]), int(str(v["count"]))
+            )
+            by_school_month[(month_start(day), v["school_id"])].append(row)
+    clear = 0
+    for rows in by_school_month.values():
+        totals: dict[tuple[object, ...], int] = defaultdict(int)
+        for row in rows:
+            for granularity in Granularity:
+                period = period_of(row.day, granularity)
+                for intent in (row.intent, "*"):
+                    totals[("count", intent, period)] += row.count
+                if row.urgent:
+                    totals[("urgent", period)] += row.count
+        clear += not any(1 <= total <= SMALL_MAX for total in totals.values())
+    return clear / len(by_school_month)
+
+
+# `sro stats` before the cache (bounds propagation and a slower audit on one core, every query
+# protecting every school of every month it touches), as measured by this benchmark then.
+BEFORE = {
+    "date": "2026-11-29",
+    "month_all_schools": "81.8 s",
+    "day_all_schools": "64.5 s",
+    "month_one_school": "50.0 s",
+    "all_months_all_schools": "about 72 min (estimated)",
+}
+
+
+def _seconds(value: float) -> str:
+    return f"{value / 60:.1f} min" if value >= 120 else f"{value:.1f} s" if value >= 1 else f"{value:.2f} s"
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    limit, k, product = math.exp(-lam), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k
+
+
+async def main(args: argparse.Namespace) -> None:
+    lines = [
+        f"Measured by `make bench-storage` (`python -m devtools.bench.storage`) "
+        f"on {date.today().isoformat()}, "  # noqa: DTZ011
+        f"at {git_revision()} on {machine()}.",
+        "",
+    ]
+    seal_us, open_us = bench_crypto(args.crypto_rounds)
+    lines += [
+        "| operation | median |",
+        "|---|---|",
+        f"| seal one message (content key, AES-256-GCM, 5 X25519 envelopes) | {seal_us:.0f} µs |",
+        f"| open one message (unwrap one envelope, decrypt) | {open_us:.0f} µs |",
+        "",
+    ]
+    print(lines[-4:-1], flush=True)  # noqa: T201
+    targets: list[tuple[str, str | None]] = [("SQLite (WAL, file)", None)]
+    pg = os.environ.get("TEST_DATABASE_URL")
+    targets.append(("PostgreSQL 15", pg))
+    lines += [
+        "| database | cases created/s | case lists/s (50 per list) | cases read/s (decrypted) |",
+        "|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, url in targets:
+            if name.startswith("PostgreSQL") and url is None:
+                lines.append(f"| {name} | not measured: TEST_DATABASE_URL unset | | |")
+                continue
+            url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'cases.db'}"
+            if url.startswith("postgresql"):
+                url = await _fresh_pg(url, "sro_bench_cases")
+            result = await bench_cases(url, args.cases)
+            lines.append(f"| {name} | {result['create']:.0f} | {result['list']:.0f} | {result['read']:.0f} |")
+            print(lines[-1], flush=True)  # noqa: T201
+        stats_url = f"sqlite+aiosqlite:///{Path(tmp) / 'stats.db'}"
+        load_before = os.getloadavg()[0]
+        timing = await bench_stats(stats_url, args.stats_rows, args.schools)
+        load_after = os.getloadavg()[0]
+    t = timing
+    full = "all_months_all_schools"
+    lines += [
+        "",
+        f"`sro stats` over {t['rows']:,.0f} statistic rows (SQLite; {t['schools']:.0f} schools x 23 intents, "
+        f"{t['months']:.0f} settled months of days; loaded in {t['load_s']:.0f} s). First: the cache of "
+        f"protected months is empty, months are protected on {usable_cores()} cores. Cached: the same "
+        "query again. Before: the same queries before the cache, the faster audit and the worker "
+        f"processes (measured {BEFORE['date']}, one core). Load average {load_before:.1f} before and "
+        f"{load_after:.1f} after these queries (other processes share the cores).",
+        "",
+        "| query | before | first | cached |",
+        "|---|---|---|---|",
+    ]
+    for label, name in (
+        ("month_all_schools", "newest month, all schools, `--by month`"),
+        ("day_all_schools", "newest month, all schools, `--by day`"),
+        ("month_one_school", "newest month, one school, `--by month`"),
+        (full, f"all {t['months']:.0f} months, all schools, `--by month`"),
+    ):
+        first, cached = _seconds(t[f"{label}_first_s"]), _seconds(t[f"{label}_cached_s"])
+        lines.append(f"| {name} | {BEFORE[label]} | {first} | {cached} |")
+    per_school_month = t[f"{full}_first_s"] / t[f"{full}_school_months"]
+    lines += [
+        "",
+        f"Protection takes about {per_school_month:.2f} s of wall time per school-month on a cold cache "
+        f"({t[f'{full}_school_months']:.0f} school-months in the full query). A cached query still reads "
+        "the months' rows, to check their fingerprints. A `--school` query protects (or reads) that "
+        "school's months only: schools are protected independently. School-months with no count of 1 to 4 "
+        f"at any level skip protection altogether: {100 * t['without_small_counts']:.1f}% of this data set.",
+    ]
+    write_section("Case store", "\n".join(lines))
+    print("\n".join(lines[-11:]))  # noqa: T201
+
+
+MESSAGES_PER_CASE = 10
+
+
+async def bench_rotation(url: str, messages: int, batch_size: int) -> dict[str, float]:
+    """Store `messages` messages (10 a case, 5 officer envelopes + the student's each), then rotate."""
+    await migrations.upgrade(url)
+    db = Database.connect(url)
+    try:
+        async with db.transaction() as session:
+            keys = await KeyRing.load(session, MasterKey.generate(), NOW)
+            school = await schools.add_school(session, NewSchool.checked("Bench Secondary", "BENCH"), NOW)
+            for n, role in enumerate(("officer", "officer", "supervisor", "supervisor", "supervisor")):
+                officer = await officers.create_officer(
+                    session, keys, display_name=f"Bench {n}", role=role, now=NOW
+                )
+                if n < 2:
+                    kind = "primary" if n == 0 else "backup"
+                    await officers.assign(session, keys, officer, "BENCH", kind=kind, now=NOW)
+            recipients = await routing.sealing_recipients(session, school.id, NOW)
+        start = time.perf_counter()
+        case_count = messages // MESSAGES_PER_CASE
+        for first in range(0, case_count, 100):
+            async with db.transaction() as session:
+                opened = [
+                    await intake.open_case(
+                        session, keys, POLICY, school_id=school.id, kind="report", intent="report_weapon",
+                        urgent=False, body=BODY, notify_chat_id=None, now=NOW,
+                    )
+                    for _ in range(first, min(first + 100, case_count))
+                ]  # fmt: skip
+                await _bulk_messages(session, keys, [o.case_id for o in opened], recipients)
+        generated = time.perf_counter() - start
+        load_before = os.getloadavg()[0]
+        start = time.perf_counter()
+        async with db.transaction() as session:
+            _, generation = await rotation.begin(session, keys, MasterKey.generate(), NOW)
+        keys.replace(generation)
+        begin_s = time.perf_counter() - start
+        longest_batch = 0.0
+        batches = 0
+        while True:
+            step = time.perf_counter()
+            async with db.transaction() as session:
+                done = await rotation.reseal_batch(session, keys, NOW, batch_size=batch_size)
+            longest_batch = max(longest_batch, time.perf_counter() - step)
+            if not done:
+                break
+            batches += 1
+        step = time.perf_counter()
+        async with db.transaction() as session:
+            stale = await rotation.finish(session, keys, NOW)
+        finish_s = time.perf_counter() - step
+        total = time.perf_counter() - start
+        assert stale == 0
+        async with db.transaction() as session:
+            officer_id = recipients[0].officer_id
+            thread = await reading.read_case_as_officer(session, keys, case_count, officer_id)
+            assert len(thread.messages) == MESSAGES_PER_CASE
+        return {
+            "messages": case_count * MESSAGES_PER_CASE,
+            "generated_s": generated,
+            "total_s": total,
+            "batches": batches,
+            "begin_s": begin_s,
+            "longest_batch_s": longest_batch,
+            "finish_s": finish_s,
+            "load_before": load_before,
+            "load_after": os.getloadavg()[0],
+        }
+    finally:
+        await db.close()
+
+
+async def _bulk_messages(
+    session: AsyncSession, keys: KeyRing, case_ids: list[int], recipients: list[routing.SealingRecipient]
+) -> None:
+    """Nine more student messages per case, as `sealing.store_message` writes them, inserted in bulk."""
+    message_rows: list[dict[str, object]] = []
+    pending: list[tuple[int, int, bytes, list[tuple[RecipientKind, int | None, bytes, int | str]]]] = []
+    plaintext = sealing.encode_body(BODY)
+    for case_id in case_ids:
+        case = await session.get(Case, case_id)
+        assert case is not None
+        readers: list[tuple[RecipientKind, int | None, bytes, int | str]] = [
+            (RecipientKind.STUDENT, None, case.student_public_key, sealing.STUDENT)
+        ]
+        readers += [(RecipientKind.OFFICER, r.officer_id, r.public_key, r.officer_id) for r in recipients]
+        for seq in range(2, MESSAGES_PER_CASE + 1):
+            content_key = crypto.random_key()
+            sealed = crypto.seal(content_key, plaintext, sealing.message_aad(case_id, seq, "student"))
+            message = CaseMessage(
+                case_id=case_id, seq=seq, direction="student", author_officer_id=None,
+                created_at=NOW, nonce=sealed.nonce, ciphertext=sealed.ciphertext,
+            )  # fmt: skip
+            directory_auth.sign_with(keys, message)
+            message_rows.append({c: getattr(message, c) for c in _MESSAGE_COLUMNS})
+            pending.append((case_id, seq, content_key, readers))
+        case.message_count = MESSAGES_PER_CASE
+    ids = await session.scalars(
+        insert(CaseMessage).returning(CaseMessage.id, sort_by_parameter_order=True), message_rows
+    )
+    envelope_rows: list[dict[str, object]] = []
+    for message_id, (case_id, seq, content_key, readers) in zip(ids.all(), pending, strict=True):
+        for kind, officer_id, public_key, name in readers:
+            envelope = crypto.wrap_key(content_key, public_key, sealing.envelope_context(case_id, seq, name))
+            envelope_rows.append(
+                {
+                    "message_id": message_id, "recipient_kind": kind, "officer_id": officer_id,
+                    "ephemeral_public_key": envelope.ephemeral_public_key,
+                    "nonce": envelope.nonce, "wrapped_key": envelope.wrapped_key,
+                }
+            )  # fmt: skip
+    await session.execute(insert(KeyEnvelope), envelope_rows)
+
+
+_MESSAGE_COLUMNS = (
+    "case_id", "seq", "direction", "author_officer_id", "created_at", "nonce", "ciphertext", "mac",
+)  # fmt: skip
+
+
+async def bench_rotation_section(args: argparse.Namespace) -> None:
+    targets: list[tuple[str, str | None]] = [("SQLite (WAL, file)", None)]
+    pg = os.environ.get("TEST_DATABASE_URL")
+    targets.append(("PostgreSQL 15", pg))
+    lines = [
+        f"Measured by `python -m devtools.bench.storage --rotation-only` on {date.today().isoformat()}, "  # noqa: DTZ011
+        f"at {git_revision()} on {machine()}.",
+        "",
+        f"`sro keys rotate` over {args.rotation_messages:,} stored messages ({MESSAGES_PER_CASE} per case, "
+        "each with 5 officer envelopes and the student's): new master key, 5 officer key pairs, new "
+        "server keys, then every officer envelope re-wrapped and every MAC re-made in batches of "
+        f"{args.rotation_batch} messages, each its own transaction. The bot waits on the rotation at most "
+        "as long as its longest transaction: the first step, the longest batch, or the last step. "
+        "Figures under the load of other work on the machine (load average in the note).",
+        "",
+        "| database | messages | rotation | messages/s | batches | first step | longest batch | last step |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    loads: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, url in targets:
+            if name.startswith("PostgreSQL") and url is None:
+                lines.append(f"| {name} | not measured: TEST_DATABASE_URL unset | | | | | | |")
+                continue
+            url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'rotation.db'}"
+            if url.startswith("postgresql"):
+                url = await _fresh_pg(url, "sro_bench_rotation")
+            r = await bench_rotation(url, args.rotation_messages, args.rotation_batch)
+            lines.append(
+                f"| {name} | {r['messages']:,.0f} | {_seconds(r['total_s'])} | "
+                f"{r['messages'] / r['total_s']:,.0f} | {r['batches']:.0f} | {_seconds(r['begin_s'])} | "
+                f"{_seconds(r['longest_batch_s'])} | {_seconds(r['finish_s'])} |"
+            )
+            print(lines[-1], f"(generated in {r['generated_s']:.0f} s)", flush=True)  # noqa: T201
+            loads.append(f"{name}: {r['load_before']:.1f} before, {r['load_after']:.1f} after")
+    lines += ["", f"Load average on {usable_cores()} usable cores ({'; '.join(loads)})."]
+    write_section("Key rotation", "\n".join(lines))
+
+
+async def _fresh_pg(url: str, name: str) -> str:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(url).set(drivername="postgresql")
+    connection = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        await connection.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await connection.execute(f"CREATE DATABASE {name}")
+    finally:
+        await connection.close()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--crypto-rounds", type=int, default=2000)
+    parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument("--stats-rows", type=int, default=1_000_000)
+    parser.add_argument("--schools", type=int, default=60)
+    parser.add_argument("--rotation-only", action="store_true", help="Only the key rotation benchmark.")
+    parser.add_argument("--rotation-messages", type=int, default=100_000)
+    parser.add_argument("--rotation-batch", type=int, default=rotation.BATCH_SIZE)
+    parsed = parser.parse_args()
+    asyncio.run(bench_rotation_section(parsed) if parsed.rotation_only else main(parsed))
