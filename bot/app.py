@@ -99,9 +99,9 @@ def register_handlers(application: BotApplication) -> None:
             MessageHandler(
                 private & (filters.LOCATION | filters.CONTACT | filters.VENUE), student.location_or_contact
             ),
-            MessageHandler(private & filters.TEXT, student.on_text),
+            MessageHandler(private & filters.TEXT, student.on_text_message),
             MessageHandler(private, student.unsupported),
-            CallbackQueryHandler(student.on_button),
+            CallbackQueryHandler(student.on_callback_query),
         ]
     )
     application.add_error_handler(on_error)

@@ -111,19 +111,21 @@ async def _fail_safely(update: Update, context: BotContext, text: str) -> None:
 # --- callbacks registered with the application ------------------------------------------
 
 
-async def on_text(update: Update, context: BotContext) -> None:
+async def on_text_message(update: Update, context: BotContext) -> None:
+    """Telegram entry point for a typed message: run it through the step router."""
     text = message_text(update)
-    await student_turn(update, context, lambda turn: router.on_text(turn, text))
+    await student_turn(update, context, lambda turn: router.route_text(turn, text))
 
 
-async def on_button(update: Update, context: BotContext) -> None:
+async def on_callback_query(update: Update, context: BotContext) -> None:
+    """Telegram entry point for a button press: run it through the step router."""
     query = update.callback_query
     if query is None:
         return
 
     async def press(turn: Turn) -> Step | None:
         data = query.data or ""
-        step = await router.on_button(turn, data)
+        step = await router.route_button(turn, data)
         if step is None:
             # A button from an earlier message: say so (never a silent tap), and take its keyboard
             # away so it is not pressed again.

@@ -215,22 +215,23 @@ TEXT_STEPS: dict[Step, Callable[[Turn, str], Awaitable[Step]]] = {
 }
 
 
-async def on_text(turn: Turn, text: str) -> Step:
+async def route_text(turn: Turn, text: str) -> Step:
+    """The step router for typed text: the handler of the step the student is at."""
     return await TEXT_STEPS[turn.state.step](turn, text)
 
 
 # --- buttons ---------------------------------------------------------------------------
 
 
-async def on_button(turn: Turn, data: str) -> Step | None:
-    """A button press; None when the button no longer fits the conversation (stale)."""
+async def route_button(turn: Turn, data: str) -> Step | None:
+    """The step router for a button press; None when the button no longer fits the conversation (stale)."""
     step = turn.state.step
     action, _, argument = data.partition(":")
     draft = turn.state.draft
     if action == "school" and step == Step.CHOOSE_SCHOOL:
         return await school_chosen(turn, argument)
     # A Skip or a danger answer counts only for the question being asked now: an earlier
-    # question's keyboard is stale (answered, for the student, by on_button in handlers).
+    # question's keyboard is stale (answered, for the student, by handlers.on_callback_query).
     asking = draft.asking if draft is not None else None
     if action == "skip" and step == Step.INTERVIEW and asking is not None and argument == asking:
         return await reports.skip(turn)
