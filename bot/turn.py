@@ -1,4 +1,4 @@
-"""One student update: their pseudonym, their state (loaded, then saved), and how to answer them."""
+"""How the bot answers in a chat; one student update: their pseudonym, their state (loaded, then saved)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,81 @@ Button = tuple[str, str]
 
 
 @dataclass
-class Turn:
+class Replies:
+    """How the bot answers in one chat: catalog texts, buttons, HTML without link previews.
+
+    Shared by a student's `Turn` and an officer's turn (bot.officer.gate), so both sides answer alike.
+    """
+
     update: Update
     context: BotContext
     chat_id: int
+
+    @property
+    def services(self) -> Services:
+        return self.context.services
+
+    @property
+    def language(self) -> str:
+        return catalog.DEFAULT_LANGUAGE
+
+    def text(self, key: str, **values: object) -> str:
+        """A catalog text with `values` escaped (they may be a student's words)."""
+        return catalog.t(key, self.language, **values)
+
+    def raw_text(self, key: str, **values: str) -> str:
+        """A catalog text with `values` that are safe HTML already."""
+        return catalog.raw(key, self.language, **values)
+
+    def keyboard(self, rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
+        """Buttons from (catalog key or label, callback data) pairs."""
+        known = catalog.messages(self.language)
+        return InlineKeyboardMarkup(
+            [
+                [InlineKeyboardButton(known.get(label, label), callback_data=data) for label, data in row]
+                for row in rows
+            ]
+        )
+
+    async def say(
+        self,
+        key: str,
+        *,
+        buttons: Sequence[Sequence[Button]] | None = None,
+        markup: InlineKeyboardMarkup | None = None,
+        **values: object,
+    ) -> Message:
+        return await self.send(catalog.fill(key, values, self.language), buttons=buttons, markup=markup)
+
+    async def send(
+        self,
+        html: str,
+        *,
+        buttons: Sequence[Sequence[Button]] | None = None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Message:
+        """Send ready HTML to this chat, under `buttons` (or a ready `markup`)."""
+        return await self.context.bot.send_message(
+            chat_id=self.chat_id,
+            text=html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=self.keyboard(buttons) if buttons else markup,
+            disable_web_page_preview=True,
+        )
+
+    async def remove_buttons(self) -> None:
+        """Replace the buttons of the pressed message by the choice made, so it cannot be pressed twice
+        and the chat keeps a record of what was chosen."""
+        query = self.update.callback_query
+        if query is None or not isinstance(query.message, Message):
+            return
+        await mark_choice(query.message, query.data or "")
+
+
+@dataclass
+class Turn(Replies):
+    """One student update: their pseudonym and state, and the answers sent in it."""
+
     pseudonym: str
     state: ChatState
     expired: bool = False  # a draft existed but timed out before this update
@@ -35,51 +106,19 @@ class Turn:
     remember_messages: bool = True
 
     @property
-    def services(self) -> Services:
-        return self.context.services
+    def language(self) -> str:
+        return self.state.language
 
-    def text(self, key: str, **values: object) -> str:
-        """A catalog text with `values` escaped (they may be a student's words)."""
-        return catalog.t(key, self.state.language, **values)
-
-    def raw_text(self, key: str, **values: str) -> str:
-        """A catalog text with `values` that are safe HTML already."""
-        return catalog.raw(key, self.state.language, **values)
-
-    def keyboard(self, rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
-        """Buttons from (catalog key or label, callback data) pairs."""
-        known = catalog.messages(self.state.language)
-        return InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(known.get(label, label), callback_data=data) for label, data in row]
-                for row in rows
-            ]
-        )
-
-    async def say(
-        self, key: str, *, buttons: Sequence[Sequence[Button]] | None = None, **values: object
+    async def send(
+        self,
+        html: str,
+        *,
+        buttons: Sequence[Sequence[Button]] | None = None,
+        markup: InlineKeyboardMarkup | None = None,
     ) -> Message:
-        return await self.send(catalog.fill(key, values, self.state.language), buttons=buttons)
-
-    async def send(self, html: str, *, buttons: Sequence[Sequence[Button]] | None = None) -> Message:
-        """Send ready HTML to this chat."""
-        message = await self.context.bot.send_message(
-            chat_id=self.chat_id,
-            text=html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=self.keyboard(buttons) if buttons else None,
-            disable_web_page_preview=True,
-        )
+        message = await super().send(html, buttons=buttons, markup=markup)
         self.message_ids.append(message.message_id)
         return message
-
-    async def remove_buttons(self) -> None:
-        """Replace the buttons of the pressed message by the choice made, so it cannot be pressed twice
-        and the chat keeps a record of what was chosen."""
-        query = self.update.callback_query
-        if query is None or not isinstance(query.message, Message):
-            return
-        await mark_choice(query.message, query.data or "")
 
 
 async def mark_choice(message: Message, data: str) -> None:
