@@ -12,8 +12,9 @@ from admin.runtime import App, Context, console, run
 from casework import audit as audit_trail
 from casework import officers
 from casework.cases import lifecycle
-from casework.vault import rotation
-from casework.vault.keys import KeyRing, KeySource, MasterKey
+from casework.vault import rewrap, rotation
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import KeySource, MasterKey
 from storage import migrations
 
 db_app = App(help=messages.DB_HELP, no_args_is_help=True)
@@ -49,7 +50,7 @@ def generate() -> None:
 def rotate(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     batch_size: Annotated[int, typer.Option(help="Messages re-wrapped per transaction.", min=1)] = (
-        rotation.BATCH_SIZE
+        rewrap.BATCH_SIZE
     ),
 ) -> None:
     if not yes and not typer.confirm(messages.KEYS_ROTATE_CONFIRM):
@@ -66,7 +67,7 @@ def rotate(
         done = 0
         while True:
             async with ctx.db.transaction() as session:
-                count = await rotation.reseal_batch(session, keys, ctx.now, batch_size=batch_size)
+                count = await rewrap.reseal_batch(session, keys, ctx.now, batch_size=batch_size)
             if not count:
                 break
             done += count

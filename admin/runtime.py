@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -25,11 +25,12 @@ from typer.core import TyperCommand, TyperGroup
 
 from admin import messages
 from app.logs import configure_logging
-from app.settings import VAR_DIR, Settings
+from app.settings import LOCAL_MASTER_KEY_FILE, VAR_DIR, Settings
 from casework.errors import CaseworkError
 from casework.policy import CasePolicy
 from casework.vault.crypto import DecryptionError
-from casework.vault.keys import KeyRing, MasterKey, load_master_key
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import MasterKey, load_master_key
 from casework.vault.rotation import open_keyring
 from storage.db import Database, UnsupportedDatabase
 
@@ -106,12 +107,29 @@ class Context:
     now: datetime
 
     async def keys(self) -> KeyRing:
-        master = load_master_key(self.settings)
+        master = self.master()
         async with self.db.transaction() as session:
             return await open_keyring(session, master, self.now)
 
     def master(self) -> MasterKey:
-        return load_master_key(self.settings)
+        """The master key the settings name, read here at start-up: casework reads no settings."""
+        encoded = self.settings.sro_master_key
+        return load_master_key(
+            encoded.get_secret_value() if encoded is not None else None,
+            self.settings.sro_master_key_file,
+            database_url=self.settings.database_url,
+            local_key_file=LOCAL_MASTER_KEY_FILE,
+        )
+
+
+def case_policy(settings: Settings) -> CasePolicy:
+    """The timing rules `sro` applies, from the settings (the bot builds the same in bot.services)."""
+    return CasePolicy(
+        urgent_ack=timedelta(minutes=settings.urgent_ack_minutes),
+        remind_after=timedelta(hours=settings.remind_after_hours),
+        retention=timedelta(days=settings.retention_days),
+        timezone=settings.timezone,
+    )
 
 
 def fail(message: str) -> NoReturn:
@@ -145,9 +163,7 @@ def run(command: Callable[[Context], Awaitable[T]]) -> T:
     async def main() -> T:
         db = Database.connect(settings_.database_url)
         try:
-            return await command(
-                Context(settings_, db, CasePolicy.from_settings(settings_), datetime.now(UTC))
-            )
+            return await command(Context(settings_, db, case_policy(settings_), datetime.now(UTC)))
         finally:
             await db.close()
 

@@ -18,6 +18,8 @@ _VAR_OVERRIDE = os.environ.get("SRO_VAR_DIR")
 VAR_DIR = Path(_VAR_OVERRIDE).resolve() if _VAR_OVERRIDE else PROJECT_ROOT / "var"
 MODELS_DIR = PROJECT_ROOT / "models"
 NLU_TOKEN_FILE = VAR_DIR / "nlu-token"
+# The master key for local use with SQLite only, generated on first run (casework.vault.master_key).
+LOCAL_MASTER_KEY_FILE = VAR_DIR / "master.key"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,256}")
 

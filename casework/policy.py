@@ -1,12 +1,10 @@
-"""The program's timing rules, read from Settings once and handed to the services that need them."""
+"""The program's timing rules, built at start-up (bot, `sro`) and handed to the services that need them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
 from zoneinfo import ZoneInfo
-
-from app.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,12 +13,3 @@ class CasePolicy:
     remind_after: timedelta  # a non-urgent one gets a reminder, then goes up the chain
     retention: timedelta  # a closed case is purged this long after closing
     timezone: ZoneInfo  # whose calendar days statistics count in
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> CasePolicy:
-        return cls(
-            urgent_ack=timedelta(minutes=settings.urgent_ack_minutes),
-            remind_after=timedelta(hours=settings.remind_after_hours),
-            retention=timedelta(days=settings.retention_days),
-            timezone=settings.timezone,
-        )

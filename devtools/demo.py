@@ -44,7 +44,8 @@ import httpx
 
 from app.settings import PROJECT_ROOT, VAR_DIR, Settings
 from casework import officers, schools
-from casework.vault.keys import KeyRing, KeySource, MasterKey, read_key_file, write_key_file
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import KeySource, MasterKey, read_key_file, write_key_file
 from devtools.emulator.client import Emulator, EmulatorError, User
 from storage import migrations
 from storage.db import Database

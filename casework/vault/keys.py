@@ -1,10 +1,4 @@
-"""The master key, the server keys it seals, and the `KeyRing` services use.
-
-The master key (32 random bytes) lives outside the database: in
-SRO_MASTER_KEY (base64url), in SRO_MASTER_KEY_FILE, or, for local use with
-SQLite only, in var/master.key, generated on first run. It seals the server
-keys and every officer's private key, so the database alone decrypts
-nothing. Losing it loses every case: back it up (README).
+"""The server keys the master key seals, and the `KeyRing` services use.
 
 Server keys are random 32-byte data keys stored sealed in `server_keys`:
 'pseudonym' (HMAC of chat ids), 'case_code' (lookup hash of case codes),
@@ -12,7 +6,8 @@ Server keys are random 32-byte data keys stored sealed in `server_keys`:
 (notification addresses) and 'directory' (the MACs of `directory_auth`).
 They form one generation with one version number; `sro keys rotate` makes
 the next generation (casework.vault.rotation), keeping only 'case_code', whose
-change would orphan every code already issued.
+change would orphan every code already issued. The master key that seals them
+is casework.vault.master_key's.
 
 A `KeyRing` is bound to its `Database` when loaded, so every lookup of an
 officer, wherever it happens (routing, alerts, delivery), can verify the
@@ -22,177 +17,29 @@ meets a row of a newer key version (a rotation by another process).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.settings import VAR_DIR, Settings
 from casework.errors import MasterKeyError
 from casework.vault import crypto
+from casework.vault.master_key import MasterKey, read_key_file
 from storage import dialect
 from storage.models import ServerKey
 
 log = logging.getLogger(__name__)
 
-LOCAL_KEY_FILE = VAR_DIR / "master.key"
 SERVER_KEY_NAMES = ("pseudonym", "case_code", "enrollment", "state", "address", "directory")
 # The previous generation's directory key, kept only while a rotation re-authenticates messages.
 PREVIOUS_DIRECTORY = "old-directory"
 _BINDING = "sro-connect keyring"
-_SEAL_FORMAT = b"\x01"  # a version byte, so a later format can be told apart
-_SEAL_INFO = b"sro-connect master-seal v1:"
 _PSEUDONYM_DOMAIN = b"chat:"
 # An officer's old private key, kept sealed only while a rotation re-wraps (casework.vault.rotation).
 PREVIOUS_KEY_PURPOSE = "officer-previous-key"
-
-
-@dataclass(frozen=True, slots=True)
-class KeySource:
-    """Where the master key came from, which decides how `sro keys rotate` hands over a new one."""
-
-    kind: Literal["environment", "file", "generated"]
-    path: Path | None = None
-
-
-class MasterKey:
-    """32 secret bytes; seals values bound to a purpose and a row ("officer-private-key", "7")."""
-
-    __slots__ = ("_raw", "source")
-
-    def __init__(self, raw: bytes, source: KeySource) -> None:
-        if len(raw) != crypto.KEY_SIZE:
-            raise MasterKeyError(
-                f"a master key is {crypto.KEY_SIZE} bytes, this one is {len(raw)}: copy it again from "
-                "your backup (or, for a new installation, make one with `sro keys generate`)"
-            )
-        self._raw = raw
-        self.source = source
-
-    @classmethod
-    def generate(cls, source: KeySource = KeySource("environment")) -> MasterKey:
-        return cls(secrets.token_bytes(crypto.KEY_SIZE), source)
-
-    @classmethod
-    def decode(cls, text: str, source: KeySource) -> MasterKey:
-        """From base64url text, with or without padding."""
-        cleaned = text.strip()
-        try:
-            raw = base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
-        except (binascii.Error, ValueError) as error:
-            raise MasterKeyError(
-                "the master key is not valid base64url text: copy it again from your backup "
-                "(or, for a new installation, make one with `sro keys generate`)"
-            ) from error
-        return cls(raw, source)
-
-    def encoded(self) -> str:
-        return base64.urlsafe_b64encode(self._raw).decode("ascii").rstrip("=")
-
-    def seal(self, purpose: str, identity: str, plaintext: bytes) -> bytes:
-        key = crypto.derive_key(self._raw, _SEAL_INFO + purpose.encode())
-        return _SEAL_FORMAT + crypto.seal_blob(key, plaintext, _aad(purpose, identity))
-
-    def unseal(self, purpose: str, identity: str, blob: bytes) -> bytes:
-        """Raises `crypto.DecryptionError` if the blob was altered, moved, or sealed by another key."""
-        if blob[:1] != _SEAL_FORMAT:
-            raise crypto.DecryptionError("unknown sealed-value format")
-        key = crypto.derive_key(self._raw, _SEAL_INFO + purpose.encode())
-        return crypto.open_blob(key, blob[1:], _aad(purpose, identity))
-
-    def __repr__(self) -> str:
-        return f"MasterKey(<hidden>, source={self.source.kind})"
-
-
-def _aad(purpose: str, identity: str) -> bytes:
-    return f"{purpose}:{identity}".encode()
-
-
-def load_master_key(settings: Settings, *, local_key_file: Path = LOCAL_KEY_FILE) -> MasterKey:
-    """The master key from the environment or its file; generated locally only for SQLite."""
-    if settings.sro_master_key is not None and settings.sro_master_key_file is not None:
-        raise MasterKeyError("set SRO_MASTER_KEY or SRO_MASTER_KEY_FILE, not both")
-    if settings.sro_master_key is not None:
-        return MasterKey.decode(settings.sro_master_key.get_secret_value(), KeySource("environment"))
-    if settings.sro_master_key_file is not None:
-        return read_key_file(settings.sro_master_key_file, KeySource("file", settings.sro_master_key_file))
-    if make_url(settings.database_url).get_backend_name() != "sqlite":
-        raise MasterKeyError(
-            "no master key: with PostgreSQL, set SRO_MASTER_KEY or SRO_MASTER_KEY_FILE "
-            "(`sro keys generate` prints a new one). Keep a copy somewhere safe: "
-            "without it no case can ever be read again."
-        )
-    return _local_key(local_key_file)
-
-
-def read_key_file(path: Path, source: KeySource) -> MasterKey:
-    try:
-        text = path.read_text(encoding="ascii")
-    except FileNotFoundError as error:
-        raise MasterKeyError(
-            f"master key file {path} does not exist. If this is a new installation, make one with: "
-            f"sro keys generate > {path} && chmod 600 {path}. If the database already holds cases, "
-            "restore the key from your backup instead (a new key cannot open them)"
-        ) from error
-    except UnicodeDecodeError as error:
-        raise MasterKeyError(
-            f"master key file {path} is not a key (a key is one line of 43 letters, digits, - and _): "
-            "point SRO_MASTER_KEY_FILE at the right file"
-        ) from error
-    except OSError as error:
-        raise MasterKeyError(
-            f"cannot read master key file {path}: check that it is a file this user may read "
-            f"(chmod 600 {path}, owned by this user)"
-        ) from error
-    mode = path.stat().st_mode
-    if mode & 0o077:
-        # As ssh does with its keys: a key others can read is a key that may have leaked.
-        raise MasterKeyError(
-            f"master key file {path} can be read by other users (mode {mode & 0o777:o}); "
-            f"make it private with: chmod 600 {path}"
-        )
-    return MasterKey.decode(text, source)
-
-
-def write_key_file(path: Path, key: MasterKey) -> None:
-    """Write a key file readable by its owner only, durably, replacing any file at `path`."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
-        handle.write(key.encoded() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
-def _local_key(path: Path) -> MasterKey:
-    source = KeySource("generated", path)
-    if path.exists():
-        return read_key_file(path, source)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.parent.chmod(0o700)
-    key = MasterKey.generate(source)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    write_key_file(temporary, key)
-    try:
-        os.link(temporary, path)  # atomic "create if absent": two first runs agree on one key
-    except FileExistsError:
-        return read_key_file(path, source)
-    finally:
-        temporary.unlink()
-    log.warning("master_key.generated path=%s (back it up: losing it loses every case)", path)
-    return key
 
 
 @dataclass(frozen=True, slots=True)

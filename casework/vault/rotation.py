@@ -21,7 +21,7 @@ A rotation therefore re-keys:
 Steps, each its own transaction so the bot keeps working during a long run:
 `begin` (new generation, officers, addresses, small tables; the old private
 keys kept sealed under the NEW master key as `previous_sealed_private_key`),
-`reseal_batch` (re-wraps messages in id order up to the boundary, resumable),
+`rewrap.reseal_batch` (re-wraps messages in id order up to the boundary, resumable),
 and `finish` (checks every message was done, then deletes the previous keys).
 With a key file, the new key is written to `<file>.next` before `begin`
 commits and moved into place right after; no `<file>.previous` is kept (the
@@ -40,44 +40,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import audit
 from casework.cases.intake import address_aad, label_aad
 from casework.errors import MasterKeyError
-from casework.vault import crypto, directory_auth, sealing
+from casework.vault import crypto, directory_auth
 from casework.vault.keys import (
     PREVIOUS_DIRECTORY,
     PREVIOUS_KEY_PURPOSE,
     SERVER_KEY_NAMES,
     KeyGeneration,
     KeyRing,
-    KeySource,
-    MasterKey,
-    read_key_file,
     server_key_identity,
-    write_key_file,
 )
+from casework.vault.master_key import KeySource, MasterKey, read_key_file, write_key_file
 from storage.models import (
     Assignment,
     Case,
     CaseMessage,
-    CaseRecipient,
     Draft,
     EnrollmentCode,
-    KeyEnvelope,
     KeyRotation,
     Officer,
     RateLimit,
-    RecipientKind,
     ServerKey,
 )
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
 KEPT = ("case_code",)  # changing it would orphan every case code already issued
 
 
@@ -171,7 +163,8 @@ async def begin(
     return summary, generation
 
 
-def _stamp(generation: KeyGeneration, row: directory_auth.Row) -> None:
+def stamp(generation: KeyGeneration, row: directory_auth.Row) -> None:
+    """Authenticate a row under `generation`'s directory key."""
     row.mac = directory_auth.compute_mac(generation.directory_key, generation.version, row)
 
 
@@ -196,7 +189,7 @@ async def _rekey_officers(
             "officer-private-key", identity, crypto.private_bytes(private)
         )
         officer.public_key = crypto.public_bytes(private)
-        _stamp(generation, officer)
+        stamp(generation, officer)
         rekeyed += 1
     return rekeyed
 
@@ -207,7 +200,7 @@ async def _resign(
     """Assignments, a small table, re-authenticated at once (shares go with their messages' batches)."""
     for row in await session.scalars(select(Assignment)):
         if _genuine(old, row):
-            _stamp(generation, row)
+            stamp(generation, row)
 
 
 async def _reseal_addresses(session: AsyncSession, old: KeyGeneration, generation: KeyGeneration) -> int:
@@ -225,112 +218,6 @@ async def _reseal_addresses(session: AsyncSession, old: KeyGeneration, generatio
         raw = crypto.open_blob(old.address_key, case.label_sealed, aad)
         case.label_sealed = crypto.seal_blob(generation.address_key, raw, aad)
     return count
-
-
-async def reseal_batch(
-    session: AsyncSession, keys: KeyRing, now: datetime, *, batch_size: int = BATCH_SIZE
-) -> int:
-    """Step 2, repeated: re-wrap the officer envelopes of the next messages; returns how many (0: done)."""
-    rotation = await session.scalar(
-        select(KeyRotation).where(KeyRotation.finished_at.is_(None)).with_for_update()
-    )
-    if rotation is None:
-        return 0
-    generation = keys.current
-    messages = list(
-        await session.scalars(
-            select(CaseMessage)
-            .where(CaseMessage.id > rotation.done_through, CaseMessage.id <= rotation.boundary_message_id)
-            .order_by(CaseMessage.id)
-            .limit(batch_size)
-        )
-    )
-    if not messages:
-        return 0
-    envelopes: dict[int, list[KeyEnvelope]] = {}
-    for envelope in await session.scalars(
-        select(KeyEnvelope).where(
-            KeyEnvelope.message_id.in_([m.id for m in messages]),
-            KeyEnvelope.recipient_kind == RecipientKind.OFFICER,
-        )
-    ):
-        envelopes.setdefault(envelope.message_id, []).append(envelope)
-    officers = {o.id: o for o in await session.scalars(select(Officer))}
-    for share in await session.scalars(
-        select(CaseRecipient).where(CaseRecipient.case_id.in_({m.case_id for m in messages}))
-    ):
-        if _previous_generation_genuine(generation, share):
-            _stamp(generation, share)
-    previous_keys: dict[int, X25519PrivateKey | None] = {}
-    for message in messages:
-        if not _previous_generation_genuine(generation, message):
-            continue  # forged (or already re-signed by a crash-resumed batch): left as it is
-        content_key = _content_key(
-            generation, message, envelopes.get(message.id, []), officers, previous_keys
-        )
-        if content_key is not None:
-            for envelope in envelopes.get(message.id, []):
-                officer = officers.get(envelope.officer_id or 0)
-                if officer is None:
-                    continue
-                fresh = crypto.wrap_key(
-                    content_key,
-                    officer.public_key,
-                    sealing.envelope_context(message.case_id, message.seq, officer.id),
-                )
-                envelope.ephemeral_public_key, envelope.nonce, envelope.wrapped_key = (
-                    fresh.ephemeral_public_key,
-                    fresh.nonce,
-                    fresh.wrapped_key,
-                )
-        _stamp(generation, message)
-    rotation.done_through = messages[-1].id
-    return len(messages)
-
-
-def _previous_generation_genuine(generation: KeyGeneration, row: CaseMessage | CaseRecipient) -> bool:
-    previous = generation.previous_directory_key
-    return (
-        previous is not None
-        and row.mac is not None
-        and row.mac == directory_auth.compute_mac(previous, generation.version - 1, row)
-    )
-
-
-def _content_key(
-    generation: KeyGeneration,
-    message: CaseMessage,
-    envelopes: list[KeyEnvelope],
-    officers: dict[int, Officer],
-    previous_keys: dict[int, X25519PrivateKey | None],
-) -> bytes | None:
-    """The message's content key, unwrapped with some recipient's previous private key."""
-    for envelope in envelopes:
-        officer = officers.get(envelope.officer_id or 0)
-        if officer is None:
-            continue
-        if officer.id not in previous_keys:
-            previous_keys[officer.id] = _previous_private(generation, officer)
-        private = previous_keys[officer.id]
-        if private is None:
-            continue
-        try:
-            return sealing.content_key_of(message, envelope, private, officer.id)
-        except crypto.DecryptionError:
-            continue
-    return None
-
-
-def _previous_private(generation: KeyGeneration, officer: Officer) -> X25519PrivateKey | None:
-    if officer.previous_sealed_private_key is None:
-        return None
-    raw = generation.master.unseal(PREVIOUS_KEY_PURPOSE, str(officer.id), officer.previous_sealed_private_key)
-    return crypto.private_key_from_bytes(raw)
-
-
-def previous_private_key(keys: KeyRing, officer: Officer) -> X25519PrivateKey | None:
-    """During a rotation: the officer's old key, for envelopes not yet re-wrapped."""
-    return _previous_private(keys.current, officer)
 
 
 async def finish(session: AsyncSession, keys: KeyRing, now: datetime) -> int:

@@ -37,7 +37,8 @@ import httpx
 
 from app.settings import PROJECT_ROOT
 from casework import officers, schools
-from casework.vault.keys import KeyRing, KeySource, MasterKey
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import KeySource, MasterKey
 from devtools.benchdoc import git_revision, machine, write_section
 from devtools.emulator.client import Emulator, User
 from storage import migrations

@@ -39,8 +39,9 @@ from casework.stats.disclosure import SMALL_MAX
 from casework.stats.periods import Granularity, last_settled_day, month_start, months_between, period_of
 from casework.stats.pool import usable_cores
 from casework.stats.report import StatsQuery, build_report
-from casework.vault import crypto, directory_auth, rotation, sealing
-from casework.vault.keys import KeyRing, MasterKey
+from casework.vault import crypto, directory_auth, rewrap, rotation, sealing
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import MasterKey
 from devtools.benchdoc import git_revision, machine, write_section
 from storage import migrations
 from storage.db import Database
@@ -355,7 +356,7 @@ async def bench_rotation(url: str, messages: int, batch_size: int) -> dict[str, 
         while True:
             step = time.perf_counter()
             async with db.transaction() as session:
-                done = await rotation.reseal_batch(session, keys, NOW, batch_size=batch_size)
+                done = await rewrap.reseal_batch(session, keys, NOW, batch_size=batch_size)
             longest_batch = max(longest_batch, time.perf_counter() - step)
             if not done:
                 break
@@ -495,6 +496,6 @@ if __name__ == "__main__":
     parser.add_argument("--schools", type=int, default=60)
     parser.add_argument("--rotation-only", action="store_true", help="Only the key rotation benchmark.")
     parser.add_argument("--rotation-messages", type=int, default=100_000)
-    parser.add_argument("--rotation-batch", type=int, default=rotation.BATCH_SIZE)
+    parser.add_argument("--rotation-batch", type=int, default=rewrap.BATCH_SIZE)
     parsed = parser.parse_args()
     asyncio.run(bench_rotation_section(parsed) if parsed.rotation_only else main(parsed))

@@ -1,13 +1,18 @@
 """Alembic's environment: migrates the connection `storage.migrations` hands over.
 
-Run through `storage.migrations` (or `sro db upgrade`). The `alembic`
-command line works too, for writing new revisions: `alembic -c
-storage/alembic.ini revision --autogenerate -m "..."` uses DATABASE_URL.
+Run through `storage.migrations` (or `sro db upgrade`), which passes its
+connection in `config.attributes["connection"]`. Code may pass a URL instead
+in `config.attributes["url"]`. The `alembic` command line works too, for
+writing new revisions: `DATABASE_URL=sqlite+aiosqlite:///var/sro.db alembic
+-c storage/alembic.ini revision --autogenerate -m "..."`. The URL comes from
+the caller, never from the application's settings: storage imports nothing
+from app.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 
 from alembic import context
 from sqlalchemy.engine import Connection
@@ -27,11 +32,21 @@ def run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def run_from_settings() -> None:
-    from app.settings import Settings
+def given_url() -> str:
+    """The database to migrate when no connection was handed over: the caller's URL, else DATABASE_URL."""
+    url = context.config.attributes.get("url") or os.environ.get("DATABASE_URL")
+    if not url:
+        raise SystemExit(
+            "no database to migrate: set DATABASE_URL (an async URL, e.g. sqlite+aiosqlite:///var/sro.db), "
+            "or run `sro db upgrade`"
+        )
+    return str(url)
+
+
+async def run_from_url(url: str) -> None:
     from storage.db import create_engine
 
-    engine = create_engine(Settings().database_url, foreign_keys=False)
+    engine = create_engine(url, foreign_keys=False)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(run_migrations)
@@ -46,4 +61,4 @@ given = context.config.attributes.get("connection")
 if given is not None:
     run_migrations(given)
 else:
-    asyncio.run(run_from_settings())
+    asyncio.run(run_from_url(given_url()))

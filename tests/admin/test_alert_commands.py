@@ -12,7 +12,8 @@ from typer.testing import CliRunner
 from admin.cli import app
 from casework.delivery import alerts
 from casework.policy import CasePolicy
-from casework.vault.keys import KeyRing, MasterKey
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import MasterKey
 from storage.db import Database
 from storage.models import AlertKind
 from tests.casework.world import build_world, open_report

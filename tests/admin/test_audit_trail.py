@@ -19,7 +19,8 @@ from casework import audit
 from casework.cases import intake, lifecycle
 from casework.delivery import escalation
 from casework.policy import CasePolicy
-from casework.vault.keys import KeyRing, MasterKey
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import MasterKey
 from storage.db import Database
 from storage.models import AuditEvent
 from tests.casework.world import World, build_world, open_report

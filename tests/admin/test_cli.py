@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from admin.cli import app
-from casework.vault.keys import MasterKey
+from casework.vault.master_key import MasterKey
 from tests.storage.fixtures import DatabaseUnderTest
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from admin.cli import app
 from casework.vault import crypto
-from casework.vault.keys import MasterKey
+from casework.vault.master_key import MasterKey
 from storage.db import Database
 from tests.storage.fixtures import DatabaseUnderTest
 

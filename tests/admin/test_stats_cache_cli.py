@@ -14,7 +14,7 @@ from admin.cli import app
 from casework import schools
 from casework.schools import NewSchool
 from casework.stats import recording
-from casework.vault.keys import MasterKey
+from casework.vault.master_key import MasterKey
 from storage.db import Database
 from storage.models import ProtectedMonth
 from tests.storage.fixtures import DatabaseUnderTest

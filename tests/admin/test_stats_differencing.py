@@ -27,7 +27,7 @@ from casework import schools
 from casework.schools import NewSchool
 from casework.stats import recording
 from casework.stats.periods import Granularity, period_of
-from casework.vault.keys import MasterKey
+from casework.vault.master_key import MasterKey
 from storage.db import Database
 from tests.storage.fixtures import DatabaseUnderTest
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot import flow
-from casework.vault.keys import KeySource, MasterKey
+from casework.vault.master_key import KeySource, MasterKey
 from devtools.emulator import Emulator
 from tests.bot.harness import Student, World
 from tests.conftest import RasaServer

@@ -22,11 +22,12 @@ from app.settings import Settings
 from bot.app import build_application
 from bot.delivery import delivery_worker
 from bot.jobs import housekeeping
-from bot.services import BotApplication
+from bot.services import BotApplication, case_policy
 from casework import officers, schools
 from casework.cases.labels import LABELS
 from casework.policy import CasePolicy
-from casework.vault.keys import KeyRing, KeySource, MasterKey
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import KeySource, MasterKey
 from devtools.conversation_doc import TRANSCRIPTS
 from devtools.emulator import Emulator
 from devtools.emulator.client import ChatRef, Message, User
@@ -131,7 +132,7 @@ class World:
             return await officers.issue_enrollment_code(session, keys, self.officers[key].id, now())
 
     def policy(self) -> CasePolicy:
-        return CasePolicy.from_settings(self.settings())
+        return case_policy(self.settings())
 
     def bot_process(self, log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
         """`python -m bot` in its own process, configured by environment as the Procfile runs it."""

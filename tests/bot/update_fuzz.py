@@ -35,7 +35,7 @@ from bot import catalog
 from bot.app import build_application
 from bot.services import BotApplication, BotContext, Services
 from casework import schools
-from casework.vault.keys import KeySource, MasterKey
+from casework.vault.master_key import KeySource, MasterKey
 from devtools.emulator import Emulator
 from devtools.emulator.formatting import parse_html
 from devtools.emulator.state import CallbackRecord, ChatRecord, World

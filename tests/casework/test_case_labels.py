@@ -10,7 +10,8 @@ from sqlalchemy import select
 from casework.cases import forgetting, intake, labels
 from casework.policy import CasePolicy
 from casework.vault import crypto
-from casework.vault.keys import KeyRing, MasterKey
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import MasterKey
 from storage.db import Database
 from storage.models import Case
 from tests.casework.test_key_rotation import rotate

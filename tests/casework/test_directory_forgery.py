@@ -21,7 +21,8 @@ from casework.delivery import alerts, routing
 from casework.errors import MasterKeyError
 from casework.policy import CasePolicy
 from casework.vault import crypto, directory_auth, sealing
-from casework.vault.keys import KeyRing, MasterKey
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import MasterKey
 from storage.db import Database
 from storage.models import (
     AlertKind,

@@ -21,15 +21,9 @@ from casework.cases import drafts, intake, reading
 from casework.delivery import alerts
 from casework.errors import EnrollmentCodeRejected, MasterKeyError
 from casework.policy import CasePolicy
-from casework.vault import crypto, rotation, sealing
-from casework.vault.keys import (
-    PREVIOUS_DIRECTORY,
-    KeyRing,
-    KeySource,
-    MasterKey,
-    read_key_file,
-    write_key_file,
-)
+from casework.vault import crypto, rewrap, rotation, sealing
+from casework.vault.keys import PREVIOUS_DIRECTORY, KeyRing
+from casework.vault.master_key import KeySource, MasterKey, read_key_file, write_key_file
 from storage.db import Database
 from storage.models import AlertKind, Case, CaseMessage, Draft, KeyEnvelope, Officer, RateLimit, ServerKey
 from tests.casework.world import World, build_world, open_report
@@ -108,7 +102,7 @@ async def rotate(
     batches = 0
     while True:
         async with database.transaction() as session:
-            if not await rotation.reseal_batch(session, keys, now, batch_size=batch_size):
+            if not await rewrap.reseal_batch(session, keys, now, batch_size=batch_size):
                 break
         batches += 1
     async with database.transaction() as session:
@@ -257,7 +251,7 @@ async def test_file_rotation_keeps_no_previous_key_and_recovers_from_a_crash(
         thread = await reading.read_case_as_officer(session, recovered, case.case_id, world.north_officer)
         assert thread.messages[0].body["text"] == "survives a crash mid-rotation"  # readable mid-rotation
     async with database.transaction() as session:
-        assert await rotation.reseal_batch(session, recovered, now) == 1
+        assert await rewrap.reseal_batch(session, recovered, now) == 1
     async with database.transaction() as session:
         assert await rotation.finish(session, recovered, now) == 0
         thread = await reading.read_case_as_officer(session, recovered, case.case_id, world.north_officer)
@@ -302,7 +296,7 @@ async def test_a_running_process_meeting_a_newer_key_version_reloads(
                 )
                 assert thread.messages[0].body["text"] == text
         async with sro_db.transaction() as session:
-            while await rotation.reseal_batch(session, sro_keys, now):
+            while await rewrap.reseal_batch(session, sro_keys, now):
                 pass
         async with sro_db.transaction() as session:
             assert await rotation.finish(session, sro_keys, now) == 0

@@ -28,7 +28,8 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
 from casework.policy import CasePolicy
-from casework.vault.keys import KeyRing, KeySource, MasterKey
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import KeySource, MasterKey
 from storage import migrations
 from storage.db import Database, create_engine
 
