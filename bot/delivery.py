@@ -2,7 +2,7 @@
 
 Rows were written in the same transaction as the case or message they
 announce. The worker claims a few due rows (urgent first), decrypts and
-renders each at send time (rows hold no text), sends it as one or more
+renders each at send time (bot.delivery_render), sends it as one or more
 Telegram messages, records every part (a reply to any part maps to the
 case), and marks it sent. On RetryAfter or a network error it puts the row
 back with a delay.
@@ -26,24 +26,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import catalog, textparts
-from bot.officer import render
+from bot import textparts
+from bot.delivery_render import RecipientGone, Rendered, Undeliverable, render_delivery
 from bot.pacing import seconds
 from bot.services import BotApplication, Services
 from bot.state import ChatState, Step
-from bot.textparts import Fragment, Html
 from casework import officers
-from casework.cases import intake, lifecycle, reading
+from casework.cases import intake, lifecycle
 from casework.cases.drafts import load_state, save_state
-from casework.delivery import alerts, failures, outbox, routing
+from casework.delivery import failures, outbox
 from casework.errors import AccessDenied, CaseworkError
 from casework.vault.crypto import DecryptionError
 from storage.models import AlertKind, Case, CaseStatus, Delivery, DeliveryKind, Draft
@@ -73,32 +70,6 @@ GONE_PHRASES = (
     "group chat was upgraded",
 )
 _CASE_KINDS = (DeliveryKind.TIP, DeliveryKind.ESCALATION, DeliveryKind.REMINDER)
-# What a supervisor reads for each alert: (with a case, without one). Kind and case number only.
-ALERT_TEXTS = {
-    AlertKind.RENDERING_FAILED: ("alert_rendering_failed", "alert_rendering_failed_no_case"),
-    AlertKind.TAMPERED_MESSAGE: ("alert_tampered_message", "alert_tampered_message_no_case"),
-    AlertKind.DIRECTORY_FORGED: ("alert_directory_forged", "alert_directory_forged_no_case"),
-    AlertKind.NOBODY_REACHABLE: ("alert_nobody_reachable", "alert_nobody_reachable_no_case"),
-    AlertKind.ALERT_FAILED: ("alert_alert_failed", "alert_alert_failed_no_case"),
-    AlertKind.READER_ADDED: ("alert_reader_added", "alert_reader_added"),  # never about one case
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    chat_id: int
-    document: list[Fragment] = field(default_factory=list)
-    buttons: InlineKeyboardMarkup | None = None
-    # Starts every part after the first of a long message: which case it continues.
-    continued: list[Fragment] = field(default_factory=list)
-
-
-class Undeliverable(Exception):
-    """This row can never be sent (its case is gone, or a student notice lost its address); marked failed."""
-
-
-class RecipientGone(Exception):
-    """The officer can no longer receive (unreachable, deactivated, unenrolled): the row is rerouted."""
 
 
 class Refused(Exception):
@@ -295,84 +266,6 @@ async def _recipient_gone(services: Services, row: Delivery, error_type: str) ->
     logger.warning("delivery.recipient_unreachable kind=%s error=%s", row.kind, error_type)
 
 
-# --- rendering ------------------------------------------------------------------------------
-
-
-async def render_delivery(services: Services, row: Delivery) -> Rendered:
-    """Decrypt and render one row for its recipient."""
-    if row.kind == DeliveryKind.NOTIFY_STUDENT:
-        return await _render_student_notice(services, row)
-    if row.kind == DeliveryKind.ALERT:
-        return await _render_alert(services, row)
-    if row.officer_id is None or row.case_id is None:
-        raise Undeliverable("an officer delivery without officer or case")
-    zone = services.policy.timezone
-    async with services.db.transaction() as session:
-        # Verified before every send; a forged record's alert is committed here, before we raise.
-        chat_id = await officers.chat_of(session, row.officer_id)
-    if chat_id is None:
-        raise RecipientGone("the officer cannot receive now")
-    async with services.db.transaction() as session:
-        summary = await reading.case_summary(session, row.case_id)
-        school = await reading.school_name(session, summary.school_id)
-        if row.kind == DeliveryKind.ACK_NOTICE:
-            who = await officers.display_name(session, summary.acknowledged_by)
-            text = catalog.t(
-                "officer_ack_notice", case=summary.reference, officer=who or catalog.t("officer_someone")
-            )
-            return Rendered(chat_id, [Html(text)])
-        if row.kind == DeliveryKind.ESCALATION_NOTICE:
-            return Rendered(chat_id, [Html(await _escalation_notice(session, row, summary))])
-        if row.kind == DeliveryKind.STUDENT_REPLY:
-            if row.message_id is None:
-                raise Undeliverable("a student reply without its message")
-            message = await reading.read_message_as_officer(
-                session, services.keys, row.message_id, row.officer_id
-            )
-            heading = catalog.t("officer_student_addition", case=summary.reference)
-            document = render.addition_document(heading, message.body)
-            return Rendered(chat_id, document, render.reply_only(row.case_id), render.continued(summary))
-        first = await reading.first_message_as_officer(session, services.keys, row.case_id, row.officer_id)
-    prefix = {
-        DeliveryKind.ESCALATION: catalog.t("officer_escalated_prefix"),
-        DeliveryKind.REMINDER: catalog.t("officer_reminder_prefix"),
-    }.get(DeliveryKind(row.kind), "")
-    document = render.tip_document(summary, school, first, zone, prefix=prefix)
-    return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
-
-
-async def _escalation_notice(session: AsyncSession, row: Delivery, summary: reading.CaseSummary) -> str:
-    """To an officer a case went past: to whom (the case's level now) and after how long unacknowledged."""
-    case = await session.get(Case, summary.case_id)
-    if case is None:
-        raise Undeliverable("the case is gone")
-    level = routing.LEVEL_NAMES[min(case.escalation_level, routing.SUPERVISORS)]
-    wait = render.waited(row.created_at - case.created_at)
-    return catalog.t("officer_escalation_notice", case=summary.reference, level=level, wait=wait)
-
-
-async def _render_alert(services: Services, row: Delivery) -> Rendered:
-    """An alert for a supervisor: its kind and the case's reference, from the catalog; no content."""
-    if row.officer_id is None or row.alert_id is None:
-        raise Undeliverable("an alert without supervisor or alert")
-    async with services.db.transaction() as session:
-        chat_id = await officers.chat_of(session, row.officer_id)  # verified; see render_delivery
-    if chat_id is None:
-        raise Undeliverable("the supervisor cannot receive now")  # the others got their copy
-    async with services.db.transaction() as session:
-        alert = await alerts.get_alert(session, row.alert_id)
-        if alert is None:
-            raise Undeliverable("the alert is gone")
-        with_case, without_case = ALERT_TEXTS[AlertKind(alert.kind)]
-        if alert.kind == AlertKind.READER_ADDED:
-            who = await officers.display_name(session, alert.officer_id) or catalog.t("officer_someone")
-            return Rendered(chat_id, [Html(catalog.t(without_case, officer=who))])
-        if alert.case_id is None:
-            return Rendered(chat_id, [Html(catalog.t(without_case))])
-        summary = await reading.case_summary(session, alert.case_id)
-    return Rendered(chat_id, [Html(catalog.t(with_case, case=summary.reference))])
-
-
 async def _follow_notified_case(services: Services, chat_id: int, case_id: int) -> None:
     """After a reply notice, what the student types next is offered to that case (one tap).
 
@@ -396,20 +289,3 @@ async def _follow_notified_case(services: Services, chat_id: int, case_id: int) 
         state.follow(case_id, label, now.timestamp())
         await save_state(session, services.keys, pseudonym, state.to_dict(), now)
     logger.info("delivery.student_follows_case")
-
-
-async def _render_student_notice(services: Services, row: Delivery) -> Rendered:
-    if row.case_id is None:
-        raise Undeliverable("a student notice without a case")
-    async with services.db.transaction() as session:
-        chat_id = await intake.notify_address(session, services.keys, row.case_id)
-        case = await session.get(Case, row.case_id)
-        label = await intake.case_label(session, services.keys, row.case_id)
-    if chat_id is None or case is None:
-        raise Undeliverable("the student did not opt in, or the case closed")
-    if case.nobody_reached:
-        return Rendered(chat_id, [Html(catalog.t("nobody_reached_notification"))])
-    if label is None:  # a case from before labels
-        return Rendered(chat_id, [Html(catalog.t("new_message_notification"))])
-    # Which of the student's cases has news, by its label: no code, nothing about the content.
-    return Rendered(chat_id, [Html(catalog.t("new_message_notification_label", label=label))])

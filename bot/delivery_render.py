@@ -1,0 +1,143 @@
+"""What an outbox row says, rendered for its recipient at send time: rows hold no text.
+
+The worker (bot.delivery) calls `render_delivery` just before sending: a tip
+or a student's addition is decrypted for the officer who receives it, an
+alert for a supervisor names its kind and case only, a student's notice says
+which case has news by its label. Every officer record is verified on the way
+(a forged one raises, and its alert is committed first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import InlineKeyboardMarkup
+
+from bot import catalog
+from bot.officer import render
+from bot.services import Services
+from bot.textparts import Fragment, Html
+from casework import officers
+from casework.cases import intake, reading
+from casework.delivery import alerts, routing
+from storage.models import AlertKind, Case, Delivery, DeliveryKind
+
+# What a supervisor reads for each alert: (with a case, without one). Kind and case number only.
+ALERT_TEXTS = {
+    AlertKind.RENDERING_FAILED: ("alert_rendering_failed", "alert_rendering_failed_no_case"),
+    AlertKind.TAMPERED_MESSAGE: ("alert_tampered_message", "alert_tampered_message_no_case"),
+    AlertKind.DIRECTORY_FORGED: ("alert_directory_forged", "alert_directory_forged_no_case"),
+    AlertKind.NOBODY_REACHABLE: ("alert_nobody_reachable", "alert_nobody_reachable_no_case"),
+    AlertKind.ALERT_FAILED: ("alert_alert_failed", "alert_alert_failed_no_case"),
+    AlertKind.READER_ADDED: ("alert_reader_added", "alert_reader_added"),  # never about one case
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    chat_id: int
+    document: list[Fragment] = field(default_factory=list)
+    buttons: InlineKeyboardMarkup | None = None
+    # Starts every part after the first of a long message: which case it continues.
+    continued: list[Fragment] = field(default_factory=list)
+
+
+class Undeliverable(Exception):
+    """This row can never be sent (its case is gone, or a student notice lost its address); marked failed."""
+
+
+class RecipientGone(Exception):
+    """The officer can no longer receive (unreachable, deactivated, unenrolled): the row is rerouted."""
+
+
+async def render_delivery(services: Services, row: Delivery) -> Rendered:
+    """Decrypt and render one row for its recipient."""
+    if row.kind == DeliveryKind.NOTIFY_STUDENT:
+        return await _render_student_notice(services, row)
+    if row.kind == DeliveryKind.ALERT:
+        return await _render_alert(services, row)
+    if row.officer_id is None or row.case_id is None:
+        raise Undeliverable("an officer delivery without officer or case")
+    zone = services.policy.timezone
+    async with services.db.transaction() as session:
+        # Verified before every send; a forged record's alert is committed here, before we raise.
+        chat_id = await officers.chat_of(session, row.officer_id)
+    if chat_id is None:
+        raise RecipientGone("the officer cannot receive now")
+    async with services.db.transaction() as session:
+        summary = await reading.case_summary(session, row.case_id)
+        school = await reading.school_name(session, summary.school_id)
+        if row.kind == DeliveryKind.ACK_NOTICE:
+            who = await officers.display_name(session, summary.acknowledged_by)
+            text = catalog.t(
+                "officer_ack_notice", case=summary.reference, officer=who or catalog.t("officer_someone")
+            )
+            return Rendered(chat_id, [Html(text)])
+        if row.kind == DeliveryKind.ESCALATION_NOTICE:
+            return Rendered(chat_id, [Html(await _escalation_notice(session, row, summary))])
+        if row.kind == DeliveryKind.STUDENT_REPLY:
+            if row.message_id is None:
+                raise Undeliverable("a student reply without its message")
+            message = await reading.read_message_as_officer(
+                session, services.keys, row.message_id, row.officer_id
+            )
+            heading = catalog.t("officer_student_addition", case=summary.reference)
+            document = render.addition_document(heading, message.body)
+            return Rendered(chat_id, document, render.reply_only(row.case_id), render.continued(summary))
+        first = await reading.first_message_as_officer(session, services.keys, row.case_id, row.officer_id)
+    prefix = {
+        DeliveryKind.ESCALATION: catalog.t("officer_escalated_prefix"),
+        DeliveryKind.REMINDER: catalog.t("officer_reminder_prefix"),
+    }.get(DeliveryKind(row.kind), "")
+    document = render.tip_document(summary, school, first, zone, prefix=prefix)
+    return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
+
+
+async def _escalation_notice(session: AsyncSession, row: Delivery, summary: reading.CaseSummary) -> str:
+    """To an officer a case went past: to whom (the case's level now) and after how long unacknowledged."""
+    case = await session.get(Case, summary.case_id)
+    if case is None:
+        raise Undeliverable("the case is gone")
+    level = routing.LEVEL_NAMES[min(case.escalation_level, routing.SUPERVISORS)]
+    wait = render.waited(row.created_at - case.created_at)
+    return catalog.t("officer_escalation_notice", case=summary.reference, level=level, wait=wait)
+
+
+async def _render_alert(services: Services, row: Delivery) -> Rendered:
+    """An alert for a supervisor: its kind and the case's reference, from the catalog; no content."""
+    if row.officer_id is None or row.alert_id is None:
+        raise Undeliverable("an alert without supervisor or alert")
+    async with services.db.transaction() as session:
+        chat_id = await officers.chat_of(session, row.officer_id)  # verified; see render_delivery
+    if chat_id is None:
+        raise Undeliverable("the supervisor cannot receive now")  # the others got their copy
+    async with services.db.transaction() as session:
+        alert = await alerts.get_alert(session, row.alert_id)
+        if alert is None:
+            raise Undeliverable("the alert is gone")
+        with_case, without_case = ALERT_TEXTS[AlertKind(alert.kind)]
+        if alert.kind == AlertKind.READER_ADDED:
+            who = await officers.display_name(session, alert.officer_id) or catalog.t("officer_someone")
+            return Rendered(chat_id, [Html(catalog.t(without_case, officer=who))])
+        if alert.case_id is None:
+            return Rendered(chat_id, [Html(catalog.t(without_case))])
+        summary = await reading.case_summary(session, alert.case_id)
+    return Rendered(chat_id, [Html(catalog.t(with_case, case=summary.reference))])
+
+
+async def _render_student_notice(services: Services, row: Delivery) -> Rendered:
+    if row.case_id is None:
+        raise Undeliverable("a student notice without a case")
+    async with services.db.transaction() as session:
+        chat_id = await intake.notify_address(session, services.keys, row.case_id)
+        case = await session.get(Case, row.case_id)
+        label = await intake.case_label(session, services.keys, row.case_id)
+    if chat_id is None or case is None:
+        raise Undeliverable("the student did not opt in, or the case closed")
+    if case.nobody_reached:
+        return Rendered(chat_id, [Html(catalog.t("nobody_reached_notification"))])
+    if label is None:  # a case from before labels
+        return Rendered(chat_id, [Html(catalog.t("new_message_notification"))])
+    # Which of the student's cases has news, by its label: no code, nothing about the content.
+    return Rendered(chat_id, [Html(catalog.t("new_message_notification_label", label=label))])
