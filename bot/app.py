@@ -25,7 +25,8 @@ from telegram.request import HTTPXRequest
 
 from app.settings import Settings
 from bot import catalog
-from bot.officer import handlers as officer
+from bot.officer import enrollment
+from bot.officer.handlers import officer_handlers
 from bot.pacing import Pacing
 from bot.processor import PerChatUpdateProcessor
 from bot.resilient_bot import ResilientBot
@@ -78,15 +79,15 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 def register_handlers(application: BotApplication) -> None:
-    """Groups are refused first; then an enrolled officer's updates go to the officer side; the rest
-    are a student's (or someone enrolling)."""
+    """Groups are refused first; then the officer group takes an enrolled officer's updates (its gate
+    lets anyone else's through untouched); the rest are a student's (or someone enrolling)."""
     application.add_handler(TypeHandler(Update, refuse_groups), group=-2)
-    application.add_handler(TypeHandler(Update, officer.officer_gate), group=-1)
+    application.add_handlers(officer_handlers(), group=-1)
     private = filters.ChatType.PRIVATE
     application.add_handlers(
         [
             MessageHandler(filters.UpdateType.EDITED, student.edited),
-            CommandHandler("enroll", officer.enroll, filters=private),
+            CommandHandler("enroll", enrollment.enroll, filters=private),
             CommandHandler("start", student.start, filters=private),
             CommandHandler("help", student.help_command, filters=private),
             CommandHandler("privacy", student.privacy, filters=private),

@@ -19,6 +19,10 @@ from bot.state import FIELDS
 from bot.textparts import Fragment, Html
 from casework.cases.reading import CaseSummary, ThreadMessage
 from nlu import taxonomy
+from storage.models import Outcome
+
+# The outcomes an officer chooses from when closing, in the order of their buttons.
+OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -99,7 +103,21 @@ def reopen_button(case_id: int, *, send: bool = False) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(catalog.t(key), callback_data=f"o:reopen:{case_id}")]])
 
 
-def close_now_button(case_id: int, outcome: str) -> InlineKeyboardMarkup:
+def outcome_buttons(case_id: int) -> InlineKeyboardMarkup:
+    """One button per outcome. The data holds the internal id (officers never type it): at most 64 bytes."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    catalog.t(f"officer_outcome_{o}"), callback_data=f"o:outcome:{case_id}:{o}"
+                )
+            ]
+            for o in OUTCOMES
+        ]
+    )
+
+
+def close_now_button(case_id: int, outcome: Outcome) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [

@@ -35,6 +35,7 @@ from storage.models.records import (
     ResponseTime,
     ServerKey,
 )
+from storage.models.reply_modes import OfficerReplyMode
 
 __all__ = [
     "INTENT_STATS_CELL",
@@ -62,6 +63,7 @@ __all__ = [
     "KeyEnvelope",
     "KeyRotation",
     "Officer",
+    "OfficerReplyMode",
     "Outcome",
     "ProtectedMonth",
     "RateLimit",

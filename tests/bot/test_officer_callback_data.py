@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 
 from telegram import InlineKeyboardMarkup
 
-from bot.officer import handlers, render
+from bot.officer import render
 from casework.cases.reading import CaseSummary
+from storage.models import CaseKind, CaseStatus
 
 LARGEST_ID = 2**31 - 1  # the largest `cases.id` an INTEGER column holds
 MAX_CALLBACK_BYTES = 64  # Telegram refuses longer callback data (BUTTON_DATA_INVALID)
@@ -21,10 +22,10 @@ def test_every_officer_button_fits_for_the_largest_case_id() -> None:
     summary = CaseSummary(
         LARGEST_ID,
         1,
-        "report",
+        CaseKind.REPORT,
         "report_weapon",
         True,
-        "new",
+        CaseStatus.NEW,
         datetime.now(UTC),
         None,
         "ABCDEFGHIJKLMNOP-999999",
@@ -32,9 +33,9 @@ def test_every_officer_button_fits_for_the_largest_case_id() -> None:
     data = [
         *_data(render.case_buttons(summary)),
         *_data(render.reply_only(LARGEST_ID)),
-        *_data(handlers.outcome_buttons(LARGEST_ID)),
+        *_data(render.outcome_buttons(LARGEST_ID)),
     ]
-    assert len(data) == 4 + 1 + len(handlers.OUTCOMES)  # the control: every button was measured
+    assert len(data) == 4 + 1 + len(render.OUTCOMES)  # the control: every button was measured
     assert all(str(LARGEST_ID) in d for d in data)
     assert max(len(d.encode()) for d in data) <= MAX_CALLBACK_BYTES
     # The reference is what officers see; it is never in the data (nor needed there).
