@@ -48,6 +48,9 @@ class Draft:
     skipped: list[str] = field(default_factory=list)
     asking: str | None = None  # the field the last question asked for
     editing: bool = False  # answering an Edit: back to the preview afterwards
+    # A report that began with only where or when ("something happened at the bus loop today"):
+    # kept to go before the description, since the interview skips what it already says.
+    opener: str | None = None
     # Chosen when the draft starts, kept with it (encrypted): pressing Send twice, or again after a
     # failure half-way, finds the case the first press opened (a unique key in the database) and
     # tells the same case code.
@@ -71,6 +74,9 @@ class ChatState:
     notify_case_id: int | None = None
     # An urgent report sent before the school was known: when it goes to supervisors.
     school_deadline: float | None = None
+    # That urgent report's details prompt (a catalog key): asked once the school is chosen, naming
+    # only what its message did not already say.
+    details_key: str | None = None
     # The case /status just showed, or a reply notice just named: text typed next is offered to it
     # (one tap) until this time.
     # Only here, in the sealed pseudonymous state, never beside an identifier.
@@ -103,6 +109,7 @@ class ChatState:
                 case_id=raw.get("case_id"),
                 notify_case_id=raw.get("notify_case_id"),
                 school_deadline=raw.get("school_deadline"),
+                details_key=raw.get("details_key"),
                 follow_case_id=raw.get("follow_case_id"),
                 follow_label=raw.get("follow_label"),
                 follow_until=raw.get("follow_until"),

@@ -78,13 +78,27 @@ def covered_by_description(text: str, classification: Classification | None) -> 
 async def start_report(turn: Turn, text: str, intent: str, classification: Classification | None) -> Step:
     """A report: take the first message as the description if it is one, then ask what is missing."""
     draft = Draft(kind="report", intent=intent)
-    if intent != "report_other" and len(text.split()) >= MIN_DESCRIPTION_WORDS:
+    covered = covered_by_description(text, classification)
+    if intent == "report_other":
+        if not covered:
+            # A hesitant opener ("can i tell u something", "idk if i should even say this"): nothing
+            # to keep yet. Encourage, and read the next message afresh, so its own meaning counts.
+            return await encourage(turn)
+        draft.opener = text  # where or when is said: it goes before the description, never asked again
+        draft.skipped.extend(covered)
+    elif len(text.split()) >= MIN_DESCRIPTION_WORDS:
         draft.answers["what"] = text
-        draft.skipped.extend(covered_by_description(text, classification))
+        draft.skipped.extend(covered)
     turn.state.draft = draft
     if turn.state.school_id is None:
         return await schools.ask_school(turn, "school_needed_first")
     return await next_question(turn)
+
+
+async def encourage(turn: Turn) -> Step:
+    """A vague or hesitant message with nothing waiting: say they can just type what happened."""
+    await turn.say("opener_encourage")
+    return Step.IDLE
 
 
 async def start_question(turn: Turn, text: str) -> Step:
@@ -134,8 +148,12 @@ async def answer(turn: Turn, text: str) -> Step:
     draft = turn.state.draft
     if draft is None or draft.asking is None:
         return Step.IDLE
+    if draft.asking == "what" and draft.opener:
+        text = f"{draft.opener}\n{text}"
     if await too_long(turn, {**draft.answers, draft.asking: text}):
         return Step.INTERVIEW  # the same question again; the draft is kept as it was
+    if draft.asking == "what":
+        draft.opener = None
     draft.answers[draft.asking] = text
     if draft.asking in draft.skipped:
         draft.skipped.remove(draft.asking)
@@ -246,7 +264,7 @@ async def send(turn: Turn) -> Step:
     await tell_sent(turn, sent, urgent=draft.urgent)
     turn.state.draft = None
     if sent is not None and draft.urgent:
-        await turn.say(details_key(draft.intent))
+        await turn.say(details_key(draft.intent, known_fields(draft)))
         return Step.URGENT_DETAILS
     return Step.IDLE
 
@@ -282,21 +300,45 @@ def sent_at_once(result: Classification) -> bool:
     return hit is not None and hit.group(1) != "self_harm" and hit.group(2) not in SOFT_NET_RULES
 
 
-def details_key(intent: str) -> str:
+def details_key(intent: str, known: frozenset[str] = frozenset()) -> str:
     """What to ask after an urgent report: "where and when did this happen" fits neither a threat
-    about the future nor a student's own crisis."""
-    return {"report_self_harm": "urgent_details_self_harm", "report_threat": "urgent_details_threat"}.get(
-        intent, "urgent_details"
-    )
+    about the future nor a student's own crisis, and is never asked when the message already said it."""
+    if intent in ("report_self_harm", "report_threat"):
+        return "urgent_details_self_harm" if intent == "report_self_harm" else "urgent_details_threat"
+    missing = frozenset({"where", "when"} - known)
+    return _DETAILS_ASKING[missing]
+
+
+# The general details prompt by what is still missing of where and when.
+_DETAILS_ASKING = {
+    frozenset({"where", "when"}): "urgent_details",
+    frozenset({"where"}): "urgent_details_where",
+    frozenset({"when"}): "urgent_details_when",
+    frozenset[str](): "urgent_details_known",
+}
+
+
+def known_fields(draft: Draft) -> frozenset[str]:
+    """Where and when, if the report says them (answered, found in its description, or skipped:
+    a student who skipped a question is not asked it again)."""
+    return frozenset(name for name in ("where", "when") if name in draft.answers or name in draft.skipped)
 
 
 def safety_key(intent: str) -> str:
     return "urgent_self_harm" if intent == "report_self_harm" else "urgent_danger"
 
 
-async def start_urgent(turn: Turn, text: str, intent: str, *, ask_first: bool = False) -> Step:
+async def start_urgent(
+    turn: Turn,
+    text: str,
+    intent: str,
+    *,
+    ask_first: bool = False,
+    classification: Classification | None = None,
+) -> Step:
     """Safety information at once; the report to delivery at the same moment, or held for one tap."""
     draft = Draft(kind="report", intent=intent, urgent=True, answers={"what": text})
+    draft.skipped.extend(covered_by_description(text, classification))  # what the details need not ask
     turn.state.draft = draft
     if ask_first:
         return await ask_consent(turn)
@@ -349,7 +391,8 @@ async def consent_addition(turn: Turn, text: str) -> Step:
 async def after_urgent_sent(turn: Turn, sent: Sent | None) -> Step:
     """The case code; then the school if it is unknown (its wait started), else details."""
     await tell_sent(turn, sent, urgent=True)
-    intent = turn.state.draft.intent if turn.state.draft is not None else ""
+    draft = turn.state.draft
+    key = details_key(draft.intent, known_fields(draft)) if draft is not None else "urgent_details"
     turn.state.draft = None
     turn.state.consent_remind_at = turn.state.consent_chat = None
     if sent is None:
@@ -358,8 +401,9 @@ async def after_urgent_sent(turn: Turn, sent: Sent | None) -> Step:
         turn.state.school_deadline = (
             turn.services.now().timestamp() + school_answer_wait(turn).total_seconds()
         )
+        turn.state.details_key = key  # asked once the school is chosen (router.school_chosen)
         return await schools.ask_school(turn, "urgent_no_school")
-    await turn.say(details_key(intent))
+    await turn.say(key)
     return Step.URGENT_DETAILS
 
 

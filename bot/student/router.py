@@ -28,8 +28,10 @@ SIMPLE_ANSWERS = {
     "help": "help",
     "ask_anonymity": "ask_anonymity",
     "out_of_scope": "out_of_scope",
-    "affirm": "affirm_out_of_context",
-    "deny": "deny_out_of_context",
+    # "ok whatever", "nvm", "i dont know" with nothing waiting for a yes or a no: a hesitant
+    # opener, so encouragement (that they can just type what happened), never a non sequitur.
+    "affirm": "opener_encourage",
+    "deny": "opener_encourage",
 }
 DID_YOU_MEAN_CHOICES = 3
 SENTENCE_WORDS = 4  # typed at the school question, this many words are a message, not a school name
@@ -66,7 +68,9 @@ async def free_message(turn: Turn, text: str) -> Step:
     result = await classify(turn, text)
     if result.urgent:
         ask_first = not reports.sent_at_once(result)
-        return await reports.start_urgent(turn, text, urgent_intent(result), ask_first=ask_first)
+        return await reports.start_urgent(
+            turn, text, urgent_intent(result), ask_first=ask_first, classification=result
+        )
     return await act_on(turn, text, result.intent, result)
 
 
@@ -120,7 +124,7 @@ async def on_choose_school(turn: Turn, text: str) -> Step:
         # Not a school name: someone is in danger. Safety first, the school after.
         result = await classify(turn, text)
         ask_first = not reports.sent_at_once(result)
-        return await reports.start_urgent(turn, text, intent, ask_first=ask_first)
+        return await reports.start_urgent(turn, text, intent, ask_first=ask_first, classification=result)
     matches = await schools.matching(turn, text)
     nothing_waiting = turn.state.draft is None and turn.state.case_id is None
     if not matches and nothing_waiting and len(text.split()) >= SENTENCE_WORDS:
@@ -196,7 +200,9 @@ async def on_urgent_consent(turn: Turn, text: str) -> Step:
     if draft is not None and result.urgent and reports.sent_at_once(result):
         held = draft.answers.get("what", "")
         turn.state.draft = None
-        return await reports.start_urgent(turn, f"{held}\n{text}".strip(), urgent_intent(result))
+        return await reports.start_urgent(
+            turn, f"{held}\n{text}".strip(), urgent_intent(result), classification=result
+        )
     return await reports.consent_addition(turn, text)
 
 
@@ -277,8 +283,10 @@ async def school_chosen(turn: Turn, argument: str) -> Step:
                                       turn.state.school_id, services.now())  # fmt: skip
         services.outbox_ready.set()
         turn.state.school_deadline = None
-        await turn.say("school_set", school=name)
-        await turn.say("urgent_details")
+        # The report is already sent: confirm where it goes, then ask only what it did not say.
+        key, turn.state.details_key = turn.state.details_key or "urgent_details", None
+        await turn.say("urgent_school_set", school=name)
+        await turn.say(key)
         return Step.URGENT_DETAILS
     return await reports.continue_after_school(turn)
 
