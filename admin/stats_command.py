@@ -16,6 +16,7 @@ from rich.table import Table
 
 from admin import messages
 from admin.runtime import Context, console, fail, run
+from casework.stats.cube import ALL_INTENTS, COUNT, URGENT
 from casework.stats.disclosure import Status
 from casework.stats.periods import Granularity, Period, month_end, month_start
 from casework.stats.report import Cell, InvalidStatsQuery, StatsQuery, StatsReport, build_report
@@ -175,12 +176,14 @@ def as_csv(report: StatsReport) -> str:
         )
     for school in report.schools or ["ALL"]:
         for period in report.incomplete:
-            writer.writerow([school, period.label, "*", "count", "", "no"])
+            writer.writerow([school, period.label, ALL_INTENTS, COUNT, "", "no"])
     for t in report.response_times:
         writer.writerow(
-            [t.school, t.period.label, "*", f"{t.measure}_median_minutes", t.median_minutes, "yes"]
+            [t.school, t.period.label, ALL_INTENTS, f"{t.measure}_median_minutes", t.median_minutes, "yes"]
         )
-        writer.writerow([t.school, t.period.label, "*", f"{t.measure}_p90_minutes", t.p90_minutes, "yes"])
+        writer.writerow(
+            [t.school, t.period.label, ALL_INTENTS, f"{t.measure}_p90_minutes", t.p90_minutes, "yes"]
+        )
     return out.getvalue()
 
 
@@ -203,9 +206,9 @@ def print_tables(report: StatsReport, zone: str) -> None:
         for measure, intent in dict.fromkeys((c.measure, c.intent) for c in cells):
             name = (
                 messages.STATS_URGENT
-                if measure == "urgent"
+                if measure == URGENT
                 else messages.STATS_ALL_INTENTS
-                if intent == "*"
+                if intent == ALL_INTENTS
                 else label(intent)
             )
             table.add_row(name, *(str(shown(c)) for c in cells if (c.measure, c.intent) == (measure, intent)))

@@ -57,13 +57,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 class OfficerInfo:
     id: int
     display_name: str
-    role: str
+    role: Role
     active: bool
     enrolled: bool
     unreachable: bool
-    assignments: tuple[tuple[str, str], ...]  # (school code, 'primary' | 'backup')
+    assignments: tuple[tuple[str, AssignmentKind], ...]  # (school code, kind)
     authentic: bool | None = None  # False: fails its MAC (written without the master key); None: not checked
-    forged_assignments: tuple[tuple[str, str], ...] = ()  # current assignments that fail their MAC
+    forged_assignments: tuple[tuple[str, AssignmentKind], ...] = ()  # current assignments that fail their MAC
 
 
 def _clean_name(name: str) -> str:
@@ -364,8 +364,8 @@ async def list_officers(session: AsyncSession, now: datetime) -> list[OfficerInf
         .where(Assignment.starts_at <= now, or_(Assignment.ends_at.is_(None), Assignment.ends_at > now))
         .order_by(School.code)
     )
-    assigned: dict[int, list[tuple[str, str]]] = {}
-    forged: dict[int, list[tuple[str, str]]] = {}
+    assigned: dict[int, list[tuple[str, AssignmentKind]]] = {}
+    forged: dict[int, list[tuple[str, AssignmentKind]]] = {}
     for assignment, code in rows.all():
         genuine = not checking or await directory_auth.verify(session, assignment, now)
         (assigned if genuine else forged).setdefault(assignment.officer_id, []).append(

@@ -49,6 +49,7 @@ from casework.vault.master_key import KeySource, MasterKey, read_key_file, write
 from devtools.emulator.client import Emulator, EmulatorError, User
 from storage import migrations
 from storage.db import Database
+from storage.models import AssignmentKind, Role
 
 DEMO_DIR = VAR_DIR / "demo"
 DATABASE = VAR_DIR / "demo.db"
@@ -62,13 +63,13 @@ SAMPLE_SCHOOLS = PROJECT_ROOT / "schools.sample.csv"
 class DemoOfficer:
     first_name: str  # the terminal chat's account: `:as officer Maple`
     display_name: str
-    role: str
+    role: Role
 
 
 # Cst. Maple covers every sample school, so whichever school a newcomer picks, her tips arrive.
 DEMO_OFFICERS = (
-    DemoOfficer("Maple", "Cst. Maple", "officer"),
-    DemoOfficer("Diaz", "Sgt. Diaz", "supervisor"),
+    DemoOfficer("Maple", "Cst. Maple", Role.OFFICER),
+    DemoOfficer("Diaz", "Sgt. Diaz", Role.SUPERVISOR),
 )
 
 
@@ -166,9 +167,11 @@ async def reconcile(url: str, key: MasterKey) -> list[Plan]:
                     assigned: set[str] = set()
                 else:
                     officer_id, assigned = info.id, {code for code, _ in info.assignments}
-                if demo.role == "officer":
+                if demo.role == Role.OFFICER:
                     for school in sorted(active - assigned):
-                        await officers.assign(session, keys, officer_id, school, kind="primary", now=now)
+                        await officers.assign(
+                            session, keys, officer_id, school, kind=AssignmentKind.PRIMARY, now=now
+                        )
                 chat_id = await officers.chat_of(session, officer_id)
                 code = None
                 if chat_id is None:

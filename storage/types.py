@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import DateTime
+from sqlalchemy import DateTime, Enum
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
@@ -38,3 +39,25 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _values(enum: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum]
+
+
+def enum_values(enum: type[StrEnum], length: int) -> Enum:
+    """A StrEnum column stored as its members' values in a plain VARCHAR(length); members come back.
+
+    The schema is exactly the string column it replaces: no native type (PostgreSQL's `CREATE
+    TYPE`), and no CHECK of its own, since the models declare theirs (`one_of`) with stable names
+    that the migrations created. Values, not names, are stored (`'in_progress'`, not `'IN_PROGRESS'`),
+    and a string that is no member's value fails before it reaches the database.
+    """
+    return Enum(
+        enum,
+        native_enum=False,
+        values_callable=_values,
+        create_constraint=False,
+        length=length,
+        validate_strings=True,
+    )

@@ -178,8 +178,8 @@ async def add_message(
         raise UnknownCase(f"no case {case_id}")
     if case.status == CaseStatus.CLOSED:
         raise CaseClosed(f"case {case_id} is closed")
-    direction = Direction(direction)
-    if direction == Direction.OFFICER and (
+    author = Direction(direction)
+    if author == Direction.OFFICER and (
         author_officer_id is None or not await is_recipient(session, case_id, author_officer_id)
     ):
         raise AccessDenied(f"case {case_id} is not shared with this officer")
@@ -187,13 +187,13 @@ async def add_message(
     message = await sealing.store_message(
         session,
         case,
-        direction=direction,
+        direction=author,
         body=body,
         recipients=recipients,
         now=now,
         author_officer_id=author_officer_id,
     )
-    if direction == Direction.STUDENT:
+    if author == Direction.STUDENT:
         receivers = await routing.current_receivers(session, case, now)
         if receivers:
             await outbox.queue(
@@ -203,14 +203,14 @@ async def add_message(
             await outbox.queue_waiting(
                 session, DeliveryKind.STUDENT_REPLY, case.id, now, message_id=message.id
             )
-    elif direction == Direction.OFFICER and author_officer_id is not None:
+    elif author == Direction.OFFICER and author_officer_id is not None:
         await _officer_replied(session, policy, case, author_officer_id, now)
     await audit.record_event(
         session,
-        actor=audit.officer_actor(author_officer_id) if author_officer_id else str(direction),
+        actor=audit.officer_actor(author_officer_id) if author_officer_id else str(author),
         action="case.message",
         case_id=case.id,
-        detail=f"{direction} message {message.seq}",
+        detail=f"{author} message {message.seq}",
         now=now,
     )
     return message.id

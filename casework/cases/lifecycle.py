@@ -23,7 +23,16 @@ from casework.errors import AccessDenied, InvalidTransition, UnknownCase
 from casework.policy import CasePolicy
 from casework.stats.responses import record_response
 from casework.vault.keys import KeyRing
-from storage.models import Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus, Outcome, ResponseMeasure
+from storage.models import (
+    Case,
+    CaseStatus,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Direction,
+    Outcome,
+    ResponseMeasure,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +105,7 @@ async def close(
     the student must hear of the officer's last word, and nothing else can be queued for a closed case.
     """
     case = await open_case_for_officer(session, case_id, officer_id)
-    Outcome(outcome)  # an unknown outcome fails before anything is written
+    chosen = Outcome(outcome)  # an unknown outcome fails before anything is written
     # Undelivered notices about a closing case are moot (the last message queues its own notice below).
     await session.execute(
         delete(Delivery).where(
@@ -109,7 +118,7 @@ async def close(
         if keys is None:
             raise ValueError("a last message is sealed: pass the key ring")
         await add_message(
-            session, keys, policy, case_id, direction="officer", body={"text": last_message},
+            session, keys, policy, case_id, direction=Direction.OFFICER, body={"text": last_message},
             now=now, author_officer_id=officer_id,
         )  # fmt: skip
     notice_pending = await session.scalar(
@@ -122,7 +131,7 @@ async def close(
         .limit(1)
     )
     case.status = CaseStatus.CLOSED
-    case.outcome = Outcome(outcome)
+    case.outcome = chosen
     case.closed_at = now
     if notice_pending is None:
         case.notify_address_sealed = None
@@ -133,7 +142,7 @@ async def close(
         actor=audit.officer_actor(officer_id),
         action="case.closed",
         case_id=case_id,
-        detail=f"outcome {case.outcome}" + (", with a last message" if last_message else ""),
+        detail=f"outcome {chosen}" + (", with a last message" if last_message else ""),
         now=now,
     )
     return case.retain_until

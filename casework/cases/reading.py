@@ -25,11 +25,14 @@ from casework.vault import crypto, directory_auth, sealing
 from casework.vault.keys import KeyRing
 from storage.models import (
     Case,
+    CaseKind,
     CaseMessage,
     CaseRecipient,
     CaseStatus,
+    Direction,
     KeyEnvelope,
     Officer,
+    Outcome,
     RecipientKind,
     School,
 )
@@ -42,7 +45,7 @@ class ForgedMessage(crypto.DecryptionError):
 @dataclass(frozen=True, slots=True)
 class ThreadMessage:
     seq: int
-    direction: str  # 'student', 'officer' or 'system'
+    direction: Direction
     created_at: datetime
     body: dict[str, str]
     author_officer_id: int | None = None
@@ -54,10 +57,10 @@ class CaseSummary:
 
     case_id: int
     school_id: int | None
-    kind: str
+    kind: CaseKind
     intent: str
     urgent: bool
-    status: str
+    status: CaseStatus
     created_at: datetime
     acknowledged_by: int | None
     reference: str  # what officers see and type, `MRC-12` (casework.cases.references)
@@ -68,7 +71,7 @@ class CaseThread:
     """A case as its officer sees it."""
 
     summary: CaseSummary
-    outcome: str | None
+    outcome: Outcome | None
     messages: tuple[ThreadMessage, ...]
     withheld: int = 0  # stored messages that failed their MAC: never shown, alerted (directory_auth)
 
@@ -78,8 +81,8 @@ class StudentView:
     """A case as its student sees it: status and the conversation, no officer identities."""
 
     case_id: int
-    kind: str
-    status: str
+    kind: CaseKind
+    status: CaseStatus
     created_at: datetime
     messages: tuple[ThreadMessage, ...]
     withheld: int = 0  # stored messages that failed their MAC: never shown, alerted (directory_auth)

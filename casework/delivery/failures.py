@@ -44,7 +44,7 @@ async def reroute(session: AsyncSession, policy: CasePolicy, delivery_id: int, n
     case = await session.get(Case, row.case_id)
     if case is None or case.status == CaseStatus.CLOSED:
         return 0
-    kind = DeliveryKind(row.kind)
+    kind = row.kind
     if kind in _PERSONAL_NOTICES or (kind in _MOOT_ONCE_ACKNOWLEDGED and case.status != CaseStatus.NEW):
         return 0
     receivers = tuple(i for i in await routing.current_receivers(session, case, now) if i != row.officer_id)

@@ -184,7 +184,7 @@ async def release_waiting(session: AsyncSession, policy: CasePolicy, now: dateti
         )
         await outbox.queue(
             session,
-            DeliveryKind(delivery.kind),
+            delivery.kind,
             receivers[1:],
             now,
             case_id=case.id,

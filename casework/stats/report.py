@@ -81,7 +81,7 @@ class Cell:
 class ResponseTimes:
     school: str
     period: Period
-    measure: str  # "acknowledgement" or "first_reply"
+    measure: ResponseMeasure
     median_minutes: int  # rounded to responses.ROUND_TO_MINUTES, over at least MIN_CASES_FOR_TIMES cases
     p90_minutes: int
 

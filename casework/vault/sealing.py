@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.delivery.routing import SealingRecipient
 from casework.vault import crypto, directory_auth
-from storage.models import Case, CaseMessage, KeyEnvelope, RecipientKind
+from storage.models import Case, CaseMessage, Direction, KeyEnvelope, RecipientKind
 
 PAD_TO = 128
 # What one sealed message may hold, counted as Telegram counts (UTF-16 code units) over its values:
@@ -84,7 +84,7 @@ async def store_message(
     session: AsyncSession,
     case: Case,
     *,
-    direction: str,
+    direction: Direction,
     body: Mapping[str, str],
     recipients: Iterable[SealingRecipient],
     now: datetime,

@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, one_of
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, enum_values
 
 
 class CaseKind(StrEnum):
@@ -72,11 +72,11 @@ class Case(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # NULL: an urgent report sent before the student chose a school (it goes to supervisors).
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[CaseKind] = mapped_column(enum_values(CaseKind, 16))
     intent: Mapped[str] = mapped_column(String(64))
     urgent: Mapped[bool] = mapped_column(Boolean)
-    status: Mapped[str] = mapped_column(String(16), index=True)
-    outcome: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[CaseStatus] = mapped_column(enum_values(CaseStatus, 16), index=True)
+    outcome: Mapped[Outcome | None] = mapped_column(enum_values(Outcome, 16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
@@ -127,7 +127,7 @@ class CaseRecipient(Base):
         ForeignKey("officers.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    granted_by: Mapped[str] = mapped_column(String(32))
+    granted_by: Mapped[Grant] = mapped_column(enum_values(Grant, 32))
     # Key version and HMAC over the row (casework.vault.directory_auth): a writer cannot add a reader.
     mac: Mapped[bytes | None] = mapped_column(LargeBinary(34))
 
@@ -139,7 +139,7 @@ class CaseMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
-    direction: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[Direction] = mapped_column(enum_values(Direction, 16))
     author_officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))
@@ -165,7 +165,7 @@ class KeyEnvelope(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("case_messages.id", ondelete="CASCADE"), index=True)
-    recipient_kind: Mapped[str] = mapped_column(String(16))
+    recipient_kind: Mapped[RecipientKind] = mapped_column(enum_values(RecipientKind, 16))
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
     ephemeral_public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     nonce: Mapped[bytes] = mapped_column(LargeBinary(12))

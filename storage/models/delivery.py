@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, Stri
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, one_of
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, enum_values
 
 
 class DeliveryKind(StrEnum):
@@ -55,7 +55,7 @@ class Alert(Base):
     __table_args__ = (one_of("kind", AlertKind),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[AlertKind] = mapped_column(enum_values(AlertKind, 32))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -73,12 +73,12 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[DeliveryKind] = mapped_column(enum_values(DeliveryKind, 24))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("case_messages.id", ondelete="CASCADE"))
     # NULL: to the case's student (notify_student), or waiting for any officer (status 'waiting').
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[DeliveryStatus] = mapped_column(enum_values(DeliveryStatus, 16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

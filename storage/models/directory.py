@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, LargeBinary, St
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, one_of
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, enum_values
 
 
 class Role(StrEnum):
@@ -39,7 +39,7 @@ class Officer(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     display_name: Mapped[str] = mapped_column(String(120))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(enum_values(Role, 16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # The officer's own Telegram chat once enrolled: staff data, needed to deliver tips.
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
@@ -76,7 +76,7 @@ class Assignment(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
     school_id: Mapped[int] = mapped_column(ForeignKey("schools.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[AssignmentKind] = mapped_column(enum_values(AssignmentKind, 16))
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Key version and HMAC over every column (casework.vault.directory_auth).

@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, LargeBinary, S
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, one_of
-from storage.types import UTCDateTime
+from storage.types import UTCDateTime, enum_values
 
 
 class IntentStat(Base):
@@ -73,7 +73,7 @@ class ResponseTime(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     school_id: Mapped[int | None] = mapped_column(ForeignKey("schools.id", ondelete="RESTRICT"))
     day: Mapped[date] = mapped_column(Date, index=True)
-    measure: Mapped[str] = mapped_column(String(16))
+    measure: Mapped[ResponseMeasure] = mapped_column(enum_values(ResponseMeasure, 16))
     seconds: Mapped[int] = mapped_column(Integer)
 
 
