@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
 from rapidfuzz.distance import DamerauLevenshtein
 
 from nlu import safety_lexicon
+from nlu.safety_lexicon import Lexicon
 from nlu.textprep import normalize
 
 # Digits typed for letters inside a word ("k1ll", "su1c1de", "sh00t").
@@ -29,15 +29,16 @@ class SafetyHit:
         return f"safety net: {self.category}/{self.rule}"
 
 
-def prepare(text: str) -> str:
+def prepare(text: str, lexicon: Lexicon | None = None) -> str:
     """The normal form the lexicon's patterns are written against."""
-    for emoji, word in safety_lexicon.EMOJI_WORDS.items():
+    lexicon = lexicon or safety_lexicon.load()
+    for emoji, word in lexicon.emoji.items():
         text = text.replace(emoji, word)
     text = normalize(text)
     text = _MIXED_WORD.sub(lambda m: m.group().translate(_LEET), text)
     # Punctuation breaks a phrase no more than a space does ("kill... myself").
     words = re.sub(r"[^\w\s]", " ", text).split()
-    return " ".join(safety_lexicon.CONTRACTIONS.get(word, word) for word in words)
+    return " ".join(lexicon.contractions.get(word, word) for word in words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,22 +49,14 @@ class _Category:
     fuzzy: tuple[str, ...]
 
 
-@cache
-def _categories() -> tuple[_Category, ...]:
-    # Ordered by what the student most needs first: self-harm resources lead.
-    order = ("self_harm", "threat", "weapon", "sexual_harm", "abuse")
-    built = []
-    for name in order:
-        harmless = safety_lexicon.HARMLESS.get(name)
-        built.append(
-            _Category(
-                name=name,
-                rules=tuple((rule, re.compile(p)) for rule, p in safety_lexicon.CATEGORIES[name].items()),
-                harmless=re.compile(harmless) if harmless else None,
-                fuzzy=safety_lexicon.FUZZY_WORDS.get(name, ()),
-            )
-        )
-    return tuple(built)
+# Ordered by what the student most needs first: self-harm resources lead.
+ORDER = ("self_harm", "threat", "weapon", "sexual_harm", "abuse")
+
+
+def _categories(lexicon: Lexicon) -> tuple[_Category, ...]:
+    return tuple(
+        _Category(name, lexicon.rules[name], lexicon.harmless[name], lexicon.fuzzy[name]) for name in ORDER
+    )
 
 
 def _fuzzy_match(words: set[str], targets: tuple[str, ...]) -> str | None:
@@ -77,7 +70,14 @@ def _fuzzy_match(words: set[str], targets: tuple[str, ...]) -> str | None:
 
 
 class SafetyNet:
-    """Finds urgent phrases (with slang, misspellings and indirect wording)."""
+    """Finds urgent phrases (with slang, misspellings and indirect wording).
+
+    The lexicon is read and checked when the net is made (at start-up): a malformed file raises there.
+    """
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self._lexicon = lexicon or safety_lexicon.load()
+        self._categories = _categories(self._lexicon)
 
     def check(self, text: str) -> SafetyHit | None:
         """The first hit, most pressing category first, or None."""
@@ -86,11 +86,11 @@ class SafetyNet:
 
     def check_all(self, text: str) -> list[SafetyHit]:
         """Every category that fires, most pressing first."""
-        prepared = prepare(text[:20_000])
+        prepared = prepare(text[:20_000], self._lexicon)
         if not prepared:
             return []
         hits = []
-        for category in _categories():
+        for category in self._categories:
             target = category.harmless.sub(" ", prepared) if category.harmless else prepared
             for rule, pattern in category.rules:
                 if pattern.search(target):
