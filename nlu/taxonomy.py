@@ -1,14 +1,21 @@
-"""The intent taxonomy (shared/intents.md) as data: names, urgency, plain labels."""
+"""The intent taxonomy (shared/intents.md) as data: names, urgency, plain labels.
+
+labels.yml is the one list of intents. Rasa's domain (for `rasa data
+validate`) is derived from it: `rasa_domain()` adds the intents to what
+domain.yml holds besides them (its version and entities).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 LABELS_FILE = Path(__file__).with_name("labels.yml")
+DOMAIN_FILE = Path(__file__).with_name("domain.yml")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +53,18 @@ def label(name: str) -> str:
     """A plain-language label for an intent ("a weapon"), or the name itself."""
     intent = intents().get(name)
     return intent.label if intent else name
+
+
+def rasa_domain(domain_file: Path = DOMAIN_FILE) -> dict[str, Any]:
+    """Rasa's domain: domain.yml with the intents of labels.yml, in their order."""
+    domain: dict[str, Any] = yaml.safe_load(domain_file.read_text(encoding="utf-8"))
+    if "intents" in domain:
+        raise ValueError(f"{domain_file} lists intents: they are listed once, in {LABELS_FILE.name}")
+    return {"version": domain["version"], "intents": list(intents()), **domain}
+
+
+def write_rasa_domain(path: Path) -> Path:
+    """Write the derived domain where Rasa can read it (a scratch directory, not the source tree)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(rasa_domain(), sort_keys=False), encoding="utf-8")
+    return path
