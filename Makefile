@@ -16,11 +16,12 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 export RASA_TELEMETRY_ENABLED := false
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 
-.PHONY: help setup run demo-reset test lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-fuzz clean
+.PHONY: help setup run demo-reset test test-fast lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-fuzz clean
 
 help:
 	@echo "make run        start SRO Connect (local demo when TELEGRAM_BOT_TOKEN is unset)"
 	@echo "make test       lint, type-check and run the whole test suite"
+	@echo "make test-fast  only the fast tier: unmarked tests (no Rasa server, browser, OCR or long runs)"
 	@echo "make demo-reset delete the local demo's state (var/demo.db, its key, var/demo/): the next run starts afresh"
 	@echo "make nlu-eval   evaluate the NLU model; writes docs/nlu-report.md"
 	@echo "make bench-nlu  benchmark the Rasa server and the classifier; writes docs/benchmarks.md"
@@ -71,6 +72,13 @@ typecheck: $(VENV)/.installed
 pytest: $(VENV)/.installed
 	@rm -rf var/transcripts
 	@eval "$$(scripts/test-postgres)" && PTB_TIMEDELTA=true PYTHONUNBUFFERED=1 $(PY) -m pytest $(PYTEST_ARGS)
+
+# The fast tier: tests with none of the markers below (pyproject.toml lists them). No Rasa server is
+# started: only rasa-marked tests may use it (tests/conftest.py refuses any other).
+FAST_TIER := not rasa and not browser and not ocr and not slow
+
+test-fast: $(VENV)/.installed
+	@eval "$$(scripts/test-postgres)" && PTB_TIMEDELTA=true PYTHONUNBUFFERED=1 $(PY) -m pytest -m "$(FAST_TIER)" $(PYTEST_ARGS)
 
 # docs/conversation.md is generated from bot/flow.py and the end-to-end tests' transcripts.
 docs-check: $(VENV)/.installed

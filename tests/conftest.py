@@ -1,18 +1,23 @@
-"""Fixtures shared by the whole suite: the one real Rasa server of a test run."""
+"""The suite's shared fixtures: its databases, its one real Rasa server, and who may use that server."""
 
 from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
+
+from devtools.procs import free_port, wait_http
+
+__all__ = ["ROOT", "RasaServer", "free_port"]
+
+# The database fixtures (tests/storage/fixtures.py: a fresh migrated SQLite and PostgreSQL database
+# per test) for every directory, declared once here instead of imported by each conftest.
+pytest_plugins = ["tests.storage.fixtures"]
 
 # python-telegram-bot's future default for time periods, as `python -m bot` sets it; without it PTB
 # warns when it builds a RetryAfter, and warnings are errors in this suite.
@@ -20,13 +25,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "models" / "sro-nlu.tar.gz"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)
@@ -60,19 +58,11 @@ def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer
             [str(ROOT / "scripts" / "nlu-server")], env=env, stdout=out, stderr=subprocess.STDOUT
         )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
     try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"Rasa server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{url}/", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("Rasa server did not start within 180 s")
-            time.sleep(0.5)
+        try:
+            wait_http(f"{url}/", process, seconds=180, what="the Rasa server")
+        except (RuntimeError, TimeoutError) as error:
+            pytest.fail(f"{error}:\n{log.read_text()[-3000:]}")
         yield RasaServer(url, token, log)
     finally:
         process.terminate()
@@ -81,3 +71,15 @@ def rasa_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RasaServer
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The tiers hold: a test that uses the real Rasa server must say so with the `rasa` marker, so
+    that the fast tier (`make test-fast`, unmarked tests only) never starts one."""
+    unmarked = [
+        item.nodeid
+        for item in items
+        if "rasa_server" in getattr(item, "fixturenames", ()) and item.get_closest_marker("rasa") is None
+    ]
+    if unmarked:
+        raise pytest.UsageError(f"tests using rasa_server without the rasa marker: {unmarked}")

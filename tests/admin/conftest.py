@@ -1,19 +1,9 @@
-"""Every test here runs once on SQLite and once on PostgreSQL (see tests/storage/fixtures.py)."""
+"""The admin tests' logging guard; their database fixtures come from tests/conftest.py's plugin."""
 
 import logging
 from collections.abc import Iterator
 
 import pytest
-
-from tests.storage.fixtures import (  # noqa: F401  (fixtures are found by name)
-    database,
-    keys,
-    master,
-    migrated_templates,
-    now,
-    policy,
-    test_database,
-)
 
 
 @pytest.fixture(autouse=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -22,7 +21,7 @@ from app.settings import Settings
 from bot.app import build_application
 from bot.delivery import delivery_worker
 from bot.jobs import housekeeping
-from bot.services import BotApplication, case_policy
+from bot.services import BotApplication, Services, case_policy
 from casework import officers, schools
 from casework.cases.labels import LABELS
 from casework.policy import CasePolicy
@@ -31,9 +30,13 @@ from casework.vault.master_key import KeySource, MasterKey
 from devtools.conversation_doc import TRANSCRIPTS
 from devtools.emulator import Emulator
 from devtools.emulator.client import ChatRef, Message, User
+from devtools.procs import eventually
+from nlu.classifier import IntentClassifier
 from storage import migrations
 from storage.db import Database
 from tests.conftest import ROOT
+
+__all__ = ["CODE", "Officer", "Student", "World", "eventually", "mask", "now", "record_transcript"]
 
 SCHOOLS = {
     "MRS": "Maple Ridge Secondary School",
@@ -66,6 +69,8 @@ class World:
     officers: dict[str, Officer] = field(default_factory=dict)
     app: BotApplication | None = None
     settings_overrides: dict[str, Any] = field(default_factory=dict)
+    # The fast tier's scripted model (tests/bot/scripted.py); None: the real Rasa server at nlu_url.
+    classifier: IntentClassifier | None = None
 
     def settings(self) -> Settings:
         values: dict[str, Any] = {
@@ -154,8 +159,17 @@ class World:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[BotApplication]:
-        """The bot, exactly as `python -m bot` runs it, polling the emulator over HTTP."""
-        application = build_application(self.settings(), background=[delivery_worker, housekeeping])
+        """The bot, exactly as `python -m bot` runs it, polling the emulator over HTTP.
+
+        With a scripted classifier, the services are those `python -m bot` starts, that model aside.
+        """
+        settings = self.settings()
+        services = None
+        if self.classifier is not None:
+            services = await Services.start(settings, classifier=self.classifier)
+        application = build_application(
+            settings, services=services, background=[delivery_worker, housekeeping]
+        )
         await application.initialize()
         assert application.post_init is not None
         await application.post_init(application)
@@ -174,6 +188,8 @@ class World:
             await application.post_shutdown(application)
             await application.shutdown()
             self.app = None
+            if services is not None:
+                await services.db.close()  # injected services are the injector's to close
 
 
 class Student:
@@ -201,19 +217,6 @@ class Student:
         choices = await self.says(typed)
         assert any(name in text for row in choices.buttons for text, _ in row), choices.buttons
         return await self.taps(choices, name)
-
-
-async def eventually(check: Any, seconds: float = 10.0) -> Any:
-    """Poll `check()` (sync or async) until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 _MASKS = [

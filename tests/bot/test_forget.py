@@ -1,4 +1,4 @@
-"""/forget end to end (emulator, real Rasa, real bot): no row tied to the chat remains, its messages go.
+"""/forget end to end (emulator, real bot, scripted model): no row tied to the chat remains, its messages go.
 
 Positive controls: before /forget the same queries find the chat's rows and
 its case's address; after it, another student's rows, address and messages
@@ -7,7 +7,6 @@ are untouched.
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import func, select
 
 from casework.cases import drafts, intake
@@ -15,8 +14,11 @@ from devtools.emulator.client import Message
 from storage.models import Draft, RateLimit
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World
+from tests.bot.scripted import ScriptedClassifier
 
-pytestmark = pytest.mark.rasa
+KNIFE = "a kid has a knife in his locker near room 204"
+GUN = "someone brought a gun to the parking lot"
+VAPES = "someone is selling vapes behind the portables"
 
 
 async def report_and_opt_in(world: World, student: Student, text: str) -> str:
@@ -49,13 +51,16 @@ async def rows_of(world: World, chat_id: int, code: str) -> tuple[int, int, int 
     return int(draft_rows or 0), int(limit_rows or 0), address
 
 
-async def test_forget_leaves_no_row_tied_to_the_chat_and_deletes_its_messages(world_both: World) -> None:
-    world = world_both
+async def test_forget_leaves_no_row_tied_to_the_chat_and_deletes_its_messages(
+    scripted_world_both: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world_both
+    script.script({KNIFE: "report_weapon", GUN: "report_weapon", VAPES: "report_drugs"})
     officer = await world.enroll("maple")
     async with world.running():
         student, other = await new_student(world), await new_student(world)
-        code = await report_and_opt_in(world, student, "a kid has a knife in his locker near room 204")
-        other_code = await report_and_opt_in(world, other, "someone brought a gun to the parking lot")
+        code = await report_and_opt_in(world, student, KNIFE)
+        other_code = await report_and_opt_in(world, other, GUN)
 
         # The officer answers the first student, who gets the discreet notice (deleted by /forget too).
         tip = await world.emu.wait_for(officer, lambda m: "room 204" in m.text, after=0, timeout=15)
@@ -89,6 +94,6 @@ async def test_forget_leaves_no_row_tied_to_the_chat_and_deletes_its_messages(wo
         assert not any(m.deleted for m in await world.emu.messages(other.user, include_user=True))
 
         # The forgotten chat is a new one: nothing is remembered of it, not even its school.
-        again = await student.says("someone is selling vapes behind the portables")
+        again = await student.says(VAPES)
         assert "school" in again.text.lower()
         assert (await student.says(f"/status {code}")).text  # the case code still opens the case

@@ -13,16 +13,15 @@ import json
 import re
 from typing import Any
 
-import pytest
-
 from devtools.emulator.faults import Call
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, World
-
-pytestmark = pytest.mark.rasa
+from tests.bot.scripted import ScriptedClassifier
 
 HOST = "tracker.example"
 URL = f"https://{HOST}/v/7f3q"
+GUN = f"a guy posted a video saying hes bringing a gun to school tomorrow {URL}"
+SCOOTER = f"is it illegal to ride an e-scooter on the sidewalk like in {URL}/q"
 
 
 def previews_disabled(call: Call) -> bool:
@@ -40,7 +39,11 @@ def carrying(calls: list[Call], needle: str) -> list[Call]:
     return [c for c in calls if needle in json.dumps(c.params, ensure_ascii=False)]
 
 
-async def test_no_call_carrying_a_students_url_allows_a_preview(world: World) -> None:
+async def test_no_call_carrying_a_students_url_allows_a_preview(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    script.script({GUN: "report_weapon", SCOOTER: "ask_officer"})
     officer = await world.enroll("maple")
     async with world.running():
         # An urgent report with a URL: the tip goes out at once, then the student adds more.
@@ -48,9 +51,7 @@ async def test_no_call_carrying_a_students_url_allows_a_preview(world: World) ->
         await student.says("/start")
         await student.then()
         await student.choose_school("maple", "Maple Ridge Secondary School")
-        safety = await student.says(
-            f"a guy posted a video saying hes bringing a gun to school tomorrow {URL}"
-        )
+        safety = await student.says(GUN)
         assert "911" in safety.text
         sent = await student.then()
         code = CODE.search(sent.text)
@@ -78,7 +79,7 @@ async def test_no_call_carrying_a_students_url_allows_a_preview(world: World) ->
         await other.says("/start")
         await other.then()
         await other.choose_school("maple", "Maple Ridge Secondary School")
-        preview = await other.says(f"is it illegal to ride an e-scooter on the sidewalk like in {URL}/q")
+        preview = await other.says(SCOOTER)
         assert f"{URL}/q" in preview.text
         await other.taps(preview, "✅ Send")
         question = await world.emu.next_message(officer, timeout=15)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -12,6 +11,9 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
 
 from devtools.emulator import Emulator
+from devtools.procs import eventually
+
+__all__ = ["App", "Errors", "build_app", "eventually", "polling"]
 
 App = Application[Any, Any, Any, Any, Any, Any]
 Callback = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
@@ -35,14 +37,6 @@ def build_app(emu: Emulator) -> App:
         ApplicationBuilder().token(emu.token).base_url(emu.base_url).base_file_url(emu.base_file_url).build()
     )
     return app
-
-
-async def eventually(predicate: Callable[[], bool], seconds: float = 5.0) -> None:
-    """Wait until `predicate()` holds (for effects with no message to await)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
 
 
 class Errors:
