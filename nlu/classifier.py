@@ -10,13 +10,12 @@ from typing import Protocol
 from nlu import taxonomy
 from nlu.fallback import FallbackModel
 from nlu.rasa_client import NLUUnavailable, RasaClient
-from nlu.result import NLU_FALLBACK, Classification, ModelOutput, Source
+from nlu.result import MAX_CHARS, NLU_FALLBACK, Classification, ModelOutput, Source
 from nlu.safety_lexicon import CATEGORY_INTENT
 from nlu.safety_net import SafetyNet
 
 logger = logging.getLogger(__name__)
 
-MAX_CHARS = 4096
 # Control characters become spaces one for one, so entity offsets still index the text.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 

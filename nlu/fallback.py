@@ -23,13 +23,12 @@ from nlu import features, textprep
 from nlu.lexicon_entities import LookupEntityExtractor
 from nlu.pipeline_config import FallbackThresholds, read_thresholds
 from nlu.rasa_client import RANKING_LENGTH
-from nlu.result import NLU_FALLBACK, IntentScore, ModelOutput
+from nlu.result import MAX_CHARS, NLU_FALLBACK, IntentScore, ModelOutput
 from nlu.training_data import DATA_DIR, NLUData, load_dir
 
 logger = logging.getLogger(__name__)
 
 MODEL_PATH = MODELS_DIR / "fallback.joblib"
-MAX_CHARS = 4096  # Telegram's message limit; longer texts add nothing to the intent.
 
 
 def fingerprint(data_dir: Path = DATA_DIR) -> str:

@@ -3,18 +3,103 @@
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable, Collection
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from nlu.result import NLU_FALLBACK, Entity, IntentScore, ModelOutput
 
 logger = logging.getLogger(__name__)
 
 RANKING_LENGTH = 10
+
+
+def _known(name: str | None, info: ValidationInfo) -> str | None:
+    """An intent name must be one the client was built with (`nlu_fallback` included)."""
+    known: Collection[str] = info.context or ()  # passed by `RasaClient._read`
+    if name is not None and name not in known:
+        raise ValueError("unknown intent")
+    return name
+
+
+# A probability as Rasa writes it: a JSON number (not a string, not a boolean), finite, within
+# [0, 1] give or take float rounding, which is then clipped away.
+Probability = Annotated[
+    float, Field(ge=0.0, le=1.0 + 1e-6, allow_inf_nan=False), AfterValidator(lambda p: min(p, 1.0))
+]
+KnownIntent = Annotated[str, AfterValidator(_known)]
+
+_HIDDEN = ConfigDict(hide_input_in_errors=True)  # the input holds the student's text
+
+
+class ParsedIntent(BaseModel):
+    model_config = _HIDDEN
+
+    name: Annotated[str | None, AfterValidator(_known)] = None  # None: Rasa's answer for an empty text
+    confidence: Probability
+
+
+class RankedIntent(BaseModel):
+    model_config = _HIDDEN
+
+    name: KnownIntent
+    confidence: Probability
+
+
+class RankedFallback(BaseModel):
+    """The fallback's place in the ranking (`_rank_kind`): left out of it, so nothing more is read."""
+
+    model_config = _HIDDEN
+
+
+def _rank_kind(entry: Any) -> str:
+    return "fallback" if isinstance(entry, dict) and entry.get("name") == NLU_FALLBACK else "intent"
+
+
+Ranked = Annotated[
+    Annotated[RankedIntent, Tag("intent")] | Annotated[RankedFallback, Tag("fallback")],
+    Discriminator(_rank_kind),
+]
+
+
+class ParsedEntity(BaseModel):
+    model_config = _HIDDEN
+
+    entity: str
+    value: Any = None  # shown as text; Rasa may give a number
+    start: int
+    end: int
+
+
+class RasaParse(BaseModel):
+    """What this client reads of `POST /model/parse`'s answer; everything else in it is ignored."""
+
+    model_config = _HIDDEN
+
+    text: str | None = None
+    intent: ParsedIntent
+    intent_ranking: list[Ranked] | None = None
+    entities: list[ParsedEntity] | None = None
+
+    @model_validator(mode="after")
+    def _entities_inside_text(self) -> RasaParse:
+        length = len(self.text or "")
+        if not all(0 <= e.start <= e.end <= length for e in self.entities or ()):
+            raise ValueError("entity outside text")
+        return self
 
 
 class NLUUnavailable(Exception):
@@ -85,31 +170,33 @@ class RasaClient:
             raise NLUUnavailable(type(error).__name__) from error
 
     def _read(self, body: Any) -> ModelOutput:
-        """Validate Rasa's JSON strictly; anything unexpected counts as garbage."""
-        if not isinstance(body, dict):
-            raise NLUUnavailable("body is not an object")
-        intent = body.get("intent")
-        if not isinstance(intent, dict):
-            raise NLUUnavailable("no intent")
-        name = intent.get("name")
-        confidence = _probability(intent.get("confidence"))
+        """Validate Rasa's JSON strictly (`RasaParse`); anything unexpected counts as garbage."""
+        try:
+            parsed: RasaParse | None = RasaParse.model_validate(body, strict=True, context=self._known)
+        except ValidationError:
+            parsed = None
+        if parsed is None:
+            # Raised outside the handler, so nothing chains to it: a validation error keeps the
+            # input (`errors()`), and the input holds a student's text.
+            raise NLUUnavailable("malformed answer")
+        name, confidence = parsed.intent.name, parsed.intent.confidence
         if name is None:  # Rasa's answer for an empty text
             name, confidence = NLU_FALLBACK, 0.0
-        if name not in self._known:
-            raise NLUUnavailable("unknown intent")
-        ranking = []
-        for entry in body.get("intent_ranking") or []:
-            if not isinstance(entry, dict) or entry.get("name") not in self._known:
-                raise NLUUnavailable("bad ranking")
-            if entry["name"] != NLU_FALLBACK:
-                ranking.append(IntentScore(entry["name"], _probability(entry.get("confidence"))))
-        ranking.sort(key=lambda s: -s.confidence)
+        ranking = sorted(
+            (
+                IntentScore(r.name, r.confidence)
+                for r in parsed.intent_ranking or ()
+                if isinstance(r, RankedIntent)
+            ),
+            key=lambda s: -s.confidence,
+        )
         if name == NLU_FALLBACK:
             # Rasa reports the threshold as the fallback's confidence; the model's
             # own confidence in its best guess is more useful to callers.
             confidence = ranking[0].confidence if ranking else 0.0
         entities = tuple(
-            _entity(e, text_length=len(body.get("text") or "")) for e in body.get("entities") or []
+            Entity(entity=e.entity, value=str(e.value), start=e.start, end=e.end)
+            for e in parsed.entities or ()
         )
         return ModelOutput(
             intent=name,
@@ -117,26 +204,6 @@ class RasaClient:
             ranking=tuple(ranking[:RANKING_LENGTH]),
             entities=_deduplicated(entities),
         )
-
-
-def _probability(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise NLUUnavailable("confidence is not a number")
-    number = float(value)
-    if not math.isfinite(number) or not 0.0 <= number <= 1.0 + 1e-6:
-        raise NLUUnavailable("confidence out of range")
-    return min(number, 1.0)
-
-
-def _entity(raw: Any, *, text_length: int) -> Entity:
-    if not isinstance(raw, dict):
-        raise NLUUnavailable("bad entity")
-    name, value, start, end = raw.get("entity"), raw.get("value"), raw.get("start"), raw.get("end")
-    if not isinstance(name, str) or not isinstance(start, int) or not isinstance(end, int):
-        raise NLUUnavailable("bad entity")
-    if not 0 <= start <= end <= text_length:
-        raise NLUUnavailable("entity outside text")
-    return Entity(entity=name, value=str(value), start=start, end=end)
 
 
 def _deduplicated(entities: tuple[Entity, ...]) -> tuple[Entity, ...]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 NLU_FALLBACK = "nlu_fallback"
+# What the models read of a text: Telegram's message limit; longer texts add nothing to the intent.
+MAX_CHARS = 4096
 
 Source = Literal["rasa", "fallback"]
 

@@ -49,6 +49,12 @@ def urgent_intents() -> frozenset[str]:
     return frozenset(name for name, intent in intents().items() if intent.urgent)
 
 
+def is_report(name: str) -> bool:
+    """The intent reports something (a `report_*` intent of the contract); False for any other name."""
+    intent = intents().get(name)
+    return intent is not None and intent.report
+
+
 def label(name: str) -> str:
     """A plain-language label for an intent ("a weapon"), or the name itself."""
     intent = intents().get(name)

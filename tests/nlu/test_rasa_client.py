@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from pydantic import ValidationError
 
 from nlu import taxonomy
-from nlu.rasa_client import NLUUnavailable, RasaClient
+from nlu.rasa_client import NLUUnavailable, RasaClient, RasaParse
 from tests.conftest import free_port
 
 TOKEN = "right-token"
@@ -30,6 +31,12 @@ def rasa_body(text: str, intent: str = "report_weapon", confidence: float = 0.91
             {"name": "report_threat", "confidence": 0.05},
         ],
     }
+
+
+def _spoiled(body: dict[str, Any], **intent: object) -> dict[str, Any]:
+    """The good answer with its intent's fields replaced."""
+    answer = rasa_body(body["text"])
+    return {**answer, "intent": {**answer["intent"], **intent}}
 
 
 @dataclass
@@ -126,6 +133,32 @@ async def test_fallback_intent_keeps_the_models_best_guess(fake_rasa: tuple[Fake
             ),
             id="broken-entity",
         ),
+        pytest.param(
+            lambda body: web.json_response(_spoiled(body, confidence="0.9")), id="confidence-a-string"
+        ),
+        pytest.param(
+            lambda body: web.json_response(_spoiled(body, confidence=True)), id="confidence-a-boolean"
+        ),
+        pytest.param(
+            lambda body: web.Response(
+                text='{"intent": {"name": "greet", "confidence": NaN}}', content_type="application/json"
+            ),
+            id="confidence-nan",
+        ),
+        pytest.param(
+            lambda body: web.json_response(
+                {**rasa_body(body["text"]), "intent_ranking": [{"name": "order_pizza", "confidence": 0.1}]}
+            ),
+            id="unknown-intent-in-ranking",
+        ),
+        pytest.param(
+            lambda body: web.json_response({**rasa_body(body["text"]), "intent_ranking": 5}),
+            id="ranking-not-a-list",
+        ),
+        pytest.param(
+            lambda body: web.json_response({**rasa_body(body["text"]), "text": "kni"}),
+            id="entity-outside-text",
+        ),
     ],
 )
 async def test_garbage_raises_unavailable(
@@ -136,6 +169,50 @@ async def test_garbage_raises_unavailable(
     async with client(url) as rasa:
         with pytest.raises(NLUUnavailable):
             await rasa.parse("anything")
+
+
+async def test_the_empty_text_answer_is_the_fallback(fake_rasa: tuple[FakeRasa, str]) -> None:
+    fake, url = fake_rasa
+    fake.behaviour = lambda body: web.json_response(
+        {"text": "", "intent": {"name": None, "confidence": 0.0}, "entities": [], "intent_ranking": []}
+    )
+    async with client(url) as rasa:
+        output = await rasa.parse("")
+    assert (output.intent, output.confidence, output.ranking, output.entities) == (
+        "nlu_fallback",
+        0.0,
+        (),
+        (),
+    )
+
+
+async def test_a_malformed_answer_opens_the_circuit_and_carries_no_text(
+    fake_rasa: tuple[FakeRasa, str],
+) -> None:
+    fake, url = fake_rasa
+    secret = "my uncle hits me"
+    fake.behaviour = lambda body: web.json_response(
+        {
+            **rasa_body(body["text"]),
+            "entities": [{"entity": "who", "start": 0, "end": 99, "value": body["text"]}],
+        }
+    )
+    async with client(url) as rasa:
+        with pytest.raises(NLUUnavailable) as raised:
+            await rasa.parse(secret)
+        assert not rasa.available
+    error: BaseException | None = raised.value
+    chain = []
+    while error is not None:
+        chain.append(error)
+        error = error.__cause__ or error.__context__
+    assert len(chain) == 1
+    assert secret not in f"{chain[0]!s} {chain[0]!r}"
+    # Control: what pydantic says of that answer keeps the text, so a chained error would carry it.
+    answer = {**rasa_body(secret), "entities": [{"entity": "who", "start": 0, "end": 99, "value": secret}]}
+    with pytest.raises(ValidationError) as validation:
+        RasaParse.model_validate(answer, strict=True, context=taxonomy.intent_names())
+    assert secret in repr(validation.value.errors())
 
 
 async def test_wrong_token_is_unavailable_and_token_is_sent(fake_rasa: tuple[FakeRasa, str]) -> None:
