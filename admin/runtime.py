@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeVar
 
 import typer
@@ -112,24 +112,7 @@ class Context:
             return await open_keyring(session, master, self.now)
 
     def master(self) -> MasterKey:
-        """The master key the settings name, read here at start-up: casework reads no settings."""
-        encoded = self.settings.sro_master_key
-        return load_master_key(
-            encoded.get_secret_value() if encoded is not None else None,
-            self.settings.sro_master_key_file,
-            database_url=self.settings.database_url,
-            local_key_file=LOCAL_MASTER_KEY_FILE,
-        )
-
-
-def case_policy(settings: Settings) -> CasePolicy:
-    """The timing rules `sro` applies, from the settings (the bot builds the same in bot.services)."""
-    return CasePolicy(
-        urgent_ack=timedelta(minutes=settings.urgent_ack_minutes),
-        remind_after=timedelta(hours=settings.remind_after_hours),
-        retention=timedelta(days=settings.retention_days),
-        timezone=settings.timezone,
-    )
+        return load_master_key(self.settings, local_key_file=LOCAL_MASTER_KEY_FILE)
 
 
 def fail(message: str) -> NoReturn:
@@ -163,7 +146,9 @@ def run(command: Callable[[Context], Awaitable[T]]) -> T:
     async def main() -> T:
         db = Database.connect(settings_.database_url)
         try:
-            return await command(Context(settings_, db, case_policy(settings_), datetime.now(UTC)))
+            return await command(
+                Context(settings_, db, CasePolicy.from_settings(settings_), datetime.now(UTC))
+            )
         finally:
             await db.close()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -18,7 +18,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from app.settings import LOCAL_MASTER_KEY_FILE, Settings
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
-from casework.vault.master_key import MasterKey, load_master_key
+from casework.vault.master_key import load_master_key
 from nlu.classifier import IntentClassifier, build_classifier
 from nlu.safety_net import SafetyNet
 from storage.db import Database
@@ -26,27 +26,6 @@ from storage.db import Database
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def case_policy(settings: Settings) -> CasePolicy:
-    """The timing rules, from the settings: built here at start-up, casework reads no settings."""
-    return CasePolicy(
-        urgent_ack=timedelta(minutes=settings.urgent_ack_minutes),
-        remind_after=timedelta(hours=settings.remind_after_hours),
-        retention=timedelta(days=settings.retention_days),
-        timezone=settings.timezone,
-    )
-
-
-def master_key(settings: Settings) -> MasterKey:
-    """The master key the settings name (SRO_MASTER_KEY, its file, or the local one for SQLite)."""
-    encoded = settings.sro_master_key
-    return load_master_key(
-        encoded.get_secret_value() if encoded is not None else None,
-        settings.sro_master_key_file,
-        database_url=settings.database_url,
-        local_key_file=LOCAL_MASTER_KEY_FILE,
-    )
 
 
 @dataclass
@@ -71,7 +50,7 @@ class Services:
     async def start(cls, settings: Settings, classifier: IntentClassifier | None = None) -> Services:
         """Connect to the database, unseal the keys, load the classifier."""
         db = Database.connect(settings.database_url)
-        master = master_key(settings)
+        master = load_master_key(settings, local_key_file=LOCAL_MASTER_KEY_FILE)
         async with db.transaction() as session:
             keys = await KeyRing.load(session, master, utc_now())
         if classifier is None:
@@ -81,7 +60,7 @@ class Services:
                 settings.nlu_token.get_secret_value(),
                 settings.nlu_timeout_seconds,
             )
-        return cls(settings, db, keys, case_policy(settings), classifier)
+        return cls(settings, db, keys, CasePolicy.from_settings(settings), classifier)
 
     async def close(self) -> None:
         aclose = getattr(self.classifier, "aclose", None)

@@ -6,8 +6,8 @@ or, for local use with SQLite only, in a local file generated on first run
 (casework.vault.keys), so the database alone decrypts nothing. Losing it
 loses every case: back it up (README).
 
-Start-up (the bot, `sro`) reads the settings and passes their values in:
-casework reads no settings of its own.
+Start-up (the bot, `sro`) loads it and passes it in; casework imports no
+settings (`MasterKeySettings` says what it reads, which app.settings has).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from sqlalchemy.engine import make_url
 
@@ -93,17 +93,30 @@ def _aad(purpose: str, identity: str) -> bytes:
     return f"{purpose}:{identity}".encode()
 
 
-def load_master_key(
-    encoded: str | None, key_file: Path | None, *, database_url: str, local_key_file: Path
-) -> MasterKey:
-    """From SRO_MASTER_KEY's text or its file; else generated in `local_key_file`, for SQLite only."""
-    if encoded is not None and key_file is not None:
+class SecretText(Protocol):
+    def get_secret_value(self) -> str: ...
+
+
+class MasterKeySettings(Protocol):
+    """Where the settings say the key is: app.settings.Settings has these (casework imports no settings)."""
+
+    @property
+    def sro_master_key(self) -> SecretText | None: ...
+    @property
+    def sro_master_key_file(self) -> Path | None: ...
+    @property
+    def database_url(self) -> str: ...
+
+
+def load_master_key(settings: MasterKeySettings, *, local_key_file: Path) -> MasterKey:
+    """From SRO_MASTER_KEY or its file; else generated in `local_key_file`, for SQLite only."""
+    if settings.sro_master_key is not None and settings.sro_master_key_file is not None:
         raise MasterKeyError("set SRO_MASTER_KEY or SRO_MASTER_KEY_FILE, not both")
-    if encoded is not None:
-        return MasterKey.decode(encoded, KeySource("environment"))
-    if key_file is not None:
-        return read_key_file(key_file, KeySource("file", key_file))
-    if make_url(database_url).get_backend_name() != "sqlite":
+    if settings.sro_master_key is not None:
+        return MasterKey.decode(settings.sro_master_key.get_secret_value(), KeySource("environment"))
+    if settings.sro_master_key_file is not None:
+        return read_key_file(settings.sro_master_key_file, KeySource("file", settings.sro_master_key_file))
+    if make_url(settings.database_url).get_backend_name() != "sqlite":
         raise MasterKeyError(
             "no master key: with PostgreSQL, set SRO_MASTER_KEY or SRO_MASTER_KEY_FILE "
             "(`sro keys generate` prints a new one). Keep a copy somewhere safe: "

@@ -167,9 +167,9 @@ def test_audit_names_officers(sro, test_database: DatabaseUnderTest) -> None:  #
 
     from sqlalchemy import select
 
-    from admin.runtime import case_policy
     from app.settings import Settings
     from casework import officers
+    from casework.policy import CasePolicy
     from casework.vault.rotation import open_keyring
     from storage.db import Database
     from storage.models import AuditEvent
@@ -185,7 +185,7 @@ def test_audit_names_officers(sro, test_database: DatabaseUnderTest) -> None:  #
             async with db.transaction() as session:
                 keys = await open_keyring(session, master, now)
             async with db.transaction() as session:
-                await officers.enroll(session, keys, case_policy(Settings()), code, 424242, now)
+                await officers.enroll(session, keys, CasePolicy.from_settings(Settings()), code, 424242, now)
             async with db.transaction() as session:
                 return list(await session.scalars(select(AuditEvent.actor)))
         finally:

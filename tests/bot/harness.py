@@ -137,7 +137,7 @@ class World:
             return await officers.issue_enrollment_code(session, keys, self.officers[key].id, now())
 
     def policy(self) -> CasePolicy:
-        return case_policy(self.settings())
+        return CasePolicy.from_settings(self.settings())
 
     def bot_process(self, log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
         """`python -m bot` in its own process, configured by environment as the Procfile runs it."""

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
+from app.settings import Settings
 from casework import crockford, officers
 from casework.cases import reading
 from casework.cases.codes import DATA_SYMBOLS, CaseCode
@@ -336,21 +338,28 @@ async def test_an_old_enrollment_code_still_enrolls(
 def test_master_key_from_environment_and_file(tmp_path: Path) -> None:
     key = MasterKey.generate()
     local = tmp_path / "local.key"
-    from_env = load_master_key(key.encoded(), None, database_url="postgresql://x/y", local_key_file=local)
+    from_env = load_master_key(
+        Settings(sro_master_key=SecretStr(key.encoded()), database_url="postgresql://x/y"),
+        local_key_file=local,
+    )
     assert from_env.encoded() == key.encoded()
     path = tmp_path / "k"
     path.write_text(key.encoded() + "\n", encoding="ascii")
     path.chmod(0o600)
-    from_file = load_master_key(None, path, database_url="postgresql://x/y", local_key_file=local)
+    from_file = load_master_key(
+        Settings(sro_master_key_file=path, database_url="postgresql://x/y"), local_key_file=local
+    )
     assert from_file.encoded() == key.encoded()
     assert from_file.source == KeySource("file", path)
     for bad in ("too-short", "!!!!"):
         with pytest.raises(MasterKeyError):
-            load_master_key(bad, None, database_url="sqlite:///x.db", local_key_file=local)
+            load_master_key(Settings(sro_master_key=SecretStr(bad)), local_key_file=local)
     with pytest.raises(MasterKeyError, match="not both"):
-        load_master_key(key.encoded(), path, database_url="sqlite:///x.db", local_key_file=local)
+        load_master_key(
+            Settings(sro_master_key=SecretStr(key.encoded()), sro_master_key_file=path), local_key_file=local
+        )
     with pytest.raises(MasterKeyError, match="does not exist"):
-        load_master_key(None, tmp_path / "missing", database_url="sqlite:///x.db", local_key_file=local)
+        load_master_key(Settings(sro_master_key_file=tmp_path / "missing"), local_key_file=local)
     assert not local.exists()
 
 
@@ -359,9 +368,10 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> Non
     path = tmp_path / "master.key"
     path.write_text(MasterKey.generate().encoded() + "\n", encoding="ascii")
     path.chmod(0o600)
+    settings = Settings(sro_master_key_file=path, database_url="postgresql://x/y")
 
     def load() -> MasterKey:
-        return load_master_key(None, path, database_url="postgresql://x/y", local_key_file=tmp_path / "l")
+        return load_master_key(settings, local_key_file=tmp_path / "unused")
 
     assert load().encoded()  # positive control: private, it is accepted
     path.chmod(mode)
@@ -372,10 +382,10 @@ def test_a_key_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> Non
 def test_local_key_is_generated_for_sqlite_only(tmp_path: Path) -> None:
     local = tmp_path / "var" / "master.key"
     with pytest.raises(MasterKeyError, match="PostgreSQL"):
-        load_master_key(None, None, database_url="postgresql://u@h/db", local_key_file=local)
+        load_master_key(Settings(database_url="postgresql://u@h/db"), local_key_file=local)
     assert not local.exists()
-    first = load_master_key(None, None, database_url="sqlite:///x.db", local_key_file=local)
-    again = load_master_key(None, None, database_url="sqlite:///x.db", local_key_file=local)
+    first = load_master_key(Settings(database_url="sqlite:///x.db"), local_key_file=local)
+    again = load_master_key(Settings(database_url="sqlite:///x.db"), local_key_file=local)
     assert first.encoded() == again.encoded()
     assert stat.S_IMODE(local.stat().st_mode) == 0o600
     assert stat.S_IMODE(local.parent.stat().st_mode) == 0o700
