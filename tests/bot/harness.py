@@ -21,7 +21,7 @@ from app.settings import Settings
 from bot.app import build_application
 from bot.delivery import delivery_worker
 from bot.jobs import housekeeping
-from bot.services import BotApplication, Services, case_policy
+from bot.services import BotApplication, Services
 from casework import officers, schools
 from casework.cases.labels import LABELS
 from casework.policy import CasePolicy
