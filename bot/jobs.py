@@ -26,7 +26,7 @@ from bot import catalog
 from bot.services import BotApplication, Services
 from bot.state import ChatState, Step
 from casework import rate_limits
-from casework.cases import drafts, lifecycle
+from casework.cases import drafts, lifecycle, reply_modes
 from casework.delivery import escalation, routing
 from casework.vault import crypto
 from storage.models import Draft
@@ -102,12 +102,13 @@ async def remind_consent(services: Services, bot: Bot) -> None:
 
 
 async def purge_drafts(services: Services) -> None:
-    """Drafts and rate limits past their (quarter-hour) expiry: pseudonymous rows live no longer."""
+    """Drafts, rate limits and officers' reply modes past their (quarter-hour) expiry: they live no longer."""
     async with services.db.transaction() as session:
         count = await drafts.purge_expired_drafts(session, services.now())
         limits = await rate_limits.purge_expired(session, services.now())
-    if count or limits:
-        logger.info("jobs.drafts_purged count=%d rate_limits=%d", count, limits)
+        modes = await reply_modes.purge_expired(session, services.now())
+    if count or limits or modes:
+        logger.info("jobs.drafts_purged count=%d rate_limits=%d reply_modes=%d", count, limits, modes)
     # Its own transaction: if the database refuses it (CLUSTER needs the tables' owner), the purge holds.
     async with services.db.transaction() as session:
         await drafts.reorder(session)  # PostgreSQL: row order must not tell write order
