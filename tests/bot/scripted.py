@@ -36,10 +36,14 @@ class Said:
         return ModelOutput(self.intent, self.confidence, ranking, self.entities)
 
 
-def location(text: str, value: str) -> Entity:
-    """A location entity as the model would tag it in `text` (the value must occur in it)."""
+def entity(text: str, kind: str, value: str) -> Entity:
+    """An entity as the model tags it in `text` (the value must occur in it)."""
     start = text.index(value)
-    return Entity("location", value, start, start + len(value))
+    return Entity(kind, value, start, start + len(value))
+
+
+def location(text: str, value: str) -> Entity:
+    return entity(text, "location", value)
 
 
 class ScriptedClassifier:

@@ -14,7 +14,7 @@ from devtools.emulator.client import Message
 from storage.models import Draft, RateLimit
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World
-from tests.bot.scripted import ScriptedClassifier
+from tests.bot.scripted import ScriptedClassifier, entity, location
 
 KNIFE = "a kid has a knife in his locker near room 204"
 GUN = "someone brought a gun to the parking lot"
@@ -55,7 +55,12 @@ async def test_forget_leaves_no_row_tied_to_the_chat_and_deletes_its_messages(
     scripted_world_both: World, script: ScriptedClassifier
 ) -> None:
     world = scripted_world_both
-    script.script({KNIFE: "report_weapon", GUN: "report_weapon", VAPES: "report_drugs"})
+    # What the real model answers, the entities it tags included.
+    script.says(
+        KNIFE, "report_weapon", entities=(entity(KNIFE, "weapon", "knife"), location(KNIFE, "room 204"))
+    )
+    script.says(GUN, "report_weapon", entities=(entity(GUN, "weapon", "gun"), location(GUN, "parking lot")))
+    script.says(VAPES, "report_drugs", entities=(location(VAPES, "portables"),))
     officer = await world.enroll("maple")
     async with world.running():
         student, other = await new_student(world), await new_student(world)

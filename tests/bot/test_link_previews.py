@@ -16,7 +16,7 @@ from typing import Any
 from devtools.emulator.faults import Call
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, World
-from tests.bot.scripted import ScriptedClassifier
+from tests.bot.scripted import ScriptedClassifier, entity
 
 HOST = "tracker.example"
 URL = f"https://{HOST}/v/7f3q"
@@ -43,7 +43,9 @@ async def test_no_call_carrying_a_students_url_allows_a_preview(
     scripted_world: World, script: ScriptedClassifier
 ) -> None:
     world = scripted_world
-    script.script({GUN: "report_weapon", SCOOTER: "ask_officer"})
+    # What the real model answers (report_threat, the gun tagged), so the tip reads as it would.
+    script.says(GUN, "report_threat", entities=(entity(GUN, "weapon", "gun"),))
+    script.says(SCOOTER, "ask_officer", confidence=0.83)
     officer = await world.enroll("maple")
     async with world.running():
         # An urgent report with a URL: the tip goes out at once, then the student adds more.

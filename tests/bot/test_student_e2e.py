@@ -1,4 +1,9 @@
-"""Students, end to end: the real bot, the real Rasa model, real HTTP to the Bot API emulator."""
+"""Students, end to end: the real bot, real HTTP to the Bot API emulator, the model scripted or real.
+
+The conversation tests script the model's answer (what the real model answers, entities included:
+tests/bot/scripted.py); the ones whose point is the real model's judgement of a student's words
+(slang for a weapon, a crisis, sextortion) use the real Rasa server (`rasa`).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,21 @@ from sqlalchemy import select
 from storage.models import IntentStat
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, World, eventually, record_transcript
+from tests.bot.scripted import ScriptedClassifier, location
 
-pytestmark = pytest.mark.rasa
+VAPING = "some grade 11s are vaping and selling carts in the washroom every day"
+STEALING = "someone keeps stealing phones from the gym change room"
+STEALING_MORE = "someone keeps stealing phones and airpods from the boys change room"
+SHOW_ID = "do i have to show id if a cop stops me on the street"
+POLICE_CHECK = "can i talk to the officer about getting a police check for volunteering"
+PUSHING = "a guy in my class keeps pushing me into lockers and calling me names"
 
 
-async def test_non_urgent_report_with_interview_and_preview(world_both: World) -> None:
-    world = world_both
+async def test_non_urgent_report_with_interview_and_preview(
+    scripted_world_both: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world_both
+    script.says(VAPING, "report_drugs", confidence=1.0, entities=(location(VAPING, "washroom"),))
     await world.enroll("maple")
     async with world.running():
         student = await new_student(world)
@@ -23,7 +37,7 @@ async def test_non_urgent_report_with_interview_and_preview(world_both: World) -
         chosen = await student.choose_school("maple ridge", "Maple Ridge Secondary School")
         assert "Maple Ridge" in chosen.text
 
-        where = await student.says("some grade 11s are vaping and selling carts in the washroom every day")
+        where = await student.says(VAPING)
         # The description named the place and the time: the interview skips to what is missing.
         assert "danger" in where.text
         more = await student.taps(where, "No")
@@ -58,7 +72,10 @@ async def test_non_urgent_report_with_interview_and_preview(world_both: World) -
     ]
 
 
-async def test_edit_then_send(world: World) -> None:
+async def test_edit_then_send(scripted_world: World, script: ScriptedClassifier) -> None:
+    world = scripted_world
+    script.says("i need to report something", "report_other", confidence=1.0)
+    script.says(STEALING, "report_theft", confidence=1.0, entities=(location(STEALING, "gym change room"),))
     await world.enroll("lakeshore")
     async with world.running():
         student = await new_student(world)
@@ -67,7 +84,7 @@ async def test_edit_then_send(world: World) -> None:
         await student.choose_school("lakeshore", "Lakeshore Collegiate Institute")
         question = await student.says("i need to report something")
         assert "what happened" in question.text
-        where = await student.says("someone keeps stealing phones from the gym change room")
+        where = await student.says(STEALING)
         assert "Where" not in where.text or "happen" in where.text
         # Skip everything left, then fix the description in the preview.
         message = where
@@ -78,13 +95,14 @@ async def test_edit_then_send(world: World) -> None:
         edit = await student.taps(message, "✏️ Edit")
         again = await student.taps(edit, "What happened")
         assert "what happened" in again.text
-        preview = await student.says("someone keeps stealing phones and airpods from the boys change room")
+        preview = await student.says(STEALING_MORE)
         assert "airpods" in preview.text
         assert "will be sent" in preview.text
         sent = await student.taps(preview, "✅ Send")
         assert CODE.search(sent.text), sent.text
 
 
+@pytest.mark.rasa
 async def test_urgent_weapon_report_is_delivered_before_details_are_asked(world_both: World) -> None:
     world = world_both
     officer = await world.enroll("maple")
@@ -121,6 +139,7 @@ async def test_urgent_weapon_report_is_delivered_before_details_are_asked(world_
         await record_transcript(world, "urgent_weapon", {"Student": student.user, "Officer": officer})
 
 
+@pytest.mark.rasa
 async def test_self_harm_gets_crisis_resources_first(world: World) -> None:
     await world.enroll("maple")
     supervisor = await world.enroll("supervisor")
@@ -148,6 +167,7 @@ async def test_self_harm_gets_crisis_resources_first(world: World) -> None:
         await record_transcript(world, "self_harm", {"Student": student.user})
 
 
+@pytest.mark.rasa
 async def test_urgent_without_a_school_goes_to_the_supervisor_when_no_school_is_named(world: World) -> None:
     world.settings_overrides["school_answer_seconds"] = 2.0
     maple = await world.enroll("maple")
@@ -164,14 +184,16 @@ async def test_urgent_without_a_school_goes_to_the_supervisor_when_no_school_is_
         await world.emu.assert_no_message(maple, within=0.5)
 
 
-async def test_question_for_the_officer(world: World) -> None:
+async def test_question_for_the_officer(scripted_world: World, script: ScriptedClassifier) -> None:
+    world = scripted_world
+    script.says(SHOW_ID, "ask_officer", confidence=0.99)
     officer = await world.enroll("lakeshore")
     async with world.running():
         student = await new_student(world)
         await student.says("/start")
         await student.then()
         await student.choose_school("lakeshor", "Lakeshore Collegiate Institute")
-        preview = await student.says("do i have to show id if a cop stops me on the street")
+        preview = await student.says(SHOW_ID)
         assert "question" in preview.text
         sent = await student.taps(preview, "✅ Send")
         assert CODE.search(sent.text), sent.text
@@ -181,16 +203,18 @@ async def test_question_for_the_officer(world: World) -> None:
         await record_transcript(world, "question", {"Student": student.user, "Officer": officer})
 
 
-async def test_status_with_a_valid_and_an_invalid_code(world: World) -> None:
+async def test_status_with_a_valid_and_an_invalid_code(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    script.says(POLICE_CHECK, "ask_officer", confidence=0.98)
     officer = await world.enroll("maple")
     async with world.running():
         student = await new_student(world)
         await student.says("/start")
         await student.then()
         await student.choose_school("maple ridge", "Maple Ridge Secondary School")
-        preview = await student.says(
-            "can i talk to the officer about getting a police check for volunteering"
-        )
+        preview = await student.says(POLICE_CHECK)
         sent = await student.taps(preview, "✅ Send")
         code = CODE.search(sent.text)
         assert code is not None
@@ -210,7 +234,8 @@ async def test_status_with_a_valid_and_an_invalid_code(world: World) -> None:
         await record_transcript(world, "status", {"Student": student.user})
 
 
-async def test_refused_in_a_group_and_leaves(world: World) -> None:
+async def test_refused_in_a_group_and_leaves(scripted_world: World) -> None:
+    world = scripted_world
     async with world.running():
         someone = await world.emu.user(first_name="Kid", started=True)
         group = await world.emu.group("grade 10 chat")
@@ -221,14 +246,16 @@ async def test_refused_in_a_group_and_leaves(world: World) -> None:
         await record_transcript(world, "group", {"Someone in the group": group})
 
 
-async def test_bot_restart_mid_draft_loses_nothing(world: World) -> None:
+async def test_bot_restart_mid_draft_loses_nothing(scripted_world: World, script: ScriptedClassifier) -> None:
+    world = scripted_world
+    script.says(PUSHING, "report_bullying", confidence=0.97)
     officer = await world.enroll("maple")
     student = await new_student(world)
     async with world.running():
         await student.says("/start")
         await student.then()
         await student.choose_school("maple", "Maple Ridge Secondary School")
-        asked = await student.says("a guy in my class keeps pushing me into lockers and calling me names")
+        asked = await student.says(PUSHING)
         assert "?" in asked.text
     # The bot stops (a deploy, a crash) with the draft half done, and comes back.
     async with world.running():
