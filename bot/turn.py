@@ -19,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 # A button: (label key in the catalog or a ready label, callback data).
 Button = tuple[str, str]
+# Buttons in rows, for `say` and `send`; or a ready markup (an officer's case buttons).
+Rows = Sequence[Sequence[Button]] | None
+Markup = InlineKeyboardMarkup | None
 
 
 @dataclass
@@ -59,30 +62,24 @@ class Replies:
         )
 
     async def say(
-        self,
-        key: str,
-        *,
-        buttons: Sequence[Sequence[Button]] | None = None,
-        markup: InlineKeyboardMarkup | None = None,
-        **values: object,
+        self, key: str, *, buttons: Rows = None, markup: Markup = None, **values: object
     ) -> Message:
         return await self.send(catalog.fill(key, values, self.language), buttons=buttons, markup=markup)
 
-    async def send(
-        self,
-        html: str,
-        *,
-        buttons: Sequence[Sequence[Button]] | None = None,
-        markup: InlineKeyboardMarkup | None = None,
-    ) -> Message:
+    async def send(self, html: str, *, buttons: Rows = None, markup: Markup = None) -> Message:
         """Send ready HTML to this chat, under `buttons` (or a ready `markup`)."""
-        return await self.context.bot.send_message(
+        message = await self.context.bot.send_message(
             chat_id=self.chat_id,
             text=html,
             parse_mode=ParseMode.HTML,
             reply_markup=self.keyboard(buttons) if buttons else markup,
             disable_web_page_preview=True,
         )
+        self.sent(message)
+        return message
+
+    def sent(self, message: Message) -> None:
+        """Called with each message sent: a student's turn keeps its id (for /forget)."""
 
     async def remove_buttons(self) -> None:
         """Replace the buttons of the pressed message by the choice made, so it cannot be pressed twice
@@ -109,16 +106,8 @@ class Turn(Replies):
     def language(self) -> str:
         return self.state.language
 
-    async def send(
-        self,
-        html: str,
-        *,
-        buttons: Sequence[Sequence[Button]] | None = None,
-        markup: InlineKeyboardMarkup | None = None,
-    ) -> Message:
-        message = await super().send(html, buttons=buttons, markup=markup)
+    def sent(self, message: Message) -> None:
         self.message_ids.append(message.message_id)
-        return message
 
 
 async def mark_choice(message: Message, data: str) -> None:

@@ -73,6 +73,20 @@ async def load_state(
     return raw
 
 
+def sealed_columns(
+    keys: KeyRing, payload: Mapping[str, Any], aad: bytes, now: datetime, expires: datetime
+) -> dict[str, Any]:
+    """A short-lived row's columns: `payload` sealed with the 'state' key, its times to the quarter hour
+    (drafts here, officers' reply modes in casework.cases.reply_modes)."""
+    sealed = crypto.seal(keys.state_key, json.dumps(payload, ensure_ascii=False).encode(), aad)
+    return {
+        "nonce": sealed.nonce,
+        "ciphertext": sealed.ciphertext,
+        "updated_at": coarse.floor(now),
+        "expires_at": coarse.ceil(expires),
+    }
+
+
 async def save_state(
     session: AsyncSession,
     keys: KeyRing,
@@ -84,13 +98,7 @@ async def save_state(
 ) -> None:
     expires = now + ttl
     payload = {"v": _PAYLOAD_VERSION, "expires": expires.timestamp(), "state": dict(state)}
-    sealed = crypto.seal(keys.state_key, json.dumps(payload, ensure_ascii=False).encode(), _aad(pseudonym))
-    values = {
-        "nonce": sealed.nonce,
-        "ciphertext": sealed.ciphertext,
-        "updated_at": coarse.floor(now),
-        "expires_at": coarse.ceil(expires),
-    }
+    values = sealed_columns(keys, payload, _aad(pseudonym), now, expires)
     statement = dialect.insert(session, Draft).values(pseudonym=pseudonym, **values)
     await session.execute(statement.on_conflict_do_update(index_elements=[Draft.pseudonym], set_=values))
 

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import coarse
-from casework.cases.drafts import DEFAULT_TTL
+from casework.cases.drafts import DEFAULT_TTL, sealed_columns
 from casework.vault import crypto
 from casework.vault.keys import KeyRing
 from storage import dialect
 from storage.models import OfficerReplyMode, Outcome
 
+TTL = DEFAULT_TTL  # like a draft: 30 minutes after the officer's last tap or text
 _PAYLOAD_VERSION = 1  # {"v": 1, "expires": unix seconds, "mode": {"kind": ..., ...}}
 
 
@@ -100,25 +100,11 @@ async def load(session: AsyncSession, keys: KeyRing, officer_id: int, now: datet
     return mode
 
 
-async def save(
-    session: AsyncSession,
-    keys: KeyRing,
-    officer_id: int,
-    mode: ReplyMode,
-    now: datetime,
-    *,
-    ttl: timedelta = DEFAULT_TTL,
-) -> None:
-    """Set the officer's mode (replacing any other): it lasts `ttl` from now."""
-    expires = now + ttl
+async def save(session: AsyncSession, keys: KeyRing, officer_id: int, mode: ReplyMode, now: datetime) -> None:
+    """Set the officer's mode (replacing any other) for the next `TTL`."""
+    expires = now + TTL
     payload = {"v": _PAYLOAD_VERSION, "expires": expires.timestamp(), "mode": _to_dict(mode)}
-    sealed = crypto.seal(keys.state_key, json.dumps(payload, ensure_ascii=False).encode(), _aad(officer_id))
-    values = {
-        "nonce": sealed.nonce,
-        "ciphertext": sealed.ciphertext,
-        "updated_at": coarse.floor(now),
-        "expires_at": coarse.ceil(expires),
-    }
+    values = sealed_columns(keys, payload, _aad(officer_id), now, expires)
     statement = dialect.insert(session, OfficerReplyMode).values(officer_id=officer_id, **values)
     await session.execute(
         statement.on_conflict_do_update(index_elements=[OfficerReplyMode.officer_id], set_=values)
