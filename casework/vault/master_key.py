@@ -94,6 +94,8 @@ def _aad(purpose: str, identity: str) -> bytes:
 
 
 class SecretText(Protocol):
+    """A secret that shows its value only when asked (pydantic's SecretStr)."""
+
     def get_secret_value(self) -> str: ...
 
 
