@@ -1,6 +1,8 @@
 """What students send besides plain messages: media, forwards, edits, floods, long text, odd commands.
 
-Each gets a clear answer, nothing crashes, and a draft in progress survives.
+Each gets a clear answer, nothing crashes, and a draft in progress survives. The model's answers
+are scripted (what the real model answers); the flood test keeps the real model, since which of its
+thirty messages get classified depends on the flood limit's timing.
 """
 
 from __future__ import annotations
@@ -9,8 +11,14 @@ import pytest
 
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World
+from tests.bot.scripted import ScriptedClassifier, location
 
-pytestmark = pytest.mark.rasa
+TAX = "someone keeps taking money from grade 9s at lunch, they call it tax"
+SHOOT = "im going to shoot up the school tmrw"
+LONG = ("a group of kids keeps vaping in the second floor washroom every lunch and " * 60)[:4096]
+FRIEND_VAPES = "my friend is selling vapes in the portables"
+VAPES = "someone is selling vapes behind the portables"
+PENS = "some kids keep vaping and selling pens in the washroom"
 
 
 async def with_school(world: World) -> Student:
@@ -21,12 +29,16 @@ async def with_school(world: World) -> Student:
     return student
 
 
-async def test_media_forwards_locations_and_edits_get_a_clear_answer(world: World) -> None:
+async def test_media_forwards_locations_and_edits_get_a_clear_answer(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    script.says(TAX, "report_theft", confidence=0.96)
     await world.enroll("maple")
     async with world.running():
         student = await with_school(world)
         user, emu = student.user, world.emu
-        asked = await student.says("someone keeps taking money from grade 9s at lunch, they call it tax")
+        asked = await student.says(TAX)
         assert "?" in asked.text
 
         await emu.send_sticker(user)
@@ -55,13 +67,15 @@ async def test_media_forwards_locations_and_edits_get_a_clear_answer(world: Worl
         assert "call it tax" in message.text
 
 
-async def test_an_urgent_forward_or_caption_is_acted_on(world: World) -> None:
+async def test_an_urgent_forward_or_caption_is_acted_on(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    script.says(SHOOT, "report_threat", confidence=0.99)
     officer = await world.enroll("maple")
     async with world.running():
         student = await with_school(world)
-        await world.emu.forward(
-            student.user, "im going to shoot up the school tmrw", hidden_name="A Classmate"
-        )
+        await world.emu.forward(student.user, SHOOT, hidden_name="A Classmate")
         safety = await student.then()
         assert "911" in safety.text
         assert CODE.search((await student.then()).text)
@@ -70,11 +84,13 @@ async def test_an_urgent_forward_or_caption_is_acted_on(world: World) -> None:
         assert "A Classmate" not in tip.text  # only the words travel, never who forwarded or wrote them
 
 
-async def test_message_at_telegrams_length_limit(world: World) -> None:
+async def test_message_at_telegrams_length_limit(scripted_world: World, script: ScriptedClassifier) -> None:
+    world = scripted_world
+    script.says(LONG, "report_drugs", confidence=0.72, entities=(location(LONG, "second floor washroom"),))
     officer = await world.enroll("maple")
     async with world.running():
         student = await with_school(world)
-        long_text = ("a group of kids keeps vaping in the second floor washroom every lunch and " * 60)[:4096]
+        long_text = LONG
         message = await student.says(long_text)
         while "will be sent" not in message.text:
             skip = any(t == "Skip" for row in message.buttons for t, _ in row)
@@ -91,6 +107,7 @@ async def test_message_at_telegrams_length_limit(world: World) -> None:
         assert len(tip.text) <= 4096
 
 
+@pytest.mark.rasa
 async def test_flood_is_slowed_without_crash_or_lost_draft(world: World) -> None:
     await world.enroll("maple")
     async with world.running():
@@ -110,31 +127,38 @@ async def test_flood_is_slowed_without_crash_or_lost_draft(world: World) -> None
         assert "911" in safety.text
 
 
-async def test_commands_with_garbage_and_forget(world: World) -> None:
+async def test_commands_with_garbage_and_forget(scripted_world: World, script: ScriptedClassifier) -> None:
+    world = scripted_world
+    script.says(VAPES, "report_drugs", confidence=1.0, entities=(location(VAPES, "portables"),))
     await world.enroll("maple")
     async with world.running():
         student = await with_school(world)
         assert "don't know that command" in (await student.says("/launchmissiles now")).text
         assert "nothing to cancel" in (await student.says("/cancel please please")).text.lower()
         assert "doesn't look like a case code" in (await student.says("/status 💀💀💀")).text
-        await student.says("my friend is selling vapes in the portables")
+        # After the bad /status the bot waits for a code: this is read as one (never classified).
+        await student.says(FRIEND_VAPES)
         forgot = await student.says("/forget")
         assert "deleted everything" in forgot.text
         # The school was forgotten too: a report now asks for it first.
-        again = await student.says("someone is selling vapes behind the portables")
+        again = await student.says(VAPES)
         assert "Which school" in again.text or "school" in again.text
         privacy = await student.says("/privacy")
         assert "Telegram" in privacy.text
         assert "90 days" in privacy.text
 
 
-async def test_a_report_typed_at_the_school_question_is_kept(world: World) -> None:
+async def test_a_report_typed_at_the_school_question_is_kept(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    script.says(PENS, "report_drugs", confidence=1.0, entities=(location(PENS, "washroom"),))
     await world.enroll("maple")
     async with world.running():
         student = await new_student(world)
         await student.says("/start")
         assert "Which school" in (await student.then()).text
-        asked = await student.says("some kids keep vaping and selling pens in the washroom")
+        asked = await student.says(PENS)
         assert "which school" in asked.text.lower()
         chosen = await student.choose_school("maple", "Maple Ridge Secondary School")
         assert "Maple Ridge" in chosen.text
