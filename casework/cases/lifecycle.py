@@ -91,7 +91,7 @@ async def close(
     policy: CasePolicy,
     case_id: int,
     officer_id: int,
-    outcome: str,
+    outcome: Outcome,
     now: datetime,
     *,
     last_message: str | None = None,
@@ -105,7 +105,7 @@ async def close(
     the student must hear of the officer's last word, and nothing else can be queued for a closed case.
     """
     case = await open_case_for_officer(session, case_id, officer_id)
-    chosen = Outcome(outcome)  # an unknown outcome fails before anything is written
+    chosen = Outcome(outcome)  # a plain string that is no outcome fails before anything is written
     # Undelivered notices about a closing case are moot (the last message queues its own notice below).
     await session.execute(
         delete(Delivery).where(

@@ -26,7 +26,7 @@ PAD_TO = 128
 # six Telegram messages, so a full interview (five answers of up to 4,096 each) always fits whole,
 # in any script. Images will be separate sealed blobs with their own limit.
 MAX_BODY_UNITS = 6 * 4096
-STUDENT = "student"
+STUDENT = RecipientKind.STUDENT  # an envelope's reader in its associated data, beside officer ids
 
 
 class BodyTooLong(ValueError):

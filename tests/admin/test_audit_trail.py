@@ -22,7 +22,7 @@ from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from casework.vault.master_key import MasterKey
 from storage.db import Database
-from storage.models import AuditEvent
+from storage.models import AuditEvent, Outcome
 from tests.casework.world import World, build_world, open_report
 from tests.storage.fixtures import DatabaseUnderTest
 
@@ -75,7 +75,7 @@ async def _worked_case(
     async with database.transaction() as session:
         await escalation.escalate_now(session, policy, opened.case_id, world.north_officer, later())
     async with database.transaction() as session:
-        await lifecycle.close(session, policy, opened.case_id, world.north_officer, "resolved", later())
+        await lifecycle.close(session, policy, opened.case_id, world.north_officer, Outcome.RESOLVED, later())
     return opened.case_id
 
 

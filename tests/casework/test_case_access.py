@@ -15,7 +15,7 @@ from casework.policy import CasePolicy
 from casework.vault import access
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import AlertKind, Delivery, DeliveryKind, DeliveryStatus
+from storage.models import AlertKind, Delivery, DeliveryKind, DeliveryStatus, Outcome
 from tests.casework.world import build_world, open_report
 
 
@@ -185,7 +185,7 @@ async def test_close_forgets_the_address_and_purge_deletes_everything_with_its_a
     async with database.transaction() as session:
         assert await intake.notify_address(session, keys, opened.case_id) == 55_123_456
         purge_at = await lifecycle.close(
-            session, policy, opened.case_id, world.north_officer, "resolved", now
+            session, policy, opened.case_id, world.north_officer, Outcome.RESOLVED, now
         )
         assert await intake.notify_address(session, keys, opened.case_id) is None
     assert purge_at == now + policy.retention

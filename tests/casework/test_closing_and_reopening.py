@@ -14,7 +14,7 @@ from casework.errors import CaseClosed, InvalidTransition
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus
+from storage.models import Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus, Outcome
 from tests.casework.world import build_world, open_report
 
 STUDENT_CHAT = 555_000_111
@@ -32,7 +32,7 @@ async def test_a_last_message_is_sealed_and_notified_before_the_address_goes(
     opened = await open_report(database, keys, policy, now, world.north, "tip", notify_chat_id=STUDENT_CHAT)
     async with database.transaction() as session:
         await lifecycle.close(
-            session, policy, opened.case_id, world.north_officer, "resolved", now,
+            session, policy, opened.case_id, world.north_officer, Outcome.RESOLVED, now,
             last_message="Thank you. The staff dealt with it.", keys=keys,
         )  # fmt: skip
     # Closed, but the address stays for exactly the one notice of the last message.
@@ -68,7 +68,7 @@ async def test_closing_without_a_last_message_deletes_the_address_at_once(
     opened = await open_report(database, keys, policy, now, world.north, "tip", notify_chat_id=STUDENT_CHAT)
     assert await _address(database, keys, opened.case_id) == STUDENT_CHAT  # control: it was there
     async with database.transaction() as session:
-        await lifecycle.close(session, policy, opened.case_id, world.north_officer, "resolved", now)
+        await lifecycle.close(session, policy, opened.case_id, world.north_officer, Outcome.RESOLVED, now)
         pending = await session.scalar(
             select(Delivery.id).where(
                 Delivery.case_id == opened.case_id, Delivery.kind == DeliveryKind.NOTIFY_STUDENT
@@ -84,7 +84,7 @@ async def test_reopening_is_audited_and_stops_retention_without_restarting_escal
     world = await build_world(database, keys, policy, now)
     opened = await open_report(database, keys, policy, now, world.north, "tip", urgent=True)
     async with database.transaction() as session:
-        await lifecycle.close(session, policy, opened.case_id, world.north_officer, "resolved", now)
+        await lifecycle.close(session, policy, opened.case_id, world.north_officer, Outcome.RESOLVED, now)
     with pytest.raises(CaseClosed):  # control: a closed case takes no officer message
         async with database.transaction() as session:
             await intake.add_message(
@@ -146,7 +146,7 @@ async def test_the_officer_a_case_went_past_is_told(
         ).all()
         assert [(r.officer_id, r.status) for r in rows] == [(world.north_officer, DeliveryStatus.PENDING)]
         # The notice is moot once the case is closed: it goes with the other unsent notices.
-        await lifecycle.close(session, policy, opened.case_id, world.north_backup, "resolved", later)
+        await lifecycle.close(session, policy, opened.case_id, world.north_backup, Outcome.RESOLVED, later)
         left = await session.scalar(
             select(Delivery.id).where(Delivery.kind == DeliveryKind.ESCALATION_NOTICE)
         )
@@ -189,7 +189,7 @@ async def test_the_daily_purge_deletes_an_address_that_outlived_its_last_notice(
     opened = await open_report(database, keys, policy, now, world.north, "tip", notify_chat_id=STUDENT_CHAT)
     async with database.transaction() as session:
         await lifecycle.close(
-            session, policy, opened.case_id, world.north_officer, "resolved", now,
+            session, policy, opened.case_id, world.north_officer, Outcome.RESOLVED, now,
             last_message="All done.", keys=keys,
         )  # fmt: skip
     async with database.transaction() as session:

@@ -15,7 +15,7 @@ from casework.cases import drafts, forgetting, intake, lifecycle
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import Case, Draft, RateLimit
+from storage.models import Case, Draft, Outcome, RateLimit
 from tests.casework.world import build_world, open_report
 
 CHAT, OTHER_CHAT = 4_100_000_001, 4_100_000_002
@@ -35,7 +35,7 @@ async def test_forget_finds_the_chats_addresses_in_batches(
     silent = (await open_report(database, keys, policy, now, world.south, "s")).case_id
     tampered = (await open_report(database, keys, policy, now, world.north, "x", notify_chat_id=CHAT)).case_id
     async with database.transaction() as session:
-        await lifecycle.close(session, policy, mine[0], world.north_officer, "resolved", now)
+        await lifecycle.close(session, policy, mine[0], world.north_officer, Outcome.RESOLVED, now)
         blob = await session.scalar(select(Case.notify_address_sealed).where(Case.id == tampered))
         assert blob is not None
         await session.execute(
