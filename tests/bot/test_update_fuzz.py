@@ -12,11 +12,14 @@ import os
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.bot.update_fuzz import find_in, id_forms, needle_forms, run_fuzz
 
 EXAMPLES = int(os.environ.get("SRO_FUZZ_EXAMPLES", "2000"))
 
 
+@pytest.mark.slow  # 2,000 updates through the real bot: a long run (`make test` only)
 def test_generated_updates_are_answered_as_the_product_promises(tmp_path: Path) -> None:
     report, found = run_fuzz(tmp_path, EXAMPLES)
     assert report.examples == EXAMPLES

@@ -41,6 +41,9 @@ from storage.db import Database
 from storage.models import Case, Draft, RateLimit
 from tests.casework.world import build_world
 
+# A simulated afternoon of 200 students on each database: the suite's longest run (`make test` only).
+pytestmark = pytest.mark.slow
+
 REPORTERS = 200  # one report each, over six hours: about 8 per quarter hour
 BROWSERS = 60  # students who talk to the bot and send nothing
 AFTERNOON = timedelta(hours=6)
