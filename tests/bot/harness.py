@@ -240,6 +240,14 @@ async def record_transcript(world: World, name: str, participants: dict[str, Cha
     """Write each participant's chat with the bot, in order, to var/transcripts/NAME.json."""
     if not world.database_url.startswith("sqlite"):
         return  # one transcript per scenario, from the SQLite run
+    if world.app is not None:
+        # A turn may still be finishing after the message the test waited for (e.g. a tapped
+        # choice's buttons are replaced after the reply is sent): record only what a settled chat shows.
+        app = world.app
+        await eventually(
+            lambda: app.update_queue.empty() and app.update_processor.current_concurrent_updates == 0,
+            seconds=15,
+        )
     entries: list[dict[str, Any]] = []
     for label, user in participants.items():
         if len(participants) > 1:
