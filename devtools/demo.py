@@ -31,7 +31,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -40,13 +39,13 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import IO
 
-import httpx
-
 from app.settings import PROJECT_ROOT, VAR_DIR, Settings
 from casework import officers, schools
 from casework.vault.keys import KeyRing
 from casework.vault.master_key import KeySource, MasterKey, read_key_file, write_key_file
+from devtools import procs
 from devtools.emulator.client import Emulator, EmulatorError, User
+from devtools.procs import free_port
 from storage import migrations
 from storage.db import Database
 from storage.models import AssignmentKind, Role
@@ -83,26 +82,17 @@ class Plan:
     code: str | None  # a fresh enrollment code when chat_id is None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def say(text: str) -> None:
     print(f"demo: {text}", flush=True)  # noqa: T201 - the demo's own terminal output
 
 
 def wait_http(url: str, seconds: float, what: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"demo: {what} stopped (exit {process.returncode}); see {DEMO_DIR}/")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=1).status_code < 500:
-                return
-        time.sleep(0.3)
-    raise SystemExit(f"demo: {what} did not start; see {DEMO_DIR}/")
+    try:
+        procs.wait_http(url, process, seconds=seconds, what=what)
+    except RuntimeError:
+        raise SystemExit(f"demo: {what} stopped (exit {process.returncode}); see {DEMO_DIR}/") from None
+    except TimeoutError:
+        raise SystemExit(f"demo: {what} did not start; see {DEMO_DIR}/") from None
 
 
 def _die_with_parent() -> None:

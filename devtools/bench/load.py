@@ -23,7 +23,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,8 +38,10 @@ from app.settings import PROJECT_ROOT
 from casework import officers, schools
 from casework.vault.keys import KeyRing
 from casework.vault.master_key import KeySource, MasterKey
+from devtools import procs
 from devtools.benchdoc import git_revision, machine, write_section
 from devtools.emulator.client import Emulator, User
+from devtools.procs import free_port
 from storage import migrations
 from storage.db import Database
 
@@ -62,12 +63,6 @@ class Result:
     per_second: float
     peak_rss_mib: float
     wall_s: float
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -95,19 +90,13 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.kill()
 
 
-async def wait_until(check: object, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            result = check()  # type: ignore[operator]
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return
-        except (httpx.HTTPError, OSError):
-            pass
-        await asyncio.sleep(0.2)
-    raise SystemExit(f"bench-load: {what} did not happen in {seconds:.0f} s")
+async def wait_until(check: procs.Check, seconds: float, what: str) -> None:
+    try:
+        await procs.eventually(
+            check, seconds=seconds, interval=0.2, ignore=(httpx.HTTPError, OSError), what=what
+        )
+    except TimeoutError:
+        raise SystemExit(f"bench-load: {what} did not happen in {seconds:.0f} s") from None
 
 
 async def seed(url: str, key: MasterKey, count: int) -> list[tuple[str, str, str]]:

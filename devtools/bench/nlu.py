@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,6 +29,7 @@ import httpx
 
 from app.settings import PROJECT_ROOT
 from devtools.benchdoc import git_revision, machine, write_section
+from devtools.procs import free_port, wait_http
 from nlu import taxonomy
 from nlu.classifier import Classifier
 from nlu.fallback import FallbackModel
@@ -78,12 +78,6 @@ def median_run(runs: Sequence[Run]) -> Run:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def rss_mib(pid: int, field: str) -> float:
     """VmRSS (now) or VmHWM (peak) of a process, in MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -103,14 +97,12 @@ def start_server() -> tuple[subprocess.Popen[bytes], str, str, float]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    while time.monotonic() - started < 180:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return process, url, token, time.monotonic() - started
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the Rasa server did not start")
+    try:
+        wait_http(url, process, seconds=180, what="the Rasa server")
+    except (RuntimeError, TimeoutError):
+        process.kill()
+        raise SystemExit("the Rasa server did not start") from None
+    return process, url, token, time.monotonic() - started
 
 
 async def bench(requests: int, runs: int) -> str:

@@ -12,7 +12,6 @@ process (`python -m devtools.emulator`) through its /_emulator/ endpoints, with 
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +39,7 @@ from devtools.emulator.views import (
     chat_id_of,
     message_of,
 )
+from devtools.procs import eventually
 
 __all__ = [
     "Button",
@@ -645,12 +645,9 @@ class Emulator:
 
 
 async def wait_until_up(url: str, timeout: float = 10.0) -> Emulator:  # noqa: ASYNC109 - retries until then
-    """Connect to an emulator that is starting in another process, retrying until it answers."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return await Emulator.connect(url)
-        except EmulatorError:
-            if time.monotonic() > deadline:
-                raise
-            await asyncio.sleep(0.1)
+    """Connect to an emulator that is starting in another process, retrying until it answers
+    (TimeoutError, from the last refusal, if it does not within `timeout`)."""
+    emulator: Emulator = await eventually(
+        lambda: Emulator.connect(url), seconds=timeout, interval=0.1, ignore=(EmulatorError,), what=url
+    )
+    return emulator

@@ -10,7 +10,6 @@ bot token.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from app.logs import configure_logging
-from tests.bot.harness import CODE, Student, World
+from tests.bot.harness import CODE, Student, World, eventually
 from tests.conftest import RasaServer
 
 pytestmark = pytest.mark.rasa
@@ -69,7 +68,7 @@ async def test_no_text_ids_or_token_in_any_log(
     bot_log = tmp_path / "bot.log"
     process = world.bot_process(bot_log)  # the bot exactly as the Procfile runs it
     try:
-        await _wait_connected(world)
+        await eventually(world.emu.bot_connected, seconds=30, what="the bot process connecting")
         code_enroll = await _invite(world, "maple")
         await world.emu.send_text(officer, f"/enroll {code_enroll}")
         assert "enrolled" in (await world.emu.next_message(officer, timeout=20)).text
@@ -122,14 +121,6 @@ async def test_no_text_ids_or_token_in_any_log(
     for where, text in outputs.items():
         for value in forbidden:
             assert value not in text, f"{value!r} appears in the {where}'s log"
-
-
-async def _wait_connected(world: World) -> None:
-    for _ in range(300):
-        if await world.emu.bot_connected():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the bot process never connected to the emulator")
 
 
 async def _invite(world: World, key: str) -> str:
