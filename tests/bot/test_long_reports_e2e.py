@@ -1,6 +1,7 @@
 """End to end: long reports cannot silence a school, and nothing a student wrote is lost on the way.
 
-Through the Bot API emulator (which refuses what Telegram refuses) and the real Rasa server:
+Through the Bot API emulator (which refuses what Telegram refuses), the model's answers scripted
+(tests/bot/scripted.py: what these tests check is the delivery, not the model's judgement):
 - a sweep of long reports (3,800 to 4,096 characters in one message, and beyond across the
   interview's answers; emoji, `<`, `&`, `>`), each previewed whole and sent;
 - then an urgent report still reaches the school's officer;
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import func, select
 
 from casework import officers
@@ -26,8 +26,7 @@ from devtools.emulator.views import Message
 from storage.models import Case, Delivery, DeliveryKind
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually, now
-
-pytestmark = pytest.mark.rasa
+from tests.bot.scripted import ScriptedClassifier
 
 # Benign words (no safety-net term) with the characters that broke tips: emoji, <, &, >.
 PHRASES = [
@@ -36,7 +35,10 @@ PHRASES = [
     "a group of older students takes our table at lunch & pushes the younger kids <again>. ",
     "someone keeps drawing rude stuff on the lockers 🖍️👨‍👩‍👧 near the gym, it is not ok & nobody cleans it. ",
 ]
+# What each phrase reports (the model's answer, scripted): drugs, bullying, bullying, vandalism.
+PHRASE_INTENTS = ["report_drugs", "report_bullying", "report_bullying", "report_vandalism"]
 LENGTHS = [3800, 3850, 3901, 3999, 4000, 4050, 4090, 4096]
+GUN = "someone brought a gun to the caf today"
 
 
 def words_of(length: int, seed: int) -> str:
@@ -93,20 +95,25 @@ def tips_by_reference(messages: list[Message]) -> dict[str, str]:
     return joined
 
 
-async def test_a_sweep_of_long_reports_then_an_urgent_one(world: World) -> None:
+async def test_a_sweep_of_long_reports_then_an_urgent_one(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    script.says(GUN, "report_weapon")
     officer = await world.enroll("maple")
     written: list[str] = []
     async with world.running():
         for seed, length in enumerate(LENGTHS):
             student = await with_school(world)
             first = words_of(length, seed)
+            script.says(first, PHRASE_INTENTS[seed % len(PHRASES)])
             answers = [words_of(4000, seed + 1), words_of(3900, seed + 2)] if seed % 3 == 0 else []
             shown, _code = await report(student, first, answers)
             for words in (first, *answers):
                 assert squeeze(words) in squeeze(shown)  # the preview showed every word
             written.extend([first, *answers])
         urgent = await with_school(world)
-        safety = await urgent.says("someone brought a gun to the caf today")
+        safety = await urgent.says(GUN)
         assert "911" in safety.text
         assert "Sent to your school officer" in (await urgent.then()).text
         tip = await eventually(lambda: _urgent_tip(world, officer), seconds=30)
@@ -160,8 +167,9 @@ async def _all_sent(world: World) -> bool:
 
 
 async def test_an_urgent_tip_goes_before_a_backlog_of_long_ones_and_any_part_takes_a_reply(
-    world: World,
+    scripted_world: World,
 ) -> None:
+    world = scripted_world
     officer = await world.enroll("maple")
     async with world.database() as (db, keys), db.transaction() as session:
         backlog = [
@@ -214,7 +222,11 @@ async def test_an_urgent_tip_goes_before_a_backlog_of_long_ones_and_any_part_tak
     assert len(backlog) == 20
 
 
-async def test_send_pressed_again_after_a_failure_half_way_opens_one_case(world: World) -> None:
+async def test_send_pressed_again_after_a_failure_half_way_opens_one_case(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    script.says(PHRASES[0] * 3, "report_drugs")
     officer = await world.enroll("maple")
     async with world.running():
         student = await with_school(world)

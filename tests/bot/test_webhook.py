@@ -1,4 +1,7 @@
-"""Webhook mode: `python -m bot` with WEBHOOK_URL and WEBHOOK_SECRET, fed by the emulator over HTTP."""
+"""Webhook mode: `python -m bot` with WEBHOOK_URL and WEBHOOK_SECRET, fed by the emulator over HTTP.
+
+No Rasa server: nothing here is classified (the bot process's model would fall back).
+"""
 
 from __future__ import annotations
 
@@ -9,15 +12,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from devtools.procs import free_port
 from tests.bot.harness import Student, World, eventually
-from tests.conftest import free_port
-
-pytestmark = pytest.mark.rasa
 
 
-async def test_webhook_mode_with_a_secret_token(world: World, tmp_path: Path) -> None:
+async def test_webhook_mode_with_a_secret_token(scripted_world: World, tmp_path: Path) -> None:
+    world = scripted_world
     port = free_port()
     secret = secrets.token_urlsafe(32)
     process = world.bot_process(
@@ -41,7 +41,8 @@ async def test_webhook_mode_with_a_secret_token(world: World, tmp_path: Path) ->
     assert secret not in log
 
 
-async def test_webhook_mode_refuses_to_start_without_a_secret(world: World, tmp_path: Path) -> None:
+async def test_webhook_mode_refuses_to_start_without_a_secret(scripted_world: World, tmp_path: Path) -> None:
+    world = scripted_world
     process = world.bot_process(tmp_path / "bot.log", WEBHOOK_URL="https://example.invalid/telegram")
     code = await asyncio.to_thread(process.wait, 60)
     assert code == 2
