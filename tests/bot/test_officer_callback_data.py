@@ -75,6 +75,7 @@ def test_every_officer_button_reaches_exactly_one_handler_and_malformed_data_non
     for malformed, well_formed in (
         ("o:ack:abc", "o:ack:1"),
         ("o:ack:-1", "o:ack:1"),
+        ("o:ack:1.5", "o:ack:1"),  # the whole data is matched, not a prefix of it
         ("o:ack:", "o:ack:1"),
         ("o:ack:١", "o:ack:1"),  # an Arabic-Indic digit: ids are ASCII
         ("o:outcome:1", "o:outcome:1:resolved"),
