@@ -8,7 +8,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from rich.console import Console
@@ -18,6 +17,7 @@ from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from devtools.emulator import Emulator
 from devtools.emulator.chat import ChatSession
+from devtools.procs import eventually
 from tests.conftest import ROOT
 from tests.emulator.conftest import Errors, build_app, polling
 
@@ -100,10 +100,8 @@ def test_standalone_emulator_prints_its_urls_and_stops_on_sigterm() -> None:
             assert found, first
             url = found.group(1).removesuffix("/bot")
             assert asyncio.run(converse_remotely(url)) == "hello from afar"
-            started = time.monotonic()
             process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=5) == 0
-            assert time.monotonic() - started < 2.0
+            assert process.wait(timeout=60) == 0  # it ends cleanly on SIGTERM (a guard, not a limit)
             assert process.stderr.read() == ""
         finally:
             if process.poll() is None:
@@ -137,7 +135,7 @@ async def test_the_terminal_chat_shows_messages_and_presses_buttons(emu: Emulato
             mark = await emu.mark()
             await session.handle("/start")
             await emu.wait_for(session.accounts["student"].user, lambda m: bool(m.buttons), after=mark)
-            await asyncio.sleep(0.05)
+            await eventually(lambda: "[1] Report" in output.getvalue(), what="the buttons shown")
             mark = await emu.mark()
             await session.handle("1")
             await emu.wait_for(session.accounts["student"].user, lambda m: m.edited, after=mark)
@@ -148,7 +146,8 @@ async def test_the_terminal_chat_shows_messages_and_presses_buttons(emu: Emulato
             await session.handle(":as student")
             await session.handle(":accounts")
             assert not await session.handle(":quit")
-            await asyncio.sleep(0.05)
+            # The officer's welcome is announced to the student's screen before the follower stops.
+            await eventually(lambda: "new message for officer Smith" in output.getvalue(), what="the notice")
             follower.cancel()
     finally:
         await remote.stop()
