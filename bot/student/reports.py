@@ -160,10 +160,22 @@ async def answer(turn: Turn, text: str) -> Step:
     return await after_answer(turn)
 
 
+def with_opener(draft: Draft, text: str) -> str:
+    """An answer to "what happened", after the opener that said where or when (used once)."""
+    if draft.asking != "what" or not draft.opener:
+        return text
+    opener, draft.opener = draft.opener, None
+    return f"{opener}\n{text}"
+
+
 async def skip(turn: Turn) -> Step:
     draft = turn.state.draft
     if draft is None or draft.asking is None:
         return Step.IDLE
+    if draft.asking == "what" and draft.opener:
+        # Skipped, but the opener said where or when: it is the description (never lost).
+        draft.answers["what"], draft.opener = draft.opener, None
+        return await after_answer(turn)
     draft.answers.pop(draft.asking, None)
     if draft.asking not in draft.skipped:
         draft.skipped.append(draft.asking)

@@ -141,7 +141,7 @@ async def on_interview(turn: Turn, text: str) -> Step:
         draft.urgent = True
         draft.intent = intent
         if draft.asking:
-            draft.answers[draft.asking] = text
+            draft.answers[draft.asking] = reports.with_opener(draft, text)
         if intent == "report_self_harm":
             return await reports.ask_consent(turn)  # the student's own crisis: sent only on a tap
         await turn.say(reports.safety_key(intent))

@@ -148,3 +148,27 @@ async def test_choosing_the_school_after_a_consented_crisis_does_not_ask_where_a
         details = await student.then()
         assert "tell me more" in details.text
         assert asks(details) == set(), details.text
+
+
+async def test_the_opener_is_kept_when_what_happened_is_skipped_or_turns_urgent(world: World) -> None:
+    officer = await world.enroll("maple")
+    async with world.running():
+        skipper = await new_student(world)
+        await at_school(skipper)
+        what = await skipper.says("something happened at the bus loop after school today")
+        assert "what happened" in what.text
+        danger = await skipper.taps(what, "Skip")
+        assert asks(danger) == set(), danger.text
+        more = await skipper.taps(danger, "No")
+        preview = await skipper.taps(more, "Skip")
+        assert "bus loop after school today" in preview.text  # the place and time are still sent
+
+        urgent = await new_student(world)
+        await at_school(urgent)
+        await urgent.says("something happened at the bus loop after school today")
+        safety = await urgent.says("a guy pulled a knife on my friend")
+        assert "911" in safety.text
+        tip = await world.emu.next_message(officer, timeout=15)
+        assert "URGENT" in tip.text
+        assert "bus loop after school today" in tip.text
+        assert "pulled a knife" in tip.text
