@@ -8,7 +8,7 @@ import pytest
 
 from devtools.emulator.views import Message
 from tests.bot.conftest import new_student
-from tests.bot.harness import CODE, Student, World
+from tests.bot.harness import CODE, Student, World, record_transcript
 
 pytestmark = pytest.mark.rasa
 
@@ -133,6 +133,7 @@ async def test_choosing_the_school_after_an_urgent_report_confirms_and_asks_only
         added = await student.says("he has a grey hoodie")
         assert "Added to your report" in added.text
         assert "grey hoodie" in (await world.emu.next_message(officer, timeout=15)).text
+        await record_transcript(world, "urgent_school_after", {"Student": student.user, "Officer": officer})
 
 
 async def test_choosing_the_school_after_a_consented_crisis_does_not_ask_where_and_when(world: World) -> None:

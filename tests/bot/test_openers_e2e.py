@@ -7,7 +7,7 @@ import pytest
 
 from devtools.emulator.views import Message
 from tests.bot.conftest import new_student
-from tests.bot.harness import Student, World
+from tests.bot.harness import Student, World, record_transcript
 
 pytestmark = pytest.mark.rasa
 
@@ -84,6 +84,7 @@ async def test_after_the_encouragement_the_next_message_is_read_afresh(world: Wo
         tip = await world.emu.next_message(officer, timeout=15)
         assert "Theft or robbery" in tip.text
         assert "stole my phone in gym class" in tip.text
+        await record_transcript(world, "vague_opener", {"Student": student.user, "Officer": officer})
 
 
 async def test_a_hesitant_newcomer_at_the_school_question_is_encouraged(world: World) -> None:
