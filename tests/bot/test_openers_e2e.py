@@ -24,9 +24,11 @@ OPENERS = (
 
 
 def encourages(message: Message) -> bool:
-    """The encouragement: type what happened, it's anonymous, nothing sent before Send."""
+    """The encouragement: type what happened, it's anonymous, nothing sent before Send, 911 if in danger
+    (a hesitant opener may come before something urgent)."""
     text = message.text
-    return "as much or as little" in text and "type what happened" in text and "anonymous" in text
+    said = ("as much or as little", "type what happened", "anonymous", "tap Send", "call 911")
+    return all(part in text for part in said)
 
 
 def off_the_point(message: Message) -> list[str]:
