@@ -260,8 +260,10 @@ async def assign_school(
             await access.grant_access(session, keys, case_id, recipient.officer_id, actor="student", now=now)
     route = await routing.first_receivers(session, school_id, now)
     if route is not None and route.level < routing.SUPERVISORS:
-        # The supervisors' tip, if still held back for the school's answer, is no longer needed.
+        # The supervisors' tip, if still held back for the school's answer, is no longer needed, and
+        # a tip that waited for anyone at all to receive it is this one: else it would come twice.
         await outbox.cancel_held(session, case_id, DeliveryKind.TIP, now)
+        await outbox.cancel_waiting(session, case_id, DeliveryKind.TIP)
         first_message = await session.scalar(
             select(CaseMessage.id).where(CaseMessage.case_id == case_id).order_by(CaseMessage.seq).limit(1)
         )

@@ -198,6 +198,16 @@ async def case_of_sent_message(
     )
 
 
+async def cancel_waiting(session: AsyncSession, case_id: int, kind: DeliveryKind) -> int:
+    """Drop deliveries of a case that wait for a receiver (a new route took them over); returns how many."""
+    result = await session.execute(
+        delete(Delivery)
+        .where(Delivery.case_id == case_id, Delivery.kind == kind, Delivery.status == DeliveryStatus.WAITING)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def cancel_held(session: AsyncSession, case_id: int, kind: DeliveryKind, now: datetime) -> int:
     """Drop deliveries of a case that are still held for later (not yet due); returns how many."""
     result = await session.execute(
