@@ -64,6 +64,7 @@ from storage.models import (
     EnrollmentCode,
     KeyRotation,
     Officer,
+    OfficerReplyMode,
     RateLimit,
     ServerKey,
 )
@@ -146,6 +147,8 @@ async def begin(
         (await session.execute(delete(model))).rowcount  # type: ignore[attr-defined]
         for model in (Draft, RateLimit)
     ]
+    # Officers' reply modes are sealed with the state key too: an officer taps Reply again.
+    await session.execute(delete(OfficerReplyMode))
     codes = (await session.execute(delete(EnrollmentCode).where(EnrollmentCode.used_at.is_(None)))).rowcount  # type: ignore[attr-defined]
     boundary = await session.scalar(select(func.max(CaseMessage.id))) or 0
     session.add(KeyRotation(version=version, started_at=now, boundary_message_id=boundary, done_through=0))

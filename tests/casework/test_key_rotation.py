@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from casework import officers, rate_limits
-from casework.cases import drafts, intake, reading
+from casework.cases import drafts, intake, reading, reply_modes
 from casework.delivery import alerts
 from casework.errors import EnrollmentCodeRejected, MasterKeyError
 from casework.policy import CasePolicy
@@ -25,7 +25,17 @@ from casework.vault import crypto, rewrap, rotation, sealing
 from casework.vault.keys import PREVIOUS_DIRECTORY, KeyRing
 from casework.vault.master_key import KeySource, MasterKey, read_key_file, write_key_file
 from storage.db import Database
-from storage.models import AlertKind, Case, CaseMessage, Draft, KeyEnvelope, Officer, RateLimit, ServerKey
+from storage.models import (
+    AlertKind,
+    Case,
+    CaseMessage,
+    Draft,
+    KeyEnvelope,
+    Officer,
+    OfficerReplyMode,
+    RateLimit,
+    ServerKey,
+)
 from tests.casework.world import World, build_world, open_report
 from tests.storage.fixtures import DatabaseUnderTest
 
@@ -200,12 +210,16 @@ async def test_drafts_rate_limits_and_enrollment_codes_are_dropped_gracefully(
             session, keys, keys.pseudonym(chat), "status", limit=3, window=timedelta(hours=1), now=now
         )
         code = await officers.issue_enrollment_code(session, keys, world.north_backup, now)
+        await reply_modes.save(session, keys, world.north_officer, reply_modes.Holding(1, "held words"), now)
     assert not blocked.allowed  # control: the limit was reached before the rotation
+    async with database.transaction() as session:  # control: the reply mode was there
+        assert await reply_modes.load(session, keys, world.north_officer, now) is not None
 
     await rotate(database, keys, MasterKey.generate(), now)
     async with database.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Draft)) == 0
         assert await session.scalar(select(func.count()).select_from(RateLimit)) == 0
+        assert await session.scalar(select(func.count()).select_from(OfficerReplyMode)) == 0
         assert await drafts.load_state(session, keys, keys.pseudonym(chat), now) is None  # a fresh start
         decision = await rate_limits.hit(
             session, keys, keys.pseudonym(chat), "status", limit=3, window=timedelta(hours=1), now=now
