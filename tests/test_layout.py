@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,18 +12,34 @@ from pathlib import Path
 from app.settings import PROJECT_ROOT
 
 PRODUCT = {"app", "bot", "nlu", "storage", "casework", "admin"}
+NOT_SOURCES = (".git", ".venv", "var", "models", "build", "dist", "*.egg-info", "*_cache", ".hypothesis")
+RUNTIME_DATA = {
+    "bot/locales/en.yml",
+    "nlu/labels.yml",
+    "nlu/domain.yml",
+    "nlu/lexicon/en.yml",
+    "storage/alembic.ini",
+    "storage/alembic/script.py.mako",
+    "storage/alembic/env.py",
+}
 
 
 def test_the_wheel_holds_the_product_and_no_tool(tmp_path: Path) -> None:
+    # Built from a copy of the sources: a build/ left in the checkout could add stale files.
+    source = tmp_path / "source"
+    shutil.copytree(PROJECT_ROOT, source, ignore=shutil.ignore_patterns(*NOT_SOURCES))
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(tmp_path), str(PROJECT_ROOT)],
+         "--wheel-dir", str(tmp_path), str(source)],
         check=True, capture_output=True, cwd=tmp_path,
     )  # fmt: skip
     (wheel,) = tmp_path.glob("*.whl")
     with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
         tops = {name.split("/")[0] for name in archive.namelist() if "/" in name and ".dist-info" not in name}
     assert tops == PRODUCT  # every product package, and neither devtools/ nor tests/
+    # What the product reads at run time besides its code travels with it.
+    assert not RUNTIME_DATA - names, sorted(RUNTIME_DATA - names)
 
 
 # The layers below the application: they must not reach up into app/ (settings, logging) or the tools.
