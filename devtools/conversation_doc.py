@@ -24,8 +24,10 @@ TRANSCRIPTS = VAR_DIR / "transcripts"
 # The scenarios, in the order the document tells them, with a sentence each.
 SCENARIOS = {
     "report": "A non-urgent report: the interview asks only what is missing, then the preview.",
+    "vague_opener": "A hesitant opener: encouragement to just type what happened, then read afresh.",
     "urgent_weapon": "An urgent report: safety information and delivery first, details after.",
     "self_harm": "Self-harm, no school yet: crisis lines first; on the tap, sent, then the school.",
+    "urgent_school_after": "Urgent, no school yet: sent at once; then the school, and only what is missing.",
     "self_harm_consent": "Self-harm: crisis lines and one tap; nothing reaches the officer before it.",
     "self_harm_no_tap": "No tap: one gentle reminder, nothing sent; Not now sends nothing.",
     "question": "A question for the officer.",
