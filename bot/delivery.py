@@ -43,7 +43,7 @@ from casework.cases.drafts import load_state, save_state
 from casework.delivery import failures, outbox
 from casework.errors import AccessDenied, CaseworkError
 from casework.vault.crypto import DecryptionError
-from storage.models import AlertKind, Case, CaseStatus, Delivery, DeliveryKind, Draft
+from storage.models import AlertKind, Case, CaseStatus, Delivery, DeliveryKind, Draft, RecipientKind
 
 logger = logging.getLogger(__name__)
 
@@ -127,9 +127,13 @@ async def deliver_due(application: BotApplication, services: Services) -> int:
     if claimed:
         # One recipient's rows one after another (urgent first: claim order), so the parts of two
         # long tips never interleave in an officer's chat; different recipients at once.
-        queues: dict[tuple[str, int | None], list[Delivery]] = {}
+        queues: dict[tuple[RecipientKind, int | None], list[Delivery]] = {}
         for row in claimed:
-            key = ("officer", row.officer_id) if row.officer_id is not None else ("student", row.case_id)
+            key: tuple[RecipientKind, int | None]
+            if row.officer_id is not None:
+                key = (RecipientKind.OFFICER, row.officer_id)
+            else:
+                key = (RecipientKind.STUDENT, row.case_id)
             queues.setdefault(key, []).append(row)
         await asyncio.gather(*(_deliver_in_order(application, services, rows) for rows in queues.values()))
     return len(claimed)
@@ -146,24 +150,36 @@ async def _deliver_in_order(application: BotApplication, services: Services, row
 
 
 async def deliver_one(application: BotApplication, services: Services, row: Delivery) -> None:
+    """Render and send one row; whatever goes wrong is settled here (reroute, retry, failure, alert)."""
+    rendered = await _render(services, row)
+    if rendered is not None:
+        await _send_rendered(application, services, row, rendered)
+
+
+async def _render(services: Services, row: Delivery) -> Rendered | None:
+    """The row's messages, or None once a row that cannot be rendered is settled."""
     try:
-        rendered = await render_delivery(services, row)
+        return await render_delivery(services, row)
     except RecipientGone:
         # E.g. a 403 on this officer's previous tip of the same batch: the chain takes it over.
         async with services.db.transaction() as session:
             await failures.reroute(session, services.policy, row.id, services.now())
         services.outbox_ready.set()
         logger.warning("delivery.rerouted kind=%s", row.kind)
-        return
     except DecryptionError as error:
         # Tampered (or forged) ciphertext: retrying cannot help; a supervisor must look at it.
         await _failed(services, row, type(error).__name__, AlertKind.TAMPERED_MESSAGE)
-        return
     except (Undeliverable, AccessDenied, CaseworkError) as error:
         async with services.db.transaction() as session:
             await outbox.mark_failed(session, row.id, type(error).__name__)
         logger.warning("delivery.undeliverable kind=%s error=%s", row.kind, type(error).__name__)
-        return
+    return None
+
+
+async def _send_rendered(
+    application: BotApplication, services: Services, row: Delivery, rendered: Rendered
+) -> None:
+    """Send (as plain text if Telegram refuses the markup), then record it sent; or settle the failure."""
     try:
         try:
             parts = textparts.html_parts(rendered.document, continued=rendered.continued)

@@ -14,8 +14,7 @@ from casework.cases import intake, lifecycle, reading, references
 from casework.cases.reply_modes import Closing, Holding
 from casework.delivery import escalation, routing
 from casework.errors import AccessDenied, CaseClosed, InvalidTransition, UnknownCase
-from nlu import taxonomy
-from storage.models import Outcome
+from storage.models import CaseStatus, Direction, Outcome
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +54,7 @@ async def list_cases(turn: OfficerTurn) -> None:
                 "officer_case_line",
                 marker="🚨" if s.urgent else "📩",
                 case=s.reference,
-                category=catalog.t("officer_kind_question")
-                if s.kind == "question"
-                else taxonomy.label(s.intent),
+                category=render.kind_label(s),
                 school=names.get(s.school_id) or catalog.t("officer_no_school"),
                 status=_list_status(s, turn, takers),
                 time=render.local_time(s.created_at, zone),
@@ -76,11 +73,11 @@ async def list_cases(turn: OfficerTurn) -> None:
 def _list_status(summary: reading.CaseSummary, turn: OfficerTurn, takers: dict[int, str]) -> str:
     """ "New: not acknowledged yet", or "Acknowledged by Cst. Lee" (by whom, when the record verifies)."""
     taker = summary.acknowledged_by
-    if summary.status in ("acknowledged", "in_progress") and taker is not None:
+    if summary.status in (CaseStatus.ACKNOWLEDGED, CaseStatus.IN_PROGRESS) and taker is not None:
         who = catalog.t("officer_you") if taker == turn.officer.id else takers.get(taker)
         if who:
-            return catalog.t(f"officer_status_{summary.status}_by", officer=who)
-    return catalog.t(f"officer_status_{summary.status}").replace("<i>", "").replace("</i>", "")
+            return render.status_text(summary.status, by=who)
+    return render.status_text(summary.status).replace("<i>", "").replace("</i>", "")
 
 
 async def show_case(turn: OfficerTurn, case_id: int) -> None:
@@ -95,7 +92,7 @@ async def show_case(turn: OfficerTurn, case_id: int) -> None:
         await turn.say("officer_not_yours")
         return
     parts = render.thread_parts(thread.summary, school, thread.messages, services.policy.timezone, names)
-    closed = thread.summary.status == "closed"
+    closed = thread.summary.status == CaseStatus.CLOSED
     markup = render.reopen_button(case_id) if closed else render.case_buttons(thread.summary)
     await send_parts(turn, parts, markup)
 
@@ -117,7 +114,7 @@ async def ask_last_message(turn: OfficerTurn, case_id: int, outcome: Outcome) ->
     await turn.set_mode(Closing(case_id, outcome))
     await turn.say(
         "officer_close_last_message", markup=render.close_now_button(case_id, outcome),
-        case=found, outcome=catalog.t(f"officer_outcome_{outcome}"),
+        case=found, outcome=render.outcome_text(outcome),
     )  # fmt: skip
 
 
@@ -145,7 +142,7 @@ async def close_case(turn: OfficerTurn, case_id: int, outcome: Outcome, *, last_
     logger.info("officer.closed with_message=%s", bool(last_message))
     await turn.say(
         "officer_closed_with_message" if last_message else "officer_closed",
-        case=await reference(turn, case_id), outcome=catalog.t(f"officer_outcome_{outcome}"),
+        case=await reference(turn, case_id), outcome=render.outcome_text(outcome),
         days=services.settings.retention_days,
     )  # fmt: skip
 
@@ -166,7 +163,7 @@ async def reopen(turn: OfficerTurn, case_id: int) -> None:
             if held is not None:
                 await intake.add_message(
                     session, services.keys, services.policy, case_id,
-                    direction="officer", body={"text": held}, now=services.now(),
+                    direction=Direction.OFFICER, body={"text": held}, now=services.now(),
                     author_officer_id=officer.id,
                 )  # fmt: skip
     except InvalidTransition:

@@ -14,11 +14,11 @@ from bot.officer.gate import OfficerStep, OfficerTurn
 from casework.cases import reading
 from casework.cases.reply_modes import Replying
 from casework.errors import AccessDenied, CaseClosed, UnknownCase
-from storage.models import Outcome
+from storage.models import CaseStatus, Outcome
 
 CaseStep = Callable[[OfficerTurn, int], Awaitable[None]]
 
-_OUTCOME = "|".join(o.value for o in render.OUTCOMES)
+_OUTCOME = "|".join(o.value for o in Outcome)
 
 
 def pattern(action: str, *, outcome: bool = False) -> str:
@@ -60,7 +60,7 @@ async def reply(turn: OfficerTurn, case_id: int) -> None:
     reference = await actions.reference(turn, case_id)
     async with turn.services.db.transaction() as session:
         status = (await reading.case_summary(session, case_id)).status
-    if status == "closed":  # said now, not after the officer typed a whole answer
+    if status == CaseStatus.CLOSED:  # said now, not after the officer typed a whole answer
         await turn.say("officer_closed_no_reply", markup=render.reopen_button(case_id), case=reference)
         return
     await turn.set_mode(Replying(case_id))

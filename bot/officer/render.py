@@ -19,10 +19,7 @@ from bot.state import FIELDS
 from bot.textparts import Fragment, Html
 from casework.cases.reading import CaseSummary, ThreadMessage
 from nlu import taxonomy
-from storage.models import Outcome
-
-# The outcomes an officer chooses from when closing, in the order of their buttons.
-OUTCOMES: tuple[Outcome, ...] = tuple(Outcome)
+from storage.models import CaseKind, CaseStatus, Direction, Outcome
 
 
 def local_time(moment: datetime, zone: ZoneInfo) -> str:
@@ -45,11 +42,29 @@ def body_document(body: dict[str, str]) -> list[Fragment]:
     return textparts.joined(blocks, "\n")
 
 
+def kind_label(summary: CaseSummary) -> str:
+    """What a case is about, for its header and the /cases list: "Question", or the report's category."""
+    if summary.kind == CaseKind.QUESTION:
+        return catalog.t("officer_kind_question")
+    return taxonomy.label(summary.intent)
+
+
+def status_text(status: CaseStatus, *, by: str | None = None) -> str:
+    """A case's status in the catalog's words (HTML): "New: not acknowledged yet", "Acknowledged by …"."""
+    # The catalog keys are built from the stored values (officer_status_in_progress, …_by).
+    if by is not None:
+        return catalog.t(f"officer_status_{status.value}_by", officer=by)
+    return catalog.t(f"officer_status_{status.value}")
+
+
+def outcome_text(outcome: Outcome) -> str:
+    """An outcome in the catalog's words (officer_outcome_<value>)."""
+    return catalog.t(f"officer_outcome_{outcome.value}")
+
+
 def case_header(summary: CaseSummary, school: str | None, zone: ZoneInfo) -> str:
     marker = catalog.t("officer_urgent_marker") if summary.urgent else catalog.t("officer_normal_marker")
-    kind = (
-        catalog.t("officer_kind_question") if summary.kind == "question" else taxonomy.label(summary.intent)
-    )
+    kind = kind_label(summary)
     # The marker is HTML already; the rest is data and is escaped here.
     return catalog.raw(
         "officer_case_header",
@@ -92,7 +107,7 @@ def case_buttons(summary: CaseSummary) -> InlineKeyboardMarkup:
         second.append(
             InlineKeyboardButton(catalog.t("officer_escalate_button"), callback_data=f"o:esc:{case}")
         )
-    if summary.status != "new":
+    if summary.status != CaseStatus.NEW:
         first = first[1:]
     return InlineKeyboardMarkup([first, second])
 
@@ -104,15 +119,11 @@ def reopen_button(case_id: int, *, send: bool = False) -> InlineKeyboardMarkup:
 
 
 def outcome_buttons(case_id: int) -> InlineKeyboardMarkup:
-    """One button per outcome. The data holds the internal id (officers never type it): at most 64 bytes."""
+    """One button per outcome, in `Outcome`'s order; the data holds the value (never typed), in 64 bytes."""
     return InlineKeyboardMarkup(
         [
-            [
-                InlineKeyboardButton(
-                    catalog.t(f"officer_outcome_{o}"), callback_data=f"o:outcome:{case_id}:{o}"
-                )
-            ]
-            for o in OUTCOMES
+            [InlineKeyboardButton(outcome_text(o), callback_data=f"o:outcome:{case_id}:{o.value}")]
+            for o in Outcome
         ]
     )
 
@@ -122,7 +133,8 @@ def close_now_button(case_id: int, outcome: Outcome) -> InlineKeyboardMarkup:
         [
             [
                 InlineKeyboardButton(
-                    catalog.t("officer_close_now_button"), callback_data=f"o:closenow:{case_id}:{outcome}"
+                    catalog.t("officer_close_now_button"),
+                    callback_data=f"o:closenow:{case_id}:{outcome.value}",
                 )
             ]
         ]
@@ -155,11 +167,11 @@ def thread_document(
     """A whole case for `/case N`: the student's messages and the officers' replies, oldest first."""
     blocks: list[list[Fragment]] = [
         [Html(case_header(summary, school, zone))],
-        [Html(catalog.t(f"officer_status_{summary.status}"))],
+        [Html(status_text(summary.status))],
     ]
     for message in messages:
         when = local_time(message.created_at, zone)
-        if message.direction == "officer":
+        if message.direction == Direction.OFFICER:
             author = names.get(message.author_officer_id or 0, catalog.t("officer_someone"))
             text = message.body.get("text", "")
             blocks.append(fragments("officer_thread_officer", author=author, when=when, text=text))

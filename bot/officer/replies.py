@@ -10,6 +10,7 @@ from casework.cases import intake
 from casework.cases.reply_modes import Closing, Holding, Replying
 from casework.delivery import outbox
 from casework.errors import AccessDenied, CaseClosed, UnknownCase
+from storage.models import Direction
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ async def free_text(turn: OfficerTurn) -> None:
         async with services.db.transaction() as session:
             await intake.add_message(
                 session, services.keys, services.policy, case_id,
-                direction="officer", body={"text": message.text}, now=services.now(),
+                direction=Direction.OFFICER, body={"text": message.text}, now=services.now(),
                 author_officer_id=officer.id,
             )  # fmt: skip
     except (AccessDenied, UnknownCase):

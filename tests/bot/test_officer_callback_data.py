@@ -11,7 +11,7 @@ from telegram.ext import CallbackQueryHandler
 from bot.officer import render
 from bot.officer.handlers import officer_handlers
 from casework.cases.reading import CaseSummary
-from storage.models import CaseKind, CaseStatus
+from storage.models import CaseKind, CaseStatus, Outcome
 
 LARGEST_ID = 2**31 - 1  # the largest `cases.id` an INTEGER column holds
 MAX_CALLBACK_BYTES = 64  # Telegram refuses longer callback data (BUTTON_DATA_INVALID)
@@ -42,7 +42,7 @@ def _every_button() -> list[str]:
         *_data(render.reply_only(LARGEST_ID)),
         *_data(render.outcome_buttons(LARGEST_ID)),
         *_data(render.reopen_button(LARGEST_ID)),
-        *[d for o in render.OUTCOMES for d in _data(render.close_now_button(LARGEST_ID, o))],
+        *[d for o in Outcome for d in _data(render.close_now_button(LARGEST_ID, o))],
         f"o:open:{LARGEST_ID}",  # bot.officer.actions.list_cases
     ]
 
@@ -59,7 +59,7 @@ def _patterns() -> list[re.Pattern[str]]:
 def test_every_officer_button_fits_for_the_largest_case_id() -> None:
     data = _every_button()
     # The control: every button was measured (case, reply-only, outcome, reopen, close-now, open).
-    assert len(data) == 4 + 1 + len(render.OUTCOMES) + 1 + len(render.OUTCOMES) + 1
+    assert len(data) == 4 + 1 + len(Outcome) + 1 + len(Outcome) + 1
     assert all(str(LARGEST_ID) in d for d in data)
     assert max(len(d.encode()) for d in data) <= MAX_CALLBACK_BYTES
     # The reference is what officers see; it is never in the data (nor needed there).
