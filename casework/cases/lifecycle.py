@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import audit
 from casework.cases.intake import add_message, is_recipient, open_case_for_officer
-from casework.delivery import outbox
+from casework.delivery import escalation, outbox
 from casework.errors import AccessDenied, InvalidTransition, UnknownCase
 from casework.policy import CasePolicy
 from casework.stats.responses import record_response
@@ -52,19 +52,8 @@ async def acknowledge(
     case.acknowledged_at, case.acknowledged_by = now, officer_id
     case.next_escalation_at = None
     await record_response(session, policy, case, ResponseMeasure.ACKNOWLEDGEMENT, now)
-    notified = await session.scalars(
-        select(Delivery.officer_id)
-        .where(
-            Delivery.case_id == case_id,
-            Delivery.kind.in_([DeliveryKind.TIP, DeliveryKind.ESCALATION, DeliveryKind.REMINDER]),
-            Delivery.status == DeliveryStatus.SENT,
-            Delivery.officer_id != officer_id,
-        )
-        .distinct()
-    )
-    await outbox.queue(
-        session, DeliveryKind.ACK_NOTICE, sorted(i for i in notified if i), now, case_id=case_id
-    )
+    notified = await escalation.had_the_case(session, case_id, exclude=[officer_id])
+    await outbox.queue(session, DeliveryKind.ACK_NOTICE, notified, now, case_id=case_id)
     await audit.record_event(
         session, actor=audit.officer_actor(officer_id), action="case.acknowledged", case_id=case_id, now=now
     )
