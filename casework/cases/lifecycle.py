@@ -110,19 +110,11 @@ async def close(
             session, keys, policy, case_id, direction=Direction.OFFICER, body={"text": last_message},
             now=now, author_officer_id=officer_id,
         )  # fmt: skip
-    notice_pending = await session.scalar(
-        select(Delivery.id)
-        .where(
-            Delivery.case_id == case_id,
-            Delivery.kind == DeliveryKind.NOTIFY_STUDENT,
-            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
-        )
-        .limit(1)
-    )
+    notice_pending = await _student_notice_pending(session, case_id)
     case.status = CaseStatus.CLOSED
     case.outcome = chosen
     case.closed_at = now
-    if notice_pending is None:
+    if not notice_pending:
         case.notify_address_sealed = None
     case.next_escalation_at = None
     case.retain_until = now + policy.retention
@@ -151,7 +143,15 @@ async def forget_closed_address(session: AsyncSession, case_id: int) -> bool:
     case = await session.get(Case, case_id, with_for_update=True)
     if case is None or case.status != CaseStatus.CLOSED or case.notify_address_sealed is None:
         return False
-    waiting = await session.scalar(
+    if await _student_notice_pending(session, case_id):
+        return False
+    case.notify_address_sealed = None
+    return True
+
+
+async def _student_notice_pending(session: AsyncSession, case_id: int) -> bool:
+    """A notice to the case's student is still to be sent (pending, or being sent)."""
+    found = await session.scalar(
         select(Delivery.id)
         .where(
             Delivery.case_id == case_id,
@@ -160,10 +160,7 @@ async def forget_closed_address(session: AsyncSession, case_id: int) -> bool:
         )
         .limit(1)
     )
-    if waiting is not None:
-        return False
-    case.notify_address_sealed = None
-    return True
+    return found is not None
 
 
 async def reopen(session: AsyncSession, case_id: int, officer_id: int, now: datetime) -> None:
