@@ -81,13 +81,9 @@ async def _get(session: AsyncSession, officer_id: int) -> Officer:
 
 
 async def create_officer(
-    session: AsyncSession, keys: KeyRing, *, display_name: str, role: str, now: datetime
+    session: AsyncSession, keys: KeyRing, *, display_name: str, role: Role, now: datetime
 ) -> int:
     """A new officer with a fresh key pair (private half sealed with the master key)."""
-    try:
-        role = Role(role)
-    except ValueError as error:
-        raise InvalidOfficerData(f"a role is 'officer' or 'supervisor', not {role!r}") from error
     private_key = crypto.new_private_key()
     officer = Officer(
         display_name=_clean_name(display_name),
@@ -102,7 +98,11 @@ async def create_officer(
     officer.sealed_private_key = keys.seal_officer_key(officer.id, private_key)
     directory_auth.sign(session, officer)
     await audit.record_event(
-        session, actor="admin", action="officer.created", now=now, detail=f"officer {officer.id} ({role})"
+        session,
+        actor="admin",
+        action="officer.created",
+        now=now,
+        detail=f"officer {officer.id} ({role.value})",
     )
     return officer.id
 
@@ -272,7 +272,7 @@ async def assign(
     officer_id: int,
     school_code: str,
     *,
-    kind: str,
+    kind: AssignmentKind,
     now: datetime,
     with_history: bool = False,
 ) -> int:
@@ -287,9 +287,7 @@ async def assign(
     if not await directory_auth.officer_ok(session, officer, now):
         raise InvalidOfficerData(f"officer {officer_id}'s record failed its authentication")
     await _end_assignment(session, officer_id, school, now)
-    assignment = Assignment(
-        officer_id=officer_id, school_id=school.id, kind=AssignmentKind(kind), starts_at=now
-    )
+    assignment = Assignment(officer_id=officer_id, school_id=school.id, kind=kind, starts_at=now)
     session.add(assignment)
     await session.flush()
     directory_auth.sign(session, assignment)
@@ -298,7 +296,7 @@ async def assign(
         actor="admin",
         action="officer.assigned",
         now=now,
-        detail=f"officer {officer_id} to {school.code} ({kind})",
+        detail=f"officer {officer_id} to {school.code} ({kind.value})",
     )
     if not with_history:
         return 0

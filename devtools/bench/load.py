@@ -44,6 +44,7 @@ from devtools.emulator.client import Emulator, User
 from devtools.procs import free_port
 from storage import migrations
 from storage.db import Database
+from storage.models import AssignmentKind, Role
 
 REPORT = "a kid has a knife in his bag, locker {tag}"
 TAG = re.compile(r"locker (\d{5})")
@@ -113,9 +114,9 @@ async def seed(url: str, key: MasterKey, count: int) -> list[tuple[str, str, str
                 name = f"Loadtest School Number {i:03d}"
                 await schools.add_school(session, schools.NewSchool.checked(name, code), now)
                 officer_id = await officers.create_officer(
-                    session, keys, display_name=f"Cst. {i}", role="officer", now=now
+                    session, keys, display_name=f"Cst. {i}", role=Role.OFFICER, now=now
                 )
-                await officers.assign(session, keys, officer_id, code, kind="primary", now=now)
+                await officers.assign(session, keys, officer_id, code, kind=AssignmentKind.PRIMARY, now=now)
                 made.append(
                     (name, f"Cst. {i}", await officers.issue_enrollment_code(session, keys, officer_id, now))
                 )

@@ -45,7 +45,18 @@ from casework.vault.master_key import MasterKey
 from devtools.benchdoc import git_revision, machine, write_section
 from storage import migrations
 from storage.db import Database
-from storage.models import Case, CaseMessage, IntentStat, KeyEnvelope, ProtectedMonth, RecipientKind
+from storage.models import (
+    AssignmentKind,
+    Case,
+    CaseKind,
+    CaseMessage,
+    Direction,
+    IntentStat,
+    KeyEnvelope,
+    ProtectedMonth,
+    RecipientKind,
+    Role,
+)
 
 NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 POLICY = CasePolicy(
@@ -66,14 +77,16 @@ def bench_crypto(rounds: int) -> tuple[float, float]:
     for n in range(rounds):
         start = time.perf_counter()
         content_key = crypto.random_key()
-        sealed = crypto.seal(content_key, sealing.encode_body(BODY), sealing.message_aad(1, n, "student"))
+        sealed = crypto.seal(
+            content_key, sealing.encode_body(BODY), sealing.message_aad(1, n, Direction.STUDENT)
+        )
         envelopes = [
             crypto.wrap_key(content_key, p, sealing.envelope_context(1, n, i)) for i, p in enumerate(publics)
         ]
         seal_times.append(time.perf_counter() - start)
         start = time.perf_counter()
         key = crypto.unwrap_key(envelopes[2], keys[2], sealing.envelope_context(1, n, 2))
-        sealing.decode_body(crypto.open_sealed(key, sealed, sealing.message_aad(1, n, "student")))
+        sealing.decode_body(crypto.open_sealed(key, sealed, sealing.message_aad(1, n, Direction.STUDENT)))
         open_times.append(time.perf_counter() - start)
     return statistics.median(seal_times) * 1e6, statistics.median(open_times) * 1e6
 
@@ -86,12 +99,12 @@ async def bench_cases(url: str, count: int) -> dict[str, float]:
             keys = await KeyRing.load(session, MasterKey.generate(), NOW)
             school = await schools.add_school(session, NewSchool.checked("Bench Secondary", "BENCH"), NOW)
             officer = await officers.create_officer(
-                session, keys, display_name="Cst. Bench", role="officer", now=NOW
+                session, keys, display_name="Cst. Bench", role=Role.OFFICER, now=NOW
             )
-            await officers.assign(session, keys, officer, "BENCH", kind="primary", now=NOW)
+            await officers.assign(session, keys, officer, "BENCH", kind=AssignmentKind.PRIMARY, now=NOW)
             for n in range(3):
                 await officers.create_officer(
-                    session, keys, display_name=f"Sgt. {n}", role="supervisor", now=NOW
+                    session, keys, display_name=f"Sgt. {n}", role=Role.SUPERVISOR, now=NOW
                 )
         start = time.perf_counter()
         opened = []
@@ -99,8 +112,8 @@ async def bench_cases(url: str, count: int) -> dict[str, float]:
             async with db.transaction() as session:
                 opened.append(
                     await intake.open_case(
-                        session, keys, POLICY, school_id=school.id, kind="report", intent="report_weapon",
-                        urgent=n % 5 == 0, body=BODY, notify_chat_id=None, now=NOW,
+                        session, keys, POLICY, school_id=school.id, kind=CaseKind.REPORT,
+                        intent="report_weapon", urgent=n % 5 == 0, body=BODY, notify_chat_id=None, now=NOW,
                     )
                 )  # fmt: skip
         created = time.perf_counter() - start
@@ -324,12 +337,12 @@ async def bench_rotation(url: str, messages: int, batch_size: int) -> dict[str, 
         async with db.transaction() as session:
             keys = await KeyRing.load(session, MasterKey.generate(), NOW)
             school = await schools.add_school(session, NewSchool.checked("Bench Secondary", "BENCH"), NOW)
-            for n, role in enumerate(("officer", "officer", "supervisor", "supervisor", "supervisor")):
+            for n, role in enumerate((Role.OFFICER, Role.OFFICER, *[Role.SUPERVISOR] * 3)):
                 officer = await officers.create_officer(
                     session, keys, display_name=f"Bench {n}", role=role, now=NOW
                 )
                 if n < 2:
-                    kind = "primary" if n == 0 else "backup"
+                    kind = AssignmentKind.PRIMARY if n == 0 else AssignmentKind.BACKUP
                     await officers.assign(session, keys, officer, "BENCH", kind=kind, now=NOW)
             recipients = await routing.sealing_recipients(session, school.id, NOW)
         start = time.perf_counter()
@@ -338,8 +351,8 @@ async def bench_rotation(url: str, messages: int, batch_size: int) -> dict[str, 
             async with db.transaction() as session:
                 opened = [
                     await intake.open_case(
-                        session, keys, POLICY, school_id=school.id, kind="report", intent="report_weapon",
-                        urgent=False, body=BODY, notify_chat_id=None, now=NOW,
+                        session, keys, POLICY, school_id=school.id, kind=CaseKind.REPORT,
+                        intent="report_weapon", urgent=False, body=BODY, notify_chat_id=None, now=NOW,
                     )
                     for _ in range(first, min(first + 100, case_count))
                 ]  # fmt: skip
@@ -402,9 +415,9 @@ async def _bulk_messages(
         readers += [(RecipientKind.OFFICER, r.officer_id, r.public_key, r.officer_id) for r in recipients]
         for seq in range(2, MESSAGES_PER_CASE + 1):
             content_key = crypto.random_key()
-            sealed = crypto.seal(content_key, plaintext, sealing.message_aad(case_id, seq, "student"))
+            sealed = crypto.seal(content_key, plaintext, sealing.message_aad(case_id, seq, Direction.STUDENT))
             message = CaseMessage(
-                case_id=case_id, seq=seq, direction="student", author_officer_id=None,
+                case_id=case_id, seq=seq, direction=Direction.STUDENT, author_officer_id=None,
                 created_at=NOW, nonce=sealed.nonce, ciphertext=sealed.ciphertext,
             )  # fmt: skip
             directory_auth.sign_with(keys, message)

@@ -34,6 +34,7 @@ from devtools.procs import eventually
 from nlu.classifier import IntentClassifier
 from storage import migrations
 from storage.db import Database
+from storage.models import AssignmentKind, Role
 from tests.conftest import ROOT
 
 __all__ = ["CODE", "Officer", "Student", "World", "eventually", "mask", "now", "record_transcript"]
@@ -105,10 +106,10 @@ class World:
                     added = await schools.add_school(session, schools.NewSchool.checked(name, code), now())
                     self.school_ids[code] = added.id
             plan = [
-                ("maple", "Cst. Maple Primary", "officer", "MRS", "primary"),
-                ("maple_backup", "Cst. Maple Backup", "officer", "MRS", "backup"),
-                ("lakeshore", "Cst. Lakeshore", "officer", "LSC", "primary"),
-                ("supervisor", "Sgt. Supervisor", "supervisor", None, None),
+                ("maple", "Cst. Maple Primary", Role.OFFICER, "MRS", AssignmentKind.PRIMARY),
+                ("maple_backup", "Cst. Maple Backup", Role.OFFICER, "MRS", AssignmentKind.BACKUP),
+                ("lakeshore", "Cst. Lakeshore", Role.OFFICER, "LSC", AssignmentKind.PRIMARY),
+                ("supervisor", "Sgt. Supervisor", Role.SUPERVISOR, None, None),
             ]
             async with db.transaction() as session:
                 for key, name, role, school, kind in plan:
@@ -117,7 +118,7 @@ class World:
                     )
                     if school is not None:
                         await officers.assign(
-                            session, keys, officer_id, school, kind=kind or "primary", now=now()
+                            session, keys, officer_id, school, kind=kind or AssignmentKind.PRIMARY, now=now()
                         )
                     self.officers[key] = Officer(officer_id, name)
 
@@ -156,6 +157,28 @@ class World:
             return subprocess.Popen(
                 [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
             )
+
+    async def settled(self) -> None:
+        """Wait until the bot (running in this process) has fetched and handled every update so far.
+
+        Idle means: the emulator holds no unconfirmed update, the application's queue is empty and
+        no update is being processed; seen twice in a row, because an update taken from the queue
+        starts its task one event-loop turn later.
+        """
+        app, server = self.app, self.emu.server
+        assert app is not None, "the bot is not running in this process"
+        seen = [False]
+
+        def idle_twice() -> bool:
+            idle = (
+                (server is None or not server.world.pending)
+                and app.update_queue.empty()
+                and app.update_processor.current_concurrent_updates == 0
+            )
+            twice, seen[0] = seen[0] and idle, idle
+            return twice
+
+        await eventually(idle_twice, seconds=15, what="the bot handling every update")
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[BotApplication]:
@@ -211,7 +234,13 @@ class Student:
         return await self.world.emu.next_message(self.user, timeout=15)
 
     async def quiet(self, within: float = 0.7) -> None:
-        await self.world.emu.assert_no_message(self.user, within=within)
+        """Nothing new for this student. With the bot in this process: once it has handled every
+        update sent so far (an event, not a time); in another process: nothing within `within` s."""
+        if self.world.app is None:
+            await self.world.emu.assert_no_message(self.user, within=within)
+            return
+        await self.world.settled()
+        await self.world.emu.assert_no_message(self.user, within=0)
 
     async def choose_school(self, typed: str, name: str) -> Message:
         choices = await self.says(typed)
@@ -243,11 +272,7 @@ async def record_transcript(world: World, name: str, participants: dict[str, Cha
     if world.app is not None:
         # A turn may still be finishing after the message the test waited for (e.g. a tapped
         # choice's buttons are replaced after the reply is sent): record only what a settled chat shows.
-        app = world.app
-        await eventually(
-            lambda: app.update_queue.empty() and app.update_processor.current_concurrent_updates == 0,
-            seconds=15,
-        )
+        await world.settled()
     entries: list[dict[str, Any]] = []
     for label, user in participants.items():
         if len(participants) > 1:

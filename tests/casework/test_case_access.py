@@ -15,7 +15,16 @@ from casework.policy import CasePolicy
 from casework.vault import access
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import AlertKind, Delivery, DeliveryKind, DeliveryStatus, Outcome
+from storage.models import (
+    AlertKind,
+    AssignmentKind,
+    Delivery,
+    DeliveryKind,
+    DeliveryStatus,
+    Direction,
+    Outcome,
+    Role,
+)
 from tests.casework.world import build_world, open_report
 
 
@@ -48,8 +57,9 @@ async def test_student_rereads_with_the_code_in_any_typing(
     opened = await open_report(database, keys, policy, now, world.north, "They sell vapes behind the gym")
     async with database.transaction() as session:
         await intake.add_message(
-            session, keys, policy, opened.case_id, direction="officer", body={"text": "Thanks, we are on it"},
-            now=now + timedelta(minutes=3), author_officer_id=world.north_officer,
+            session, keys, policy, opened.case_id, direction=Direction.OFFICER,
+            body={"text": "Thanks, we are on it"}, now=now + timedelta(minutes=3),
+            author_officer_id=world.north_officer,
         )  # fmt: skip
     typed = opened.code.replace("-", " ").lower().replace("0", "o").replace("1", "l")
     async with database.transaction() as session:
@@ -81,9 +91,9 @@ async def test_newly_assigned_officer_sees_old_cases_only_after_audited_reseal(
     later = now + timedelta(hours=1)
     async with database.transaction() as session:
         newcomer = await officers.create_officer(
-            session, keys, display_name="New Cst.", role="officer", now=later
+            session, keys, display_name="New Cst.", role=Role.OFFICER, now=later
         )
-        await officers.assign(session, keys, newcomer, "NTH", kind="backup", now=later)
+        await officers.assign(session, keys, newcomer, "NTH", kind=AssignmentKind.BACKUP, now=later)
     new = await open_report(database, keys, policy, later, world.north, "A new report after the assignment")
     async with database.transaction() as session:
         assert (await reading.read_case_as_officer(session, keys, new.case_id, newcomer)).messages
@@ -92,7 +102,7 @@ async def test_newly_assigned_officer_sees_old_cases_only_after_audited_reseal(
         assert await alerts.list_alerts(session, kind=AlertKind.READER_ADDED) == []  # control: no history
     async with database.transaction() as session:  # sro officer assign --with-history
         resealed = await officers.assign(
-            session, keys, newcomer, "NTH", kind="backup", now=later, with_history=True
+            session, keys, newcomer, "NTH", kind=AssignmentKind.BACKUP, now=later, with_history=True
         )
     assert resealed == 1  # the old case; the new one was sealed for them already
     async with database.transaction() as session:  # announced to the supervisors, once
@@ -192,7 +202,13 @@ async def test_close_forgets_the_address_and_purge_deletes_everything_with_its_a
     async with database.transaction() as session:
         with pytest.raises(CaseClosed):
             await intake.add_message(
-                session, keys, policy, opened.case_id, direction="student", body={"text": "more"}, now=now
+                session,
+                keys,
+                policy,
+                opened.case_id,
+                direction=Direction.STUDENT,
+                body={"text": "more"},
+                now=now,
             )
     async with database.transaction() as session:
         assert await lifecycle.purge_expired(session, purge_at - timedelta(seconds=1)) == 0

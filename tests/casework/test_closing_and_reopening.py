@@ -14,7 +14,7 @@ from casework.errors import CaseClosed, InvalidTransition
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus, Outcome
+from storage.models import Case, CaseStatus, Delivery, DeliveryKind, DeliveryStatus, Direction, Outcome
 from tests.casework.world import build_world, open_report
 
 STUDENT_CHAT = 555_000_111
@@ -88,7 +88,7 @@ async def test_reopening_is_audited_and_stops_retention_without_restarting_escal
     with pytest.raises(CaseClosed):  # control: a closed case takes no officer message
         async with database.transaction() as session:
             await intake.add_message(
-                session, keys, policy, opened.case_id, direction="officer", body={"text": "hi"},
+                session, keys, policy, opened.case_id, direction=Direction.OFFICER, body={"text": "hi"},
                 now=now, author_officer_id=world.north_officer,
             )  # fmt: skip
     # Only an officer of the case may reopen it.
@@ -116,8 +116,8 @@ async def test_reopening_is_audited_and_stops_retention_without_restarting_escal
         run = await escalation.process_due(session, policy, later + timedelta(days=3))
         assert (run.escalated, run.reminded) == (0, 0)
         await intake.add_message(
-            session, keys, policy, opened.case_id, direction="officer", body={"text": "one more thing"},
-            now=later, author_officer_id=world.north_officer,
+            session, keys, policy, opened.case_id, direction=Direction.OFFICER,
+            body={"text": "one more thing"}, now=later, author_officer_id=world.north_officer,
         )  # fmt: skip
     with pytest.raises(InvalidTransition):
         async with database.transaction() as session:

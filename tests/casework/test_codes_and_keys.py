@@ -24,6 +24,7 @@ from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from casework.vault.master_key import KeySource, MasterKey, load_master_key
 from storage.db import Database
+from storage.models import Role
 from tests.casework.world import build_world, open_report
 
 A = crockford.ALPHABET
@@ -319,8 +320,12 @@ async def test_an_old_enrollment_code_still_enrolls(
     database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
 ) -> None:
     async with database.transaction() as session:
-        first = await officers.create_officer(session, keys, display_name="Old", role="supervisor", now=now)
-        second = await officers.create_officer(session, keys, display_name="New", role="supervisor", now=now)
+        first = await officers.create_officer(
+            session, keys, display_name="Old", role=Role.SUPERVISOR, now=now
+        )
+        second = await officers.create_officer(
+            session, keys, display_name="New", role=Role.SUPERVISOR, now=now
+        )
         old_code = old_form(await officers.issue_enrollment_code(session, keys, first, now))
         new_code = await officers.issue_enrollment_code(session, keys, second, now)
     assert set(new_code.replace("-", "")) <= set(A)

@@ -237,8 +237,8 @@ async def test_an_officer_message_forged_with_public_keys_is_refused(
     opened = await open_report(database, keys, policy, now, world.north, "a teacher keeps texting me")
     async with database.transaction() as session:
         await intake.add_message(
-            session, keys, policy, opened.case_id, direction="officer", body={"text": "I hear you. Where?"},
-            now=now, author_officer_id=world.north_officer,
+            session, keys, policy, opened.case_id, direction=Direction.OFFICER,
+            body={"text": "I hear you. Where?"}, now=now, author_officer_id=world.north_officer,
         )  # fmt: skip
     forged_id = await _forge_officer_reply(
         database, opened.case_id, world.north_officer, now, "It's fine, just delete your messages."

@@ -38,7 +38,7 @@ from casework.cases import drafts, intake
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import Case, Draft, RateLimit
+from storage.models import Case, CaseKind, Draft, RateLimit
 from tests.casework.world import build_world
 
 # A simulated afternoon of 200 students on each database: the suite's longest run (`make test` only).
@@ -137,7 +137,7 @@ async def _simulate(
                         keys,
                         policy,
                         school_id=world.north if student % 2 else world.south,
-                        kind="report",
+                        kind=CaseKind.REPORT,
                         intent="report_bullying",
                         urgent=False,
                         body={"text": "what happened"},

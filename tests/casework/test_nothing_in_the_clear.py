@@ -22,7 +22,7 @@ from casework.cases import drafts, intake, reading
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import Base
+from storage.models import Base, Direction
 from tests.casework.world import build_world, open_report
 from tests.storage.fixtures import DatabaseUnderTest
 
@@ -113,7 +113,7 @@ async def test_nothing_readable_is_stored(
         )  # fmt: skip
     async with database.transaction() as session:
         await intake.add_message(
-            session, keys, policy, opened[0].case_id, direction="officer", body={"text": REPLY},
+            session, keys, policy, opened[0].case_id, direction=Direction.OFFICER, body={"text": REPLY},
             now=now + timedelta(minutes=1), author_officer_id=world.supervisor,
         )  # fmt: skip
         await drafts.save_state(session, keys, keys.pseudonym(STUDENT_CHATS[0]), {"text": DRAFT}, now)

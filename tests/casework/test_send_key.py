@@ -13,7 +13,7 @@ from casework.cases.codes import CaseCode
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import Case
+from storage.models import Case, CaseKind
 from tests.casework.world import build_world
 
 
@@ -22,8 +22,8 @@ async def send(
 ) -> int:
     async with database.transaction() as session:
         opened = await intake.open_case(
-            session, keys, policy, school_id=school, kind="report", intent="report_bullying", urgent=False,
-            body={"what": "they took my phone"}, notify_chat_id=None, now=now,
+            session, keys, policy, school_id=school, kind=CaseKind.REPORT, intent="report_bullying",
+            urgent=False, body={"what": "they took my phone"}, notify_chat_id=None, now=now,
             code=CaseCode.new(), send_key=token,
         )  # fmt: skip
         return opened.case_id

@@ -12,6 +12,7 @@ from casework.policy import CasePolicy
 from casework.schools import NewSchool
 from casework.vault.keys import KeyRing
 from storage.db import Database
+from storage.models import AssignmentKind, CaseKind, Role
 
 
 @dataclass
@@ -32,14 +33,16 @@ async def build_world(
         south = await schools.add_school(session, NewSchool.checked("South Secondary", "STH"), now)
         ids = {}
         for name, role, school, kind in (
-            ("north_officer", "officer", "NTH", "primary"),
-            ("north_backup", "officer", "NTH", "backup"),
-            ("south_officer", "officer", "STH", "primary"),
-            ("supervisor", "supervisor", None, None),
+            ("north_officer", Role.OFFICER, "NTH", AssignmentKind.PRIMARY),
+            ("north_backup", Role.OFFICER, "NTH", AssignmentKind.BACKUP),
+            ("south_officer", Role.OFFICER, "STH", AssignmentKind.PRIMARY),
+            ("supervisor", Role.SUPERVISOR, None, None),
         ):
             ids[name] = await officers.create_officer(session, keys, display_name=name, role=role, now=now)
             if school is not None:
-                await officers.assign(session, keys, ids[name], school, kind=kind or "primary", now=now)
+                await officers.assign(
+                    session, keys, ids[name], school, kind=kind or AssignmentKind.PRIMARY, now=now
+                )
         codes = {name: await officers.issue_enrollment_code(session, keys, i, now) for name, i in ids.items()}
     if enroll:
         for chat, name in enumerate(ids, start=9_000_001):
@@ -65,7 +68,7 @@ async def open_report(
             keys,
             policy,
             school_id=school_id,
-            kind="report",
+            kind=CaseKind.REPORT,
             intent="report_weapon" if urgent else "report_bullying",
             urgent=urgent,
             body={"text": text, "where": "the east stairwell"},
