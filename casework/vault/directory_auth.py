@@ -35,7 +35,7 @@ import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import TypeAlias
+from typing import Literal, TypeAlias
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -139,10 +139,9 @@ async def verify(session: AsyncSession, row: Row, now: datetime) -> bool:
 async def officer_ok(session: AsyncSession, officer: Officer, now: datetime | None = None) -> bool:
     """Verify an officer row; a forged one is reported once and treated as absent."""
     now = now or datetime.now(UTC)
-    if await verify(session, officer, now):
-        return True
-    await _forged(session, AlertKind.DIRECTORY_FORGED, now, officer_id=officer.id)
-    return False
+    return await verify(session, officer, now) or await _forged(
+        session, AlertKind.DIRECTORY_FORGED, now, officer_id=officer.id
+    )
 
 
 async def verified_officers(
@@ -152,26 +151,23 @@ async def verified_officers(
 
 
 async def assignment_ok(session: AsyncSession, assignment: Assignment, now: datetime) -> bool:
-    if await verify(session, assignment, now):
-        return True
-    await _forged(session, AlertKind.DIRECTORY_FORGED, now, officer_id=assignment.officer_id)
-    return False
+    return await verify(session, assignment, now) or await _forged(
+        session, AlertKind.DIRECTORY_FORGED, now, officer_id=assignment.officer_id
+    )
 
 
 async def recipient_ok(session: AsyncSession, recipient: CaseRecipient, now: datetime) -> bool:
-    if await verify(session, recipient, now):
-        return True
-    await _forged(session, AlertKind.DIRECTORY_FORGED, now, officer_id=recipient.officer_id)
-    return False
+    return await verify(session, recipient, now) or await _forged(
+        session, AlertKind.DIRECTORY_FORGED, now, officer_id=recipient.officer_id
+    )
 
 
 async def message_ok(session: AsyncSession, message: CaseMessage, now: datetime | None = None) -> bool:
     """Verify a stored message; one that fails is never shown to anyone, and is alerted once."""
     now = now or datetime.now(UTC)
-    if await verify(session, message, now):
-        return True
-    await _forged(session, AlertKind.TAMPERED_MESSAGE, now, case_id=message.case_id)
-    return False
+    return await verify(session, message, now) or await _forged(
+        session, AlertKind.TAMPERED_MESSAGE, now, case_id=message.case_id
+    )
 
 
 async def _forged(
@@ -181,20 +177,22 @@ async def _forged(
     *,
     officer_id: int | None = None,
     case_id: int | None = None,
-) -> None:
+) -> Literal[False]:
+    """Report a row that failed `verify` (once); False, so that its caller treats it as absent."""
     from casework.delivery import alerts  # here: alerts route, routing verifies through here
 
     marker = (str(kind), officer_id, case_id)
     alerted: set[tuple[str, int | None, int | None]] = session.info.setdefault(_ALERTED, set())
     if marker in alerted:
-        return
+        return False
     alerted.add(marker)  # before raising: the alert's own routing may meet the same row
     log.error("directory.forged kind=%s", kind)
     if await _already_alerted(session, kind, officer_id, case_id):
-        return
+        return False
     if officer_id is not None and await session.get(Officer, officer_id) is None:
         officer_id = None  # a forged reference to no officer at all: the alert cannot point at it
     await alerts.raise_alert(session, kind, now, officer_id=officer_id, case_id=case_id)
+    return False
 
 
 async def _already_alerted(
