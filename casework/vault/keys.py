@@ -18,6 +18,7 @@ meets a row of a newer key version (a rotation by another process).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -59,6 +60,23 @@ class KeyGeneration:
     def __repr__(self) -> str:
         return f"KeyGeneration(version={self.version}, <hidden>)"
 
+    @classmethod
+    def from_keys(
+        cls, version: int, master: MasterKey, keys: Mapping[str, bytes], previous_directory_key: bytes | None
+    ) -> KeyGeneration:
+        """A generation from its server keys by name (`SERVER_KEY_NAMES`)."""
+        return cls(
+            version=version,
+            master=master,
+            pseudonym_key=keys["pseudonym"],
+            case_code_key=keys["case_code"],
+            enrollment_key=keys["enrollment"],
+            state_key=keys["state"],
+            address_key=keys["address"],
+            directory_key=keys["directory"],
+            previous_directory_key=previous_directory_key,
+        )
+
 
 async def _server_key_rows(session: AsyncSession) -> dict[str, ServerKey]:
     return {key.name: key for key in await session.scalars(select(ServerKey))}
@@ -96,17 +114,7 @@ async def load_generation(
             "the master key does not open this database's keys: is SRO_MASTER_KEY "
             "(or its file) the one this database was created with?"
         ) from error
-    generation = KeyGeneration(
-        version=version,
-        master=master,
-        pseudonym_key=keys["pseudonym"],
-        case_code_key=keys["case_code"],
-        enrollment_key=keys["enrollment"],
-        state_key=keys["state"],
-        address_key=keys["address"],
-        directory_key=keys["directory"],
-        previous_directory_key=previous_key,
-    )
+    generation = KeyGeneration.from_keys(version, master, keys, previous_key)
     created = "directory" in ours and bytes(rows["directory"].sealed) == ours["directory"]
     return generation, created
 

@@ -129,17 +129,7 @@ async def begin(
         await session.delete(rows[PREVIOUS_DIRECTORY])
         await session.flush()
     session.add(previous)
-    generation = KeyGeneration(
-        version=version,
-        master=new,
-        pseudonym_key=values["pseudonym"],
-        case_code_key=values["case_code"],
-        enrollment_key=values["enrollment"],
-        state_key=values["state"],
-        address_key=values["address"],
-        directory_key=values["directory"],
-        previous_directory_key=old.directory_key,
-    )
+    generation = KeyGeneration.from_keys(version, new, values, previous_directory_key=old.directory_key)
     officer_keys = await _rekey_officers(session, old, generation, now)
     await _resign(session, old, generation, now)
     addresses = await _reseal_addresses(session, old, generation)
