@@ -113,28 +113,7 @@ class _Month:
             day_cells[(row.school, row.intent, row.day)][0 if row.urgent else 1] += row.count
         urgent_days = {(s, d) for (s, _, d), (urgent, _) in day_cells.items() if urgent}
 
-        totals: dict[CellKey, int] = defaultdict(int)
-        members: dict[CellKey, list[int]] = defaultdict(list)  # base variables each number sums
-        self.truth: list[float] = []
-        for (school, intent, day), (urgent, other) in day_cells.items():
-            periods = [
-                p
-                for p in (period_of(day, Granularity.DAY), period_of(day, Granularity.WEEK), month_period)
-                if p.end <= self.through
-            ]
-            variables = [len(self.truth)]
-            self.truth.append(other)
-            if (school, day) in urgent_days:  # else its urgent part is known to be 0: no variable
-                variables.append(len(self.truth))
-                self.truth.append(urgent)
-            for p in periods:
-                for i in (intent, ALL_INTENTS):
-                    totals[(COUNT, school, i, p)] += urgent + other
-                    members[(COUNT, school, i, p)].extend(variables)
-                if len(variables) == 2:
-                    totals[(URGENT, school, ALL_INTENTS, p)] += urgent
-                    members[(URGENT, school, ALL_INTENTS, p)].append(variables[1])
-
+        totals, members, self.truth = _numbers(day_cells, urgent_days, month_period, self.through)
         self.system = System()
         self.keys: list[CellKey] = list(totals)
         node = {key: self.system.node(totals[key], level=_level(key)) for key in self.keys}
@@ -142,6 +121,16 @@ class _Month:
         self.finest = [
             k[3].granularity == Granularity.DAY and (k[0] == URGENT or k[2] != ALL_INTENTS) for k in self.keys
         ]
+        self._equations(node, day_cells, urgent_days, month_period)
+
+    def _equations(
+        self,
+        node: dict[CellKey, int],
+        day_cells: dict[tuple[int, str, date], list[int]],
+        urgent_days: set[tuple[int, date]],
+        month_period: Period,
+    ) -> None:
+        """Every total equals the sum of its parts: days in weeks, weeks in the month, intents in all."""
         children: dict[int, list[int]] = defaultdict(list)
 
         def split(parent_of: dict[CellKey, CellKey]) -> None:
@@ -193,6 +182,40 @@ class _Month:
                 if all(k < n and status[k] == Status.EXACT for k in kids):
                     found.add(parent)
         return found
+
+
+def _numbers(
+    day_cells: dict[tuple[int, str, date], list[int]],
+    urgent_days: set[tuple[int, date]],
+    month_period: Period,
+    through: date,
+) -> tuple[dict[CellKey, int], dict[CellKey, list[int]], list[float]]:
+    """Every published number's value and the base variables it sums, and the variables' true values.
+
+    Only periods that end by `through` are published (see `_Month`).
+    """
+    totals: dict[CellKey, int] = defaultdict(int)
+    members: dict[CellKey, list[int]] = defaultdict(list)  # base variables each number sums
+    truth: list[float] = []
+    for (school, intent, day), (urgent, other) in day_cells.items():
+        periods = [
+            p
+            for p in (period_of(day, Granularity.DAY), period_of(day, Granularity.WEEK), month_period)
+            if p.end <= through
+        ]
+        variables = [len(truth)]
+        truth.append(other)
+        if (school, day) in urgent_days:  # else its urgent part is known to be 0: no variable
+            variables.append(len(truth))
+            truth.append(urgent)
+        for p in periods:
+            for i in (intent, ALL_INTENTS):
+                totals[(COUNT, school, i, p)] += urgent + other
+                members[(COUNT, school, i, p)].extend(variables)
+            if len(variables) == 2:
+                totals[(URGENT, school, ALL_INTENTS, p)] += urgent
+                members[(URGENT, school, ALL_INTENTS, p)].append(variables[1])
+    return totals, members, truth
 
 
 def _level(key: CellKey) -> int:

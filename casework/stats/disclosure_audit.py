@@ -146,23 +146,7 @@ def _audit_component(
     variables = sorted({v for r in rows for v in problem.rows[r]})
     column = {v: i for i, v in enumerate(variables)}
     truth = np.array([problem.truth[v] for v in variables])
-    # One LP row per published number: exact = value; `<5` ≤ 4 (and ≥ 1 for the finest numbers);
-    # `x` ≥ 1 for the finest numbers. Wider numbers' "at least 1" follows from the finest ones.
-    lp_rows, lower, upper = [], [], []
-    for r in rows:
-        status, value, finest = problem.status[r], float(problem.values[r]), problem.finest[r]
-        if status == Status.EXACT:
-            bounds = (value, value)
-        elif status == Status.SMALL:
-            bounds = (1.0 if finest else -highspy.kHighsInf, float(SMALL_MAX))
-        elif finest:
-            bounds = (1.0, highspy.kHighsInf)
-        else:
-            continue
-        lp_rows.append(r)
-        lower.append(bounds[0])
-        upper.append(bounds[1])
-    solver = _Solver(problem, lp_rows, lower, upper, column)
+    solver = _Solver(problem, *_lp_bounds(problem, rows), column)
     target_matrix = _matrix(problem, targets, column)
     true_values = target_matrix @ truth
     cleared = np.zeros(len(targets), dtype=bool)
@@ -218,6 +202,31 @@ def _audit_component(
         if pinned:
             findings.append(Finding(targets[index], _culprit(problem, leaning)))
     return findings
+
+
+def _lp_bounds(problem: AuditProblem, rows: list[int]) -> tuple[list[int], list[float], list[float]]:
+    """The LP's rows (published numbers) and their lower and upper bounds, as the adversary knows them.
+
+    One LP row per published number: exact = value; `<5` ≤ 4 (and ≥ 1 for the finest numbers);
+    `x` ≥ 1 for the finest numbers. Wider numbers' "at least 1" follows from the finest ones.
+    """
+    lp_rows: list[int] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    for r in rows:
+        status, value, finest = problem.status[r], float(problem.values[r]), problem.finest[r]
+        if status == Status.EXACT:
+            bounds = (value, value)
+        elif status == Status.SMALL:
+            bounds = (1.0 if finest else -highspy.kHighsInf, float(SMALL_MAX))
+        elif finest:
+            bounds = (1.0, highspy.kHighsInf)
+        else:
+            continue
+        lp_rows.append(r)
+        lower.append(bounds[0])
+        upper.append(bounds[1])
+    return lp_rows, lower, upper
 
 
 def _matrix(problem: AuditProblem, selected: list[int], column: dict[int, int]) -> csr_matrix:

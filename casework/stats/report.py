@@ -166,14 +166,7 @@ async def build_report(
         async with db.transaction() as session:
             await cache.store(session, fresh, now or datetime.now(UTC))
 
-    present: dict[int, set[str]] = defaultdict(set)
-    for month, table in tables.items():
-        # A whole month's intents are its month cells' (a count anywhere in it counts in the month).
-        whole = report.first <= month and month_end(month) <= report.last
-        for granularity in [Granularity.MONTH] if whole else list(Granularity):
-            for measure, school, intent, period in table.level(granularity):
-                if measure == COUNT and intent != ALL_INTENTS and report.first <= period.start <= report.last:
-                    present[school].add(intent)
+    present = _present_intents(tables, report.first, report.last)
     schools = [only] if only is not None else [*sorted(s for s in present if s != ALL_SCHOOLS), ALL_SCHOOLS]
     report.intents = sorted(set().union(*(present.get(s, set()) for s in schools)))
 
@@ -200,6 +193,19 @@ async def build_report(
             report.cells.append(Cell(label(school), None, intent, measure, total))
     report.response_times = _response_times(response_rows, periods, schools, label)
     return report
+
+
+def _present_intents(tables: dict[date, _Protected], first: date, last: date) -> dict[int, set[str]]:
+    """The intents each school (and all schools) has a count of between `first` and `last`."""
+    present: dict[int, set[str]] = defaultdict(set)
+    for month, table in tables.items():
+        # A whole month's intents are its month cells' (a count anywhere in it counts in the month).
+        whole = first <= month and month_end(month) <= last
+        for granularity in [Granularity.MONTH] if whole else list(Granularity):
+            for measure, school, intent, period in table.level(granularity):
+                if measure == COUNT and intent != ALL_INTENTS and first <= period.start <= last:
+                    present[school].add(intent)
+    return present
 
 
 # One school-month's rows, by (month, school): intent, day, urgent, count.

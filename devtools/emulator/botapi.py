@@ -130,26 +130,26 @@ def inline_keyboard(params: Params) -> tuple[JSON | None, JSON | None]:
     rows = markup["inline_keyboard"]
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
         raise bad_request('field "inline_keyboard" of the InlineKeyboardMarkup must be an Array of Arrays')
-    clean_rows: list[list[JSON]] = []
-    for row in rows:
-        clean_row: list[JSON] = []
-        for button in row:
-            if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"]:
-                raise bad_request("text buttons are unallowed in the inline keyboard")
-            actions = [k for k in BUTTON_ACTIONS if k in button]
-            if len(actions) != 1:
-                raise bad_request("text buttons are unallowed in the inline keyboard")
-            if "callback_data" in button:
-                try:
-                    formatting.check_callback_data(button["callback_data"])
-                except formatting.TextRefused as refused:
-                    raise bad_request(refused.description) from None
-            if "url" in button and not re.match(r"(https?|tg)://\S+$", str(button["url"])):
-                raise bad_request("BUTTON_URL_INVALID")
-            clean_row.append(button)
-        if clean_row:
-            clean_rows.append(clean_row)
+    clean_rows: list[list[JSON]] = [[checked_button(button) for button in row] for row in rows]
+    clean_rows = [row for row in clean_rows if row]
     return ({"inline_keyboard": clean_rows} if clean_rows else None), None
+
+
+def checked_button(button: object) -> JSON:
+    """An inline keyboard button as Telegram accepts it: text and exactly one action, valid; else 400."""
+    if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"]:
+        raise bad_request("text buttons are unallowed in the inline keyboard")
+    actions = [k for k in BUTTON_ACTIONS if k in button]
+    if len(actions) != 1:
+        raise bad_request("text buttons are unallowed in the inline keyboard")
+    if "callback_data" in button:
+        try:
+            formatting.check_callback_data(button["callback_data"])
+        except formatting.TextRefused as refused:
+            raise bad_request(refused.description) from None
+    if "url" in button and not re.match(r"(https?|tg)://\S+$", str(button["url"])):
+        raise bad_request("BUTTON_URL_INVALID")
+    return button
 
 
 def reply_target(world: World, chat: ChatRecord, params: Params) -> JSON | None:

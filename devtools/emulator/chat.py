@@ -276,8 +276,8 @@ class ChatSession:
             return True
 
     async def _handle(self, line: str) -> bool:
+        """One typed line: the terminal's own commands first, then what goes to the bot; False to quit."""
         assert self.current is not None
-        user = self.current.user
         word, _, rest = line.partition(" ")
         command = word[1:].lower() if word[:1] in (":", "/") else ""
         if word == "?" or word == ":help":
@@ -290,7 +290,16 @@ class ChatSession:
             self.list_accounts()
         elif command == "press" or (line.isdigit() and self.keyboard is not None):
             await self.press(rest if command else line)
-        elif word == ":history":
+        else:
+            await self._to_bot(line)
+        return True
+
+    async def _to_bot(self, line: str) -> None:
+        """A line that is not about the terminal itself: a message (of a kind) or an action in the chat."""
+        assert self.current is not None
+        user = self.current.user
+        word, _, rest = line.partition(" ")
+        if word == ":history":
             await self.history()
         elif word == ":say":
             await self.send(rest)
@@ -306,7 +315,6 @@ class ChatSession:
             self.console.print(f"[red]unknown terminal command {word}[/]; :help lists them")
         else:
             await self.send(line)
-        return True
 
     async def as_command(self, rest: str) -> None:
         role, _, name = rest.strip().partition(" ")

@@ -376,27 +376,18 @@ class _MarkdownV2:
         while i < len(src):
             char = src[i]
             if at_line_start and char == ">" and not self.in_code():
-                if self.quote_start is None:
-                    self.quote_start = self.size
+                self.quote_line()
                 i += 1
                 at_line_start = False
                 continue
             at_line_start = False
             if char == "\\":
-                if i + 1 >= len(src) or not 0 < ord(src[i + 1]) < 127:
-                    raise EntityParseError(
-                        "Character '\\' is reserved and must be escaped with the preceding '\\'"
-                    )
-                self.emit(src[i + 1])
-                i += 2
+                i = self.escaped(i)
             elif self.in_code():
                 i = self.code_char(i)
             elif char == "\n":
-                self.emit(char)
-                i += 1
+                i = self.line_end(i)
                 at_line_start = True
-                if self.quote_start is not None and not src.startswith(">", i):
-                    self.close_quote(self.size - 1)
             elif char == "`":
                 i = self.open_code(i)
             elif char == "[":
@@ -405,23 +396,47 @@ class _MarkdownV2:
             elif char == "]" and self.stack and self.stack[-1][0] == "[":
                 i = self.close_link(i)
             else:
-                marker = src[i : i + 2] if src[i : i + 2] in ("__", "||") else char
-                if marker in _V2_MARKERS:
-                    self.toggle(marker, i)
-                    i += len(marker)
-                elif char in _V2_RESERVED:
-                    raise EntityParseError(
-                        f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
-                    )
-                else:
-                    self.emit(char)
-                    i += 1
+                i = self.styled_char(i)
         if self.stack:
             _, entity_type, _, index = self.stack[-1]
             raise self.unclosed(entity_type, index)
         if self.quote_start is not None:
             self.close_quote(self.size)
         return "".join(self.out), sort_entities(self.entities)
+
+    def escaped(self, i: int) -> int:
+        """`\\` and the ASCII character it escapes, kept as that character."""
+        src = self.src
+        if i + 1 >= len(src) or not 0 < ord(src[i + 1]) < 127:
+            raise EntityParseError("Character '\\' is reserved and must be escaped with the preceding '\\'")
+        self.emit(src[i + 1])
+        return i + 2
+
+    def styled_char(self, i: int) -> int:
+        """Outside code: a style marker toggles its entity; a reserved character is refused; else text."""
+        src, char = self.src, self.src[i]
+        marker = src[i : i + 2] if src[i : i + 2] in ("__", "||") else char
+        if marker in _V2_MARKERS:
+            self.toggle(marker, i)
+            return i + len(marker)
+        if char in _V2_RESERVED:
+            raise EntityParseError(
+                f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
+            )
+        self.emit(char)
+        return i + 1
+
+    def quote_line(self) -> None:
+        """`>` at a line's start: the line is quoted (one blockquote over consecutive quoted lines)."""
+        if self.quote_start is None:
+            self.quote_start = self.size
+
+    def line_end(self, i: int) -> int:
+        """A newline, kept; a blockquote ends with it unless the next line is quoted too."""
+        self.emit("\n")
+        if self.quote_start is not None and not self.src.startswith(">", i + 1):
+            self.close_quote(self.size - 1)
+        return i + 1
 
     def in_code(self) -> bool:
         return bool(self.stack) and self.stack[-1][1] in ("code", "pre")

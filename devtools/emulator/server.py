@@ -180,38 +180,11 @@ class EmulatorServer:
 
         fault = world.faults.take(name.lower(), chat_id)
         if fault is not None and not fault.after_processing:
-            _LOGGER.info("emulator.fault kind=%s method=%s", fault.kind, name)
-            if fault.kind == "drop":
-                world.calls.record(name, chat_id, 0, "fault", fault="drop", params=params.raw)
-                return _drop(request)
-            if fault.kind == "delay":
-                await world.pause(fault.seconds)
-            else:
-                injected = _fault_error(fault)
-                world.calls.record(
-                    name,
-                    chat_id,
-                    injected.status,
-                    "fault",
-                    fault=fault.kind,
-                    description=injected.description,
-                    params=params.raw,
-                )
-                return _json_response(injected.body(), injected.status)
+            answered = await self._fault_first(request, name, chat_id, params, fault)
+            if answered is not None:
+                return answered
 
-        description: str | None = None
-        try:
-            result = await found[1](world, params)
-        except ApiError as refused:
-            body, status, applied, description = refused.body(), refused.status, False, refused.description
-        except Exception as bug:  # an emulator bug must show as one, not as a silent hang or HTML page
-            # The frames only: an exception's message may quote a user's text.
-            frames = "".join(traceback.format_tb(bug.__traceback__))
-            _LOGGER.error("emulator.bug method=%s error=%s\n%s", name, bug.__class__.__name__, frames)
-            crashed = ApiError(500, f"Internal Server Error: emulator bug ({bug.__class__.__name__})")
-            body, status, applied, description = crashed.body(), 500, False, crashed.description
-        else:
-            body, status, applied = {"ok": True, "result": result}, 200, True
+        body, status, applied, description = await self._call(found[1], name, params)
 
         kind = fault.kind if fault else None
         if fault is not None and fault.after_processing:
@@ -241,6 +214,46 @@ class EmulatorServer:
             params=params.raw,
         )
         return _json_response(body, status)
+
+    async def _fault_first(
+        self, request: web.Request, name: str, chat_id: int | None, params: Params, fault: Fault
+    ) -> web.StreamResponse | None:
+        """A fault before the call: its answer (dropped, or an injected error), or None once delayed."""
+        world = self.world
+        _LOGGER.info("emulator.fault kind=%s method=%s", fault.kind, name)
+        if fault.kind == "drop":
+            world.calls.record(name, chat_id, 0, "fault", fault="drop", params=params.raw)
+            return _drop(request)
+        if fault.kind == "delay":
+            await world.pause(fault.seconds)
+            return None
+        injected = _fault_error(fault)
+        world.calls.record(
+            name,
+            chat_id,
+            injected.status,
+            "fault",
+            fault=fault.kind,
+            description=injected.description,
+            params=params.raw,
+        )
+        return _json_response(injected.body(), injected.status)
+
+    async def _call(
+        self, method: botapi.Method, name: str, params: Params
+    ) -> tuple[JSON, int, bool, str | None]:
+        """Run a Bot API method: (answer body, HTTP status, whether it took effect, error description)."""
+        try:
+            result = await method(self.world, params)
+        except ApiError as refused:
+            return refused.body(), refused.status, False, refused.description
+        except Exception as bug:  # an emulator bug must show as one, not as a silent hang or HTML page
+            # The frames only: an exception's message may quote a user's text.
+            frames = "".join(traceback.format_tb(bug.__traceback__))
+            _LOGGER.error("emulator.bug method=%s error=%s\n%s", name, bug.__class__.__name__, frames)
+            crashed = ApiError(500, f"Internal Server Error: emulator bug ({bug.__class__.__name__})")
+            return crashed.body(), 500, False, crashed.description
+        return {"ok": True, "result": result}, 200, True, None
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
         if not _TOKEN_SHAPE.fullmatch(request.match_info["token"]):
