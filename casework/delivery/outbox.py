@@ -32,10 +32,12 @@ async def queue(
     not_before: datetime | None = None,
     alert_id: int | None = None,
     priority: int | None = None,
+    status: DeliveryStatus = DeliveryStatus.PENDING,
 ) -> list[Delivery]:
     """One pending delivery per officer (None: the case's opted-in student), due now or at `not_before`.
 
     `priority` defaults to the case's: URGENT for an urgent case, so its rows are claimed first.
+    `status` WAITING: rows no officer can receive yet (`queue_waiting`).
     """
     if priority is None:
         priority = await priority_of(session, case_id)
@@ -45,7 +47,7 @@ async def queue(
             case_id=case_id,
             message_id=message_id,
             officer_id=officer_id,
-            status=DeliveryStatus.PENDING,
+            status=status,
             attempts=0,
             next_attempt_at=not_before or now,
             created_at=now,
@@ -70,18 +72,9 @@ async def queue_waiting(
     session: AsyncSession, kind: DeliveryKind, case_id: int, now: datetime, *, message_id: int | None = None
 ) -> Delivery:
     """A delivery no officer can receive yet; `routing.release_waiting` hands it over when one can."""
-    row = Delivery(
-        kind=kind,
-        case_id=case_id,
-        message_id=message_id,
-        officer_id=None,
-        status=DeliveryStatus.WAITING,
-        attempts=0,
-        next_attempt_at=now,
-        created_at=now,
-        priority=await priority_of(session, case_id),
+    (row,) = await queue(
+        session, kind, [None], now, case_id=case_id, message_id=message_id, status=DeliveryStatus.WAITING
     )
-    session.add(row)
     return row
 
 
