@@ -89,7 +89,7 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
     prefix = {
         DeliveryKind.ESCALATION: catalog.t("officer_escalated_prefix"),
         DeliveryKind.REMINDER: catalog.t("officer_reminder_prefix"),
-    }.get(DeliveryKind(row.kind), "")
+    }.get(row.kind, "")
     document = render.tip_document(summary, school, first, zone, prefix=prefix)
     return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
 
@@ -116,7 +116,7 @@ async def _render_alert(services: Services, row: Delivery) -> Rendered:
         alert = await alerts.get_alert(session, row.alert_id)
         if alert is None:
             raise Undeliverable("the alert is gone")
-        with_case, without_case = ALERT_TEXTS[AlertKind(alert.kind)]
+        with_case, without_case = ALERT_TEXTS[alert.kind]
         if alert.kind == AlertKind.READER_ADDED:
             who = await officers.display_name(session, alert.officer_id) or catalog.t("officer_someone")
             return Rendered(chat_id, [Html(catalog.t(without_case, officer=who))])

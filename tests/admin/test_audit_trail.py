@@ -22,7 +22,7 @@ from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from casework.vault.master_key import MasterKey
 from storage.db import Database
-from storage.models import AuditEvent, Outcome
+from storage.models import AuditEvent, Direction, Outcome
 from tests.casework.world import World, build_world, open_report
 from tests.storage.fixtures import DatabaseUnderTest
 
@@ -67,7 +67,7 @@ async def _worked_case(
             keys,
             policy,
             opened.case_id,
-            direction="officer",
+            direction=Direction.OFFICER,
             body={"text": REPLY},
             author_officer_id=world.north_officer,
             now=later(),

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from casework import officers
 from casework.cases import intake
 from devtools.emulator.client import User
-from storage.models import Case, Delivery, DeliveryStatus
+from storage.models import Case, CaseKind, Delivery, DeliveryStatus
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually, now
 from tests.conftest import RasaServer
@@ -117,7 +117,7 @@ async def test_a_tip_queued_for_an_officer_who_became_unreachable_goes_up_the_ch
     async with world.database() as (db, keys), db.transaction() as session:
         opened = await intake.open_case(
             session, keys, world.policy(),
-            school_id=world.school_ids["MRS"], kind="report", intent="report_weapon", urgent=True,
+            school_id=world.school_ids["MRS"], kind=CaseKind.REPORT, intent="report_weapon", urgent=True,
             body={"story": "someone has a knife in the gym"}, notify_chat_id=None, now=now(),
         )  # fmt: skip
         assert opened.delivered

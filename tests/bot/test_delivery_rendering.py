@@ -17,7 +17,7 @@ from casework import officers
 from casework.cases import intake
 from casework.cases.intake import OpenedCase
 from casework.delivery import alerts
-from storage.models import AlertKind, Case, CaseMessage, Delivery, DeliveryKind, DeliveryStatus
+from storage.models import AlertKind, Case, CaseKind, CaseMessage, Delivery, DeliveryKind, DeliveryStatus
 from tests.bot.harness import Student, World, eventually, now
 
 pytestmark = pytest.mark.rasa
@@ -32,7 +32,7 @@ async def open_tip(
     async with world.database() as (db, keys), db.transaction() as session:
         return await intake.open_case(
             session, keys, world.policy(),
-            school_id=world.school_ids["MRS"], kind="report",
+            school_id=world.school_ids["MRS"], kind=CaseKind.REPORT,
             intent="report_weapon" if urgent else "report_bullying", urgent=urgent,
             body={"what": text, "where": "the gym <b> & stairs >"}, notify_chat_id=notify_chat_id, now=now(),
         )  # fmt: skip

@@ -23,7 +23,7 @@ from casework.cases import intake
 from devtools.emulator.client import User
 from devtools.emulator.formatting import utf16_len
 from devtools.emulator.views import Message
-from storage.models import Case, Delivery, DeliveryKind
+from storage.models import Case, CaseKind, Delivery, DeliveryKind
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually, now
 from tests.bot.scripted import ScriptedClassifier
@@ -175,7 +175,8 @@ async def test_an_urgent_tip_goes_before_a_backlog_of_long_ones_and_any_part_tak
         backlog = [
             await intake.open_case(
                 session, keys, world.policy(),
-                school_id=world.school_ids["MRS"], kind="report", intent="report_bullying", urgent=False,
+                school_id=world.school_ids["MRS"], kind=CaseKind.REPORT, intent="report_bullying",
+                urgent=False,
                 body={"what": words_of(4096, n), "where": words_of(3000, n + 1)}, notify_chat_id=None,
                 now=now(),
             )
@@ -183,7 +184,7 @@ async def test_an_urgent_tip_goes_before_a_backlog_of_long_ones_and_any_part_tak
         ]  # fmt: skip
         urgent = await intake.open_case(
             session, keys, world.policy(),
-            school_id=world.school_ids["MRS"], kind="report", intent="report_weapon", urgent=True,
+            school_id=world.school_ids["MRS"], kind=CaseKind.REPORT, intent="report_weapon", urgent=True,
             body={"what": "someone has a gun in the parking lot"}, notify_chat_id=None, now=now(),
         )  # fmt: skip
     # Positive control: the urgent tip is the newest row, so oldest-first would send it last.

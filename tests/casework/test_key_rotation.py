@@ -29,6 +29,7 @@ from storage.models import (
     AlertKind,
     Case,
     CaseMessage,
+    Direction,
     Draft,
     KeyEnvelope,
     Officer,
@@ -132,7 +133,7 @@ async def test_an_old_master_key_and_an_old_backup_cannot_open_a_case_created_af
     early = await open_report(database, keys, policy, now, world.north, "early", notify_chat_id=44_000_001)
     async with database.transaction() as session:
         await intake.add_message(
-            session, keys, policy, early.case_id, direction="officer", body={"text": "thanks, on it"},
+            session, keys, policy, early.case_id, direction=Direction.OFFICER, body={"text": "thanks, on it"},
             now=now, author_officer_id=world.north_officer,
         )  # fmt: skip
     backup = await take_backup(database)
