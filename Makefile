@@ -21,7 +21,7 @@ export PIP_NO_WARN_SCRIPT_LOCATION := 1
 help:
 	@echo "make run        start SRO Connect (local demo when TELEGRAM_BOT_TOKEN is unset)"
 	@echo "make test       lint, type-check and run the whole test suite"
-	@echo "make test-fast  only the fast tier: unmarked tests (no Rasa server, browser, OCR or long runs)"
+	@echo "make test-fast  only the fast tier: unmarked tests (SQLite; no Rasa server, PostgreSQL, browser, OCR or long runs)"
 	@echo "make demo-reset delete the local demo's state (var/demo.db, its key, var/demo/): the next run starts afresh"
 	@echo "make nlu-eval   evaluate the NLU model; writes docs/nlu-report.md"
 	@echo "make bench-nlu  benchmark the Rasa server and the classifier; writes docs/benchmarks.md"
@@ -75,10 +75,10 @@ pytest: $(VENV)/.installed
 
 # The fast tier: tests with none of the markers below (pyproject.toml lists them). No Rasa server is
 # started: only rasa-marked tests may use it (tests/conftest.py refuses any other).
-FAST_TIER := not rasa and not browser and not ocr and not slow
+FAST_TIER := not rasa and not browser and not ocr and not slow and not postgres
 
 test-fast: $(VENV)/.installed
-	@eval "$$(scripts/test-postgres)" && PTB_TIMEDELTA=true PYTHONUNBUFFERED=1 $(PY) -m pytest -m "$(FAST_TIER)" $(PYTEST_ARGS)
+	@PTB_TIMEDELTA=true PYTHONUNBUFFERED=1 $(PY) -m pytest -m "$(FAST_TIER)" $(PYTEST_ARGS)
 
 # docs/conversation.md is generated from bot/flow.py and the end-to-end tests' transcripts.
 docs-check: $(VENV)/.installed

@@ -16,10 +16,12 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -33,7 +35,8 @@ from casework.vault.master_key import KeySource, MasterKey
 from storage import migrations
 from storage.db import Database, create_engine
 
-BACKENDS = ("sqlite", "postgresql")
+# PostgreSQL runs in `make test`; the fast tier (unmarked tests) runs SQLite only.
+BACKENDS = ("sqlite", pytest.param("postgresql", marks=pytest.mark.postgres))
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
 
 
@@ -104,25 +107,46 @@ def with_database(url: str, name: str) -> str:
 @dataclass(frozen=True)
 class Templates:
     sqlite: Path
-    pg_url: str | None
-    pg_name: str | None
+
+
+@dataclass(frozen=True)
+class PostgresTemplate:
+    url: str
+    name: str
 
 
 @pytest.fixture(scope="session")
-def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
-    """Both databases migrated once with `alembic upgrade head`, to be copied per test."""
+def migrated_templates(tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    """A SQLite database migrated once with `alembic upgrade head`, to be copied per test."""
     sqlite_file = tmp_path_factory.mktemp("template") / "template.db"
     asyncio.run(migrations.upgrade(f"sqlite+aiosqlite:///{sqlite_file}"))
+    return Templates(sqlite_file)
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[PostgresTemplate | None]:
+    """A PostgreSQL database migrated once, used as the template of each test's database.
+
+    Made only when a PostgreSQL test runs: the fast tier (`make test-fast`) needs no PostgreSQL.
+    """
     pg = postgres_url()
+    if pg is None:
+        yield None
+        return
     name = f"sro_template_{os.getpid()}_{secrets.token_hex(3)}"
-    if pg is not None:
-        asyncio.run(_admin(pg, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"))
-        asyncio.run(migrations.upgrade(with_database(pg, name)))
+    _run_apart(_admin(pg, f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"))
+    _run_apart(migrations.upgrade(with_database(pg, name)))
     try:
-        yield Templates(sqlite_file, pg, name if pg else None)
+        yield PostgresTemplate(pg, name)
     finally:
-        if pg is not None:
-            asyncio.run(_drop_database(pg, name))
+        _run_apart(_drop_database(pg, name))
+
+
+def _run_apart(coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run on a loop of its own in another thread: the first PostgreSQL test asks for the template
+    from inside its own running loop, where asyncio.run is refused."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -135,14 +159,15 @@ async def test_database(
         shutil.copyfile(migrated_templates.sqlite, path)
         yield DatabaseUnderTest("sqlite", f"sqlite+aiosqlite:///{path}", sqlite_path=path)
         return
-    if migrated_templates.pg_url is None:
+    template: PostgresTemplate | None = request.getfixturevalue("postgres_template")
+    if template is None:
         pytest.skip("PostgreSQL tests skipped on request (SRO_SKIP_POSTGRES=1)")
     name = f"sro_t_{secrets.token_hex(6)}"
-    await _admin(migrated_templates.pg_url, f"CREATE DATABASE {name} TEMPLATE {migrated_templates.pg_name}")
+    await _admin(template.url, f"CREATE DATABASE {name} TEMPLATE {template.name}")
     try:
-        yield DatabaseUnderTest("postgresql", with_database(migrated_templates.pg_url, name), pg_name=name)
+        yield DatabaseUnderTest("postgresql", with_database(template.url, name), pg_name=name)
     finally:
-        await _drop_database(migrated_templates.pg_url, name)
+        await _drop_database(template.url, name)
 
 
 @pytest.fixture
@@ -180,7 +205,7 @@ def now() -> datetime:
     return NOW
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """A database with no schema at all, for migration tests: SQLite, then a fresh PostgreSQL database."""
     if request.param == "sqlite":
