@@ -247,13 +247,21 @@ async def too_long(turn: Turn, answers: dict[str, str]) -> bool:
     return True
 
 
-async def send(turn: Turn) -> Step:
-    """Send the draft; urgent drafts also get the details-afterwards step."""
+async def sendable(turn: Turn, stay: Step) -> Draft | Step:
+    """The draft, if it can go now; else where to be: idle with no draft, `stay` if it is too long."""
     draft = turn.state.draft
     if draft is None:
         return Step.IDLE
     if await too_long(turn, case_body(draft)):
-        return Step.PREVIEW
+        return stay
+    return draft
+
+
+async def send(turn: Turn) -> Step:
+    """Send the draft; urgent drafts also get the details-afterwards step."""
+    draft = await sendable(turn, stay=Step.PREVIEW)
+    if isinstance(draft, Step):
+        return draft
     sent = await open_case(turn, draft)
     await tell_sent(turn, sent, urgent=draft.urgent)
     turn.state.draft = None
@@ -332,11 +340,9 @@ async def ask_consent(turn: Turn) -> Step:
 
 async def consent_given(turn: Turn) -> Step:
     """The student tapped Send to the officer: the held message goes now, as urgent."""
-    draft = turn.state.draft
-    if draft is None:
-        return Step.IDLE
-    if await too_long(turn, case_body(draft)):
-        return Step.URGENT_CONSENT
+    draft = await sendable(turn, stay=Step.URGENT_CONSENT)
+    if isinstance(draft, Step):
+        return draft
     return await after_urgent_sent(turn, await open_case(turn, draft))
 
 
