@@ -159,6 +159,7 @@ class _Layout:
         self.used = 0
         self.open_tags: list[tuple[str, str]] = []  # (name, start tag as written)
         self.has_content = False
+        self.fresh = True  # nothing in this part yet but the continuation header
 
     def room(self) -> int:
         return self.limit - self.used
@@ -172,6 +173,7 @@ class _Layout:
             return
         self.current.append(markup)
         self.used += width
+        self.fresh = False
         self.has_content = self.has_content or bool(visible(markup).strip())
         for tag in _TAG.finditer(markup):
             name = tag.group(2).lower()
@@ -182,7 +184,9 @@ class _Layout:
 
     def plain(self, text: str) -> None:
         while text:
-            if self.room() <= 0 or (self.has_content and cut_point(text, self.room()) == 0):
+            # A part that holds anything (even only blank lines) makes way for a character it
+            # cannot fit; a fresh one always takes at least one.
+            if self.room() <= 0 or (not self.fresh and cut_point(text, self.room()) == 0):
                 self.new_part()
             cut = cut_point(text, self.room())
             if cut == 0:  # an empty fresh part cannot take one character: impossible with limit >= 2
@@ -190,6 +194,7 @@ class _Layout:
             piece, text = text[:cut], text[cut:]
             self.current.append(html.escape(piece, quote=False))
             self.used += utf16_len(piece)
+            self.fresh = False
             self.has_content = self.has_content or bool(piece.strip())
             if text:
                 self.new_part()
@@ -205,6 +210,7 @@ class _Layout:
             else:
                 self.plain(fragment)
         self.has_content = False
+        self.fresh = True
         self.current.extend(start for _, start in reopen)
         self.open_tags.extend(reopen)
 
