@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+
+from telegram import Message
 
 from bot.officer import actions, render
 from bot.officer.gate import OfficerTurn
@@ -15,6 +18,24 @@ from storage.models import Direction
 logger = logging.getLogger(__name__)
 
 
+# A tip's message id is recorded just after Telegram accepts it: a reply that comes in that moment
+# waits for the record (while a delivery to this officer is being sent) instead of being taken for
+# free text; the waits add up to under 4 seconds.
+RECORD_WAITS = (0.1, 0.2, 0.5, 1.0, 2.0)
+
+
+async def _case_replied_to(turn: OfficerTurn, replied: Message) -> int | None:
+    """The case of the bot's message the officer replied to, if it was about one."""
+    for wait in (*RECORD_WAITS, None):
+        async with turn.services.db.transaction() as session:
+            case_id = await outbox.case_of_sent_message(session, turn.officer.id, replied.message_id)
+            in_flight = await outbox.sending_to(session, turn.officer.id)
+        if case_id is not None or not in_flight or wait is None:
+            return case_id
+        await asyncio.sleep(wait)
+    return None
+
+
 async def free_text(turn: OfficerTurn) -> None:
     """Telegram's reply to a tip wins; else the mode says what the text is for; anything else gets a hint."""
     services, officer = turn.services, turn.officer
@@ -23,10 +44,7 @@ async def free_text(turn: OfficerTurn) -> None:
     assert message.text is not None
     case_id: int | None = None
     if message.reply_to_message is not None:
-        async with services.db.transaction() as session:
-            case_id = await outbox.case_of_sent_message(
-                session, officer.id, message.reply_to_message.message_id
-            )
+        case_id = await _case_replied_to(turn, message.reply_to_message)
     mode = await turn.mode()
     if case_id is None and isinstance(mode, Closing):
         await actions.close_case(turn, mode.case_id, mode.outcome, last_message=message.text)

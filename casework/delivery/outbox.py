@@ -168,6 +168,16 @@ async def record_part(session: AsyncSession, delivery_id: int, telegram_message_
     session.add(DeliveryPart(delivery_id=delivery_id, telegram_message_id=telegram_message_id))
 
 
+async def sending_to(session: AsyncSession, officer_id: int) -> bool:
+    """True while a delivery to this officer is being sent (its message ids not yet all recorded)."""
+    row = await session.scalar(
+        select(Delivery.id)
+        .where(Delivery.officer_id == officer_id, Delivery.status == DeliveryStatus.SENDING)
+        .limit(1)
+    )
+    return row is not None
+
+
 async def case_of_sent_message(
     session: AsyncSession, officer_id: int, telegram_message_id: int
 ) -> int | None:

@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import func, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from casework.cases import reply_modes
+from casework.cases import reading, reply_modes
 from casework.cases.reply_modes import Replying
+from casework.delivery import outbox
 from devtools.emulator.client import Message, User
-from storage.models import Draft, OfficerReplyMode
+from storage.models import Direction, Draft, OfficerReplyMode
 from tests.bot.harness import World, now
 from tests.casework.world import open_report
 
@@ -140,3 +141,30 @@ async def test_the_reply_mode_is_the_officers_own_sealed_row(world: World) -> No
         async with world.database() as (db, keys), db.transaction() as session:
             assert await session.scalar(select(func.count()).select_from(OfficerReplyMode)) == 0
         assert "To answer a student" in (await says(world, officer, "and one more")).text
+
+
+async def test_a_reply_to_a_tip_whose_record_is_still_being_written_reaches_its_case(world: World) -> None:
+    """Telegram shows the tip before the bot has recorded its message id; a reply in that moment waits."""
+    officer = await world.enroll("maple")
+    # The tip is applied at once, but Telegram's answer to the bot comes 3 s late: only then can the
+    # bot record which message the tip is.
+    await world.emu.delay(3.0, method="sendMessage", chat=officer, after_processing=True)
+    async with world.database() as (db, keys):
+        opened = await open_report(
+            db, keys, world.policy(), now(), world.school_ids["MRS"], "someone keeps stealing phones in gym"
+        )
+    async with world.running():
+        tip = await world.emu.next_message(officer, timeout=15)
+        assert "phones" in tip.text
+        async with world.database() as (db, _keys), db.transaction() as session:
+            # The control: the reply below comes while nothing maps the tip's message to its case yet.
+            officer_id = world.officers["maple"].id
+            assert await outbox.case_of_sent_message(session, officer_id, tip.message_id) is None
+            assert await outbox.sending_to(session, officer_id)
+        await world.emu.reply_to(officer, tip, "Thanks, I'll look into it.")
+        assert "Sent to the student" in (await world.emu.next_message(officer, timeout=15)).text
+    async with world.database() as (db, keys), db.transaction() as session:
+        thread = await reading.read_case_as_officer(session, keys, opened.case_id, officer_id)
+    assert [m.body["text"] for m in thread.messages if m.direction == Direction.OFFICER] == [
+        "Thanks, I'll look into it."
+    ]
