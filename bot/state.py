@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from casework.cases.codes import CaseCode
+from storage.models import CaseKind
 
 
 class Step(StrEnum):
@@ -41,7 +42,7 @@ FOLLOW_UP_SECONDS = 30 * 60
 class Draft:
     """A report or question being written."""
 
-    kind: str  # "report" | "question"
+    kind: CaseKind
     intent: str
     urgent: bool = False
     answers: dict[str, str] = field(default_factory=dict)
@@ -56,6 +57,11 @@ class Draft:
     # tells the same case code.
     send_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     case_code: str = field(default_factory=lambda: CaseCode.new().data)
+
+    def __post_init__(self) -> None:
+        # A saved draft comes back from JSON with its kind as the stored value; an unknown one is
+        # a ValueError, so `ChatState.from_dict` starts afresh as for any unreadable state.
+        self.kind = CaseKind(self.kind)
 
 
 @dataclass

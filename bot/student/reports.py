@@ -27,6 +27,7 @@ from bot.textparts import Fragment
 from bot.turn import Button, Turn
 from casework.vault import sealing
 from nlu.result import Classification
+from storage.models import CaseKind
 
 MIN_DESCRIPTION_WORDS = 5
 QUESTIONS = {
@@ -59,7 +60,7 @@ PREVIEW_BUTTONS: list[list[Button]] = [
 
 async def start_report(turn: Turn, text: str, intent: str, classification: Classification | None) -> Step:
     """A report: take the first message as the description if it is one, then ask what is missing."""
-    draft = Draft(kind="report", intent=intent)
+    draft = Draft(kind=CaseKind.REPORT, intent=intent)
     covered = covered_by_description(text, classification)
     if intent == "report_other":
         if not covered:
@@ -85,7 +86,7 @@ async def encourage(turn: Turn) -> Step:
 
 async def start_question(turn: Turn, text: str) -> Step:
     """A question for the officer: shown back for confirmation, then sent like a report."""
-    turn.state.draft = Draft(kind="question", intent="ask_officer", answers={"question": text})
+    turn.state.draft = Draft(kind=CaseKind.QUESTION, intent="ask_officer", answers={"question": text})
     if turn.state.school_id is None:
         return await schools.ask_school(turn, "school_needed_first")
     return await preview(turn)
@@ -98,7 +99,7 @@ async def continue_after_school(turn: Turn) -> Step:
         await turn.say("school_chosen", school=turn.state.school_name or "")
         return Step.IDLE
     await turn.say("school_set", school=turn.state.school_name or "")
-    return await preview(turn) if draft.kind == "question" else await next_question(turn)
+    return await preview(turn) if draft.kind == CaseKind.QUESTION else await next_question(turn)
 
 
 # --- the interview -------------------------------------------------------------------
@@ -195,7 +196,7 @@ async def after_answer(turn: Turn) -> Step:
 
 def summary(turn: Turn, draft: Draft) -> list[Fragment]:
     """Exactly what the officer will read, for the student to check: every word, never cut."""
-    fields = ["question"] if draft.kind == "question" else [n for n in FIELDS if n in draft.answers]
+    fields = ["question"] if draft.kind == CaseKind.QUESTION else [n for n in FIELDS if n in draft.answers]
     lines = [fragments(turn, f"summary_{name}", value=draft.answers.get(name, "")) for name in fields]
     return textparts.joined(lines, "\n")
 
@@ -203,7 +204,7 @@ def summary(turn: Turn, draft: Draft) -> list[Fragment]:
 async def preview(turn: Turn) -> Step:
     draft = turn.state.draft
     assert draft is not None
-    key = "preview_question" if draft.kind == "question" else "preview_report"
+    key = "preview_question" if draft.kind == CaseKind.QUESTION else "preview_report"
     await send_document(turn, fragments(turn, key, summary=summary(turn, draft)), buttons=PREVIEW_BUTTONS)
     return Step.PREVIEW
 
@@ -212,7 +213,7 @@ async def choose_edit(turn: Turn) -> Step:
     draft = turn.state.draft
     if draft is None:
         return Step.IDLE
-    if draft.kind == "question":
+    if draft.kind == CaseKind.QUESTION:
         draft.editing = True
         return await ask(turn, "question")
     rows: list[list[Button]] = [
@@ -315,7 +316,7 @@ async def start_urgent(
     classification: Classification | None = None,
 ) -> Step:
     """Safety information at once; the report to delivery at the same moment, or held for one tap."""
-    draft = Draft(kind="report", intent=intent, urgent=True, answers={"what": text})
+    draft = Draft(kind=CaseKind.REPORT, intent=intent, urgent=True, answers={"what": text})
     draft.skipped.extend(covered_by_description(text, classification))  # what the details need not ask
     turn.state.draft = draft
     if ask_first:

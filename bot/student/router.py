@@ -75,7 +75,7 @@ async def free_message(turn: Turn, text: str) -> Step:
 
 
 async def act_on(turn: Turn, text: str, intent: str, result: Classification | None) -> Step:
-    if intent.startswith("report_"):
+    if taxonomy.is_report(intent):
         return await reports.start_report(turn, text, intent, result)
     if intent == "ask_officer":
         return await reports.start_question(turn, text)
@@ -228,41 +228,91 @@ async def route_text(turn: Turn, text: str) -> Step:
 
 # --- buttons ---------------------------------------------------------------------------
 
+# A button's handler, by the action its data names: the press handled if the button still fits
+# where the student is, else None (stale; answered, for the student, by handlers.on_callback_query).
+ButtonStep = Callable[[Turn, str], Awaitable[Step | None]]
+_REVIEWING = (Step.PREVIEW, Step.EDIT_CHOICE)
+
+
+def _asking(turn: Turn) -> str | None:
+    """The interview question asked now: a Skip or a danger answer counts only for it, not an earlier one."""
+    draft = turn.state.draft
+    return draft.asking if turn.state.step == Step.INTERVIEW and draft is not None else None
+
+
+async def _school_button(turn: Turn, argument: str) -> Step | None:
+    return await school_chosen(turn, argument) if turn.state.step == Step.CHOOSE_SCHOOL else None
+
+
+async def _skip_button(turn: Turn, argument: str) -> Step | None:
+    asking = _asking(turn)
+    return await reports.skip(turn) if asking is not None and argument == asking else None
+
+
+async def _danger_button(turn: Turn, argument: str) -> Step | None:
+    if _asking(turn) == "danger" and argument in reports.DANGER_CHOICES:
+        return await reports.danger_answer(turn, argument)
+    return None
+
+
+async def _send_button(turn: Turn, argument: str) -> Step | None:
+    return await reports.send(turn) if turn.state.step == Step.PREVIEW else None
+
+
+async def _edit_button(turn: Turn, argument: str) -> Step | None:
+    if turn.state.step not in _REVIEWING:
+        return None
+    return await reports.edit_field(turn, argument) if argument else await reports.choose_edit(turn)
+
+
+async def _cancel_button(turn: Turn, argument: str) -> Step | None:
+    return await reports.cancel(turn) if turn.state.step in _REVIEWING else None
+
+
+async def _meaning_button(turn: Turn, argument: str) -> Step | None:
+    fits = turn.state.step == Step.DID_YOU_MEAN and turn.state.pending_text is not None
+    return await meaning_chosen(turn, argument) if fits else None
+
+
+async def _notify_button(turn: Turn, argument: str) -> Step | None:
+    return await notify_choice(turn, argument == "yes") if turn.state.notify_case_id is not None else None
+
+
+async def _reply_button(turn: Turn, argument: str) -> Step | None:
+    return await status.start_reply(turn) if turn.state.case_id is not None else None
+
+
+async def _consent_button(turn: Turn, argument: str) -> Step | None:
+    if turn.state.step != Step.URGENT_CONSENT or turn.state.draft is None:
+        return None
+    return await reports.consent_given(turn) if argument == "send" else await reports.consent_refused(turn)
+
+
+async def _follow_button(turn: Turn, argument: str) -> Step | None:
+    fits = turn.state.step == Step.FOLLOW_UP and turn.state.pending_text is not None
+    return await follow_up_choice(turn, argument == "yes") if fits else None
+
+
+BUTTON_STEPS: dict[str, ButtonStep] = {
+    "school": _school_button,
+    "skip": _skip_button,
+    "danger": _danger_button,
+    "send": _send_button,
+    "edit": _edit_button,
+    "cancel": _cancel_button,
+    "dym": _meaning_button,
+    "notify": _notify_button,
+    "reply": _reply_button,
+    "consent": _consent_button,
+    "follow": _follow_button,
+}
+
 
 async def route_button(turn: Turn, data: str) -> Step | None:
     """The step router for a button press; None when the button no longer fits the conversation (stale)."""
-    step = turn.state.step
     action, _, argument = data.partition(":")
-    draft = turn.state.draft
-    if action == "school" and step == Step.CHOOSE_SCHOOL:
-        return await school_chosen(turn, argument)
-    # A Skip or a danger answer counts only for the question being asked now: an earlier
-    # question's keyboard is stale (answered, for the student, by handlers.on_callback_query).
-    asking = draft.asking if draft is not None else None
-    if action == "skip" and step == Step.INTERVIEW and asking is not None and argument == asking:
-        return await reports.skip(turn)
-    answers_danger = asking == "danger" and argument in reports.DANGER_CHOICES
-    if action == "danger" and step == Step.INTERVIEW and answers_danger:
-        return await reports.danger_answer(turn, argument)
-    if action == "send" and step == Step.PREVIEW:
-        return await reports.send(turn)
-    if action == "edit" and step in (Step.PREVIEW, Step.EDIT_CHOICE):
-        return await reports.edit_field(turn, argument) if argument else await reports.choose_edit(turn)
-    if action == "cancel" and step in (Step.PREVIEW, Step.EDIT_CHOICE):
-        return await reports.cancel(turn)
-    if action == "dym" and step == Step.DID_YOU_MEAN and turn.state.pending_text is not None:
-        return await meaning_chosen(turn, argument)
-    if action == "notify" and turn.state.notify_case_id is not None:
-        return await notify_choice(turn, argument == "yes")
-    if action == "reply" and turn.state.case_id is not None:
-        return await status.start_reply(turn)
-    if action == "consent" and step == Step.URGENT_CONSENT and draft is not None:
-        if argument == "send":
-            return await reports.consent_given(turn)
-        return await reports.consent_refused(turn)
-    if action == "follow" and step == Step.FOLLOW_UP and turn.state.pending_text is not None:
-        return await follow_up_choice(turn, argument == "yes")
-    return None
+    handler = BUTTON_STEPS.get(action)
+    return await handler(turn, argument) if handler is not None else None
 
 
 async def school_chosen(turn: Turn, argument: str) -> Step:

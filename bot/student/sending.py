@@ -18,6 +18,7 @@ from casework.cases import intake
 from casework.cases.codes import CaseCode
 from casework.delivery import outbox
 from casework.errors import CaseworkError, NoRecipients
+from storage.models import CaseKind, Direction
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ def school_answer_wait(turn: Turn) -> timedelta:
 
 def case_body(draft: Draft) -> dict[str, str]:
     """What the officer will read: the student's own words and interview answers."""
-    if draft.kind == "question":
+    if draft.kind == CaseKind.QUESTION:
         return {"question": draft.answers.get("question", "")}
     return {name: draft.answers[name] for name in FIELDS if draft.answers.get(name)}
 
@@ -133,7 +134,7 @@ async def add_to_case(turn: Turn, case_id: int, body: dict[str, str]) -> bool:
                 services.keys,
                 services.policy,
                 case_id,
-                direction="student",
+                direction=Direction.STUDENT,
                 body=body,
                 now=services.now(),
             )

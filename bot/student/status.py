@@ -16,6 +16,7 @@ from casework.cases import reading
 from casework.cases.reading import StudentView, ThreadMessage
 from casework.delivery import failures
 from casework.errors import BadCheckCharacter, MalformedCode, UnknownCaseCode
+from storage.models import CaseStatus, Direction
 
 logger = logging.getLogger(__name__)
 
@@ -46,23 +47,23 @@ def render(turn: Turn, view: StudentView, *, nobody_reached: bool = False) -> li
     """The case's state and the whole conversation, every word of it (split over messages if long)."""
     header = turn.text(
         "status_header",
-        kind=turn.text(f"status_kind_{view.kind}"),
+        kind=turn.text(f"status_kind_{view.kind.value}"),
         sent=when(turn, view.created_at),
-        status=turn.text(f"status_{view.status}"),
+        status=turn.text(f"status_{view.status.value}"),
     )
     blocks: list[list[Fragment]] = [[Html(header)]]
     if view.label:
         blocks.append(fragments(turn, "status_label_line", label=view.label))
-    if nobody_reached and view.status == "new":
+    if nobody_reached and view.status == CaseStatus.NEW:
         blocks.append([Html(turn.text("status_nobody_reached"))])
     for message in view.messages:
-        key = "status_thread_officer" if message.direction == "officer" else "status_thread_student"
+        key = "status_thread_officer" if message.direction == Direction.OFFICER else "status_thread_student"
         text = message_text(turn, message)
         blocks.append(fragments(turn, key, when=when(turn, message.created_at), text=text))
-    if view.status == "closed":
+    if view.status == CaseStatus.CLOSED:
         # The officer's last message (if any) is the thread's end above; then what "closed" means.
         blocks.append([Html(turn.text("status_closed_line"))])
-    elif not any(m.direction == "officer" for m in view.messages):
+    elif not any(m.direction == Direction.OFFICER for m in view.messages):
         blocks.append([Html(turn.text("status_no_replies"))])
     return textparts.joined(blocks)
 
@@ -116,7 +117,7 @@ async def check_status(turn: Turn, code_text: str) -> Step:
         await turn.say("status_unknown")
         return Step.IDLE
     turn.state.case_id = view.case_id
-    closed = view.status == "closed"
+    closed = view.status == CaseStatus.CLOSED
     if closed:
         turn.state.unfollow()
     else:

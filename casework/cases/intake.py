@@ -61,7 +61,7 @@ async def open_case(
     policy: CasePolicy,
     *,
     school_id: int | None,
-    kind: str,
+    kind: CaseKind,
     intent: str,
     urgent: bool,
     body: Mapping[str, str],
@@ -102,7 +102,7 @@ async def open_case(
     code, salt = code or CaseCode.new(), new_salt()
     case = Case(
         school_id=school_id,
-        kind=CaseKind(kind),
+        kind=kind,
         intent=intent,
         urgent=urgent,
         status=CaseStatus.NEW,
@@ -161,7 +161,7 @@ async def add_message(
     policy: CasePolicy,
     case_id: int,
     *,
-    direction: str,
+    direction: Direction,
     body: Mapping[str, str],
     now: datetime,
     author_officer_id: int | None = None,
@@ -178,8 +178,7 @@ async def add_message(
         raise UnknownCase(f"no case {case_id}")
     if case.status == CaseStatus.CLOSED:
         raise CaseClosed(f"case {case_id} is closed")
-    author = Direction(direction)
-    if author == Direction.OFFICER and (
+    if direction == Direction.OFFICER and (
         author_officer_id is None or not await is_recipient(session, case_id, author_officer_id)
     ):
         raise AccessDenied(f"case {case_id} is not shared with this officer")
@@ -187,13 +186,13 @@ async def add_message(
     message = await sealing.store_message(
         session,
         case,
-        direction=author,
+        direction=direction,
         body=body,
         recipients=recipients,
         now=now,
         author_officer_id=author_officer_id,
     )
-    if author == Direction.STUDENT:
+    if direction == Direction.STUDENT:
         receivers = await routing.current_receivers(session, case, now)
         if receivers:
             await outbox.queue(
@@ -203,14 +202,14 @@ async def add_message(
             await outbox.queue_waiting(
                 session, DeliveryKind.STUDENT_REPLY, case.id, now, message_id=message.id
             )
-    elif author == Direction.OFFICER and author_officer_id is not None:
+    elif direction == Direction.OFFICER and author_officer_id is not None:
         await _officer_replied(session, policy, case, author_officer_id, now)
     await audit.record_event(
         session,
-        actor=audit.officer_actor(author_officer_id) if author_officer_id else str(author),
+        actor=audit.officer_actor(author_officer_id) if author_officer_id else direction.value,
         action="case.message",
         case_id=case.id,
-        detail=f"{author} message {message.seq}",
+        detail=f"{direction.value} message {message.seq}",
         now=now,
     )
     return message.id
