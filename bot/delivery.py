@@ -180,6 +180,9 @@ async def _send_rendered(
     application: BotApplication, services: Services, row: Delivery, rendered: Rendered
 ) -> None:
     """Send (as plain text if Telegram refuses the markup), then record it sent; or settle the failure."""
+    if row.kind == DeliveryKind.NOTIFY_STUDENT and row.case_id is not None:
+        # Before the notice goes: a student who types the moment it arrives is already following.
+        await _follow_notified_case(services, rendered.chat_id, row.case_id)
     try:
         try:
             parts = textparts.html_parts(rendered.document, continued=rendered.continued)
@@ -208,8 +211,6 @@ async def _send_rendered(
         if row.case_id is not None and row.kind == DeliveryKind.NOTIFY_STUDENT:
             # In the same transaction as "sent": a closed case's address never outlives its last notice.
             await lifecycle.forget_closed_address(session, row.case_id)
-    if row.kind == DeliveryKind.NOTIFY_STUDENT and row.case_id is not None:
-        await _follow_notified_case(services, rendered.chat_id, row.case_id)
     logger.info("delivery.sent kind=%s attempts=%d", row.kind, row.attempts)
 
 
