@@ -11,9 +11,9 @@ from sqlalchemy import func, select
 
 from casework.cases import drafts, intake
 from devtools.emulator.client import Message
-from storage.models import Draft, RateLimit
+from storage.models import Delivery, DeliveryKind, Draft, RateLimit
 from tests.bot.conftest import new_student
-from tests.bot.harness import CODE, Student, World
+from tests.bot.harness import CODE, Student, World, eventually
 from tests.bot.scripted import ScriptedClassifier, entity, location
 
 KNIFE = "a kid has a knife in his locker near room 204"
@@ -51,6 +51,16 @@ async def rows_of(world: World, chat_id: int, code: str) -> tuple[int, int, int 
     return int(draft_rows or 0), int(limit_rows or 0), address
 
 
+async def _notice_recorded(world: World) -> bool:
+    async with world.database() as (db, _keys), db.transaction() as session:
+        sent = await session.scalar(
+            select(func.count()).where(
+                Delivery.kind == DeliveryKind.NOTIFY_STUDENT, Delivery.telegram_message_id.is_not(None)
+            )
+        )
+    return bool(sent)
+
+
 async def test_forget_leaves_no_row_tied_to_the_chat_and_deletes_its_messages(
     scripted_world_both: World, script: ScriptedClassifier
 ) -> None:
@@ -71,6 +81,8 @@ async def test_forget_leaves_no_row_tied_to_the_chat_and_deletes_its_messages(
         tip = await world.emu.wait_for(officer, lambda m: "room 204" in m.text, after=0, timeout=15)
         await world.emu.reply_to(officer, tip, "Thanks. I'm on my way to room 204.")
         assert "new message" in (await student.then(timeout=20)).text
+        # Telegram shows the notice a moment before the bot records its id (what /forget deletes by).
+        await eventually(lambda: _notice_recorded(world))
 
         # Positive control: the chat's rows and its case's address are there, and findable.
         drafts_before, limits_before, address_before = await rows_of(world, student.user.id, code)
