@@ -49,6 +49,7 @@ var/nlu-token:
 	@umask 077 && $(PY) -c "import secrets; print(secrets.token_urlsafe(32))" > $@
 
 setup: $(VENV)/.installed $(RASA_VENV)/.installed var/nlu-token
+	@scripts/system-packages
 	@$(PY) -m nlu.train
 
 # --- the two commands -----------------------------------------------------------
