@@ -87,6 +87,16 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=90, ge=1)
     sro_timezone: str = "America/Toronto"
     test_database_url: str | None = None
+    # The dashboard (web/): where it listens, the address people reach it by (setup links), the bot's
+    # username (posters' deep links), the reverse proxies whose X-Forwarded-For is believed (login
+    # throttling per address), and the local demo, the only place a second factor may be skipped.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8000, ge=1, le=65535, validation_alias=AliasChoices("WEB_PORT", "PORT"))
+    web_public_url: str | None = None
+    telegram_bot_username: str | None = None
+    web_trusted_proxies: str = ""  # comma-separated addresses
+    web_session_idle_minutes: float = Field(default=30.0, gt=0)
+    web_local_demo: bool = False
 
     @field_validator("database_url")
     @classmethod
@@ -118,6 +128,20 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"unknown time zone {value!r}") from error
         return value
+
+    @field_validator("web_public_url")
+    @classmethod
+    def _no_trailing_slash_web(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
+
+    @property
+    def web_base_url(self) -> str:
+        """The dashboard's public address: WEB_PUBLIC_URL, else where it listens."""
+        return self.web_public_url or f"http://{self.web_host}:{self.web_port}"
+
+    @property
+    def trusted_proxies(self) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.web_trusted_proxies.split(",") if part.strip())
 
     @cached_property
     def timezone(self) -> ZoneInfo:

@@ -36,6 +36,15 @@ from storage.models.records import (
     ServerKey,
 )
 from storage.models.reply_modes import OfficerReplyMode
+from storage.models.web import (
+    ThrottleScope,
+    WebAccount,
+    WebAccountSchool,
+    WebLoginFailure,
+    WebRole,
+    WebSession,
+    WebSetupToken,
+)
 
 __all__ = [
     "INTENT_STATS_CELL",
@@ -73,4 +82,11 @@ __all__ = [
     "Role",
     "School",
     "ServerKey",
+    "ThrottleScope",
+    "WebAccount",
+    "WebAccountSchool",
+    "WebLoginFailure",
+    "WebRole",
+    "WebSession",
+    "WebSetupToken",
 ]
