@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from admin import (
+    account_commands,
     alert_commands,
     maintenance_commands,
     messages,
@@ -19,6 +20,7 @@ from admin.runtime import App, use_demo
 app = App(help=messages.APP_HELP, no_args_is_help=True, add_completion=False)
 app.add_typer(maintenance_commands.db_app, name="db")
 app.add_typer(school_commands.app, name="school")
+app.add_typer(account_commands.app, name="admin")
 app.add_typer(officer_commands.app, name="officer")
 app.command("stats", help=messages.STATS_HELP)(stats_command.stats)
 app.command("purge", help=messages.PURGE_HELP)(maintenance_commands.purge)

@@ -194,3 +194,22 @@ ALERTS_KIND_HELP = "Only alerts of this kind."
 ALERTS_LIMIT_HELP = "At most this many (the newest)."
 NO_ALERTS = "No alerts."
 ALERTS_NO_CONTENT = "Alerts never hold what anyone wrote: read a case with /case in Telegram."
+
+ADMIN_HELP = (
+    "Dashboard accounts: add (prints a one-time setup link), list, disable, reset. "
+    "Accounts see protected statistics only, never a case."
+)
+ADMIN_ADD_HELP = "Add a dashboard account and print its one-time setup link (valid {hours} hours, once)."
+ADMIN_NAME_HELP = "The person's name, as the dashboard greets them."
+ADMIN_EMAIL_HELP = "Their email: what they sign in with."
+ADMIN_ROLE_HELP = "coordinator: every school; school: only the schools given with --school."
+ADMIN_SCHOOL_HELP = "A school this account sees (its code); repeat for several. Only with --role school."
+ADMIN_ADDED = "Added {role} account {email}. Send them this link (valid {hours} hours, works once):\n{link}"
+ADMIN_LIST_HELP = "List dashboard accounts: role, schools, whether set up, active, last login."
+ADMIN_NO_ACCOUNTS = "No dashboard accounts yet: add one with `sro admin add`."
+ADMIN_DISABLE_HELP = "Disable an account: no more logins, and every open session is signed out now."
+ADMIN_DISABLED = "Disabled {email}; their sessions are signed out."
+ADMIN_RESET_HELP = (
+    "Reset an account's password and second factor (signing it out everywhere) and print a new setup link."
+)
+ADMIN_RESET_DONE = "Reset {email}. Send them this new link (valid {hours} hours, works once):\n{link}"

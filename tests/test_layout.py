@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app.settings import PROJECT_ROOT
 
-PRODUCT = {"app", "bot", "nlu", "storage", "casework", "admin"}
+PRODUCT = {"app", "bot", "nlu", "storage", "casework", "admin", "web"}
 NOT_SOURCES = (".git", ".venv", "var", "models", "build", "dist", "*.egg-info", "*_cache", ".hypothesis")
 RUNTIME_DATA = {
     "bot/locales/en.yml",
