@@ -20,7 +20,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import audit
+from casework import audit, links
 from casework.errors import DuplicateSchoolCode, InvalidSchoolData, SchoolImportError, UnknownSchool
 from storage.models import School
 
@@ -78,6 +78,7 @@ async def add_school(session: AsyncSession, new: NewSchool, now: datetime) -> Sc
     school = School(name=new.name, code=new.code, board=new.board, active=True, created_at=now)
     session.add(school)
     await session.flush()
+    await links.ensure_link(session, school)  # its poster's deep link
     await audit.record_event(session, actor="admin", action="school.added", now=now, detail=new.code)
     return school
 
@@ -166,18 +167,23 @@ async def import_schools(
                     "(leave them as they are)",
                 )
     added = updated = skipped = 0
+    new_schools: list[School] = []
     for _, school in rows:
         old = existing.get(school.code)
         if old is None:
-            session.add(
+            new_schools.append(
                 School(name=school.name, code=school.code, board=school.board, active=True, created_at=now)
             )
+            session.add(new_schools[-1])
             added += 1
         elif mode == ImportMode.UPDATE and (old.name, old.board) != (school.name, school.board):
             old.name, old.board = school.name, school.board
             updated += 1
         else:
             skipped += 1  # skip-existing, or an update that changes nothing
+    if new_schools:
+        await session.flush()
+        await links.school_links(session, new_schools)  # each new school's poster deep link
     await audit.record_event(
         session,
         actor="admin",

@@ -25,6 +25,7 @@ from storage.models.delivery import (
     RateLimit,
 )
 from storage.models.directory import Assignment, AssignmentKind, EnrollmentCode, Officer, Role, School
+from storage.models.links import FeedbackAnswer, FeedbackAsked, FeedbackCount, SchoolLink
 from storage.models.records import (
     INTENT_STATS_CELL,
     AuditEvent,
@@ -67,6 +68,9 @@ __all__ = [
     "Direction",
     "Draft",
     "EnrollmentCode",
+    "FeedbackAnswer",
+    "FeedbackAsked",
+    "FeedbackCount",
     "Grant",
     "IntentStat",
     "KeyEnvelope",
@@ -81,6 +85,7 @@ __all__ = [
     "ResponseTime",
     "Role",
     "School",
+    "SchoolLink",
     "ServerKey",
     "ThrottleScope",
     "WebAccount",
