@@ -25,6 +25,8 @@ from storage.models.delivery import (
     RateLimit,
 )
 from storage.models.directory import Assignment, AssignmentKind, EnrollmentCode, Officer, Role, School
+from storage.models.evidence import EvidenceImage
+from storage.models.intake import IntakeUpdate
 from storage.models.links import FeedbackAnswer, FeedbackAsked, FeedbackCount, SchoolLink
 from storage.models.records import (
     INTENT_STATS_CELL,
@@ -68,10 +70,12 @@ __all__ = [
     "Direction",
     "Draft",
     "EnrollmentCode",
+    "EvidenceImage",
     "FeedbackAnswer",
     "FeedbackAsked",
     "FeedbackCount",
     "Grant",
+    "IntakeUpdate",
     "IntentStat",
     "KeyEnvelope",
     "KeyRotation",
