@@ -1,0 +1,1 @@
+"""The dashboard: its pages, its security, its posters."""
