@@ -77,7 +77,7 @@ TRANSITIONS: tuple[tuple[Step, Step, str], ...] = (
 )
 # Commands that reset the conversation from any step (not drawn for each step).
 ANY_STEP: tuple[tuple[Step, str], ...] = (
-    (S.IDLE, "/cancel, /forget, /done"),
+    (S.IDLE, "/cancel, /forget, /done; /start from a school poster's link: that school preselected"),
     (S.CHOOSE_SCHOOL, "/start"),
     (S.STATUS_CODE, "/status"),
 )

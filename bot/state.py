@@ -94,6 +94,9 @@ class ChatState:
     # sent or the student answers (bot.jobs.remind_consent).
     consent_remind_at: float | None = None
     consent_chat: int | None = None
+    # The closed case "Did this help?" was just asked about (bot.student.feedback): only here, sealed,
+    # and only until the one tap, so that no answer is ever kept beside its case.
+    feedback_case_id: int | None = None
     language: str = "en"
 
     def to_dict(self) -> dict[str, Any]:
@@ -121,6 +124,7 @@ class ChatState:
                 follow_until=raw.get("follow_until"),
                 consent_remind_at=raw.get("consent_remind_at"),
                 consent_chat=raw.get("consent_chat"),
+                feedback_case_id=raw.get("feedback_case_id"),
                 language=str(raw.get("language") or "en"),
             )
         except (TypeError, ValueError):

@@ -21,7 +21,7 @@ from telegram.error import TelegramError
 from bot import catalog, flow
 from bot.services import BotContext
 from bot.state import ChatState, Step
-from bot.student import reports, router, schools, status
+from bot.student import deep_link, reports, router, schools, status
 from bot.turn import Turn, load_turn, mark_choice, save_turn
 from casework import rate_limits
 from casework.cases import forgetting
@@ -142,8 +142,12 @@ async def on_callback_query(update: Update, context: BotContext) -> None:
 
 
 async def start(update: Update, context: BotContext) -> None:
+    token = " ".join(context.args or [])  # a school poster's deep link: /start <school token>
+
     async def welcome(turn: Turn) -> Step:
         await turn.say("welcome")
+        if token and (step := await deep_link.preselect(turn, token)) is not None:
+            return step
         return await schools.ask_school(turn)
 
     await student_turn(update, context, welcome)

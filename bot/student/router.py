@@ -7,7 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bot.state import Step
-from bot.student import reports, schools, status
+from bot.student import deep_link, feedback, reports, schools, status
 from bot.student.sending import set_notifications
 from bot.turn import Button, Turn
 from casework.cases import intake
@@ -305,6 +305,8 @@ BUTTON_STEPS: dict[str, ButtonStep] = {
     "reply": _reply_button,
     "consent": _consent_button,
     "follow": _follow_button,
+    "preset": deep_link.change_button,  # 'Not my school' under a poster link's preselected school
+    "feedback": feedback.button,  # 'Did this help?' after a closed case's status
 }
 
 

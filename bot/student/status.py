@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from bot import textparts
 from bot.state import FIELDS, Step
+from bot.student import feedback
 from bot.student.sending import add_to_case, fragments, send_document
 from bot.textparts import Fragment, Html
 from bot.turn import Turn
@@ -127,6 +128,8 @@ async def check_status(turn: Turn, code_text: str) -> Step:
     # "Answer the officer" only once there is something to answer, and never on a closed case.
     answerable = not closed and any(m.direction == "officer" for m in view.messages)
     await send_document(turn, document, buttons=[[("reply_button", "reply")]] if answerable else None)
+    if closed:
+        await feedback.ask_if_first_time(turn, view.case_id)
     return Step.IDLE
 
 
