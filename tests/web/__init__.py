@@ -1,1 +1,0 @@
-"""The dashboard: its pages, its security, its posters."""

@@ -1,0 +1,159 @@
+"""The dashboard's fixtures: a migrated SQLite database seeded through the domain API, accounts set up
+through web.accounts, and an HTTP client against the real ASGI app (httpx, no server)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pyotp
+import pytest
+
+from casework import schools
+from casework.schools import NewSchool
+from casework.stats import recording
+from storage.db import Database
+from storage.models import ResponseMeasure, ResponseTime, WebRole
+from tests.storage.fixtures import Templates
+from web import accounts
+from web.app import WebConfig, create_app
+
+ZONE = ZoneInfo("America/Toronto")
+# The dashboard's clock: settled months are 2025-02 and 2025-03; April's complete days are 1..8.
+NOW = datetime(2025, 4, 10, 16, 0, tzinfo=UTC)
+BASE = "http://127.0.0.1:8000"
+PASSWORD = "correct horse battery staple"
+SCHOOLS = ("BIG", "MID", "SML")
+
+
+@dataclass(frozen=True)
+class Person:
+    email: str
+    password: str
+    secret: str | None
+
+
+def seed_counts() -> dict[tuple[str | None, str, date, bool], int]:
+    """A small program: a big school, a middle one, a small one with a weapons report of 2."""
+    cells: dict[tuple[str | None, str, date, bool], int] = {}
+    day = date(2025, 1, 1)
+    n = 0
+    while day <= date(2025, 4, 9):
+        n += 1
+        if day.weekday() < 5:
+            cells[("BIG", "greet", day, False)] = 3 + n % 4
+            cells[("BIG", "report_bullying", day, False)] = 1 + n % 3
+            cells[("BIG", "ask_officer", day, False)] = 1 + n % 2
+            cells[("MID", "greet", day, False)] = 2 + n % 3
+            cells[("MID", "ask_officer", day, False)] = n % 2
+            if n % 9 == 0:
+                cells[("MID", "report_weapon", day, True)] = 1
+        day += timedelta(days=1)
+    cells[("SML", "report_weapon", date(2025, 2, 12), True)] = 2
+    return {cell: count for cell, count in cells.items() if count}
+
+
+async def seed(db: Database) -> dict[str, int]:
+    """Schools, counts, response times, and one officer covering BIG, all through the domain API."""
+    async with db.transaction() as session:
+        ids = {
+            code: (await schools.add_school(session, NewSchool.checked(f"{code} Secondary", code), NOW)).id
+            for code in SCHOOLS
+        }
+        for (code, intent, day, urgent), count in seed_counts().items():
+            for _ in range(count):
+                await recording.record(
+                    session, school_id=ids[code] if code else None, intent=intent, urgent=urgent, day=day
+                )
+        # Twelve waits in March for BIG: enough cases for times to be published (10 or more).
+        for minutes in range(12):
+            for measure in ResponseMeasure:
+                session.add(
+                    ResponseTime(
+                        school_id=ids["BIG"],
+                        day=date(2025, 3, 3 + minutes),
+                        measure=measure,
+                        seconds=600 + 60 * minutes,
+                    )
+                )
+    return ids
+
+
+async def add_person(
+    db: Database, email: str, role: WebRole, codes: list[str], *, totp: bool = True, now: datetime = NOW
+) -> Person:
+    """An account set up as its owner would through the setup link (domain API)."""
+    async with db.transaction() as session:
+        account = await accounts.create_account(
+            session, name=email.split("@")[0], email=email, role=role, school_codes=codes, now=now
+        )
+        token = await accounts.issue_setup_token(session, account, now)
+    secret = pyotp.random_base32() if totp else None
+    async with db.transaction() as session:
+        await accounts.complete_setup(
+            session,
+            token,
+            password=PASSWORD,
+            totp_secret=secret,
+            code=pyotp.TOTP(secret).at(now) if secret else None,
+            now=now,
+        )
+    return Person(email, PASSWORD, secret)
+
+
+def next_code(person: Person, now: datetime = NOW, steps: int = 1) -> str:
+    """A code of a later time step than any used so far (a code is accepted once)."""
+    assert person.secret is not None
+    return pyotp.TOTP(person.secret).at(now + timedelta(seconds=30 * steps))
+
+
+FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+async def login(
+    client: httpx.AsyncClient, email: str, password: str, code: str, **headers: str
+) -> httpx.Response:
+    page = await client.get("/login")
+    match = FORM_TOKEN.search(page.text)
+    assert match is not None
+    return await client.post(
+        "/login",
+        data={"form_token": match.group(1), "email": email, "password": password, "code": code},
+        headers=headers,
+    )
+
+
+@dataclass
+class Site:
+    db: Database
+    config: WebConfig
+    client: httpx.AsyncClient
+    ids: dict[str, int]
+
+    def fresh_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(self.config)), base_url=BASE)
+
+
+def copy_template(templates: Templates, tmp_path: Path) -> str:
+    path = tmp_path / "web.db"
+    shutil.copyfile(templates.sqlite, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+async def site(migrated_templates: Templates, tmp_path: Path) -> AsyncIterator[Site]:
+    db = Database.connect(copy_template(migrated_templates, tmp_path))
+    ids = await seed(db)
+    config = WebConfig(db=db, timezone=ZONE, base_url=BASE, clock=lambda: NOW)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(config)), base_url=BASE
+    ) as client:
+        yield Site(db, config, client, ids)
+    await db.close()
