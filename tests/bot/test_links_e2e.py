@@ -194,7 +194,7 @@ async def close_case(world: World, officer: User) -> None:
 
 
 async def test_did_this_help_is_asked_once_after_close_and_only_counted(
-    scripted_world: World, script: ScriptedClassifier
+    scripted_world: World, script: ScriptedClassifier, logs: Capture
 ) -> None:
     world = scripted_world
     script.says(QUESTION, "ask_officer", confidence=0.98)
@@ -253,5 +253,9 @@ async def test_did_this_help_is_asked_once_after_close_and_only_counted(
             (world.school_ids["MRS"], FeedbackAnswer.HELPED, 1)
         ]
         assert (await session.scalars(select(FeedbackAsked.case_id))).all() == [case_id]
+    # The log says that an answer was counted, never which.
+    logged = "\n".join(logs.lines)
+    assert "student.feedback_counted" in logged  # control: the capture holds the bot's lines
+    assert not [word for word in ("helped", "unsure", "👍", "👎", "🤷") if word in logged]
     # No column of the counts can name a case: month, school, answer and count, nothing else.
     assert {c.name for c in FeedbackCount.__table__.columns} == {"month", "school_id", "answer", "count"}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -193,3 +193,28 @@ async def test_the_table_shows_settled_months_only_protected_and_by_school(
         empty = await feedback.feedback_table(session, today=today, first=mar, last=mar)
         assert empty.first is None
         assert empty.rows == []
+
+
+async def test_the_purge_takes_the_asked_mark_with_the_case_and_keeps_the_counts(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    world = await build_world(database, keys, policy, now)
+    case_id = await _closed_case(database, keys, policy, now, world.north)
+    async with database.transaction() as session:
+        retain_until = await lifecycle.close(
+            session, policy, case_id, world.north_officer, Outcome.RESOLVED, now
+        )
+        assert await feedback.ask_once(session, case_id)
+        assert await feedback.count_answer(session, policy, case_id, HELPED, now)
+    async with database.transaction() as session:
+        assert await lifecycle.purge_expired(session, retain_until - timedelta(seconds=1)) == 0
+        assert (await session.scalars(select(FeedbackAsked.case_id))).all() == [case_id]  # control
+        assert await lifecycle.purge_expired(session, retain_until) == 1
+    async with database.transaction() as session:
+        assert (await session.scalars(select(FeedbackAsked.case_id))).all() == []
+        assert [(c.school_id, c.count) for c in await session.scalars(select(FeedbackCount))] == [
+            (world.north, 1)
+        ]
+        # A purged case cannot be asked about or counted again.
+        assert await feedback.ask_once(session, case_id) is False
+        assert await feedback.count_answer(session, policy, case_id, HELPED, now) is False
