@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from devtools.emulator import formatting
-from devtools.emulator.params import Params, Upload
+from devtools.emulator.params import Params
 from devtools.emulator.state import (
     JSON,
     ApiError,
@@ -330,6 +329,7 @@ async def get_updates(world: World, params: Params) -> list[JSON]:
     allowed = params.structured("allowed_updates")
     if isinstance(allowed, list):
         world.allowed_updates = [str(kind) for kind in allowed] or None
+    world.files.receiver_bot_id = params.caller_bot_id  # users' files now belong to this bot
     world.poll_generation += 1
     generation = world.poll_generation
     world.updates_signal.fire()  # an older poll still waiting is answered 409, as Telegram does
@@ -371,6 +371,7 @@ async def set_webhook(world: World, params: Params) -> bool:
     allowed = params.structured("allowed_updates")
     if params.flag("drop_pending_updates"):
         world.drop_pending()
+    world.files.receiver_bot_id = params.caller_bot_id
     world.webhook = Webhook(
         url=url,
         secret_token=secret,
@@ -447,55 +448,6 @@ async def edit_message_reply_markup(world: World, params: Params) -> JSON:
     chat, stored = editable(world, params)
     keyboard, _ = inline_keyboard(params)
     return apply_edit(world, chat, stored, {"reply_markup": keyboard})
-
-
-def _media_file(world: World, params: Params, kind: str) -> JSON:
-    """The file fields of a media message, from an upload or a known file_id."""
-    value = params.raw.get(kind)
-    if isinstance(value, Upload):
-        content, name = value.content, value.filename
-    elif isinstance(value, str) and value in world.files:
-        content, name = world.files[value][1], world.files[value][0].rsplit("/", 1)[-1]
-    elif value in (None, ""):
-        raise bad_request(f"there is no {kind} in the request")
-    else:
-        raise bad_request("wrong file identifier/HTTP URL specified")
-    file_id = f"BQAC{secrets.token_urlsafe(36)}"
-    world.files[file_id] = (f"{kind}s/file_{len(world.files) + 1}_{name}", content)
-    return {"file_id": file_id, "file_unique_id": file_id[-16:], "file_size": len(content)}
-
-
-async def _send_media(world: World, params: Params, kind: str) -> JSON:
-    chat = world.writable_chat(params.chat_id(world))
-    media = _media_file(world, params, kind)
-    caption, entities = parsed_text(params, "caption", "caption_entities", caption=True)
-    keyboard, _ = inline_keyboard(params)
-    fields: JSON = (
-        {"photo": [{**media, "width": 1280, "height": 960}]}
-        if kind == "photo"
-        else {"document": {**media, "file_name": media["file_id"][-8:]}}
-    )
-    data = make_message(
-        chat.allocate_message_id(),
-        None if chat.type == "channel" else world.bot,
-        chat,
-        caption=caption or None,
-        caption_entities=entities or None,
-        reply_markup=keyboard,
-        **fields,
-    )
-    world.store(chat, data, from_bot=True, options=send_options(params))
-    return data
-
-
-@method("sendPhoto")
-async def send_photo(world: World, params: Params) -> JSON:
-    return await _send_media(world, params, "photo")
-
-
-@method("sendDocument")
-async def send_document(world: World, params: Params) -> JSON:
-    return await _send_media(world, params, "document")
 
 
 @method("editMessageCaption")
@@ -665,19 +617,6 @@ def member_status(world: World, status: str, chat_type: str) -> JSON:
     elif status == "kicked":
         member["until_date"] = 0
     return member
-
-
-# --- files ----------------------------------------------------------------------------------
-
-
-@method("getFile")
-async def get_file(world: World, params: Params) -> JSON:
-    file_id = params.text("file_id", required=True) or ""
-    found = world.files.get(file_id)
-    if found is None:
-        raise bad_request("invalid file_id")
-    path, content = found
-    return {"file_id": file_id, "file_unique_id": file_id[-16:], "file_size": len(content), "file_path": path}
 
 
 def lookup(name: str) -> tuple[str, Method] | None:

@@ -33,6 +33,7 @@ from devtools.emulator.views import (
     Message,
     MessageRef,
     Press,
+    ReceivedFile,
     Sent,
     User,
     callback_answer_of,
@@ -51,6 +52,7 @@ __all__ = [
     "Message",
     "MessageRef",
     "Press",
+    "ReceivedFile",
     "Sent",
     "User",
     "wait_until_up",
@@ -354,9 +356,6 @@ class Emulator:
     async def send_sticker(self, user: User, emoji: str = "🙂", chat: ChatRef | None = None) -> Sent:
         return await self._send(user, chat, kind="sticker", emoji=emoji)
 
-    async def send_voice(self, user: User, duration: int = 3, chat: ChatRef | None = None) -> Sent:
-        return await self._send(user, chat, kind="voice", duration=duration)
-
     async def send_location(
         self, user: User, latitude: float = 45.5017, longitude: float = -73.5673, chat: ChatRef | None = None
     ) -> Sent:
@@ -371,6 +370,49 @@ class Emulator:
     ) -> Sent:
         return await self._send(user, chat, kind="contact", phone_number=phone_number, first_name=first_name)
 
+    async def send_voice(
+        self,
+        user: User,
+        duration: int = 3,
+        chat: ChatRef | None = None,
+        *,
+        content: bytes | None = None,
+        caption: str | None = None,
+    ) -> Sent:
+        """A voice note (OGG): what the bot must refuse, since a voice identifies its sender."""
+        return await self._send(
+            user, chat, kind="voice", duration=duration, content_b64=_b64(content), caption=caption
+        )
+
+    async def send_video(
+        self,
+        user: User,
+        content: bytes | None = None,
+        *,
+        caption: str | None = None,
+        duration: int = 5,
+        width: int = 1280,
+        height: int = 720,
+        chat: ChatRef | None = None,
+    ) -> Sent:
+        """A video (MP4): refused by the bot, since a face or a voice identifies."""
+        return await self._send(
+            user,
+            chat,
+            kind="video",
+            content_b64=_b64(content),
+            caption=caption,
+            duration=duration,
+            width=width,
+            height=height,
+        )
+
+    async def send_video_note(
+        self, user: User, content: bytes | None = None, *, duration: int = 5, chat: ChatRef | None = None
+    ) -> Sent:
+        """A round video message (no caption possible)."""
+        return await self._send(user, chat, kind="video_note", content_b64=_b64(content), duration=duration)
+
     async def send_document(
         self,
         user: User,
@@ -378,16 +420,17 @@ class Emulator:
         content: bytes | None = None,
         *,
         caption: str | None = None,
-        mime_type: str = "application/pdf",
+        mime_type: str | None = None,
         chat: ChatRef | None = None,
     ) -> Sent:
-        encoded = base64.b64encode(content).decode("ascii") if content is not None else None
+        """A file, its bytes kept exactly (EXIF and all, for an image). mime_type: from the name
+        when not given, as Telegram does. An image document gets a thumbnail, as in Telegram."""
         return await self._send(
             user,
             chat,
             kind="document",
             file_name=file_name,
-            content_b64=encoded,
+            content_b64=_b64(content),
             caption=caption,
             mime_type=mime_type,
         )
@@ -395,13 +438,38 @@ class Emulator:
     async def send_photo(
         self,
         user: User,
+        content: bytes | None = None,
         *,
         caption: str | None = None,
-        content: bytes | None = None,
         chat: ChatRef | None = None,
     ) -> Sent:
-        encoded = base64.b64encode(content).decode("ascii") if content is not None else None
-        return await self._send(user, chat, kind="photo", caption=caption, content_b64=encoded)
+        """A photo (any image Pillow reads; a sample JPEG by default). Like a Telegram client, the
+        emulator turns it upright and recompresses it into JPEG sizes of at most 1280 px (no EXIF):
+        the bot downloads the largest, `message.raw["photo"][-1]`. Send it as a document to keep
+        the bytes (and the metadata)."""
+        return await self._send(user, chat, kind="photo", caption=caption, content_b64=_b64(content))
+
+    async def send_album(
+        self,
+        user: User,
+        items: Sequence[bytes | tuple[str, bytes]],
+        *,
+        caption: str | None = None,
+        chat: ChatRef | None = None,
+    ) -> list[Sent]:
+        """Several photos at once (or documents, as (file_name, bytes)): one message each, sharing a
+        media_group_id, the caption on the first, as Telegram clients send an album."""
+        parts: list[JSON] = []
+        for item in items:
+            if isinstance(item, tuple):
+                parts.append({"kind": "document", "file_name": item[0], "content_b64": _b64(item[1])})
+            else:
+                parts.append({"kind": "photo", "content_b64": _b64(item)})
+        body: JSON = {"user_id": user.id, "items": parts, "caption": caption}
+        if chat is not None:
+            body["chat_id"] = chat_id_of(chat)
+        result = await self._call("send_album", body)
+        return [Sent(r["update_id"], Message.from_view(r["message"]), int(r["seq"])) for r in result["sent"]]
 
     async def channel_post(self, channel: Chat, text: str) -> Sent:
         """A post in a channel (a channel_post update, with no sender)."""
@@ -413,6 +481,15 @@ class Emulator:
         """Every message the bot sent to `chat` (and the users' with include_user), oldest first."""
         result = await self._call("messages", {"chat_id": chat_id_of(chat), "include_user": include_user})
         return [Message.from_view(m) for m in result["messages"]]
+
+    async def received_files(self, chat: ChatRef) -> list[ReceivedFile]:
+        """The files (photos, documents, ...) the bot sent to `chat`, oldest first, with the bytes the
+        recipient downloads: a photo's largest size as Telegram recompressed it, a document's exact bytes."""
+        return [ReceivedFile.from_view(f) for f in await self._call("files", {"chat_id": chat_id_of(chat)})]
+
+    async def file_bytes(self, file_id: str) -> bytes:
+        """The stored bytes of any file_id (a user's or the bot's), bypassing the Bot API's limits."""
+        return base64.b64decode((await self._call("file", {"file_id": file_id}))["content_b64"])
 
     async def next_message(self, chat: ChatRef, timeout: float = 5.0) -> Message:  # noqa: ASYNC109 - the wait is sent to the emulator
         """The next message the bot sends to `chat` after the last one this returned (as sent)."""
@@ -642,6 +719,10 @@ class Emulator:
     async def set_latency(self, seconds: float) -> None:
         """Delay every Bot API call by `seconds` (benchmarks); 0 turns it off."""
         await self._call("latency", {"seconds": seconds})
+
+
+def _b64(content: bytes | None) -> str | None:
+    return base64.b64encode(content).decode("ascii") if content is not None else None
 
 
 async def wait_until_up(url: str, timeout: float = 10.0) -> Emulator:  # noqa: ASYNC109 - retries until then

@@ -7,12 +7,11 @@ an in-process client and the HTTP endpoints under /_emulator/, so both behave al
 from __future__ import annotations
 
 import base64
-import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from typing import Any
 
-from devtools.emulator import botapi, formatting
+from devtools.emulator import botapi, formatting, media
 from devtools.emulator.params import Params
 from devtools.emulator.state import (
     JSON,
@@ -156,37 +155,82 @@ async def member(world: World, body: JSON) -> JSON:
 # --- acting as a user -------------------------------------------------------------------------
 
 
-def _file(world: World, folder: str, extension: str, content: bytes) -> JSON:
-    file_id = f"AgAC{secrets.token_urlsafe(36)}"
-    path = f"{folder}/file_{len(world.files) + 1}.{extension}"
-    world.files[file_id] = (path, content)
-    return {
-        "file_id": file_id,
-        "file_unique_id": f"AQAD{secrets.token_urlsafe(9)}",
-        "file_size": len(content),
-    }
+def _file(world: World, kind: str, folder: str, extension: str, content: bytes) -> JSON:
+    """A file a user sends: it belongs to the bot that receives their updates."""
+    return world.files.add(kind, folder, extension, content).describe()
 
 
-def _content(world: World, body: JSON) -> JSON:
-    """The Message fields of what a user sends, by kind."""
-    kind = body.get("kind", "text")
-    raw = base64.b64decode(body["content_b64"]) if body.get("content_b64") else None
-    if kind == "text":
-        text = str(body.get("text") or "")
-        if not text.strip():
-            raise ControlError("Telegram clients do not send empty messages")
-        if formatting.utf16_len(text) > botapi.MAX_TEXT:
-            raise ControlError(f"Telegram clients split text longer than {botapi.MAX_TEXT} characters")
-        return {"text": text, "entities": formatting.command_entities(text) or None}
+def _caption_fields(body: JSON) -> JSON:
     caption = body.get("caption")
     if caption is not None and formatting.utf16_len(str(caption)) > formatting.MAX_CAPTION:
         raise ControlError(
             f"Telegram clients refuse captions longer than {formatting.MAX_CAPTION} characters"
         )
-    fields: JSON = {"caption": caption, "caption_entities": None}
-    if kind == "sticker":
-        fields["sticker"] = {
-            **_file(world, "stickers", "webp", raw or b"RIFF\x00\x00\x00\x00WEBP"),
+    return {"caption": caption, "caption_entities": None}
+
+
+def _photo(world: World, raw: bytes | None) -> list[JSON]:
+    """A photo as a Telegram client sends it: decoded, turned upright, recompressed into sizes."""
+    try:
+        image = media.open_image(raw if raw is not None else media.sample_jpeg())
+    except media.NotAnImage:
+        raise ControlError("Telegram clients send only images as photos (other files as documents)") from None
+    if max(image.size) > media.MAX_PHOTO_RATIO * min(image.size):
+        raise ControlError("Telegram clients send images this long or narrow as files: use send_document")
+    return world.files.add_photo(image, bot_id=None)
+
+
+def _document(world: World, body: JSON, raw: bytes | None) -> JSON:
+    name = str(body.get("file_name") or "document.pdf")
+    content = raw if raw is not None else b"%PDF-1.4\n%%EOF\n"
+    document: JSON = {
+        **_file(world, "document", "documents", media.extension_of(name, "bin"), content),
+        "file_name": name,
+        "mime_type": str(body.get("mime_type") or media.mime_type_of(name, content)),
+    }
+    thumbnail = world.files.thumbnail(content, bot_id=None)
+    if thumbnail is not None:
+        document["thumbnail"] = thumbnail
+    return document
+
+
+def _audiovisual(world: World, kind: str, body: JSON, raw: bytes | None) -> JSON:
+    """A voice note, video or round video note (the bot refuses them; they must still look real)."""
+    duration = int(body.get("duration", 3))
+    if kind == "voice":
+        content = raw or b"OggS" + bytes(duration * 200)
+        voice = _file(world, "voice", "voice", "oga", content)
+        return {**voice, "duration": duration, "mime_type": "audio/ogg"}
+    content = raw or b"\x00\x00\x00\x18ftypmp42" + bytes(duration * 2000)
+    if kind == "video_note":
+        return {
+            **_file(world, "video_note", "video_notes", "mp4", content),
+            "length": int(body.get("length") or 240),
+            "duration": duration,
+        }
+    return {
+        **_file(world, "video", "videos", "mp4", content),
+        "width": int(body.get("width") or 1280),
+        "height": int(body.get("height") or 720),
+        "duration": duration,
+        "file_name": str(body.get("file_name") or "video.mp4"),
+        "mime_type": "video/mp4",
+    }
+
+
+def _captionless(world: World, kind: str, body: JSON, raw: bytes | None) -> JSON:
+    """A location, contact or sticker."""
+    if kind == "location":
+        return {"location": {"latitude": float(body["latitude"]), "longitude": float(body["longitude"])}}
+    if kind == "contact":
+        contact: JSON = {"phone_number": str(body["phone_number"]), "first_name": str(body["first_name"])}
+        if body.get("contact_user_id"):
+            contact["user_id"] = int(body["contact_user_id"])
+        return {"contact": contact}
+    sticker = _file(world, "sticker", "stickers", "webp", raw or b"RIFF\x00\x00\x00\x00WEBP")
+    return {
+        "sticker": {
+            **sticker,
             "type": "regular",
             "width": 512,
             "height": 512,
@@ -194,40 +238,35 @@ def _content(world: World, body: JSON) -> JSON:
             "is_video": False,
             "emoji": body.get("emoji", "🙂"),
         }
-        fields.pop("caption")
-    elif kind == "voice":
-        duration = int(body.get("duration", 3))
-        fields["voice"] = {
-            **_file(world, "voice", "oga", raw or b"OggS" + bytes(duration * 200)),
-            "duration": duration,
-            "mime_type": "audio/ogg",
-        }
-    elif kind == "location":
-        return {"location": {"latitude": float(body["latitude"]), "longitude": float(body["longitude"])}}
-    elif kind == "contact":
-        contact: JSON = {"phone_number": str(body["phone_number"]), "first_name": str(body["first_name"])}
-        if body.get("contact_user_id"):
-            contact["user_id"] = int(body["contact_user_id"])
-        return {"contact": contact}
+    }
+
+
+def _content(world: World, body: JSON) -> JSON:
+    """The Message fields of what a user sends, by kind."""
+    kind = body.get("kind", "text")
+    raw = base64.b64decode(body["content_b64"]) if body.get("content_b64") is not None else None
+    if kind == "text":
+        text = str(body.get("text") or "")
+        if not text.strip():
+            raise ControlError("Telegram clients do not send empty messages")
+        if formatting.utf16_len(text) > botapi.MAX_TEXT:
+            raise ControlError(f"Telegram clients split text longer than {botapi.MAX_TEXT} characters")
+        return {"text": text, "entities": formatting.command_entities(text) or None}
+    if kind in ("location", "contact", "sticker"):
+        return _captionless(world, kind, body, raw)
+    fields = _caption_fields(body)
+    if kind == "photo":
+        fields["photo"] = _photo(world, raw)
     elif kind == "document":
-        name = str(body.get("file_name", "document.pdf"))
-        fields["document"] = {
-            **_file(world, "documents", name.rsplit(".", 1)[-1], raw or b"%PDF-1.4\n%%EOF\n"),
-            "file_name": name,
-            "mime_type": str(body.get("mime_type", "application/pdf")),
-        }
-    elif kind == "photo":
-        content = raw or b"\xff\xd8\xff\xe0" + bytes(2000)
-        fields["photo"] = [
-            {
-                **_file(world, "photos", "jpg", content[: max(len(content) // scale, 1)]),
-                "width": w,
-                "height": h,
-            }
-            for scale, w, h in ((16, 90, 68), (4, 320, 240), (1, 1280, 960))
-        ]
+        fields["document"] = _document(world, body, raw)
+    elif kind in ("voice", "video", "video_note"):
+        fields[kind] = _audiovisual(world, kind, body, raw)
+        if kind == "video_note":  # round videos carry no caption
+            fields = {kind: fields[kind]}
     else:
         raise ControlError(f"unknown message kind {kind!r}")
+    if body.get("media_group_id"):
+        fields["media_group_id"] = str(body["media_group_id"])
     return fields
 
 
@@ -294,6 +333,27 @@ async def send(world: World, body: JSON) -> JSON:
     stored = world.store(target, data, from_bot=False)
     update_id = _deliver(world, target, _update_kind(target, edited=False), data)
     return {"update_id": update_id, "message": stored.view(), "seq": len(world.events)}
+
+
+@operation
+async def send_album(world: World, body: JSON) -> JSON:
+    """A user sends several photos or files at once: one message each, sharing a media_group_id,
+    the caption on the first (as Telegram clients do)."""
+    items = body.get("items")
+    if not isinstance(items, list) or not 2 <= len(items) <= 10:
+        raise ControlError("an album holds 2 to 10 items")
+    kinds = {str(item.get("kind", "photo")) for item in items}
+    if not kinds <= {"photo", "video"} and len(kinds) > 1:
+        raise ControlError("Telegram clients put documents only with documents in an album")
+    group_id = str(random_digits(18, 18))
+    results = []
+    for index, item in enumerate(items):
+        part = {**item, "user_id": body.get("user_id"), "chat_id": body.get("chat_id")}
+        part["kind"] = str(item.get("kind", "photo"))
+        part["media_group_id"] = group_id
+        part["caption"] = body.get("caption") if index == 0 else None
+        results.append(await send(world, part))
+    return {"media_group_id": group_id, "sent": results, "seq": len(world.events)}
 
 
 @operation
@@ -390,6 +450,63 @@ async def messages(world: World, body: JSON) -> JSON:
     include_user = bool(body.get("include_user", False))
     shown = [m.view() for m in target.messages.values() if m.from_bot or include_user]
     return {"messages": shown, "seq": len(world.events)}
+
+
+_MEDIA_KINDS = ("photo", "document", "video", "voice", "video_note", "audio", "sticker")
+
+
+def _received(world: World, stored: StoredMessage, with_content: bool) -> JSON | None:
+    """A file the bot sent, as the recipient gets it (for a photo: its largest size)."""
+    data = stored.data
+    kind = next((k for k in _MEDIA_KINDS if k in data), None)
+    if kind is None:
+        return None
+    item = data[kind][-1] if kind == "photo" else data[kind]
+    found = world.files.by_id.get(item["file_id"])
+    view: JSON = {
+        "chat_id": data["chat"]["id"],
+        "message_id": stored.message_id,
+        "kind": kind,
+        "file_id": item["file_id"],
+        "file_unique_id": item["file_unique_id"],
+        "file_size": item.get("file_size"),
+        "file_name": item.get("file_name"),
+        "mime_type": item.get("mime_type"),
+        "width": item.get("width"),
+        "height": item.get("height"),
+        "caption": data.get("caption"),
+        "caption_entities": data.get("caption_entities") or [],
+        "media_group_id": data.get("media_group_id"),
+        "has_buttons": bool(data.get("reply_markup")),
+        "deleted": stored.deleted,
+    }
+    if with_content and found is not None:
+        view["content_b64"] = base64.b64encode(found.content).decode("ascii")
+    return view
+
+
+@operation
+async def files(world: World, body: JSON) -> list[JSON]:
+    """The files the bot sent to a chat, oldest first, with the bytes the recipient would download."""
+    target = world.control_chat(_int(body, "chat_id"))
+    with_content = bool(body.get("content", True))
+    found = [_received(world, m, with_content) for m in target.messages.values() if m.from_bot]
+    return [f for f in found if f is not None]
+
+
+@operation
+async def file(world: World, body: JSON) -> JSON:
+    """A stored file by file_id: its path, kind and bytes (whoever sent it)."""
+    stored = world.files.by_id.get(str(body.get("file_id") or ""))
+    if stored is None:
+        raise ControlError("no such file_id")
+    return {
+        "file_id": stored.file_id,
+        "file_path": stored.path,
+        "kind": stored.kind,
+        "file_size": len(stored.content),
+        "content_b64": base64.b64encode(stored.content).decode("ascii"),
+    }
 
 
 @operation

@@ -28,8 +28,10 @@ _INTEGER = re.compile(r"-?\d+")
 
 
 class Params:
-    def __init__(self, raw: Mapping[str, Any]) -> None:
+    def __init__(self, raw: Mapping[str, Any], *, caller_bot_id: int | None = None) -> None:
         self.raw = dict(raw)
+        # The bot id in the calling token: file_ids belong to one bot, as in Telegram.
+        self.caller_bot_id = caller_bot_id
 
     def has(self, key: str) -> bool:
         return self.raw.get(key) not in (None, "")

@@ -2,7 +2,7 @@
 
 Routes:
   /bot<TOKEN>/<method>        the Bot API (GET or POST; JSON, form or multipart bodies)
-  /file/bot<TOKEN>/<path>     files users sent (what getFile points at)
+  /file/bot<TOKEN>/<path>     file downloads (a path getFile gave, of at most 20 MB, to the owning bot)
   /_emulator/<operation>      control operations (devtools/emulator/control.py): POST a JSON object (or GET
                               with query parameters); answer {"ok": true, "result": ...} or 400
                               {"ok": false, "error": "..."}. Operations: info, create_user, users,
@@ -29,7 +29,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from devtools.emulator import botapi, control
+from devtools.emulator import botapi, control, media
+from devtools.emulator import uploads as _uploads  # noqa: F401 - registers getFile, sendPhoto, ...
 from devtools.emulator.faults import SERVER_ERROR_PHRASES, Fault
 from devtools.emulator.params import Params, Upload
 from devtools.emulator.state import JSON, ApiError, ControlError, World, unix_now
@@ -62,12 +63,22 @@ async def _read_params(request: web.Request) -> JSON:
             raise ApiError(400, "Bad Request: parameters must be a JSON object")
         raw.update(body)
     elif request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        for key, value in (await request.post()).items():
+        try:
+            posted = await request.post()
+        except web.HTTPRequestEntityTooLarge:
+            raise ApiError(413, "Request Entity Too Large") from None
+        for key, value in posted.items():
             if isinstance(value, web.FileField):
                 raw[key] = Upload(value.filename, value.file.read())
             else:
                 raw[key] = value
     return raw
+
+
+def _bot_id(token: str) -> int | None:
+    """The bot id a token starts with (tokens are '<bot id>:<secret>')."""
+    head = token.split(":", 1)[0]
+    return int(head) if head.isdigit() else None
 
 
 def _fault_error(fault: Fault) -> ApiError:
@@ -164,7 +175,7 @@ class EmulatorServer:
         found = botapi.lookup(request.match_info["method"])
         name = found[0] if found else request.match_info["method"]
         try:
-            params = Params(await _read_params(request))
+            params = Params(await _read_params(request), caller_bot_id=_bot_id(request.match_info["token"]))
         except ApiError as error:
             world.calls.record(name, None, error.status, "error", description=error.description)
             return _json_response(error.body(), error.status)
@@ -256,12 +267,22 @@ class EmulatorServer:
         return {"ok": True, "result": result}, 200, True, None
 
     async def _file(self, request: web.Request) -> web.StreamResponse:
-        if not _TOKEN_SHAPE.fullmatch(request.match_info["token"]):
+        """A file download, as Telegram serves it: only a path getFile gave, to the bot owning the file,
+        of at most 20 MB; anything else is 404."""
+        token = request.match_info["token"]
+        if not _TOKEN_SHAPE.fullmatch(token):
             return _json_response(NOT_FOUND.body(), 404)
-        for path, content in self.world.files.values():
-            if path == request.match_info["path"]:
-                return web.Response(body=content, content_type="application/octet-stream")
-        return _json_response(NOT_FOUND.body(), 404)
+        files = self.world.files
+        stored = files.by_path.get(request.match_info["path"])
+        if (
+            stored is None
+            or not stored.fetched
+            or len(stored.content) > media.MAX_DOWNLOAD
+            or files.for_bot(stored.file_id, _bot_id(token)) is None
+        ):
+            _LOGGER.info("emulator.file_refused")
+            return _json_response(NOT_FOUND.body(), 404)
+        return web.Response(body=stored.content, content_type="application/octet-stream")
 
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         return _json_response(NOT_FOUND.body(), 404)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devtools.emulator.faults import CallLog, FaultPlan
+from devtools.emulator.media import FileStore
 
 JSON = dict[str, Any]
 
@@ -209,7 +210,7 @@ class World:
         self.chats: dict[int, ChatRecord] = {}
         self.callbacks: dict[str, CallbackRecord] = {}
         self.settings: dict[str, Any] = {}  # commands, descriptions, name, menu button
-        self.files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, content)
+        self.files = FileStore()  # what users and the bot uploaded
         self.faults = FaultPlan()
         self.calls = CallLog()
         self.latency = latency

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,6 +104,38 @@ class Message:
         if self.deleted:
             parts.append("(deleted)")
         return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class ReceivedFile:
+    """A file the bot sent to a chat, with the bytes its recipient downloads (a photo: its largest
+    size, as Telegram recompressed it; a document: exactly the bytes uploaded)."""
+
+    chat_id: int
+    message_id: int
+    kind: str  # photo, document, ...
+    file_id: str
+    file_unique_id: str
+    data: bytes
+    file_size: int | None = None
+    file_name: str | None = None
+    mime_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    caption: str | None = None
+    caption_entities: tuple[Mapping[str, Any], ...] = ()
+    media_group_id: str | None = None
+    has_buttons: bool = False
+    deleted: bool = False
+
+    @classmethod
+    def from_view(cls, data: Mapping[str, Any]) -> ReceivedFile:
+        fields = {k: v for k, v in data.items() if k not in ("content_b64", "caption_entities")}
+        return cls(
+            **fields,
+            data=base64.b64decode(data.get("content_b64") or ""),
+            caption_entities=tuple(data.get("caption_entities") or ()),
+        )
 
 
 @dataclass(frozen=True)

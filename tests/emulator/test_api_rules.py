@@ -22,6 +22,7 @@ from devtools.emulator.formatting import (
     parse_html,
     utf16_len,
 )
+from devtools.emulator.media import sample_jpeg
 
 
 async def test_get_me_and_get_chat_describe_the_bot_and_chats(emu: Emulator) -> None:
@@ -341,7 +342,7 @@ async def test_captions_are_checked_like_texts(emu: Emulator) -> None:
     student = await emu.user(started=True)
     async with emu.ptb_bot() as bot:
         photo = await bot.send_photo(
-            student.id, b"\xff\xd8\xff\xe0" + bytes(64), caption="😀" * 511 + "<i>ab</i>", parse_mode="HTML"
+            student.id, sample_jpeg(), caption="😀" * 511 + "<i>ab</i>", parse_mode="HTML"
         )
         assert photo.caption == "😀" * 511 + "ab"
         assert [e.to_dict() for e in photo.caption_entities] == [
