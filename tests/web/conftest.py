@@ -157,3 +157,23 @@ async def site(migrated_templates: Templates, tmp_path: Path) -> AsyncIterator[S
     ) as client:
         yield Site(db, config, client, ids)
     await db.close()
+
+
+PAGES_AND_CSVS = [
+    "/", "/schools", "/trends", "/responses", "/evaluation", "/coverage",
+    "/overview.csv?section=0", "/schools.csv?section=0", "/trends.csv?section=1", "/responses.csv?section=0",
+]  # fmt: skip
+
+
+def login_sync(
+    client: httpx.Client, email: str, secret: str | None, password: str = PASSWORD
+) -> httpx.Response:
+    """Sign in to a running dashboard with the current TOTP code."""
+    page = client.get("/login")
+    match = FORM_TOKEN.search(page.text)
+    assert match is not None
+    # The next time step's code: the current one may be the one setup used (a code works once).
+    code = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30)) if secret else ""
+    return client.post(
+        "/login", data={"form_token": match.group(1), "email": email, "password": password, "code": code}
+    )
