@@ -9,6 +9,7 @@ import typer
 from admin import (
     account_commands,
     alert_commands,
+    feedback_command,
     maintenance_commands,
     messages,
     officer_commands,
@@ -23,6 +24,7 @@ app.add_typer(school_commands.app, name="school")
 app.add_typer(account_commands.app, name="admin")
 app.add_typer(officer_commands.app, name="officer")
 app.command("stats", help=messages.STATS_HELP)(stats_command.stats)
+app.command("feedback", help=messages.FEEDBACK_HELP)(feedback_command.feedback_command)
 app.command("purge", help=messages.PURGE_HELP)(maintenance_commands.purge)
 app.add_typer(maintenance_commands.keys_app, name="keys")
 app.command("audit", help=messages.AUDIT_HELP)(maintenance_commands.audit)

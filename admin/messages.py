@@ -44,6 +44,18 @@ SCHOOL_IMPORT_UPDATE_HELP = "Schools whose code already exists get the file's na
 SCHOOL_IMPORT_SKIP_HELP = "Schools whose code already exists are left as they are."
 SCHOOL_IMPORT_BOTH_MODES = "give --update or --skip-existing, not both"
 SCHOOL_IMPORTED = "Imported {added} from {file} ({updated} updated, {unchanged} already there unchanged)."
+SCHOOL_LINK_HELP = (
+    "The school's deep link (https://t.me/<bot>?start=<token>), the one its posters' QR code holds: "
+    "opening it in Telegram preselects the school. --new replaces the token (posters printed before "
+    "then open the usual welcome)."
+)
+SCHOOL_LINK_NEW_HELP = "Replace the school's token first (audit-logged): older posters stop preselecting it."
+SCHOOL_LINK = "{code}: {link}"
+SCHOOL_LINK_NO_BOT = (
+    "{code}: start token {token} (set TELEGRAM_BOT_USERNAME to the bot's username to print the whole "
+    "link: https://t.me/<username>?start={token})"
+)
+SCHOOL_LINK_REPLACED = "Replaced: posters printed before no longer preselect {code}; print new ones."
 FILE_MISSING = "there is no file {file}: check the name and folder (e.g. `ls {file}`)"
 FILE_IS_DIRECTORY = "{file} is a folder, not a file: give the CSV file inside it"
 FILE_NOT_ALLOWED = "you may not read {file}: check its permissions, or copy it somewhere you can read"
@@ -124,6 +136,21 @@ STATS_TIMES_TITLE = "Response times in minutes, rounded to 5 (shown from 10 case
 STATS_ALL_INTENTS = "All intents"
 STATS_URGENT = "Urgent"
 STATS_TOTAL = "Total"
+
+FEEDBACK_HELP = (
+    'Students\' answers to "Did this help?" (asked once after a case is closed), per school and '
+    "settled month, protected like `sro stats`: <5 = a count from 1 to 4; x = withheld so that no "
+    "small count can be worked out. Answers are never linked to a case."
+)
+FEEDBACK_FROM_HELP = "First month (a day in it; default: the newest settled month)."
+FEEDBACK_TO_HELP = "Last month (a day in it; default: the newest settled month)."
+FEEDBACK_NOTHING = (
+    "Nothing to show: no settled month in that range (a month is shown from the 2nd of the next)."
+)
+FEEDBACK_TITLE = "Did this help? {first:%Y-%m} to {last:%Y-%m}"
+FEEDBACK_ALL = "ALL"
+FEEDBACK_NO_SCHOOL = "(none)"
+FEEDBACK_COLUMNS = ("school", "month", "👍 helped", "👎 did not", "🤷 not sure", "answers")
 
 PURGE_HELP = "Delete closed cases past their retention date (RETENTION_DAYS after closing); audit-logged."
 PURGED = "Purged {count} closed cases past their retention date."

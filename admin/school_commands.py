@@ -10,7 +10,7 @@ from rich.table import Table
 
 from admin import messages
 from admin.runtime import App, Context, console, fail, run
-from casework import schools
+from casework import links, schools
 
 app = App(help=messages.SCHOOL_HELP, no_args_is_help=True)
 
@@ -115,3 +115,26 @@ def read_text_file(file: Path) -> str:
         fail(messages.FILE_NOT_UTF8.format(file=file))
     except OSError:
         fail(messages.FILE_UNREADABLE.format(file=file))
+
+
+@app.command("link", help=messages.SCHOOL_LINK_HELP)
+def link(
+    code: Annotated[str, typer.Argument(help="The school's code.")],
+    new: Annotated[bool, typer.Option("--new", help=messages.SCHOOL_LINK_NEW_HELP)] = False,
+) -> None:
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            school = await schools.find_school(session, code)
+            found = await (
+                links.replace_token(session, school, ctx.now) if new else links.ensure_link(session, school)
+            )
+            token, school_code = found.token, school.code
+        username = ctx.settings.telegram_bot_username
+        if username:
+            typer.echo(messages.SCHOOL_LINK.format(code=school_code, link=links.deep_link(username, token)))
+        else:
+            typer.echo(messages.SCHOOL_LINK_NO_BOT.format(code=school_code, token=token))
+        if new:
+            typer.echo(messages.SCHOOL_LINK_REPLACED.format(code=school_code))
+
+    run(command)

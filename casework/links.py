@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from casework import audit
 from storage.models import School, SchoolLink
 
 TOKEN_BYTES = 12  # 16 URL-safe characters: well inside Telegram's 64
@@ -94,9 +96,13 @@ async def school_for_token(session: AsyncSession, token: str) -> School | None:
     return school if school is not None and school.active else None
 
 
-async def replace_token(session: AsyncSession, school: School | int) -> SchoolLink:
-    """A new token for the school: posters printed before open the plain welcome from now on."""
+async def replace_token(session: AsyncSession, school: School, now: datetime) -> SchoolLink:
+    """A new token for the school (a poster misused, say): posters printed before open the plain
+    welcome from now on. Audited, with the school's code only."""
     link = await ensure_link(session, school)
     link.token = new_token()
     await session.flush()
+    await audit.record_event(
+        session, actor="admin", action="school.link_replaced", now=now, detail=school.code
+    )
     return link

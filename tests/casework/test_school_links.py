@@ -68,7 +68,7 @@ async def test_replacing_a_token_retires_the_old_one(database: Database, now: da
     async with database.transaction() as session:
         school = await schools.add_school(session, NewSchool.checked("North Collegiate", "NTH"), now)
         old = (await links.ensure_link(session, school)).token
-        new = (await links.replace_token(session, school)).token
+        new = (await links.replace_token(session, school, now)).token
         assert new != old
         assert await links.school_for_token(session, old) is None
         found = await links.school_for_token(session, new)
