@@ -44,6 +44,7 @@ def config_from(settings: Settings) -> WebConfig:
         idle=timedelta(minutes=settings.web_session_idle_minutes),
         trusted_proxies=settings.trusted_proxies,
         local_demo=settings.web_local_demo,
+        bot_username=settings.telegram_bot_username,
     )
 
 

@@ -7,6 +7,7 @@ session's for signed-in forms, a double-submit cookie for the sign-in and setup 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
@@ -28,13 +29,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from casework import schools
+from casework import links, schools
 from casework.errors import SchoolImportError
 from casework.stats.periods import Granularity, last_settled_day, month_start
 from casework.stats.report import InvalidStatsQuery, StatsQuery
 from storage.db import Database
 from storage.models import School, WebRole
-from web import accounts, pages, security, texts
+from web import accounts, pages, posters, security, texts
 from web.figures import NotYours, school_codes
 
 HERE = Path(__file__).resolve().parent
@@ -58,6 +59,7 @@ class WebConfig:
     idle: timedelta = timedelta(minutes=30)
     trusted_proxies: frozenset[str] = frozenset()
     local_demo: bool = False  # the only case where no second factor is asked for
+    bot_username: str | None = None  # for posters' deep links; no posters without it
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property
@@ -219,9 +221,42 @@ class Dashboard:
                 params=request.query_params,
                 csv_path=f"/{name}.csv",
                 all_codes=await self._codes(),
+                posters=self.config.bot_username is not None,
             )
 
         return handle
+
+    async def poster(self, request: Request) -> Response:
+        """A school's poster (PDF or PNG) with the QR of its deep link, for a school the viewer may see."""
+        viewer = await self.viewer_of(request)
+        if viewer is None:
+            return RedirectResponse("/login", status_code=303)
+        code, kind = str(request.path_params["code"]).upper(), request.path_params["kind"]
+        language = request.query_params.get("lang", "en")
+        allowed = await self.allowed_codes(viewer)
+        if (
+            kind not in ("pdf", "png")
+            or language not in posters.TEXTS
+            or (allowed is not None and code not in allowed)
+            or self.config.bot_username is None
+        ):
+            return self.render(request, "message.html", 404, message=texts.NOT_FOUND, viewer=viewer)
+        async with self.config.db.transaction() as session:
+            school = await session.scalar(select(School).where(School.code == code))
+            link = (
+                None
+                if school is None
+                else await links.school_deep_link(session, self.config.bot_username, school)
+            )
+        if school is None or link is None:
+            return self.render(request, "message.html", 404, message=texts.NOT_FOUND, viewer=viewer)
+        render = posters.poster_pdf if kind == "pdf" else posters.poster_png
+        body = await asyncio.to_thread(render, school.name, link, language)
+        return Response(
+            body,
+            media_type="application/pdf" if kind == "pdf" else "image/png",
+            headers={"content-disposition": f'attachment; filename="poster-{code}-{language}.{kind}"'},
+        )
 
     async def _codes(self) -> list[str]:
         async with self.config.db.transaction() as session:
@@ -305,6 +340,7 @@ def create_app(config: WebConfig, *, close_db: bool = False) -> Starlette:
         Route("/setup/{token}", d.setup, methods=["GET", "POST"]),
         Route("/", d.page_route("overview", d.overview)),
         Route("/coverage/import", d.import_schools, methods=["POST"]),
+        Route("/posters/{code}.{kind}", d.poster),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     for name, builder in builders.items():

@@ -9,14 +9,24 @@ from datetime import date, timedelta
 from markupsafe import Markup
 from sqlalchemy import select
 
-from casework.stats.cube import ALL_INTENTS
+from casework.stats import feedback
+from casework.stats.cube import ALL_INTENTS, ALL_SCHOOLS
 from casework.stats.periods import Granularity, last_complete_day, last_settled_day, month_start
 from casework.stats.report import InvalidStatsQuery, ResponseTimes, StatsQuery
 from storage.db import Database
-from storage.models import Assignment, AssignmentKind, Officer, ResponseMeasure, School
+from storage.models import Assignment, AssignmentKind, FeedbackAnswer, Officer, ResponseMeasure, School
 from web import charts, texts
 from web.charts import Bar, Series
-from web.figures import THREAT_INTENTS, WEAPON_INTENTS, Figures, Shown, intent_label, published, scopes
+from web.figures import (
+    THREAT_INTENTS,
+    WEAPON_INTENTS,
+    Figures,
+    Shown,
+    intent_label,
+    published,
+    scopes,
+    shown,
+)
 
 
 @dataclass
@@ -233,7 +243,12 @@ def _change(old: Shown, new: Shown) -> str:
 Indicator = tuple[str, str, Callable[[str], Shown]]  # objective, indicator, its value for a month
 
 
-def _indicators(figures: Figures, scope: str, times: list[ResponseTimes]) -> list[Indicator]:
+def _indicators(
+    figures: Figures,
+    scope: str,
+    times: list[ResponseTimes],
+    answers: Callable[[str, FeedbackAnswer | None], Shown],
+) -> list[Indicator]:
     def weapons(month: str) -> Shown:
         return figures.of(scope, month, WEAPON_INTENTS)
 
@@ -258,11 +273,19 @@ def _indicators(figures: Figures, scope: str, times: list[ResponseTimes]) -> lis
             return Shown(None, "x", False)
         return Shown(found[0].median_minutes, f"{found[0].median_minutes} min", True)
 
+    def helped(month: str) -> Shown:
+        return answers(month, FeedbackAnswer.HELPED)
+
+    def answered(month: str) -> Shown:
+        return answers(month, None)
+
     safety, perception, relationship = texts.OBJECTIVES
     return [
         (safety, "Weapons reports", weapons),
         (safety, "Threats to hurt people", threats),
         (safety, "Urgent messages", urgent),
+        (perception, "\u201cDid this help?\u201d answered", answered),
+        (perception, "\u2026 of which \u201cyes\u201d", helped),
         (perception, "Questions about anonymity", anonymity),
         (relationship, "Questions to the officer (informal contact)", questions),
         (relationship, "Reports and questions (willingness to report)", willing),
@@ -278,9 +301,27 @@ async def evaluation(db: Database, allowed: list[str] | None, today: date) -> Pa
     labels = [p.label for p in figures.periods]
     before, latest = (labels[-2], labels[-1]) if len(labels) >= 2 else ("", "")
     times = [t for r in figures.reports for t in r.response_times if t.measure == ResponseMeasure.FIRST_REPLY]
+    async with db.transaction() as session:
+        ids = {s.code: s.id for s in await session.scalars(select(School))}
+        table = await feedback.feedback_table(
+            session,
+            today=today,
+            first=months_back(month_start(settled), 1),
+            last=settled,
+            schools=None if allowed is None else [ids[c] for c in allowed if c in ids],
+        )
+
     for scope in scopes(figures):
+        school = ALL_SCHOOLS if scope == "ALL" else ids.get(scope, -1)
+
+        def answers(month: str, answer: FeedbackAnswer | None, school: int = school) -> Shown:
+            if not month:
+                return Shown(None, "x", False)
+            row = table.get(school, date.fromisoformat(month + "-01"))
+            return shown(row.total if answer is None else row.answers[answer])
+
         rows = []
-        for objective, name, value in _indicators(figures, scope, times):
+        for objective, name, value in _indicators(figures, scope, times, answers):
             old, new = value(before), value(latest)
             change = _change(old, new) if value.__name__ != "reply" else ""
             rows.append([objective, name, old.text, new.text, change])

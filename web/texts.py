@@ -87,8 +87,8 @@ OBJECTIVES = (
 )
 EVALUATION_HEADING = "Objectives and indicators: {scope}"
 EVALUATION_NOTE = (
-    'Students\' own answer to "Did this help?" will be counted here, with the same protection, once '
-    "students can give it."
+    "“Did this help?” is the one question a student may answer once their case is closed. "
+    "Answers are counted per school and month, never per case, and protected like every other count."
 )
 
 COVERAGE_TITLE = "Schools and officers"
@@ -98,6 +98,11 @@ COVERAGE_INTRO = (
 )
 COVERAGE_HEADING = "Coverage"
 COVERAGE_NOTE = "Enrolled: the officer has joined in Telegram. Reachable: Telegram still delivers to them."
+POSTERS_HEADING = "Posters"
+POSTERS_HELP = (
+    "A printable poster per school, with a QR code that opens the bot with that school already chosen "
+    "(students can still change it)."
+)
 IMPORT_HEADING = "Import a school list"
 IMPORT_HELP = "A CSV file with the columns name,code and optionally board (as `sro school import`)."
 
