@@ -7,7 +7,7 @@ import logging
 import re
 from typing import Protocol
 
-from nlu import taxonomy
+from nlu import language, taxonomy
 from nlu.fallback import FallbackModel
 from nlu.rasa_client import NLUUnavailable, RasaClient
 from nlu.result import MAX_CHARS, NLU_FALLBACK, Classification, ModelOutput, Source
@@ -90,6 +90,7 @@ class Classifier:
             urgent_reason=reason,
             source=source,
             urgent_intent=urgent_intent,
+            language=language.detect(text),
         )
 
     async def aclose(self) -> None:

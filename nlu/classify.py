@@ -4,7 +4,8 @@
 
 Bytes that are not UTF-8 are replaced, never fatal. Each output line has
 `text`, `intent`, `confidence`, `ranking`, `urgent`, `urgent_reason`,
-`entities` and `source` ("rasa" or "fallback"), in input order. The Rasa
+`entities`, `source` ("rasa" or "fallback") and `language` ("en" or
+"fr", detected from the text: there is nothing to pass), in input order. The Rasa
 server comes from NLU_URL and NLU_TOKEN; when it cannot answer, the fallback
 does, so the command exits 0 whenever it answered every line.
 """

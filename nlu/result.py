@@ -56,6 +56,8 @@ class Classification:
     urgent_reason: str | None
     source: Source
     urgent_intent: str | None = field(default=None)
+    # The language the student wrote in ("en" or "fr"; nlu.language.detect), for replies and tips.
+    language: Literal["en", "fr"] = field(default="en")
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,4 +71,5 @@ class Classification:
                 {"entity": e.entity, "value": e.value, "start": e.start, "end": e.end} for e in self.entities
             ],
             "source": self.source,
+            "language": self.language,
         }

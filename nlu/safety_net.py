@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rapidfuzz.distance import DamerauLevenshtein
 
 from nlu import safety_lexicon
 from nlu.safety_lexicon import Lexicon
-from nlu.textprep import normalize
+from nlu.textprep import normalize, plain
 
 # Digits typed for letters inside a word ("k1ll", "su1c1de", "sh00t").
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t"})
@@ -34,7 +35,9 @@ def prepare(text: str, lexicon: Lexicon | None = None) -> str:
     lexicon = lexicon or safety_lexicon.load()
     for emoji, word in lexicon.emoji.items():
         text = text.replace(emoji, word)
-    text = normalize(text)
+    # English rules read English shorthand spelled out; French rules read folded accents
+    # and elisions split ("j'vais" -> "j vais"), with their own shorthand (contractions).
+    text = normalize(text) if lexicon.language == "en" else plain(text)
     text = _MIXED_WORD.sub(lambda m: m.group().translate(_LEET), text)
     # Punctuation breaks a phrase no more than a space does ("kill... myself").
     words = re.sub(r"[^\w\s]", " ", text).split()
@@ -69,15 +72,26 @@ def _fuzzy_match(words: set[str], targets: tuple[str, ...]) -> str | None:
     return None
 
 
-class SafetyNet:
-    """Finds urgent phrases (with slang, misspellings and indirect wording).
+# Every message is checked against every language's lexicon, whatever language it
+# seems to be in: students switch languages mid-sentence ("my friend said y'a un gun
+# dans son sac") and a detector can be wrong on a short message.
+LANGUAGES = ("en", "fr")
 
-    The lexicon is read and checked when the net is made (at start-up): a malformed file raises there.
+
+class SafetyNet:
+    """Finds urgent phrases (with slang, misspellings and indirect wording), in English and French.
+
+    The lexicons are read and checked when the net is made (at start-up): a malformed file raises there.
     """
 
-    def __init__(self, lexicon: Lexicon | None = None) -> None:
-        self._lexicon = lexicon or safety_lexicon.load()
-        self._categories = _categories(self._lexicon)
+    def __init__(self, lexicon: Lexicon | Sequence[Lexicon] | None = None) -> None:
+        if lexicon is None:
+            lexicons: tuple[Lexicon, ...] = tuple(safety_lexicon.load(language) for language in LANGUAGES)
+        elif isinstance(lexicon, Lexicon):
+            lexicons = (lexicon,)
+        else:
+            lexicons = tuple(lexicon)
+        self._lexicons = tuple((each, _categories(each)) for each in lexicons)
 
     def check(self, text: str) -> SafetyHit | None:
         """The first hit, most pressing category first, or None."""
@@ -85,19 +99,28 @@ class SafetyNet:
         return hits[0] if hits else None
 
     def check_all(self, text: str) -> list[SafetyHit]:
-        """Every category that fires, most pressing first."""
-        prepared = prepare(text[:20_000], self._lexicon)
-        if not prepared:
-            return []
-        hits = []
-        for category in self._categories:
-            target = category.harmless.sub(" ", prepared) if category.harmless else prepared
-            for rule, pattern in category.rules:
-                if pattern.search(target):
-                    hits.append(SafetyHit(category.name, rule))
-                    break
-            else:
-                words = set(_WORD.findall(target))
-                if category.fuzzy and (matched := _fuzzy_match(words, category.fuzzy)):
-                    hits.append(SafetyHit(category.name, f"misspelt-{matched}"))
-        return hits
+        """Every category that fires in any language (the first to fire names it), most pressing first."""
+        found: dict[str, SafetyHit] = {}
+        for lexicon, categories in self._lexicons:
+            tag = "" if lexicon.language == "en" else f"{lexicon.language}-"
+            for hit in _check(prepare(text[:20_000], lexicon), categories, tag):
+                found.setdefault(hit.category, hit)
+        return [found[name] for name in ORDER if name in found]
+
+
+def _check(prepared: str, categories: tuple[_Category, ...], tag: str) -> list[SafetyHit]:
+    """One language's hits on its normal form; `tag` marks the rule ids of languages other than English."""
+    if not prepared:
+        return []
+    hits = []
+    for category in categories:
+        target = category.harmless.sub(" ", prepared) if category.harmless else prepared
+        for rule, pattern in category.rules:
+            if pattern.search(target):
+                hits.append(SafetyHit(category.name, tag + rule))
+                break
+        else:
+            words = set(_WORD.findall(target))
+            if category.fuzzy and (matched := _fuzzy_match(words, category.fuzzy)):
+                hits.append(SafetyHit(category.name, f"{tag}misspelt-{matched}"))
+    return hits

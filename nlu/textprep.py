@@ -70,6 +70,21 @@ _SHORTHAND = {
     "txt": "text",
     "pic": "picture",
     "pics": "pictures",
+    # French texting shorthand (Ontario and Quebec teens), so "jsp" and "je sais pas" look alike.
+    "jsp": "je sais pas",
+    "jvais": "je vais",
+    "jveux": "je veux",
+    "jsuis": "je suis",
+    "chu": "je suis",
+    "chui": "je suis",
+    "qqn": "quelqu un",
+    "qqun": "quelqu un",
+    "qqch": "quelque chose",
+    "bcp": "beaucoup",
+    "pk": "pourquoi",
+    "pq": "pourquoi",
+    "slt": "salut",
+    "mrc": "merci",
 }
 
 _APOSTROPHES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "'"})
@@ -92,10 +107,27 @@ def normalize(text: str) -> str:
     Module-level (not a lambda) so that fitted scikit-learn models that use it as
     their preprocessor can be saved and loaded.
     """
-    text = _STRETCH.sub(r"\1\1", clean(text))
+    # Accents folded: French students skip them ("ecole", "école"), English has next to none.
+    text = _STRETCH.sub(r"\1\1", fold_accents(clean(text)))
     words = []
     for token in _TOKEN.findall(text):
         token = token.replace("'", "")
         if token:
             words.append(_SHORTHAND.get(token, token))
     return " ".join(words)
+
+
+def fold_accents(text: str) -> str:
+    """ "déjà vu" -> "deja vu": French students often skip accents, so rules and features ignore them."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+
+
+def plain(text: str) -> str:
+    """Cleaned, accents folded, stretched letters shortened, apostrophes and hyphens as spaces; no shorthand.
+
+    The form French rules read: "J'vais l'tuer" -> "j vais l tuer". English
+    shorthand ("ya" -> "you") would garble French ("ya un gun"), so none is expanded.
+    """
+    text = _STRETCH.sub(r"\1\1", fold_accents(clean(text)))
+    return _SPACES.sub(" ", re.sub(r"['\-]", " ", text)).strip()

@@ -13,7 +13,17 @@ import pytest
 
 from tests.conftest import ROOT, RasaServer, free_port
 
-FIELDS = {"text", "intent", "confidence", "ranking", "urgent", "urgent_reason", "entities", "source"}
+FIELDS = {
+    "text",
+    "intent",
+    "confidence",
+    "ranking",
+    "urgent",
+    "urgent_reason",
+    "entities",
+    "source",
+    "language",
+}
 
 ODD_INPUT = [
     b"",
@@ -48,6 +58,7 @@ def check_contract(rows: list[dict[str, Any]], count: int) -> None:
     for row in rows:
         assert row.keys() >= FIELDS
         assert isinstance(row["urgent"], bool)
+        assert row["language"] in {"en", "fr"}
         assert 0.0 <= row["confidence"] <= 1.0
         for entity in row["entities"]:
             assert row["text"][entity["start"] : entity["end"]]
@@ -67,6 +78,26 @@ def test_rasa_down_every_line_answered_by_the_fallback(rasa_down: dict[str, str]
     assert [r["text"] for r in rows] == [line.decode() for line in lines]
     assert [r["urgent"] for r in rows] == [False, True, True, False]
     assert rows[2]["urgent_reason"]
+
+
+def test_rasa_down_french_lines_are_answered_marked_french_and_urgent_ones_caught(
+    rasa_down: dict[str, str],
+) -> None:
+    # Written for this test, not taken from the training or held-out data.
+    lines = [
+        "salut",
+        "y'a un gars qui a un gun dans son sac",
+        "jpense que jvais en finir ce soir",
+        "est-ce que quelqu'un va savoir que c'est moi",
+        "my friend has a knife in her locker",
+    ]
+    rows, result = classify([line.encode() for line in lines], rasa_down)
+    assert result.returncode == 0, result.stderr
+    check_contract(rows, len(lines))
+    assert {r["source"] for r in rows} == {"fallback"}
+    assert [r["language"] for r in rows] == ["fr", "fr", "fr", "fr", "en"]  # detected, nothing passed
+    assert [r["urgent"] for r in rows] == [False, True, True, False, True]
+    assert [r["intent"] for r in rows[:4]] == ["greet", "report_weapon", "report_self_harm", "ask_anonymity"]
 
 
 def test_odd_input_is_answered_never_fatal(rasa_down: dict[str, str]) -> None:
