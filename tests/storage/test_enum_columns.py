@@ -24,6 +24,7 @@ ENUM_COLUMNS = {
     ("cases", "kind"),
     ("cases", "outcome"),
     ("cases", "status"),
+    ("feedback_counts", "answer"),
     ("key_envelopes", "recipient_kind"),
     ("officers", "role"),
     ("outbox", "kind"),
