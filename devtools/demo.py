@@ -31,6 +31,7 @@ import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -48,7 +49,8 @@ from devtools.emulator.client import Emulator, EmulatorError, User
 from devtools.procs import free_port
 from storage import migrations
 from storage.db import Database
-from storage.models import AssignmentKind, Role
+from storage.models import AssignmentKind, Role, WebRole
+from web import accounts as web_accounts
 
 DEMO_DIR = VAR_DIR / "demo"
 DATABASE = VAR_DIR / "demo.db"
@@ -225,6 +227,58 @@ def hold_lock() -> IO[bytes]:
     return handle
 
 
+DEMO_COORDINATOR = "coordinator@demo.local"
+
+
+async def dashboard_login(url: str, base_url: str) -> str:
+    """How to sign in to the demo's dashboard: a fresh setup link until its coordinator has a password."""
+    db = Database.connect(url)
+    now = datetime.now(UTC)
+    try:
+        async with db.transaction() as session:
+            try:
+                account = await web_accounts.find_account(session, DEMO_COORDINATOR)
+            except web_accounts.AccountError:
+                account = await web_accounts.create_account(
+                    session, name="Demo Coordinator", email=DEMO_COORDINATOR, role=WebRole.COORDINATOR,
+                    school_codes=[], now=now,
+                )  # fmt: skip
+            if account.password_hash is None:
+                link = web_accounts.setup_link(
+                    base_url, await web_accounts.issue_setup_token(session, account, now)
+                )
+                return f"choose a password for {DEMO_COORDINATOR} at {link}"
+            return (
+                f"sign in as {DEMO_COORDINATOR} with the password you chose "
+                f"(forgot it? .venv/bin/sro --demo admin reset {DEMO_COORDINATOR})"
+            )
+    finally:
+        await db.close()
+
+
+def start_dashboard(database_url: str, base_env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    """The dashboard, as in production but as the local demo (no second factor, which it says)."""
+    port = 8000 if _port_free(8000) else free_port()
+    env = {
+        **base_env,
+        "DATABASE_URL": database_url,
+        "WEB_HOST": "127.0.0.1",
+        "WEB_PORT": str(port),
+        "WEB_LOCAL_DEMO": "true",
+        "TELEGRAM_BOT_USERNAME": "sro_connect_demo_bot",
+    }
+    return start("web", [sys.executable, "-m", "web"], env), f"http://127.0.0.1:{port}"
+
+
+def _port_free(port: int) -> bool:
+    with contextlib.closing(socket.socket()) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 def reset() -> int:
     """Delete the demo's database, key, logs: the next `make run` starts from nothing."""
     removed = []
@@ -295,6 +349,11 @@ def run() -> int:
                 await emu.stop()
 
         asyncio.run(officers_online())
+        web, web_url = start_dashboard(database_url, base_env)
+        processes.append(web)
+        wait_http(f"{web_url}/login", 60, "the dashboard", web)
+        how = asyncio.run(dashboard_login(database_url, web_url))
+        say(f"the coordinator's dashboard is at {web_url}: {how}")
         wait_http(f"http://127.0.0.1:{nlu_port}/", 180, "the Rasa server", nlu)
         say("ready. You are a student: send /start. :as officer Maple shows the officer's side.")
         say(f"leave with :quit or Ctrl-D. Logs: {DEMO_DIR}/*.log. Start afresh: make demo-reset")

@@ -177,3 +177,8 @@ def login_sync(
     return client.post(
         "/login", data={"form_token": match.group(1), "email": email, "password": password, "code": code}
     )
+
+
+def texts_of(html: str) -> str:
+    """A page's words without its tags."""
+    return re.sub(r"<[^>]+>", " ", html)
