@@ -31,6 +31,7 @@ from bot.pacing import Pacing
 from bot.processor import PerChatUpdateProcessor
 from bot.resilient_bot import ResilientBot
 from bot.services import BotApplication, BotContext, Services, ServiceSlot
+from bot.student import evidence
 from bot.student import handlers as student
 
 logger = logging.getLogger(__name__)
@@ -100,8 +101,14 @@ def register_handlers(application: BotApplication) -> None:
             MessageHandler(
                 private & (filters.LOCATION | filters.CONTACT | filters.VENUE), student.location_or_contact
             ),
+            MessageHandler(private & (filters.PHOTO | filters.Document.IMAGE), evidence.on_image),
+            MessageHandler(
+                private & (filters.VOICE | filters.VIDEO | filters.VIDEO_NOTE | filters.AUDIO),
+                evidence.on_voice_or_video,
+            ),
             MessageHandler(private & filters.TEXT, student.on_text_message),
             MessageHandler(private, student.unsupported),
+            CallbackQueryHandler(evidence.on_button, pattern=r"^img:"),
             CallbackQueryHandler(student.on_callback_query),
         ]
     )

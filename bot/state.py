@@ -57,11 +57,20 @@ class Draft:
     # tells the same case code.
     send_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     case_code: str = field(default_factory=lambda: CaseCode.new().data)
+    # Evidence images accepted for this report (bot.student.evidence): each a Telegram file_id with
+    # its caption and OCR text, only here, sealed with the draft, until the report is sent or dropped.
+    images: list[dict[str, str | None]] = field(default_factory=list)
+    # The student said an image was intimate: it was not kept, and the officer is told so in words.
+    intimate_image: bool = False
 
     def __post_init__(self) -> None:
         # A saved draft comes back from JSON with its kind as the stored value; an unknown one is
         # a ValueError, so `ChatState.from_dict` starts afresh as for any unreadable state.
         self.kind = CaseKind(self.kind)
+
+
+def _pending_image(raw: object) -> dict[str, Any] | None:
+    return raw if isinstance(raw, dict) else None
 
 
 @dataclass
@@ -97,6 +106,9 @@ class ChatState:
     # The closed case "Did this help?" was just asked about (bot.student.feedback): only here, sealed,
     # and only until the one tap, so that no answer is ever kept beside its case.
     feedback_case_id: int | None = None
+    # An image waiting for the student's one tap (is it intimate?): its file_id, message id, caption,
+    # OCR text and where it goes (bot.student.evidence). Only here, sealed; dropped once answered.
+    pending_image: dict[str, Any] | None = None
     language: str = "en"
 
     def to_dict(self) -> dict[str, Any]:
@@ -124,6 +136,7 @@ class ChatState:
                 follow_until=raw.get("follow_until"),
                 consent_remind_at=raw.get("consent_remind_at"),
                 consent_chat=raw.get("consent_chat"),
+                pending_image=_pending_image(raw.get("pending_image")),
                 feedback_case_id=raw.get("feedback_case_id"),
                 language=str(raw.get("language") or "en"),
             )

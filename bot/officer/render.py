@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot import catalog, textparts
 from bot.state import FIELDS
 from bot.textparts import Fragment, Html
+from casework import evidence
 from casework.cases.reading import CaseSummary, ThreadMessage
 from nlu import taxonomy
 from storage.models import CaseKind, CaseStatus, Direction, Outcome
@@ -39,6 +40,8 @@ def body_document(body: dict[str, str]) -> list[Fragment]:
         blocks = [fragments("officer_student_text", value=body["text"])]
     else:
         blocks = [fragments(f"summary_{name}", value=body[name]) for name in FIELDS if body.get(name)]
+    if evidence.INTIMATE_KEY in body:  # the image was neither kept nor forwarded (bot.student.evidence)
+        blocks.append([Html(catalog.t("officer_intimate_image_marker"))])
     return textparts.joined(blocks, "\n")
 
 

@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import catalog, textparts
 from bot.state import FIELDS, Draft
+from bot.student import evidence_files
 from bot.textparts import Fragment
 from bot.turn import Button, Turn
+from casework import evidence
 from casework.cases import intake
 from casework.cases.codes import CaseCode
 from casework.delivery import outbox
@@ -43,7 +45,10 @@ def case_body(draft: Draft) -> dict[str, str]:
     """What the officer will read: the student's own words and interview answers."""
     if draft.kind == CaseKind.QUESTION:
         return {"question": draft.answers.get("question", "")}
-    return {name: draft.answers[name] for name in FIELDS if draft.answers.get(name)}
+    body = {name: draft.answers[name] for name in FIELDS if draft.answers.get(name)}
+    if draft.intimate_image:  # the image itself was never kept (bot.student.evidence)
+        body[evidence.INTIMATE_KEY] = "1"
+    return body
 
 
 async def open_case(turn: Turn, draft: Draft) -> Sent | None:
@@ -54,6 +59,8 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
     """
     services = turn.services
     code = CaseCode(draft.case_code)
+    # Fetched before the transaction, stored inside it: the tip never goes without its images.
+    images = await evidence_files.prepare(turn, draft.images) if draft.images else []
     try:
         async with services.db.transaction() as session:
             existing = await _already_sent(session, turn, draft)
@@ -76,6 +83,7 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
                 code=code,
                 send_key=draft.send_token,
             )
+            await evidence_files.store_prepared(session, opened.case_id, images, services.now())
     except NoRecipients:
         logger.warning("case.not_opened reason=no_recipients")
         return None

@@ -44,9 +44,9 @@ async def test_media_forwards_locations_and_edits_get_a_clear_answer(
         await emu.send_sticker(user)
         assert "only read text" in (await student.then()).text
         await emu.send_voice(user)
-        assert "only read text" in (await student.then()).text
-        await emu.send_photo(user)
-        assert "only read text" in (await student.then()).text
+        assert "a voice or a face" in (await student.then()).text  # refused with the reason (issue 12)
+        await emu.send_document(user, "broken.jpg", b"\xff\xd8\xff\xe0 not a jpeg", mime_type="image/jpeg")
+        assert "can't open that file" in (await student.then()).text
         await emu.send_document(user, "notes.txt", b"some notes")
         assert "only read text" in (await student.then()).text
         await emu.send_location(user)

@@ -1,0 +1,210 @@
+"""Evidence images end to end through the emulator: stripped, asked about, sealed; never intimate.
+
+Each test drives a student's Telegram account against the bot over HTTP and then checks what the
+bot stored (the database, decrypted with the officers' keys) and every Bot API call it made
+(the emulator records them). Positive controls: the sent files do carry what is looked for, and
+what was stored does decrypt.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+from PIL import Image
+from sqlalchemy import func, select
+
+from casework.cases import drafts
+from casework.evidence import images_for_officer
+from storage.models import CaseMessage, EvidenceImage
+from tests.bot.conftest import new_student
+from tests.bot.harness import CODE, Student, World, now
+from tests.bot.scripted import ScriptedClassifier
+from tests.casework.test_evidence_images import camera_jpeg, metadata_needles
+
+TAX = "someone keeps taking money from grade 9s at lunch, they call it tax"
+QUESTION = "naked or in a sexual way"
+# Bot API methods that would carry an image (or the student's message) anywhere.
+CARRIERS = {
+    "sendPhoto",
+    "sendDocument",
+    "sendMediaGroup",
+    "forwardMessage",
+    "forwardMessages",
+    "copyMessage",
+    "copyMessages",
+}
+
+
+def pattern_png(width: int = 120, height: int = 60) -> bytes:
+    """A PNG with a distinctive pixel pattern (a stripe no photo has)."""
+    image = Image.new("RGB", (width, height), (250, 250, 250))
+    for x in range(width):
+        for y in range(20, 24):
+            image.putpixel((x, y), (x * 7 % 256, 13, 241))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+async def until(student: Student, fragment: str) -> str:
+    """The bot's messages to the student up to the first that contains `fragment`; its text."""
+    for _ in range(6):
+        message = await student.then()
+        if fragment in message.text:
+            return message.text
+    raise AssertionError(f"no message with {fragment!r}")
+
+
+async def in_interview(world: World, script: ScriptedClassifier) -> Student:
+    script.says(TAX, "report_theft", confidence=0.96)
+    student = await new_student(world)
+    await student.says("/start")
+    await student.then()
+    await student.choose_school("maple", "Maple Ridge Secondary School")
+    asked = await student.says(TAX)
+    assert "?" in asked.text
+    return student
+
+
+async def finish_and_send(student: Student) -> str:
+    """Answer the rest of the interview (skipping), then Send; the 'sent' message's text."""
+    message = await student.says("in the caf")
+    while "will be sent" not in message.text:
+        skip = any(t == "Skip" for row in message.buttons for t, _ in row)
+        message = await student.taps(message, "Skip" if skip else "No")
+    sent = await student.taps(message, "✅ Send")
+    assert "Sent" in sent.text
+    return sent.text
+
+
+async def answer_question(world: World, student: Student, button: str) -> str:
+    """Tap a button of the intimate-image question; the bot's next message."""
+    messages = await world.emu.messages(student.user)
+    question = next(m for m in reversed(messages) if QUESTION in m.text)
+    return (await student.taps(question, button)).text
+
+
+async def stored_images(world: World) -> list[tuple[int, bytes]]:
+    """Every stored image, decrypted by the Maple officer: (case id, bytes)."""
+    found = []
+    async with world.database() as (db, keys), db.transaction() as session:
+        case_ids = sorted(set(await session.scalars(select(EvidenceImage.case_id))))
+        for case_id in case_ids:
+            officer = world.officers["maple"].id
+            found += [(case_id, i.data) for i in await images_for_officer(session, keys, case_id, officer)]
+    return found
+
+
+async def test_a_camera_jpeg_sent_as_a_file_is_stored_without_any_metadata(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        raw = camera_jpeg(640, 480)
+        assert all(needle in raw for needle in metadata_needles()[:5])  # control: it carries them
+        sent = await world.emu.send_document(student.user, "IMG_0042.jpg", raw, mime_type="image/jpeg")
+        question = await until(student, QUESTION)
+        assert "name, profile picture or username" in question  # the crop-or-cancel line
+        assert "with your report" in await answer_question(world, student, "No, keep it")
+        await finish_and_send(student)
+        await world.settled()
+
+    images = await stored_images(world)
+    assert len(images) == 1
+    data = images[0][1]
+    for needle in metadata_needles():
+        assert needle not in data
+    with Image.open(io.BytesIO(data)) as stored:
+        assert not stored.getexif()
+        assert stored.size == (480, 640)  # turned upright by its EXIF orientation, then stripped
+    # Nothing forwarded or copied the student's own file, and its file_id was only fetched.
+    file_id = sent.message.raw["document"]["file_id"]
+    for call in await world.emu.calls():
+        assert call.method not in {"forwardMessage", "copyMessage", "forwardMessages", "copyMessages"}
+        if call.method != "getFile":
+            assert file_id not in json.dumps(call.params, default=str)
+
+
+async def test_an_intimate_image_is_neither_stored_nor_forwarded_and_its_message_is_deleted(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        sent = await world.emu.send_photo(student.user, pattern_png())
+        await until(student, QUESTION)
+        kind = await answer_question(world, student, "Yes, it does")
+        for words in ("NeedHelpNow.ca", "Cybertip.ca", "Kids Help Phone", "not your fault", "under 18"):
+            assert words in kind
+        assert "tell the officer" in (await student.then()).text
+        await finish_and_send(student)
+        tip = await world.emu.next_message(officer, timeout=15)
+        assert "intimate image" in tip.text
+        assert "call it tax" in tip.text  # the report itself, as text
+        await world.settled()
+        calls = await world.emu.calls()
+        state_chat = student.user.id
+
+    deleted = [c for c in calls if c.method == "deleteMessage"]
+    assert [int(c.params["message_id"]) for c in deleted] == [sent.message.message_id]
+    assert not [c.method for c in calls if c.method in CARRIERS]
+    file_ids = {size["file_id"] for size in sent.message.raw["photo"]}
+    for call in calls:
+        if call.method != "getFile":  # fetched once, in memory, to read it for danger
+            assert not any(f in json.dumps(call.params, default=str) for f in file_ids)
+    async with world.database() as (db, keys), db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(EvidenceImage)) == 0
+        assert await session.scalar(select(func.count()).select_from(CaseMessage)) == 1
+        # The file_id was dropped from the chat's sealed state once answered.
+        state = await drafts.load_state(session, keys, keys.pseudonym(state_chat), now())
+        assert not any(f in json.dumps(state) for f in file_ids)
+
+
+async def test_a_follow_up_image_is_added_to_the_case_after_status(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        code = await finish_and_send(student)
+        await world.emu.next_message(officer, timeout=15)  # the tip
+        found = CODE.search(code)
+        assert found is not None
+        await student.says(f"/status {found.group()}")
+        await world.settled()
+        await world.emu.send_photo(student.user, pattern_png())
+        await until(student, QUESTION)
+        assert "Added to your case" in await answer_question(world, student, "No, keep it")
+        await world.settled()
+    images = await stored_images(world)
+    assert len(images) == 1
+    with Image.open(io.BytesIO(images[0][1])) as stored:
+        assert stored.size == (120, 60)
+
+
+async def test_voice_notes_and_videos_are_refused_with_the_reason(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    async with world.running():
+        student = await new_student(world)
+        for send in (
+            world.emu.send_voice(student.user),
+            world.emu.send_video(student.user),
+            world.emu.send_video_note(student.user),
+        ):
+            await send
+            answer = (await student.then()).text
+            assert "voice or a face can show who you are" in answer
+            assert "type" in answer
+        await world.emu.send_sticker(student.user)
+        assert "only read text" in (await student.then()).text  # stickers keep their answer
+        await world.emu.send_location(student.user)
+        assert "location" in (await student.then()).text
+        calls = await world.emu.calls()
+    assert not [c for c in calls if c.method == "getFile"]  # a voice or video is never even fetched
