@@ -67,6 +67,7 @@ async def test_a_reply_to_a_closed_case_is_not_sent_until_the_officer_reopens_it
         status = await student.says(f"/status {code}")
         assert "Come see me at lunch" not in status.text  # truly nothing went to the student
         assert "This case is closed" in status.text
+        assert "did this help?" in (await student.then()).text  # asked once, after the close (issue 13)
         await student.quiet()
 
         reopened = await officer_taps(world, officer, not_sent, "↩️ Reopen and send")
