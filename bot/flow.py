@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 S = Step
 TRANSITIONS: tuple[tuple[Step, Step, str], ...] = (
-    (S.IDLE, S.CHOOSE_SCHOOL, "/start, or a report or question before a school is known"),
+    (S.IDLE, S.CHOOSE_SCHOOL, "/start, 'Not my school', or a report or question before a school is known"),
     (S.CHOOSE_SCHOOL, S.CHOOSE_SCHOOL, "types part of a name: school buttons"),
     (S.CHOOSE_SCHOOL, S.IDLE, "taps a school"),
     (S.CHOOSE_SCHOOL, S.INTERVIEW, "taps a school; a report was waiting"),
