@@ -154,6 +154,52 @@ async def test_any_other_start_parameter_gets_the_usual_welcome(
         assert "This link is for Maple Ridge Secondary School" in (await student.then()).text
 
 
+URGENT = "a kid has a knife in his locker near room 204"
+
+
+async def test_a_posters_link_while_a_report_waits_for_its_school_is_that_reports_school(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """An urgent report already sent without a school, or a question waiting for one: the link's school
+    is offered as the tap that carries them on (never set behind their back, bypassing the routing)."""
+    world = scripted_world
+    script.says(URGENT, "report_weapon", confidence=0.99)
+    script.says(QUESTION, "ask_officer", confidence=0.98)
+    maple = await world.enroll("maple")
+    token = await token_of(world, "MRS")
+    async with world.running():
+        student = await new_student(world)
+        await student.says("/start")
+        await student.then()
+        await world.emu.send_text(student.user, URGENT)
+        told = [(await student.then()).text for _ in range(3)]  # safety first, saved, then the school
+        assert "911" in told[0]
+        assert "Which school is this about" in told[2]
+        await student.quiet()
+        await student.says(f"/start {token}")
+        offered = await student.then()
+        assert labels(offered) == ["Maple Ridge Secondary School", "My school isn't here"]
+        chosen = await student.taps(offered, "Maple Ridge Secondary School")
+        assert "Your report is going to its officer now" in chosen.text
+        tip = await world.emu.next_message(maple, timeout=15)
+        assert "knife" in tip.text
+        assert "URGENT" in tip.text
+
+        asker = await new_student(world)
+        await asker.says("/start")
+        await asker.then()
+        waiting = await asker.says(QUESTION)  # a sentence where the school was asked: kept, school asked
+        assert "which school" in waiting.text.lower()
+        await asker.quiet()
+        await asker.says(f"/start {token}")
+        offered = await asker.then()
+        assert labels(offered) == ["Maple Ridge Secondary School", "My school isn't here"]
+        await asker.taps(offered, "Maple Ridge Secondary School")
+        preview = await asker.then()
+        assert "police check" in preview.text  # the waiting question, ready to send
+        assert "✅ Send" in labels(preview)
+
+
 async def tables_holding(world: World, needle: str) -> set[str]:
     """The tables with a row in which `needle` appears (as text, or as bytes in a blob)."""
     found = set()
