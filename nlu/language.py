@@ -62,7 +62,8 @@ _SHARED = _FRENCH_WORDS & _ENGLISH_WORDS
 # Stretched letters ("merciii", "saluttt") shrink to one: no word in the lists doubles a letter.
 _STRETCH = re.compile(r"([a-z])\1{2,}")
 _DOUBLED = re.compile(r"([a-z])\1+")
-_TOKEN = re.compile(r"[a-z]+(?:['-][a-z]+)*")
+# Digits count as letters so that a case code ("R4TX-8MQN") stays whole and is then skipped.
+_TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
 # lingua's confidence that a message with no decisive words is French before we
 # say so; below it, English (the bot's default language) is the safer guess.
 _FRENCH_CONFIDENCE = 0.80
@@ -85,6 +86,8 @@ def _words(text: str) -> list[str]:
     """Tokens, with French elisions split off: "j'vais" -> "j", "vais"."""
     words: list[str] = []
     for token in _TOKEN.findall(_STRETCH.sub(r"\1", _fold(text))):
+        if any(ch.isdigit() for ch in token):
+            continue
         head, _, tail = token.partition("'")
         if tail and head + "'" in _FRENCH_WORDS:
             words += [head + "'", tail]

@@ -12,10 +12,15 @@ from nlu.taxonomy import urgent_intents
 from nlu.training_data import Example, load
 
 HELDOUT = Path(__file__).with_name("heldout.yml")
+HELDOUT_FR = Path(__file__).with_name("heldout_fr.yml")
 
 
 def heldout() -> list[Example]:
     return load([HELDOUT]).examples
+
+
+def heldout_fr() -> list[Example]:
+    return load([HELDOUT_FR]).examples
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,11 @@ from nlu.training_data import DATA_DIR, NLUData, load, load_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 # Data scored against the model: every intent they name must be one of the contract's.
-SCORED = [ROOT / "tests" / "nlu" / "heldout.yml", ROOT / "nlu" / "dev" / "hard.yml"]
+SCORED = [
+    ROOT / "tests" / "nlu" / "heldout.yml",
+    ROOT / "tests" / "nlu" / "heldout_fr.yml",
+    ROOT / "nlu" / "dev" / "hard.yml",
+]
 
 
 def disagreements(labels: list[str], domain: dict[str, Any], data: NLUData) -> list[str]:
