@@ -121,6 +121,8 @@ async def _receive(turn: Turn, message: Message, file_id: str, caption: str) -> 
     del stripped  # only its text is needed now; the image is fetched again once the student answers
     logger.info("evidence.received read=%s", ocr_text is not None)
     step = await _triage(turn, "\n".join(part for part in (caption, ocr_text or "") if part.strip()))
+    if step is not None:
+        turn.state.step = step  # an urgent report sent now: the image goes to it
     target = _target(turn)
     if target is None:
         if step is None:
