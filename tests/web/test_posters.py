@@ -6,6 +6,7 @@ import io
 
 import pypdfium2
 import pytest
+import textstat  # type: ignore[import-untyped]
 import zxingcpp
 from PIL import Image, ImageDraw
 
@@ -103,3 +104,31 @@ def test_a_long_school_name_wraps_and_everything_stays_on_the_page(language: str
 def _footer_lines(language: str) -> set[str]:
     width = posters.PAGE_WIDTH - 2 * posters.MARGIN
     return {line for text in posters.TEXTS[language].safety for line in posters.wrap(text, "bold", 11, width)}
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_poster_names_the_safety_numbers(language: str) -> None:
+    words = posters.TEXTS[language]
+    safety = " ".join(words.safety)
+    for number in ("911", "1-800-668-6868", "686868", "9-8-8"):
+        assert number in safety, (language, number)
+    # And they are printed: on the page itself, not only in the layout.
+    text = pdf_text(posters.poster_pdf("North Collegiate", LINK, language))
+    assert all(number in text for number in ("911", "1-800-668-6868", "686868", "9-8-8"))
+
+
+def test_the_english_poster_reads_at_grade_7_or_below() -> None:
+    """The same bar as the bot's student texts (tests/bot/test_readability.py), per line of the poster."""
+    words = posters.TEXTS["en"]
+    lines = [words.title, words.lead, words.scan, words.private, *words.safety]
+    hard = [
+        (textstat.flesch_kincaid_grade(line), line) for line in lines if textstat.lexicon_count(line) >= 8
+    ]
+    assert [(g, line) for g, line in hard if g > 7.0] == []
+    # Positive control: the measure does flag a hard sentence.
+    assert (
+        textstat.flesch_kincaid_grade(
+            "Anonymized communications infrastructure facilitates confidential institutional reporting."
+        )
+        > 7.0
+    )
