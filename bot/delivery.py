@@ -32,7 +32,7 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import textparts
+from bot import delivery_media, textparts
 from bot.delivery_render import RecipientGone, Rendered, Undeliverable, render_delivery
 from bot.pacing import seconds
 from bot.services import BotApplication, Services
@@ -184,14 +184,10 @@ async def _send_rendered(
         # Before the notice goes: a student who types the moment it arrives is already following.
         await _follow_notified_case(services, rendered.chat_id, row.case_id)
     try:
-        try:
-            parts = textparts.html_parts(rendered.document, continued=rendered.continued)
-            last = await _send(application, services, row, rendered, parts)
-        except Refused as refused:
-            # The content, not the officer: the same words again, as plain text.
-            logger.warning("delivery.refused kind=%s error=%s", row.kind, type(refused.error).__name__)
-            plain = textparts.plain_parts(rendered.document)
-            last = await _send(application, services, row, rendered, plain, parse_mode=None)
+        if rendered.media is not None:
+            last = await _send_media(application, services, row, rendered)
+        else:
+            last = await _send_text(application, services, row, rendered)
     except Refused as refused:
         await _failed(services, row, type(refused.error).__name__, AlertKind.RENDERING_FAILED)
         return
@@ -208,10 +204,48 @@ async def _send_rendered(
         await outbox.mark_sent(session, row.id, last, services.now())
         if row.case_id is not None and row.kind in _CASE_KINDS:
             await failures.reached(session, row.case_id)
+        # A tip's images follow it, each its own row: a failed image never holds back the words.
+        await delivery_media.queue_tip_images(session, row, services.now())
         if row.case_id is not None and row.kind == DeliveryKind.NOTIFY_STUDENT:
             # In the same transaction as "sent": a closed case's address never outlives its last notice.
             await lifecycle.forget_closed_address(session, row.case_id)
     logger.info("delivery.sent kind=%s attempts=%d", row.kind, row.attempts)
+
+
+async def _send_text(
+    application: BotApplication, services: Services, row: Delivery, rendered: Rendered
+) -> int | None:
+    """The document as HTML parts; if Telegram refuses one for its content, all again as plain text."""
+    try:
+        parts = textparts.html_parts(rendered.document, continued=rendered.continued)
+        return await _send(application, services, row, rendered, parts)
+    except Refused as refused:
+        # The content, not the officer: the same words again, as plain text.
+        logger.warning("delivery.refused kind=%s error=%s", row.kind, type(refused.error).__name__)
+        plain = textparts.plain_parts(rendered.document)
+        return await _send(application, services, row, rendered, plain, parse_mode=None)
+
+
+async def _send_media(
+    application: BotApplication, services: Services, row: Delivery, rendered: Rendered
+) -> int | None:
+    """An image row (bot.delivery_media): uploaded once; one already recorded is not sent again."""
+    assert rendered.media is not None
+    async with services.db.transaction() as session:
+        done = await delivery_media.already_sent(session, row)
+    if done is not None:
+        return done
+    try:
+        message = await delivery_media.send_media(
+            application.bot, rendered.chat_id, rendered.media, outbox_send=True
+        )
+    except BadRequest as error:
+        if recipient_gone(error):
+            raise
+        raise Refused(error) from None
+    async with services.db.transaction() as session:
+        await outbox.record_part(session, row.id, message.message_id)
+    return message.message_id
 
 
 async def _send(

@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
-from bot import catalog
+from bot import catalog, delivery_media
+from bot.delivery_media import MediaRendered
 from bot.officer import render
 from bot.services import Services
 from bot.textparts import Fragment, Html
-from casework import officers
+from casework import evidence, officers
 from casework.cases import intake, reading
 from casework.delivery import alerts, routing
 from storage.models import AlertKind, Case, Delivery, DeliveryKind
@@ -41,6 +42,8 @@ class Rendered:
     buttons: InlineKeyboardMarkup | None = None
     # Starts every part after the first of a long message: which case it continues.
     continued: list[Fragment] = field(default_factory=list)
+    # An evidence image (bot.delivery_media): uploaded instead of the document.
+    media: MediaRendered | None = None
 
 
 class Undeliverable(Exception):
@@ -77,21 +80,32 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
         if row.kind == DeliveryKind.ESCALATION_NOTICE:
             return Rendered(chat_id, [Html(await _escalation_notice(session, row, summary))])
         if row.kind == DeliveryKind.STUDENT_REPLY:
-            if row.message_id is None:
-                raise Undeliverable("a student reply without its message")
-            message = await reading.read_message_as_officer(
-                session, services.keys, row.message_id, row.officer_id
-            )
-            heading = catalog.t("officer_student_addition", case=summary.reference)
-            document = render.addition_document(heading, message.body)
-            return Rendered(chat_id, document, render.reply_only(row.case_id), render.continued(summary))
+            return await _render_addition(session, services, row, chat_id, summary)
         first = await reading.first_message_as_officer(session, services.keys, row.case_id, row.officer_id)
+        images = await evidence.image_count(session, row.case_id)  # they follow, each on its own row
     prefix = {
         DeliveryKind.ESCALATION: catalog.t("officer_escalated_prefix"),
         DeliveryKind.REMINDER: catalog.t("officer_reminder_prefix"),
     }.get(row.kind, "")
-    document = render.tip_document(summary, school, first, zone, prefix=prefix)
+    document = render.tip_document(summary, school, first, zone, prefix=prefix, images=images)
     return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
+
+
+async def _render_addition(
+    session: AsyncSession, services: Services, row: Delivery, chat_id: int, summary: reading.CaseSummary
+) -> Rendered:
+    """A student's later message for an officer: their words, or an image (bot.delivery_media)."""
+    if row.message_id is None or row.officer_id is None or row.case_id is None:
+        raise Undeliverable("a student reply without its message")
+    if await delivery_media.is_image_message(session, row.message_id):
+        image = await evidence.image_for_officer(session, services.keys, row.message_id, row.officer_id)
+        if image is None:
+            raise Undeliverable("the image is gone")
+        return Rendered(chat_id, media=delivery_media.for_officer(image, row.case_id, summary.reference))
+    message = await reading.read_message_as_officer(session, services.keys, row.message_id, row.officer_id)
+    heading = catalog.t("officer_student_addition", case=summary.reference)
+    document = render.addition_document(heading, message.body)
+    return Rendered(chat_id, document, render.reply_only(row.case_id), render.continued(summary))
 
 
 async def _escalation_notice(session: AsyncSession, row: Delivery, summary: reading.CaseSummary) -> str:

@@ -7,7 +7,7 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import catalog
-from bot.officer import render
+from bot.officer import images, render
 from bot.officer.gate import OfficerTurn
 from casework import audit, officers
 from casework.cases import intake, lifecycle, reading, references
@@ -95,6 +95,7 @@ async def show_case(turn: OfficerTurn, case_id: int) -> None:
     closed = thread.summary.status == CaseStatus.CLOSED
     markup = render.reopen_button(case_id) if closed else render.case_buttons(thread.summary)
     await send_parts(turn, parts, markup)
+    await images.send_case_images(turn, case_id)  # after the words: an album could carry no buttons
 
 
 async def ask_outcome(turn: OfficerTurn, case_id: int) -> None:

@@ -20,7 +20,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.officer import actions, buttons, commands, replies
+from bot.officer import actions, buttons, commands, images, replies
 from bot.officer.gate import OfficerStep, goes_on, ignored, officers_only
 from bot.services import BotContext
 
@@ -60,6 +60,7 @@ def officer_handlers() -> list[OfficerHandler]:
         button("reopen", buttons.reopen),
         button("esc", actions.escalate),
         button("open", actions.show_case),
+        CallbackQueryHandler(officers_only(buttons.on_case(images.show_text)), pattern=images.OCR_PATTERN),
         CallbackQueryHandler(officers_only(buttons.stale)),
         TypeHandler(Update, officers_only(ignored)),
     ]

@@ -34,6 +34,8 @@ def fragments(key: str, **values: Fragment | int) -> list[Fragment]:
 
 def body_document(body: dict[str, str]) -> list[Fragment]:
     """The student's words and interview answers, labelled, one per line."""
+    if evidence.is_image(body):  # an image: shown beside the thread (bot.officer.images), named here
+        return image_line(body)
     if "question" in body:
         blocks = [fragments("summary_question", value=body["question"])]
     elif "text" in body:
@@ -43,6 +45,13 @@ def body_document(body: dict[str, str]) -> list[Fragment]:
     if evidence.INTIMATE_KEY in body:  # the image was neither kept nor forwarded (bot.student.evidence)
         blocks.append([Html(catalog.t("officer_intimate_image_marker"))])
     return textparts.joined(blocks, "\n")
+
+
+def image_line(body: dict[str, str]) -> list[Fragment]:
+    """An image message in a thread: "📎 Image k", with the student's caption if there was one."""
+    line = Html(catalog.t("officer_thread_image", index=body.get(evidence.sealing.IMAGE_KEY, "?")))
+    caption = body.get("caption")
+    return [line, Html("\n"), caption] if caption else [line]
 
 
 def kind_label(summary: CaseSummary) -> str:
@@ -80,11 +89,20 @@ def case_header(summary: CaseSummary, school: str | None, zone: ZoneInfo) -> str
 
 
 def tip_document(
-    summary: CaseSummary, school: str | None, first: ThreadMessage, zone: ZoneInfo, *, prefix: str = ""
+    summary: CaseSummary,
+    school: str | None,
+    first: ThreadMessage,
+    zone: ZoneInfo,
+    *,
+    prefix: str = "",
+    images: int = 0,
 ) -> list[Fragment]:
-    """A tip whole: the prefix (escalated, reminder), the header, everything the student wrote."""
+    """A tip whole: the prefix (escalated, reminder), the header, everything the student wrote, and
+    how many images follow (bot.delivery_media sends each on its own)."""
+    key = "officer_tip_images_one" if images == 1 else "officer_tip_images"
+    follow = [Html(catalog.t(key, count=images))] if images else []
     return textparts.joined(
-        [[Html(prefix)], [Html(case_header(summary, school, zone))], body_document(first.body)]
+        [[Html(prefix)], [Html(case_header(summary, school, zone))], body_document(first.body), follow]
     )
 
 

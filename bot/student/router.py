@@ -307,6 +307,7 @@ BUTTON_STEPS: dict[str, ButtonStep] = {
     "follow": _follow_button,
     "preset": deep_link.change_button,  # 'Not my school' under a poster link's preselected school
     "feedback": feedback.button,  # 'Did this help?' after a closed case's status
+    "images": status.show_images_button,  # 'Show the images' under a case's status
 }
 
 

@@ -6,14 +6,15 @@ import logging
 import math
 from datetime import datetime, timedelta
 
-from bot import textparts
+from bot import delivery_media, textparts
 from bot.state import FIELDS, Step
 from bot.student import feedback
 from bot.student.sending import add_to_case, fragments, send_document
 from bot.textparts import Fragment, Html
 from bot.turn import Turn
-from casework import rate_limits
+from casework import evidence, rate_limits
 from casework.cases import reading
+from casework.cases.codes import CaseCode
 from casework.cases.reading import StudentView, ThreadMessage
 from casework.delivery import failures
 from casework.errors import BadCheckCharacter, MalformedCode, UnknownCaseCode
@@ -36,6 +37,9 @@ def message_text(turn: Turn, message: ThreadMessage) -> list[Fragment]:
     """A message's words; a report's answers each under its label, as in the preview (a bare "No"
     means nothing without "Anyone in danger now")."""
     body = message.body
+    if evidence.is_image(body):  # an image: "Show the images" sends it back
+        line: list[Fragment] = [Html(turn.text("status_thread_image", index=body.get("image", "?")))]
+        return [*line, Html("\n"), body["caption"]] if body.get("caption") else line
     if "text" in body:
         return [body["text"]]
     if "question" in body:
@@ -55,6 +59,8 @@ def render(turn: Turn, view: StudentView, *, nobody_reached: bool = False) -> li
     blocks: list[list[Fragment]] = [[Html(header)]]
     if view.label:
         blocks.append(fragments(turn, "status_label_line", label=view.label))
+    if count := image_count(view):
+        blocks.append([Html(turn.text("status_images_one" if count == 1 else "status_images", count=count))])
     if nobody_reached and view.status == CaseStatus.NEW:
         blocks.append([Html(turn.text("status_nobody_reached"))])
     for message in view.messages:
@@ -127,10 +133,39 @@ async def check_status(turn: Turn, code_text: str) -> Step:
     document = render(turn, view, nobody_reached=unreached)
     # "Answer the officer" only once there is something to answer, and never on a closed case.
     answerable = not closed and any(m.direction == "officer" for m in view.messages)
-    await send_document(turn, document, buttons=[[("reply_button", "reply")]] if answerable else None)
+    buttons = [[("reply_button", "reply")]] if answerable else []
+    if image_count(view):
+        # The code rides in the button (it is in this chat already): the server keeps no copy of it.
+        buttons.append([("status_show_images_button", f"images:{CaseCode.parse(code_text).display()}")])
+    await send_document(turn, document, buttons=buttons or None)
     if closed:
         await feedback.ask_if_first_time(turn, view.case_id)
     return Step.IDLE
+
+
+def image_count(view: StudentView) -> int:
+    return sum(1 for m in view.messages if evidence.is_image(m.body))
+
+
+async def show_images_button(turn: Turn, code_text: str) -> Step | None:
+    """'Show the images' under a case's status: each image sent back to the student, decrypted with
+    the code the button carries, as a photo (or a file when a photo would not keep it readable)."""
+    if await _blocked_for(turn) is not None:
+        return None
+    services = turn.services
+    try:
+        async with services.db.transaction() as session:
+            images = await evidence.images_for_student(session, services.keys, code_text)
+    except (MalformedCode, BadCheckCharacter, UnknownCaseCode):
+        await _count_miss(turn)  # only a forged button gets here: counted like a wrong code
+        await turn.say("status_images_gone")
+        return turn.state.step
+    for image in images:
+        caption = delivery_media.caption("status_image_caption", image, turn.language)
+        media = delivery_media.MediaRendered(image, caption, None, delivery_media.file_name(image))
+        turn.sent(await delivery_media.send_media(turn.context.bot, turn.chat_id, media))  # /forget
+    logger.info("student.images_shown count=%d", len(images))
+    return turn.state.step
 
 
 FOLLOW_UP_BUTTONS = [[("follow_up_yes_button", "follow:yes")], [("follow_up_no_button", "follow:no")]]

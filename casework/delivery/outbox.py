@@ -168,6 +168,16 @@ async def record_part(session: AsyncSession, delivery_id: int, telegram_message_
     session.add(DeliveryPart(delivery_id=delivery_id, telegram_message_id=telegram_message_id))
 
 
+async def recorded_parts(session: AsyncSession, delivery_id: int) -> list[int]:
+    """The Telegram messages already recorded for a delivery, in the order they were sent."""
+    found = await session.scalars(
+        select(DeliveryPart.telegram_message_id)
+        .where(DeliveryPart.delivery_id == delivery_id)
+        .order_by(DeliveryPart.id)
+    )
+    return list(found.all())
+
+
 async def sending_to(session: AsyncSession, officer_id: int) -> bool:
     """True while a delivery to this officer is being sent (its message ids not yet all recorded)."""
     row = await session.scalar(
