@@ -208,3 +208,48 @@ async def test_voice_notes_and_videos_are_refused_with_the_reason(
         assert "location" in (await student.then()).text
         calls = await world.emu.calls()
     assert not [c for c in calls if c.method == "getFile"]  # a voice or video is never even fetched
+
+
+async def test_forget_drops_a_pending_image_and_deletes_its_message(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """/forget while the question waits: the sealed file_id goes with the state, and the photo's
+    message and the question (its buttons with it) are deleted in Telegram."""
+    world = scripted_world
+    await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        sent = await world.emu.send_photo(student.user, pattern_png())
+        await until(student, QUESTION)
+        async with world.database() as (db, keys), db.transaction() as session:
+            state = await drafts.load_state(session, keys, keys.pseudonym(student.user.id), now())
+        assert state is not None
+        assert state["pending_image"]["message_id"] == sent.message.message_id  # control: it was held
+        question = next(m for m in await world.emu.messages(student.user) if QUESTION in m.text)
+        await student.says("/forget")
+        await world.settled()
+        calls = await world.emu.calls()
+    deleted: set[int] = set()
+    for call in calls:
+        if call.method in {"deleteMessage", "deleteMessages"}:
+            ids = call.params.get("message_ids") or [call.params.get("message_id")]
+            deleted.update(int(i) for i in (json.loads(ids) if isinstance(ids, str) else ids))
+    assert sent.message.message_id in deleted
+    assert question.message_id in deleted  # its buttons are gone with it
+    async with world.database() as (db, keys), db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(EvidenceImage)) == 0
+        state = await drafts.load_state(session, keys, keys.pseudonym(student.user.id), now())
+    assert state is None or state.get("pending_image") is None
+
+
+async def test_cancel_keeps_nothing(scripted_world: World, script: ScriptedClassifier) -> None:
+    world = scripted_world
+    await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        await world.emu.send_photo(student.user, pattern_png())
+        await until(student, QUESTION)
+        assert "crop it and send it again" in await answer_question(world, student, "Cancel")
+        await finish_and_send(student)
+        await world.settled()
+    assert await stored_images(world) == []
