@@ -30,6 +30,7 @@ from storage.models import (
     DeliveryKind,
     DeliveryStatus,
     Direction,
+    EvidenceImage,
     Outcome,
     ResponseMeasure,
 )
@@ -213,6 +214,12 @@ async def purge_expired(session: AsyncSession, now: datetime) -> int:
     if expired:
         # Explicit, not left to the cascade alone: SQLite enforces foreign keys only when asked to.
         await audit.forget_cases(session, expired, now)
+        # Images, the bulk of a case, explicitly too (their messages and the case cascade to them).
+        await session.execute(
+            delete(EvidenceImage)
+            .where(EvidenceImage.case_id.in_(expired))
+            .execution_options(synchronize_session=False)
+        )
         await session.execute(
             delete(Case).where(Case.id.in_(expired)).execution_options(synchronize_session=False)
         )
