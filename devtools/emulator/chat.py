@@ -37,7 +37,7 @@ HELP = """\
 [bold]:reply[/] \\[#M] TEXT    answer a message with Telegram's reply (default: the bot's latest)
 [bold]:edit[/] TEXT         edit the last text you sent
 [bold]:say[/] TEXT          send TEXT as it is (a number, or text starting with ':')
-[bold]:sticker :voice :photo :document :location :contact[/]   send that kind of message
+[bold]:sticker :voice :video :photo :document :location :contact[/]   send that kind of message
 [bold]:forward[/] TEXT      forward a message (as if from someone else)
 [bold]:quit[/]              leave (also /quit, Ctrl-D)"""
 
@@ -309,7 +309,7 @@ class ChatSession:
             await self.edit(rest)
         elif word == ":forward":
             await self.emu.forward(user, rest or "a forwarded message", hidden_name="Someone")
-        elif word in (":sticker", ":voice", ":photo", ":document", ":location", ":contact"):
+        elif word in (":sticker", ":voice", ":video", ":photo", ":document", ":location", ":contact"):
             await self.send_kind(word[1:])
         elif word.startswith(":"):
             self.console.print(f"[red]unknown terminal command {word}[/]; :help lists them")
@@ -338,6 +338,8 @@ class ChatSession:
             await self.emu.send_sticker(user)
         elif kind == "voice":
             await self.emu.send_voice(user)
+        elif kind == "video":
+            await self.emu.send_video(user)
         elif kind == "photo":
             await self.emu.send_photo(user, caption="a photo")
         elif kind == "document":
@@ -392,7 +394,7 @@ class ChatSession:
 
 def describe(message: Message) -> str:
     """A line for a message without text (sticker, photo, ...)."""
-    for kind in ("sticker", "photo", "voice", "document", "location", "contact"):
+    for kind in ("sticker", "photo", "voice", "video", "video_note", "document", "location", "contact"):
         if kind in message.raw:
             return f"[{kind}]"
     return "[message]"

@@ -6,7 +6,8 @@ Routes:
   /_emulator/<operation>      control operations (devtools/emulator/control.py): POST a JSON object (or GET
                               with query parameters); answer {"ok": true, "result": ...} or 400
                               {"ok": false, "error": "..."}. Operations: info, create_user, users,
-                              create_chat, chat, block, member, send, edit, press, messages, events
+                              create_chat, chat, block, member, send, send_album, edit, press,
+                              messages, files (what the bot sent, with the bytes), file, events
                               (long poll), callback_answers, calls, clear_calls, commands,
                               webhook_info, add_fault, faults, clear_faults, latency.
 

@@ -264,3 +264,35 @@ async def test_the_students_status_lists_the_images_and_shows_them_back(scripted
     files = await world.emu.received_files(student)
     assert [f.caption for f in files] == ["📎 Your image 1 of 2", "📎 Your image 2 of 2"]
     await uploads_only(world)
+
+
+async def test_an_escalated_tip_brings_its_images_to_the_next_officers(scripted_world: World) -> None:
+    world = scripted_world
+    primary = await world.enroll("maple")
+    backup = await world.enroll("maple_backup")
+    opened = await open_tip_with_images(world, [exif_jpeg(), exif_jpeg(300, 300)])
+    async with world.running():
+        tip, *_images = await received(world, primary, 3)
+        await world.emu.press(primary, tip, "⬆️ Escalate")
+        escalated, first, second = await received(world, backup, 3)
+        await eventually(lambda: settled(world, opened.case_id, 6), seconds=30)
+    assert "2 images" in escalated.text
+    assert [first.text.split(" ·")[0], second.text.split(" ·")[0]] == ["📎 Image 1 of 2", "📎 Image 2 of 2"]
+    assert len(await world.emu.received_files(primary)) == 2  # nothing sent twice to the first officer
+
+
+async def test_an_answer_lost_after_the_upload_gives_a_duplicate_never_a_loss(scripted_world: World) -> None:
+    """The limit of "exactly once": Telegram has no idempotency key, so when it applied an upload but
+    its answer was lost, the bot cannot know, and sends the image again (at least once, never zero)."""
+    world = scripted_world
+    officer = await world.enroll("maple")
+    await world.emu.drop_connections(times=1, method="sendPhoto", chat=officer, after_processing=True)
+    opened = await open_tip_with_images(world, [exif_jpeg()])
+    async with world.running():
+        await received(world, officer, 3)
+        await eventually(lambda: settled(world, opened.case_id, 2), seconds=30)
+    calls = await world.emu.calls(method="sendPhoto", chat=officer)
+    assert [(c.outcome, c.applied) for c in calls] == [("fault", True), ("ok", True)]
+    captions = [f.caption or "" for f in await world.emu.received_files(officer)]
+    assert len(captions) == 2
+    assert all(c.startswith("📎 Image 1 of 1") for c in captions)

@@ -111,6 +111,9 @@ async def test_files_sent_again_by_file_id_must_be_this_bots_and_of_the_right_ty
         # The recipient's file can be fetched by the bot that sent it.
         file = await bot.get_file(photo.photo[-1].file_id)
         assert (await file.download_as_bytearray())[:3] == b"\xff\xd8\xff"
+    # The call log tells an upload from a send by file_id (what tests of "uploaded, never reused" read).
+    first, second = [c.params["photo"] for c in await emu.calls(method="sendPhoto")][:2]
+    assert (first, second) == ("<file>", photo.photo[-1].file_id)
 
 
 async def test_an_album_holds_2_to_10_items_without_buttons(emu: Emulator) -> None:
