@@ -95,11 +95,19 @@ async def open_case(
         prefix = school.code
     if not _INTENT.match(intent):
         raise ValueError("an intent is a lowercase name such as 'report_weapon'")
-    recipients = await routing.sealing_recipients(session, school_id, now)
+    # Whom it is sealed for and who receives it first, from one read of the directory.
+    recipients, route = await routing.new_case_plan(session, school_id, now)
     if not recipients:
         raise NoRecipients("no officer or supervisor exists yet who could read this case")
 
     code, salt = code or CaseCode.new(), new_salt()
+    if route is None:
+        escalation_level, next_escalation_at = 0, None  # the clock starts when someone can receive it
+    else:
+        escalation_level = route.level
+        next_escalation_at = (
+            now + (policy.urgent_ack if urgent else policy.remind_after) + (hold or timedelta())
+        )
     case = Case(
         school_id=school_id,
         kind=kind,
@@ -110,15 +118,16 @@ async def open_case(
         code_hash=code.lookup_hash(keys.case_code_key),
         student_key_salt=salt,
         student_public_key=crypto.public_bytes(code.student_key(salt)),
-        escalation_level=0,
-        next_escalation_at=now + (policy.urgent_ack if urgent else policy.remind_after),
-        message_count=0,
+        escalation_level=escalation_level,
+        next_escalation_at=next_escalation_at,
+        message_count=1,  # its first message, stored below with seq=1
         send_key_hash=send_key_hash(keys, send_key) if send_key is not None else None,
         reference_prefix=prefix,
         reference_number=await references.next_number(session, prefix),
     )
     session.add(case)
     await session.flush()
+    # Sealed after the INSERT: their associated data names the case id.
     if notify_chat_id is not None:
         case.notify_address_sealed = _seal_address(keys, case.id, notify_chat_id)
     label = labels.new_label()
@@ -130,21 +139,16 @@ async def open_case(
         directory_auth.sign(session, row)
         session.add(row)
     message = await sealing.store_message(
-        session, case, direction=Direction.STUDENT, body=body, recipients=recipients, now=now
+        session, case, direction=Direction.STUDENT, body=body, recipients=recipients, now=now, seq=1
     )
-    route = await routing.first_receivers(session, school_id, now)
     if route is None:
-        case.next_escalation_at = None  # the clock starts when someone can receive it
         await outbox.queue_waiting(session, DeliveryKind.TIP, case.id, now, message_id=message.id)
     else:
-        case.escalation_level = route.level
         not_before = now + hold if hold else None
         await outbox.queue(
             session, DeliveryKind.TIP, route.officer_ids, now,
             case_id=case.id, message_id=message.id, not_before=not_before,
         )  # fmt: skip
-        if hold is not None and case.next_escalation_at is not None:
-            case.next_escalation_at += hold
     await audit.record_event(
         session,
         actor="student",

@@ -40,17 +40,14 @@ async def next_number(session: AsyncSession, prefix: str) -> int:
     at the same moment, the unique key refuses ours and the UPDATE is retried.
     """
     for _ in range(2):
-        result = await session.execute(
+        number = await session.scalar(
             update(CaseReferenceCounter)
             .where(CaseReferenceCounter.prefix == prefix)
             .values(last_number=CaseReferenceCounter.last_number + 1)
+            .returning(CaseReferenceCounter.last_number)  # one round trip (PostgreSQL, SQLite >= 3.35)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount:  # type: ignore[attr-defined]  # an UPDATE's CursorResult
-            number = await session.scalar(
-                select(CaseReferenceCounter.last_number).where(CaseReferenceCounter.prefix == prefix)
-            )
-            assert number is not None
+        if number is not None:
             return number
         try:
             async with session.begin_nested():

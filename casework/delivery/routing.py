@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import ColumnElement
 
@@ -151,6 +151,61 @@ async def sealing_recipients(
             (o.id, o) for o in await _assigned(session, school_id, kinds, now, and_(Officer.active))
         )
     return [SealingRecipient(i, bytes(officers[i].public_key)) for i in sorted(officers)]
+
+
+async def new_case_plan(
+    session: AsyncSession, school_id: int | None, now: datetime
+) -> tuple[list[SealingRecipient], Route | None]:
+    """`sealing_recipients` and `first_receivers` of a new case, from one query (both read the same rows).
+
+    Every row is verified as those functions verify it, in the same order, so a forged row is left
+    out and alerted alike.
+    """
+    current = and_(
+        Assignment.school_id == school_id if school_id is not None else false(),
+        Assignment.kind.in_([AssignmentKind.PRIMARY, AssignmentKind.BACKUP]),
+        Assignment.starts_at <= now,
+        or_(Assignment.ends_at.is_(None), Assignment.ends_at > now),
+    )
+    rows = (
+        await session.execute(
+            select(Officer, Assignment)
+            .outerjoin(Assignment, and_(Assignment.officer_id == Officer.id, current))
+            .where(Officer.active, or_(Officer.role == Role.SUPERVISOR, Assignment.id.is_not(None)))
+            .order_by(Officer.id, Assignment.id)
+        )
+    ).all()
+    officers = {officer.id: officer for officer, _ in rows}
+    supervisors = [o for o in officers.values() if o.role == Role.SUPERVISOR]
+    sealed = {o.id: o for o in await directory_auth.verified_officers(session, supervisors, now)}
+    assigned = [(o, a) for o, a in rows if a is not None]
+    sealed.update((o.id, o) for o in await _first_verified(session, assigned, now))
+    recipients = [SealingRecipient(i, bytes(sealed[i].public_key)) for i in sorted(sealed)]
+    for level, kind in ((PRIMARY, AssignmentKind.PRIMARY), (BACKUP, AssignmentKind.BACKUP)):
+        at_level = [(o, a) for o, a in assigned if a.kind == kind and _can_receive(o)]
+        receivers = await _first_verified(session, at_level, now)
+        if receivers:
+            return recipients, Route(level, tuple(sorted(o.id for o in receivers)))
+    reachable = [o for o in supervisors if _can_receive(o)]
+    receivers = await directory_auth.verified_officers(session, reachable, now)
+    route = Route(SUPERVISORS, tuple(sorted(o.id for o in receivers))) if receivers else None
+    return recipients, route
+
+
+async def _first_verified(
+    session: AsyncSession, rows: Sequence[tuple[Officer, Assignment]], now: datetime
+) -> list[Officer]:
+    """As `_assigned` over rows already loaded: officers with a verified assignment, then verified."""
+    found: dict[int, Officer] = {}
+    for officer, assignment in rows:
+        if officer.id not in found and await directory_auth.assignment_ok(session, assignment, now):
+            found[officer.id] = officer
+    return await directory_auth.verified_officers(session, list(found.values()), now)
+
+
+def _can_receive(officer: Officer) -> bool:
+    """`_reachable()` in Python, for rows already loaded."""
+    return bool(officer.active) and officer.telegram_chat_id is not None and officer.unreachable_at is None
 
 
 async def release_waiting(session: AsyncSession, policy: CasePolicy, now: datetime) -> int:

@@ -300,11 +300,34 @@ def _protect_school(built: _Month) -> tuple[dict[CellKey, Published], int]:
     cells: dict[CellKey, Published] = {}
     rounds = 0
     for day in checkpoints(built.month, built.rows, built.through):
-        step = built if day == built.through else _Month(built.month, built.rows, day)
-        step.frozen = cells
-        cells, step_rounds = _protect_step(step)
+        if day == built.through:
+            built.frozen = cells
+            cells, step_rounds = _protect_step(built)
+        else:
+            step = _week_so_far(built, day)
+            step.frozen = cells
+            step_cells, step_rounds = _protect_step(step)
+            cells = {**cells, **step_cells}
         rounds = max(rounds, step_rounds)
     return cells, rounds
+
+
+def _week_so_far(built: _Month, day: date) -> _Month:
+    """A step of the chain before its last, as the system of `day`'s week so far: the same step.
+
+    What a step adds (`day`'s numbers, and its week's totals when the week ends that day) is
+    tied by equations only to the days of its week: a week's total to its days, a day's total
+    to its intents and urgent part, and the month's total, the one number across weeks, is
+    only added by the last step (the month is published when it is over). Every other number
+    of the month so far is frozen, in components of its own that no new number joins, so
+    propagation never moves them and the audit skips them (`disclosure_audit.audit`). Built
+    from the week's rows alone, the system keeps the order of its numbers and base counts, so
+    ties are broken and the programs are solved just as in the whole month so far; only the
+    frozen components that would be skipped are left out (tests/casework/
+    test_stats_chain.py compares the two).
+    """
+    week = period_of(day, Granularity.WEEK)
+    return _Month(built.month, [row for row in built.rows if week.start <= row.day], day)
 
 
 def _protect_step(built: _Month) -> tuple[dict[CellKey, Published], int]:

@@ -4,8 +4,15 @@
   binding every ciphertext to where it belongs (case, message, purpose).
 - Key derivation: HKDF-SHA256 with a distinct `info` per purpose.
 - Envelopes: a content key wrapped for an X25519 public key by ephemeral
-  ECDH, HKDF-SHA256 (salt = ephemeral public || recipient public, info =
-  ENVELOPE_INFO + context) and AEAD.
+  ECDH, HKDF-SHA256 and AEAD. Version 2 (written today): one ephemeral key
+  per message, shared by its envelopes, so sealing for N readers costs N+1
+  scalar multiplications instead of 2N; each wrapping key is bound to its
+  reader by HKDF info = ENVELOPE_INFO_V2 || ephemeral public || recipient
+  public || context, and the AEAD's associated data is the same string.
+  Its stored wrapped key starts with the version byte (49 bytes). Version 1
+  (opened only): one ephemeral key per envelope, salt = ephemeral public ||
+  recipient public, info = ENVELOPE_INFO + context, a 48-byte wrapped key.
+  Opening either is one key agreement.
 - Keyed hashes: HMAC-SHA256, domain-separated by a prefix.
 
 Any failure to open (a changed byte anywhere: ciphertext, nonce, ephemeral
@@ -17,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -30,6 +38,9 @@ NONCE_SIZE = 12
 TAG_SIZE = 16
 PUBLIC_KEY_SIZE = 32
 ENVELOPE_INFO = b"sro-connect envelope v1"
+ENVELOPE_INFO_V2 = b"sro-connect envelope v2|"
+ENVELOPE_V2 = 2
+_V1_WRAPPED_SIZE = KEY_SIZE + TAG_SIZE  # a version-1 wrapped key: no version byte
 
 _RAW = serialization.Encoding.Raw
 
@@ -50,7 +61,14 @@ class Envelope:
 
     ephemeral_public_key: bytes
     nonce: bytes
-    wrapped_key: bytes
+    wrapped_key: bytes  # version 2 and later: the version byte, then the AEAD ciphertext
+
+    @property
+    def version(self) -> int:
+        """1 for the 48-byte wrapped keys written before versions; else the leading version byte."""
+        if len(self.wrapped_key) == _V1_WRAPPED_SIZE:
+            return 1
+        return self.wrapped_key[0] if self.wrapped_key else 0
 
 
 def random_key() -> bytes:
@@ -116,27 +134,64 @@ def wrap_key(content_key: bytes, recipient_public_key: bytes, context: bytes) ->
     derivation and the associated data, so an envelope moved to another
     message or recipient no longer opens.
     """
+    return wrap_key_for_all(content_key, [(recipient_public_key, context)])[0]
+
+
+def wrap_key_for_all(content_key: bytes, recipients: Sequence[tuple[bytes, bytes]]) -> list[Envelope]:
+    """`wrap_key` for several (recipient public key, context) pairs under one ephemeral key (version 2).
+
+    Sharing the ephemeral key is safe because each wrapping key comes from a
+    different shared secret and its derivation names the recipient's public
+    key and context: no envelope opens for another reader or place.
+    """
+    ephemeral = X25519PrivateKey.generate()
+    ephemeral_public = public_bytes(ephemeral)
+    envelopes = []
+    for recipient_public_key, context in recipients:
+        if len(recipient_public_key) != PUBLIC_KEY_SIZE:
+            raise ValueError("a recipient's public key is 32 bytes")
+        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public_key))
+        label = _v2_label(ephemeral_public, recipient_public_key, context)
+        sealed = seal(derive_key(shared, label), content_key, label)
+        envelopes.append(Envelope(ephemeral_public, sealed.nonce, bytes([ENVELOPE_V2]) + sealed.ciphertext))
+    return envelopes
+
+
+def _v2_label(ephemeral_public: bytes, recipient_public: bytes, context: bytes) -> bytes:
+    # Both keys have a fixed size, so the concatenation reads only one way.
+    return ENVELOPE_INFO_V2 + ephemeral_public + recipient_public + context
+
+
+def unwrap_key(envelope: Envelope, recipient: X25519PrivateKey, context: bytes) -> bytes:
+    """The content key of an envelope of either version; one key agreement."""
+    if len(envelope.ephemeral_public_key) != PUBLIC_KEY_SIZE:
+        raise DecryptionError("the envelope's ephemeral key has the wrong length")
+    version = envelope.version
+    if version not in (1, ENVELOPE_V2):
+        raise DecryptionError(f"unknown envelope version {version}")
+    try:
+        shared = recipient.exchange(X25519PublicKey.from_public_bytes(envelope.ephemeral_public_key))
+    except ValueError as error:  # a low-order point gives an all-zero secret, which cryptography refuses
+        raise DecryptionError("the envelope's ephemeral key is invalid") from error
+    if version == 1:
+        label = ENVELOPE_INFO + context
+        wrapping_key = derive_key(shared, label, salt=envelope.ephemeral_public_key + public_bytes(recipient))
+        ciphertext = envelope.wrapped_key
+    else:
+        label = _v2_label(envelope.ephemeral_public_key, public_bytes(recipient), context)
+        wrapping_key = derive_key(shared, label)
+        ciphertext = envelope.wrapped_key[1:]
+    content_key = open_sealed(wrapping_key, Sealed(envelope.nonce, ciphertext), label)
+    if len(content_key) != KEY_SIZE:
+        raise DecryptionError("the unwrapped key has the wrong length")
+    return content_key
+
+
+def wrap_key_v1(content_key: bytes, recipient_public_key: bytes, context: bytes) -> Envelope:
+    """The version-1 envelope, as stored before versions: kept to test that such envelopes still open."""
     ephemeral = X25519PrivateKey.generate()
     ephemeral_public = public_bytes(ephemeral)
     shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public_key))
     wrapping_key = derive_key(shared, ENVELOPE_INFO + context, salt=ephemeral_public + recipient_public_key)
     sealed = seal(wrapping_key, content_key, ENVELOPE_INFO + context)
     return Envelope(ephemeral_public, sealed.nonce, sealed.ciphertext)
-
-
-def unwrap_key(envelope: Envelope, recipient: X25519PrivateKey, context: bytes) -> bytes:
-    if len(envelope.ephemeral_public_key) != PUBLIC_KEY_SIZE:
-        raise DecryptionError("the envelope's ephemeral key has the wrong length")
-    try:
-        shared = recipient.exchange(X25519PublicKey.from_public_bytes(envelope.ephemeral_public_key))
-    except ValueError as error:  # a low-order point gives an all-zero secret, which cryptography refuses
-        raise DecryptionError("the envelope's ephemeral key is invalid") from error
-    wrapping_key = derive_key(
-        shared, ENVELOPE_INFO + context, salt=envelope.ephemeral_public_key + public_bytes(recipient)
-    )
-    content_key = open_sealed(
-        wrapping_key, Sealed(envelope.nonce, envelope.wrapped_key), ENVELOPE_INFO + context
-    )
-    if len(content_key) != KEY_SIZE:
-        raise DecryptionError("the unwrapped key has the wrong length")
-    return content_key

@@ -65,23 +65,27 @@ async def reseal_batch(
             generation, message, envelopes.get(message.id, []), officers, previous_keys
         )
         if content_key is not None:
-            for envelope in envelopes.get(message.id, []):
-                officer = officers.get(envelope.officer_id or 0)
-                if officer is None:
-                    continue
-                fresh = crypto.wrap_key(
-                    content_key,
-                    officer.public_key,
-                    sealing.envelope_context(message.case_id, message.seq, officer.id),
-                )
-                envelope.ephemeral_public_key, envelope.nonce, envelope.wrapped_key = (
-                    fresh.ephemeral_public_key,
-                    fresh.nonce,
-                    fresh.wrapped_key,
-                )
+            _rewrap(message, content_key, envelopes.get(message.id, []), officers)
         stamp(generation, message)
     rotation.done_through = messages[-1].id
     return len(messages)
+
+
+def _rewrap(
+    message: CaseMessage, content_key: bytes, envelopes: list[KeyEnvelope], officers: dict[int, Officer]
+) -> None:
+    """Wrap the key again for each officer's new public key: the current envelope version, whichever
+    version the old envelope had (one ephemeral key for the message's officer envelopes)."""
+    held = [(e, o) for e in envelopes if (o := officers.get(e.officer_id or 0)) is not None]
+    fresh = sealing.seal_envelopes(
+        content_key, message.case_id, message.seq, [(o.id, bytes(o.public_key)) for _, o in held]
+    )
+    for (envelope, _), new in zip(held, fresh, strict=True):
+        envelope.ephemeral_public_key, envelope.nonce, envelope.wrapped_key = (
+            new.ephemeral_public_key,
+            new.nonce,
+            new.wrapped_key,
+        )
 
 
 def _previous_generation_genuine(generation: KeyGeneration, row: CaseMessage | CaseRecipient) -> bool:

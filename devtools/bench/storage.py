@@ -1,10 +1,17 @@
 """Benchmarks of the case store: `python -m devtools.bench.storage` (or `make bench-storage`).
 
-Measures, on this machine: sealing and opening one message (µs, median);
-case creation and listing throughput on SQLite and on PostgreSQL
+Measures, on this machine: the cryptographic floor (X25519 key agreements,
+key generation, HKDF, AES-GCM) and sealing and opening one message against
+it (µs, median); case creation (with SQL statements per case and the top of
+its profile), listing and reading on SQLite and on PostgreSQL
 (TEST_DATABASE_URL, as `scripts/test-postgres` prints; skipped with a note
-when unset); and `sro stats` over 1,000,000 statistic rows. Writes the
-"Case store" section of docs/benchmarks.md, leaving other sections alone.
+when unset); and `sro stats` over 1,000,000 statistic rows. With
+`--baseline REV` (make bench-storage passes the commit before issue 11's
+storage work) the same measurements run first on that revision's code, in a
+git worktree, so old and new are measured side by side on the same machine
+state. Writes the "Case store" section of docs/benchmarks.md, leaving other
+sections alone. `--json FILE` only measures and writes the figures (what the
+baseline run does).
 
 `python -m devtools.bench.storage --rotation-only` measures `sro keys rotate` over
 100,000 stored messages (`--rotation-messages`) and writes the "Key
@@ -15,18 +22,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import io
+import json
 import math
 import os
+import pstats
 import random
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import delete, event, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import officers, schools
@@ -34,6 +51,8 @@ from casework.cases import intake, reading
 from casework.delivery import routing
 from casework.policy import CasePolicy
 from casework.schools import NewSchool
+from casework.stats import pool
+from casework.stats import report as report_module
 from casework.stats.cube import BaseRow
 from casework.stats.disclosure import SMALL_MAX
 from casework.stats.periods import Granularity, last_settled_day, month_start, months_between, period_of
@@ -69,10 +88,39 @@ BODY = {
 }
 
 
+def _median_us(operation: Callable[[], object], rounds: int, per_round: int = 1) -> float:
+    """Median µs of one call over `rounds` rounds of `per_round` calls (medians resist the shared machine)."""
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(per_round):
+            operation()
+        times.append((time.perf_counter() - start) / per_round)
+    return statistics.median(times) * 1e6
+
+
+def bench_floor(rounds: int) -> dict[str, float]:
+    """The primitives' cost on this machine, through `cryptography` as the façade uses it (µs, median)."""
+    mine, theirs = X25519PrivateKey.generate(), X25519PrivateKey.generate().public_key()
+    raw_theirs = theirs.public_bytes_raw()
+    key, nonce, content_key = crypto.random_key(), bytes(12), crypto.random_key()
+    return {
+        "agreement": _median_us(
+            lambda: mine.exchange(X25519PublicKey.from_public_bytes(raw_theirs)), rounds, 10
+        ),
+        "keygen": _median_us(lambda: crypto.public_bytes(crypto.new_private_key()), rounds, 10),
+        "hkdf": _median_us(lambda: crypto.derive_key(key, b"sro-connect bench" + raw_theirs * 2), rounds, 10),
+        "aes_gcm_key": _median_us(
+            lambda: AESGCM(key).encrypt(nonce, content_key, b"|case=1|seq=1"), rounds, 10
+        ),
+    }
+
+
 def bench_crypto(rounds: int) -> tuple[float, float]:
     """Median µs to seal one message for 4 officers + the student, and to open it as one of them."""
     keys = [crypto.new_private_key() for _ in range(5)]
     publics = [crypto.public_bytes(k) for k in keys]
+    seal_envelopes = getattr(sealing, "seal_envelopes", None)  # absent before envelope version 2
     seal_times, open_times = [], []
     for n in range(rounds):
         start = time.perf_counter()
@@ -80,9 +128,13 @@ def bench_crypto(rounds: int) -> tuple[float, float]:
         sealed = crypto.seal(
             content_key, sealing.encode_body(BODY), sealing.message_aad(1, n, Direction.STUDENT)
         )
-        envelopes = [
-            crypto.wrap_key(content_key, p, sealing.envelope_context(1, n, i)) for i, p in enumerate(publics)
-        ]
+        if seal_envelopes is not None:
+            envelopes = seal_envelopes(content_key, 1, n, list(enumerate(publics)))
+        else:
+            envelopes = [
+                crypto.wrap_key(content_key, p, sealing.envelope_context(1, n, i))
+                for i, p in enumerate(publics)
+            ]
         seal_times.append(time.perf_counter() - start)
         start = time.perf_counter()
         key = crypto.unwrap_key(envelopes[2], keys[2], sealing.envelope_context(1, n, 2))
@@ -91,7 +143,9 @@ def bench_crypto(rounds: int) -> tuple[float, float]:
     return statistics.median(seal_times) * 1e6, statistics.median(open_times) * 1e6
 
 
-async def bench_cases(url: str, count: int) -> dict[str, float]:
+async def bench_cases(url: str, count: int, *, profile: bool = False) -> dict[str, object]:
+    """Cases created, lists and reads per second, one transaction each, one at a time; SQL statements
+    per case created; with `profile`, the top of a profile of 100 more cases created."""
     await migrations.upgrade(url)
     db = Database.connect(url)
     try:
@@ -106,17 +160,25 @@ async def bench_cases(url: str, count: int) -> dict[str, float]:
                 await officers.create_officer(
                     session, keys, display_name=f"Sgt. {n}", role=Role.SUPERVISOR, now=NOW
                 )
-        start = time.perf_counter()
-        opened = []
-        for n in range(count):
+
+        async def create(n: int) -> intake.OpenedCase:
             async with db.transaction() as session:
-                opened.append(
-                    await intake.open_case(
-                        session, keys, POLICY, school_id=school.id, kind=CaseKind.REPORT,
-                        intent="report_weapon", urgent=n % 5 == 0, body=BODY, notify_chat_id=None, now=NOW,
-                    )
+                return await intake.open_case(
+                    session, keys, POLICY, school_id=school.id, kind=CaseKind.REPORT,
+                    intent="report_weapon", urgent=n % 5 == 0, body=BODY, notify_chat_id=None, now=NOW,
                 )  # fmt: skip
+
+        statements = 0
+
+        def count_statement(*_: object) -> None:
+            nonlocal statements
+            statements += 1
+
+        event.listen(db.engine.sync_engine, "before_cursor_execute", count_statement)
+        start = time.perf_counter()
+        opened = [await create(n) for n in range(count)]
         created = time.perf_counter() - start
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count_statement)
         start = time.perf_counter()
         for _ in range(count):
             async with db.transaction() as session:
@@ -127,14 +189,42 @@ async def bench_cases(url: str, count: int) -> dict[str, float]:
             async with db.transaction() as session:
                 await reading.read_case_as_officer(session, keys, case.case_id, officer)
         read = time.perf_counter() - start
-        assert len(listed) == 50
-        return {"create": count / created, "list": count / listing, "read": count / read}
+        assert len(listed) == min(50, count)
+        result: dict[str, object] = {
+            "create": count / created,
+            "list": count / listing,
+            "read": count / read,
+            "statements": statements / count,  # BEGIN counted, COMMIT not (the driver's own call)
+        }
+        if profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            for n in range(100):
+                await create(n)
+            profiler.disable()
+            result["profile"] = _profile_top(profiler, "cumulative", 14)
+        return result
     finally:
         await db.close()
 
 
-async def bench_stats(url: str, rows_wanted: int, schools_count: int) -> dict[str, float]:
-    """Load `rows_wanted` statistic rows, then time `sro stats` queries."""
+def _profile_top(profiler: cProfile.Profile, order: str, lines: int) -> list[str]:
+    """The profile's top entries of our own code (casework, storage): 'calls, cumulative s, function'."""
+    stats = pstats.Stats(profiler, stream=io.StringIO())
+    rows = []
+    for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        for package in ("casework/", "storage/"):
+            if f"/{package}" in filename:
+                where = filename[filename.index(f"/{package}") + 1 :]
+                rows.append((cumulative if order == "cumulative" else own, calls, f"{where}:{line}({name})"))
+    rows.sort(reverse=True)
+    return [f"{calls} | {seconds:.3f} | `{where}`" for seconds, calls, where in rows[:lines]]
+
+
+async def bench_stats(
+    url: str, rows_wanted: int, schools_count: int, *, full: bool = True, profile: bool = False
+) -> dict[str, float]:
+    """Load `rows_wanted` statistic rows, then time `sro stats` queries (`full`: also all months)."""
     await migrations.upgrade(url)
     db = Database.connect(url)
     rng = random.Random(7)  # noqa: S311 (synthetic data)
@@ -184,6 +274,8 @@ async def bench_stats(url: str, rows_wanted: int, schools_count: int) -> dict[st
             ("month_one_school", StatsQuery(newest, newest + timedelta(days=27), "S000", Granularity.MONTH)),
             ("all_months_all_schools", StatsQuery(date(2023, 1, 1), settled, None, Granularity.MONTH)),
         ):
+            if label == "all_months_all_schools" and not full:
+                continue
             async with db.transaction() as session:
                 await session.execute(delete(ProtectedMonth))  # the first query finds the cache empty
             for run in ("first", "cached"):
@@ -195,6 +287,8 @@ async def bench_stats(url: str, rows_wanted: int, schools_count: int) -> dict[st
                 assert (protected > 0) if run == "first" else (protected == 0)
                 print(f"{label} {run}: {timings[f'{label}_{run}_s']:.2f} s", flush=True)  # noqa: T201
             timings[f"{label}_school_months"] = float(report.cached_school_months)
+        if profile:
+            timings["profile"] = await _profile_protection(db, newest, 10)  # type: ignore[assignment]
         months = months_between(date(2023, 1, 1), settled)
         timings["months"] = float(len(months))
         timings["schools"] = float(schools_count)
@@ -202,6 +296,22 @@ async def bench_stats(url: str, rows_wanted: int, schools_count: int) -> dict[st
         return timings
     finally:
         await db.close()
+
+
+async def _profile_protection(db: Database, month: date, school_months: int) -> list[str]:
+    """The top of a profile of protecting `school_months` school-months of `month` in this process."""
+    async with db.transaction() as session:
+        rows = await report_module._statistic_rows(session, [month], None)
+    tasks = [
+        pool.Task(m, school, [BaseRow(school, *row) for row in school_rows])
+        for (m, school), school_rows in sorted(rows.items())[:school_months]
+    ]
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for task in tasks:
+        pool.protect_encoded(task)
+    profiler.disable()
+    return _profile_top(profiler, "own", 12)
 
 
 def _share_without_small_counts(values: list[dict[str, object]], settled: date) -> float:
@@ -253,57 +363,113 @@ def _poisson(rng: random.Random, lam: float) -> int:
     return k
 
 
-async def main(args: argparse.Namespace) -> None:
-    lines = [
-        f"Measured by `make bench-storage` (`python -m devtools.bench.storage`) "
-        f"on {date.today().isoformat()}, "  # noqa: DTZ011
-        f"at {git_revision()} on {machine()}.",
-        "",
-    ]
+Results = dict[str, Any]
+PG_NAME, SQLITE_NAME = "PostgreSQL 15", "SQLite (WAL, file)"
+
+
+async def measure(args: argparse.Namespace) -> Results:
+    """Every figure of the "Case store" section, measured with whatever code is importable."""
+    floor = bench_floor(max(1, args.crypto_rounds // 10))
     seal_us, open_us = bench_crypto(args.crypto_rounds)
-    lines += [
-        "| operation | median |",
-        "|---|---|",
-        f"| seal one message (content key, AES-256-GCM, 5 X25519 envelopes) | {seal_us:.0f} µs |",
-        f"| open one message (unwrap one envelope, decrypt) | {open_us:.0f} µs |",
-        "",
-    ]
-    print(lines[-4:-1], flush=True)  # noqa: T201
-    targets: list[tuple[str, str | None]] = [("SQLite (WAL, file)", None)]
-    pg = os.environ.get("TEST_DATABASE_URL")
-    targets.append(("PostgreSQL 15", pg))
-    lines += [
-        "| database | cases created/s | case lists/s (50 per list) | cases read/s (decrypted) |",
-        "|---|---|---|---|",
-    ]
+    results: Results = {"floor": floor, "seal_us": seal_us, "open_us": open_us, "cases": {}}
+    print(f"floor {floor}; seal {seal_us:.0f} µs; open {open_us:.0f} µs", flush=True)  # noqa: T201
     with tempfile.TemporaryDirectory() as tmp:
-        for name, url in targets:
-            if name.startswith("PostgreSQL") and url is None:
-                lines.append(f"| {name} | not measured: TEST_DATABASE_URL unset | | |")
+        for name, url in ((SQLITE_NAME, None), (PG_NAME, os.environ.get("TEST_DATABASE_URL"))):
+            if name == PG_NAME and url is None:
                 continue
             url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'cases.db'}"
             if url.startswith("postgresql"):
                 url = await _fresh_pg(url, "sro_bench_cases")
-            result = await bench_cases(url, args.cases)
-            lines.append(f"| {name} | {result['create']:.0f} | {result['list']:.0f} | {result['read']:.0f} |")
-            print(lines[-1], flush=True)  # noqa: T201
-        stats_url = f"sqlite+aiosqlite:///{Path(tmp) / 'stats.db'}"
-        load_before = os.getloadavg()[0]
-        timing = await bench_stats(stats_url, args.stats_rows, args.schools)
-        load_after = os.getloadavg()[0]
-    t = timing
+            results["cases"][name] = await bench_cases(url, args.cases, profile=name == SQLITE_NAME)
+            print(name, {k: v for k, v in results["cases"][name].items() if k != "profile"}, flush=True)  # noqa: T201
+        if args.stats_rows:
+            stats_url = f"sqlite+aiosqlite:///{Path(tmp) / 'stats.db'}"
+            load_before = os.getloadavg()[0]
+            results["stats"] = await bench_stats(
+                stats_url, args.stats_rows, args.schools, full=not args.no_full_stats, profile=True
+            )
+            results["stats"]["load"] = [load_before, os.getloadavg()[0]]
+    return results
+
+
+def run_baseline(revision: str, args: argparse.Namespace) -> Results:
+    """`measure` on `revision`'s code: this file run with a git worktree of it first on the path."""
+    root = Path(__file__).resolve().parents[2]
+    with tempfile.TemporaryDirectory() as tmp:
+        tree, out = Path(tmp) / "baseline", Path(tmp) / "baseline.json"
+        git = ["git", "-C", str(root), "worktree"]
+        subprocess.run([*git, "add", "--detach", str(tree), revision], check=True, capture_output=True)  # noqa: S603
+        try:
+            command = [
+                sys.executable, str(Path(__file__).resolve()), "--json", str(out),
+                "--crypto-rounds", str(args.crypto_rounds), "--cases", str(args.cases),
+                "--stats-rows", str(args.stats_rows), "--schools", str(args.schools), "--no-full-stats",
+            ]  # fmt: skip
+            subprocess.run(command, check=True, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})  # noqa: S603
+            return dict(json.loads(out.read_text()))
+        finally:
+            subprocess.run([*git, "remove", "--force", str(tree)], check=False, capture_output=True)  # noqa: S603
+
+
+def _ratio(new: float, old: float | None) -> str:
+    return f"×{new / old:.1f}" if old else ""
+
+
+def _crypto_lines(now: Results, before: Results | None) -> list[str]:
+    def row(label: str, value: Callable[[Results], float], unit: str = " µs") -> str:
+        old = f"{value(before):.1f}{unit}" if before else ""
+        return f"| {label} | {old} | {value(now):.1f}{unit} |"
+
+    def five(r: Results) -> float:
+        return float(r["seal_us"]) / (5 * float(r["floor"]["agreement"]))
+
+    return [
+        "| operation (median) | before | now |",
+        "|---|---|---|",
+        row("X25519 key agreement (the floor; `cryptography`, OpenSSL)", lambda r: r["floor"]["agreement"]),
+        row("X25519 key generation (an ephemeral key)", lambda r: r["floor"]["keygen"]),
+        row("HKDF-SHA256 (one wrapping key)", lambda r: r["floor"]["hkdf"]),
+        row("AES-256-GCM (one 32-byte key wrapped)", lambda r: r["floor"]["aes_gcm_key"]),
+        row("seal one message for 5 readers (content key, AES-256-GCM, 5 envelopes)", lambda r: r["seal_us"]),
+        row("sealing ÷ 5 key agreements measured in the same run", five, "×"),
+        row("open one message (one key agreement, unwrap, decrypt)", lambda r: r["open_us"]),
+    ]
+
+
+def _cases_lines(now: Results, before: Results | None) -> list[str]:
+    lines = [
+        "| database | cases created/s before | now | ratio | SQL statements per case before | now "
+        "| case lists/s (50 per list) | cases read/s (decrypted) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name in (SQLITE_NAME, PG_NAME):
+        new = now["cases"].get(name)
+        if new is None:
+            lines.append(f"| {name} | not measured: TEST_DATABASE_URL unset | | | | | | |")
+            continue
+        old = (before or {}).get("cases", {}).get(name, {})
+        lines.append(
+            f"| {name} | {old.get('create', 0):.0f} | {new['create']:.0f} "
+            f"| {_ratio(new['create'], old.get('create'))} | {old.get('statements', 0):.0f} "
+            f"| {new['statements']:.0f} | {new['list']:.0f} | {new['read']:.0f} |"
+        )
+    return lines
+
+
+def _stats_lines(now: Results, before: Results | None) -> list[str]:
+    t = now["stats"]
+    old = (before or {}).get("stats", {})
     full = "all_months_all_schools"
-    lines += [
-        "",
+    lines = [
         f"`sro stats` over {t['rows']:,.0f} statistic rows (SQLite; {t['schools']:.0f} schools x 23 intents, "
         f"{t['months']:.0f} settled months of days; loaded in {t['load_s']:.0f} s). First: the cache of "
         f"protected months is empty, months are protected on {usable_cores()} cores. Cached: the same "
-        "query again. Before: the same queries before the cache, the faster audit and the worker "
-        f"processes (measured {BEFORE['date']}, one core). Load average {load_before:.1f} before and "
-        f"{load_after:.1f} after these queries (other processes share the cores).",
+        "query again. Before: the same first query on the baseline's code, in the same run. Load "
+        f"average {t['load'][0]:.1f} before and {t['load'][1]:.1f} after these queries (other processes "
+        "share the cores).",
         "",
-        "| query | before | first | cached |",
-        "|---|---|---|---|",
+        "| query | before (first) | first | ratio | cached |",
+        "|---|---|---|---|---|",
     ]
     for label, name in (
         ("month_all_schools", "newest month, all schools, `--by month`"),
@@ -311,19 +477,82 @@ async def main(args: argparse.Namespace) -> None:
         ("month_one_school", "newest month, one school, `--by month`"),
         (full, f"all {t['months']:.0f} months, all schools, `--by month`"),
     ):
-        first, cached = _seconds(t[f"{label}_first_s"]), _seconds(t[f"{label}_cached_s"])
-        lines.append(f"| {name} | {BEFORE[label]} | {first} | {cached} |")
-    per_school_month = t[f"{full}_first_s"] / t[f"{full}_school_months"]
+        if f"{label}_first_s" not in t:
+            continue
+        first = t[f"{label}_first_s"]
+        was = old.get(f"{label}_first_s")
+        lines.append(
+            f"| {name} | {_seconds(was) if was else 'not measured'} | {_seconds(first)} "
+            f"| {_ratio(was, first) if was else ''} | {_seconds(t[f'{label}_cached_s'])} |"
+        )
+    if f"{full}_first_s" in t:
+        per_school_month = t[f"{full}_first_s"] / t[f"{full}_school_months"]
+        lines += [
+            "",
+            f"Protection takes about {per_school_month:.2f} s of wall time per school-month on a cold cache "
+            f"({t[f'{full}_school_months']:.0f} school-months in the full query).",
+        ]
     lines += [
         "",
-        f"Protection takes about {per_school_month:.2f} s of wall time per school-month on a cold cache "
-        f"({t[f'{full}_school_months']:.0f} school-months in the full query). A cached query still reads "
-        "the months' rows, to check their fingerprints. A `--school` query protects (or reads) that "
-        "school's months only: schools are protected independently. School-months with no count of 1 to 4 "
-        f"at any level skip protection altogether: {100 * t['without_small_counts']:.1f}% of this data set.",
+        "A cached query still reads the months' rows, to check their fingerprints. A `--school` query "
+        "protects (or reads) that school's months only: schools are protected independently. "
+        "School-months with no count of 1 to 4 at any level skip protection altogether: "
+        f"{100 * t['without_small_counts']:.1f}% of this data set.",
     ]
+    return lines
+
+
+def _profile_lines(
+    title: str, key: Callable[[Results], list[str] | None], now: Results, before: Results | None
+) -> list[str]:
+    lines = ["", title, ""]
+    for label, results in (("Before", before), ("Now", now)):
+        entries = key(results) if results else None
+        if entries:
+            lines += [
+                f"{label}:",
+                "",
+                "| calls | seconds | function |",
+                "|---|---|---|",
+                *(f"| {e} |" for e in entries),
+                "",
+            ]
+    return lines
+
+
+def write_doc(args: argparse.Namespace, now: Results, before: Results | None) -> None:
+    """The "Case store" section of docs/benchmarks.md from both runs' figures."""
+    revision = f"`{args.baseline}` (before) and " if args.baseline else ""
+    lines = [
+        f"Measured by `make bench-storage` (`python -m devtools.bench.storage`) "
+        f"on {date.today().isoformat()}, "  # noqa: DTZ011
+        f"at {revision}{git_revision()} (now) on {machine()}; before and now in the same run, one "
+        "after the other. Medians where a figure is timed more than once.",
+        "",
+        *_crypto_lines(now, before),
+        "",
+        "Sealing uses one ephemeral key per message (envelope version 2): N readers cost N+1 scalar "
+        "multiplications (the ephemeral key, then one agreement each) instead of 2N; each reader's "
+        "wrapping key is bound to their public key, the ephemeral key and the case/message/reader "
+        "context (HKDF info and AEAD associated data). Version 1 envelopes still open.",
+        "",
+        *_cases_lines(now, before),
+        "",
+        "Cases are created one at a time, one transaction each, as the bot does for one student.",
+    ]
+    lines += _profile_lines(
+        "Top of the profile of 100 cases created on SQLite (our code, cumulative seconds under cProfile):",
+        lambda r: r["cases"].get(SQLITE_NAME, {}).get("profile"), now, before,
+    )  # fmt: skip
+    if "stats" in now:
+        lines += ["", *_stats_lines(now, before)]
+        lines += _profile_lines(
+            "Top of the profile of protecting 10 school-months of the newest month in one process "
+            "(own seconds under cProfile; `highspy` is the LP solver):",
+            lambda r: r.get("stats", {}).get("profile"), now, before,
+        )  # fmt: skip
     write_section("Case store", "\n".join(lines))
-    print("\n".join(lines[-11:]))  # noqa: T201
+    print("\n".join(lines))  # noqa: T201
 
 
 MESSAGES_PER_CASE = 10
@@ -507,8 +736,21 @@ if __name__ == "__main__":
     parser.add_argument("--cases", type=int, default=300)
     parser.add_argument("--stats-rows", type=int, default=1_000_000)
     parser.add_argument("--schools", type=int, default=60)
+    parser.add_argument("--no-full-stats", action="store_true", help="Skip the all-months `sro stats` query.")
+    parser.add_argument(
+        "--baseline", help="A git revision measured first, side by side (its code, this file)."
+    )
+    parser.add_argument("--json", help="Only measure, and write the figures to this file.")
     parser.add_argument("--rotation-only", action="store_true", help="Only the key rotation benchmark.")
     parser.add_argument("--rotation-messages", type=int, default=100_000)
     parser.add_argument("--rotation-batch", type=int, default=rewrap.BATCH_SIZE)
     parsed = parser.parse_args()
-    asyncio.run(bench_rotation_section(parsed) if parsed.rotation_only else main(parsed))
+    if parsed.rotation_only:
+        asyncio.run(bench_rotation_section(parsed))
+    else:
+        baseline = run_baseline(parsed.baseline, parsed) if parsed.baseline else None
+        figures = asyncio.run(measure(parsed))
+        if parsed.json:
+            Path(parsed.json).write_text(json.dumps(figures, default=str))
+        else:
+            write_doc(parsed, figures, baseline)
