@@ -16,7 +16,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 export RASA_TELEMETRY_ENABLED := false
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 
-.PHONY: help setup run demo-reset test test-fast lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-fuzz clean
+.PHONY: help setup run demo-reset test test-fast lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-evidence bench-fuzz clean
 
 help:
 	@echo "make run        start SRO Connect (local demo when TELEGRAM_BOT_TOKEN is unset)"
@@ -26,6 +26,7 @@ help:
 	@echo "make nlu-eval   evaluate the NLU model; writes docs/nlu-report.md"
 	@echo "make bench-nlu  benchmark the Rasa server and the classifier; writes docs/benchmarks.md"
 	@echo "make bench-storage, make bench-load   the case store; many students at once"
+	@echo "make bench-evidence  strip, seal, open and OCR images (docs/benchmarks.md)"
 	@echo "make bench-fuzz 100,000 generated Telegram updates fed to the bot"
 	@echo "make setup      only set up (venvs, trained model)"
 
@@ -95,6 +96,9 @@ bench-nlu: setup
 
 bench-storage: setup
 	@eval "$$(scripts/test-postgres)" && $(PY) -m devtools.bench.storage
+
+bench-evidence: setup
+	@$(PY) -m devtools.bench.evidence
 
 bench-load: setup
 	@PTB_TIMEDELTA=true $(PY) -m devtools.bench.load
