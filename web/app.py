@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import csv
 import io
+import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -40,7 +41,10 @@ from web.figures import NotYours, school_codes
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "sro_session"
-FORM_COOKIE = "sro_form"  # the double-submit CSRF token of the sign-in and setup forms
+FORM_COOKIE = "sro_form"
+FORM_TOKEN_SHAPE = re.compile(
+    r"[A-Za-z0-9_-]{43}"
+)  # secrets.token_urlsafe(32)  # the double-submit CSRF token of the sign-in and setup forms
 NAV = [
     ("overview", "/", texts.OVERVIEW_TITLE),
     ("schools", "/schools", texts.SCHOOLS_TITLE),
@@ -91,8 +95,14 @@ class Dashboard:
         )
 
     def form_page(self, request: Request, name: str, status: int = 200, **context: Any) -> Response:
-        """A sign-in or setup form, with a fresh double-submit token in a cookie and in the form."""
-        token = secrets.token_urlsafe(32)
+        """A sign-in or setup form, with the double-submit token in a cookie and in the form.
+
+        The browser's token is kept if it has one: a page loaded in another tab (or the browser's own
+        favicon request, redirected to the sign-in page) must not invalidate a form already shown.
+        """
+        token = request.cookies.get(FORM_COOKIE, "")
+        if not FORM_TOKEN_SHAPE.fullmatch(token):
+            token = secrets.token_urlsafe(32)
         response = self.render(request, name, status, form_token=token, **context)
         self.set_cookie(response, FORM_COOKIE, token)
         return response

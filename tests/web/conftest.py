@@ -18,6 +18,7 @@ import pytest
 from casework import schools
 from casework.schools import NewSchool
 from casework.stats import recording
+from casework.stats.periods import last_settled_day, month_start
 from storage.db import Database
 from storage.models import ResponseMeasure, ResponseTime, WebRole
 from tests.storage.fixtures import Templates
@@ -39,12 +40,13 @@ class Person:
     secret: str | None
 
 
-def seed_counts() -> dict[tuple[str | None, str, date, bool], int]:
-    """A small program: a big school, a middle one, a small one with a weapons report of 2."""
+def seed_counts(last: date = date(2025, 4, 9)) -> dict[tuple[str | None, str, date, bool], int]:
+    """A small program over the 100 days to `last`: a big school, a middle one, and a small one with a
+    weapons report of 2."""
     cells: dict[tuple[str | None, str, date, bool], int] = {}
-    day = date(2025, 1, 1)
+    day = last - timedelta(days=98)
     n = 0
-    while day <= date(2025, 4, 9):
+    while day <= last:
         n += 1
         if day.weekday() < 5:
             cells[("BIG", "greet", day, False)] = 3 + n % 4
@@ -55,29 +57,37 @@ def seed_counts() -> dict[tuple[str | None, str, date, bool], int]:
             if n % 9 == 0:
                 cells[("MID", "report_weapon", day, True)] = 1
         day += timedelta(days=1)
-    cells[("SML", "report_weapon", date(2025, 2, 12), True)] = 2
+    cells[
+        (
+            "SML",
+            "report_weapon",
+            month_start(last_settled_day(last + timedelta(days=1))) + timedelta(days=11),
+            True,
+        )
+    ] = 2
     return {cell: count for cell, count in cells.items() if count}
 
 
-async def seed(db: Database) -> dict[str, int]:
+async def seed(db: Database, today: date = date(2025, 4, 10)) -> dict[str, int]:
     """Schools, counts, response times, and one officer covering BIG, all through the domain API."""
+    settled = month_start(last_settled_day(today))
     async with db.transaction() as session:
         ids = {
             code: (await schools.add_school(session, NewSchool.checked(f"{code} Secondary", code), NOW)).id
             for code in SCHOOLS
         }
-        for (code, intent, day, urgent), count in seed_counts().items():
+        for (code, intent, day, urgent), count in seed_counts(today - timedelta(days=1)).items():
             for _ in range(count):
                 await recording.record(
                     session, school_id=ids[code] if code else None, intent=intent, urgent=urgent, day=day
                 )
-        # Twelve waits in March for BIG: enough cases for times to be published (10 or more).
+        # Twelve waits in the last settled month for BIG: enough cases for times to be published (10+).
         for minutes in range(12):
             for measure in ResponseMeasure:
                 session.add(
                     ResponseTime(
                         school_id=ids["BIG"],
-                        day=date(2025, 3, 3 + minutes),
+                        day=settled + timedelta(days=2 + minutes),
                         measure=measure,
                         seconds=600 + 60 * minutes,
                     )
