@@ -27,14 +27,15 @@ from casework.evidence import (
     store_image,
     strip_image,
 )
+from casework.evidence.sealing import open_image
 from casework.evidence.strip import StrippedImage
 from casework.policy import CasePolicy
 from casework.vault import crypto
 from casework.vault.keys import KeyRing
 from casework.vault.master_key import MasterKey
 from storage.db import Database
-from storage.models import CaseMessage, EvidenceImage, Outcome
-from tests.casework.test_key_rotation import rotate
+from storage.models import CaseMessage, EvidenceImage, KeyEnvelope, Outcome
+from tests.casework.test_key_rotation import Backup, rotate, take_backup
 from tests.casework.world import build_world, open_report
 
 GPS_LATITUDE = (45.0, 30.0, 12.34)
@@ -253,8 +254,38 @@ async def test_images_are_purged_with_their_case(
         assert await session.scalar(select(func.count()).select_from(CaseMessage)) == 0
 
 
+async def image_attack(database: Database, leaked: MasterKey, backup: Backup, case_id: int) -> bytes | None:
+    """Old master key + old backup against the CURRENT database: the case's first image, or None."""
+    private = {
+        officer_id: crypto.private_key_from_bytes(
+            leaked.unseal("officer-private-key", str(officer_id), sealed)
+        )
+        for officer_id, sealed in backup.officer_keys.items()
+    }
+    async with database.transaction() as session:
+        row = await session.scalar(
+            select(EvidenceImage).where(EvidenceImage.case_id == case_id).order_by(EvidenceImage.id).limit(1)
+        )
+        assert row is not None
+        message = await session.get(CaseMessage, row.message_id)
+        assert message is not None
+        envelopes = list(
+            await session.scalars(select(KeyEnvelope).where(KeyEnvelope.message_id == message.id))
+        )
+    for envelope in envelopes:
+        if envelope.officer_id is None or envelope.officer_id not in private:
+            continue
+        try:
+            return open_image(
+                message, envelope, row, [private[envelope.officer_id]], envelope.officer_id, 1
+            ).data
+        except crypto.DecryptionError:
+            continue
+    return None
+
+
 async def test_a_school_named_later_and_a_key_rotation_keep_images_readable_and_old_keys_out(
-    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime, master: MasterKey
 ) -> None:
     world = await build_world(database, keys, policy, now)
     opened = await open_report(database, keys, policy, now, None, "urgent, no school yet", urgent=True)
@@ -264,13 +295,26 @@ async def test_a_school_named_later_and_a_key_rotation_keep_images_readable_and_
         # The school is named after the image was sent: its officers get the image by the re-seal.
         await intake.assign_school(session, keys, policy, opened.case_id, world.north, now)
     async with database.transaction() as session:
+        seen = await images_for_officer(session, keys, opened.case_id, world.north_officer)
+    assert [i.data for i in seen] == [image.data]
+    backup = await take_backup(database)
+    assert (
+        await image_attack(database, master, backup, opened.case_id) == image.data
+    )  # control: in the backup
+    await rotate(database, keys, MasterKey.generate(), now + timedelta(minutes=5))
+    later = await open_report(database, keys, policy, now, world.north, "after the rotation")
+    async with database.transaction() as session:
+        await store_image(session, later.case_id, image, ocr_text=None, caption=None, now=now, notify=False)
+    # The leaked old key and the old backup open no image stored after the rotation...
+    assert await image_attack(database, master, backup, later.case_id) is None
+    # ...while every reader still opens every image, old and new.
+    async with database.transaction() as session:
+        for case_id in (opened.case_id, later.case_id):
+            for officer in (world.north_officer, world.supervisor):
+                assert [i.data for i in await images_for_officer(session, keys, case_id, officer)] == [
+                    image.data
+                ]
         assert [
             i.data for i in await images_for_officer(session, keys, opened.case_id, world.north_officer)
         ] == [image.data]
-    await rotate(database, keys, MasterKey.generate(), now + timedelta(minutes=5))
-    async with database.transaction() as session:
-        for officer in (world.north_officer, world.supervisor):
-            assert [i.data for i in await images_for_officer(session, keys, opened.case_id, officer)] == [
-                image.data
-            ]
         assert [i.data for i in await images_for_student(session, keys, opened.code)] == [image.data]
