@@ -83,8 +83,8 @@ async def uploads_only(world: World) -> None:
             assert call.params.get("photo", call.params.get("document")) == "<file>", call
 
 
-async def test_a_tip_arrives_with_its_images_after_its_text(scripted_world: World) -> None:
-    world = scripted_world
+async def test_a_tip_arrives_with_its_images_after_its_text(scripted_world_both: World) -> None:
+    world = scripted_world_both
     officer = await world.enroll("maple")
     photo, screenshot = exif_jpeg(1600, 1200), long_screenshot()
     assert has_gps(photo)  # positive control: the check below sees metadata when it is there
@@ -186,9 +186,9 @@ async def test_a_lost_answer_is_retried_and_the_image_arrives(scripted_world: Wo
     assert [c.outcome for c in await world.emu.calls(method="sendPhoto", chat=officer)] == ["fault", "ok"]
 
 
-async def test_an_image_recorded_before_a_crash_is_not_sent_again(scripted_world: World) -> None:
+async def test_an_image_recorded_before_a_crash_is_not_sent_again(scripted_world_both: World) -> None:
     """A crash between sending an image and marking its row: the recorded message is enough."""
-    world = scripted_world
+    world = scripted_world_both
     officer = await world.enroll("maple")
     opened = await open_tip_with_images(world, [exif_jpeg(), exif_jpeg(300, 400)])
     async with world.running():
@@ -247,8 +247,8 @@ async def test_a_students_later_image_reaches_the_officer_as_the_next_of_n(scrip
     assert added.raw["photo"]
 
 
-async def test_the_students_status_lists_the_images_and_shows_them_back(scripted_world: World) -> None:
-    world = scripted_world
+async def test_the_students_status_lists_the_images_and_shows_them_back(scripted_world_both: World) -> None:
+    world = scripted_world_both
     await world.enroll("maple")
     opened = await open_tip_with_images(world, [exif_jpeg(), exif_jpeg(400, 300)])
     student = await world.emu.user(first_name="Sam", started=True)
