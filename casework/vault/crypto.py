@@ -40,9 +40,11 @@ PUBLIC_KEY_SIZE = 32
 ENVELOPE_INFO = b"sro-connect envelope v1"
 ENVELOPE_INFO_V2 = b"sro-connect envelope v2|"
 ENVELOPE_V2 = 2
+_V2_PREFIX = bytes([ENVELOPE_V2])
 _V1_WRAPPED_SIZE = KEY_SIZE + TAG_SIZE  # a version-1 wrapped key: no version byte
 
 _RAW = serialization.Encoding.Raw
+_SHA256 = hashes.SHA256()  # stateless: one instance serves every derivation
 
 
 class DecryptionError(Exception):
@@ -77,7 +79,7 @@ def random_key() -> bytes:
 
 def derive_key(secret: bytes, info: bytes, *, salt: bytes | None = None, length: int = KEY_SIZE) -> bytes:
     """HKDF-SHA256: a key for one purpose (`info`) from a secret that serves several."""
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(secret)
+    return HKDF(algorithm=_SHA256, length=length, salt=salt, info=info).derive(secret)
 
 
 def keyed_hash(key: bytes, domain: bytes, data: bytes) -> bytes:
@@ -152,8 +154,9 @@ def wrap_key_for_all(content_key: bytes, recipients: Sequence[tuple[bytes, bytes
             raise ValueError("a recipient's public key is 32 bytes")
         shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public_key))
         label = _v2_label(ephemeral_public, recipient_public_key, context)
-        sealed = seal(derive_key(shared, label), content_key, label)
-        envelopes.append(Envelope(ephemeral_public, sealed.nonce, bytes([ENVELOPE_V2]) + sealed.ciphertext))
+        nonce = secrets.token_bytes(NONCE_SIZE)
+        wrapped = AESGCM(derive_key(shared, label)).encrypt(nonce, content_key, label)
+        envelopes.append(Envelope(ephemeral_public, nonce, _V2_PREFIX + wrapped))
     return envelopes
 
 

@@ -6,8 +6,8 @@ it (µs, median); case creation (with SQL statements per case and the top of
 its profile), listing and reading on SQLite and on PostgreSQL
 (TEST_DATABASE_URL, as `scripts/test-postgres` prints; skipped with a note
 when unset); and `sro stats` over 1,000,000 statistic rows. With
-`--baseline REV` (make bench-storage passes the commit before issue 11's
-storage work) the same measurements run first on that revision's code, in a
+`--baseline REV` (by default the commit before issue 11's storage work;
+`none` to skip) the same measurements run first on that revision's code, in a
 git worktree, so old and new are measured side by side on the same machine
 state. Writes the "Case store" section of docs/benchmarks.md, leaving other
 sections alone. `--json FILE` only measures and writes the figures (what the
@@ -364,6 +364,7 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 
 Results = dict[str, Any]
+BASELINE = "e8e3c7f"  # the last commit before issue 11's storage work (envelopes v2, fewer statements)
 PG_NAME, SQLITE_NAME = "PostgreSQL 15", "SQLite (WAL, file)"
 
 
@@ -738,7 +739,10 @@ if __name__ == "__main__":
     parser.add_argument("--schools", type=int, default=60)
     parser.add_argument("--no-full-stats", action="store_true", help="Skip the all-months `sro stats` query.")
     parser.add_argument(
-        "--baseline", help="A git revision measured first, side by side (its code, this file)."
+        "--baseline",
+        default=BASELINE,
+        help=f"A git revision measured first, side by side (its code, this file); 'none' to skip "
+        f"(default {BASELINE}: before issue 11's storage work).",
     )
     parser.add_argument("--json", help="Only measure, and write the figures to this file.")
     parser.add_argument("--rotation-only", action="store_true", help="Only the key rotation benchmark.")
@@ -748,6 +752,8 @@ if __name__ == "__main__":
     if parsed.rotation_only:
         asyncio.run(bench_rotation_section(parsed))
     else:
+        if parsed.baseline == "none" or parsed.json:
+            parsed.baseline = None
         baseline = run_baseline(parsed.baseline, parsed) if parsed.baseline else None
         figures = asyncio.run(measure(parsed))
         if parsed.json:
