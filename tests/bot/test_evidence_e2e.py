@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
+import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
@@ -253,3 +255,24 @@ async def test_cancel_keeps_nothing(scripted_world: World, script: ScriptedClass
         await finish_and_send(student)
         await world.settled()
     assert await stored_images(world) == []
+
+
+async def test_without_tesseract_images_are_still_taken_and_the_student_is_told(
+    scripted_world: World, script: ScriptedClassifier, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no tesseract anywhere on it
+    world = scripted_world
+    await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        await world.emu.send_photo(student.user, pattern_png())
+        assert "could not read any text" in (await student.then()).text
+        await until(student, QUESTION)
+        assert "with your report" in await answer_question(world, student, "No, keep it")
+        await finish_and_send(student)
+        await world.settled()
+    async with world.database() as (db, keys), db.transaction() as session:
+        case_id = await session.scalar(select(EvidenceImage.case_id))
+        assert case_id is not None
+        opened = await images_for_officer(session, keys, case_id, world.officers["maple"].id)
+    assert [i.ocr_text for i in opened] == [None]  # "could not be read", kept as such for the officer
