@@ -30,6 +30,8 @@ ENUM_COLUMNS = {
     ("outbox", "kind"),
     ("outbox", "status"),
     ("response_times", "measure"),
+    ("web_accounts", "role"),
+    ("web_login_failures", "scope"),
 }
 
 
