@@ -25,13 +25,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.policy import CasePolicy
 from casework.stats.cube import ALL_SCHOOLS, NO_SCHOOL, ZERO, Published
-from casework.stats.disclosure import Status, System, protect
+from casework.stats.disclosure import SMALL_MAX, Status, System, protect
 from casework.stats.disclosure_audit import AuditProblem, audit
 from casework.stats.periods import last_settled_day, month_end, month_start, months_between
 from storage import dialect
@@ -93,29 +94,39 @@ class FeedbackMonth:
 
 def protect_school_month(school: int, month: date, counts: dict[FeedbackAnswer, int]) -> FeedbackMonth:
     """The published form of one school-month: exact, `<5` or `x` per number, values of hidden ones 0."""
+    values = tuple(counts.get(answer, 0) for answer in ANSWERS)
+    shown = [
+        Published(value, status) if status == Status.EXACT else Published(0, status)
+        for value, status in zip((sum(values), *values), _statuses(values), strict=True)
+    ]
+    return FeedbackMonth(school, month, dict(zip(ANSWERS, shown[1:], strict=True)), shown[0])
+
+
+@lru_cache(maxsize=8192)
+def _statuses(values: tuple[int, ...]) -> tuple[Status, ...]:
+    """The statuses of (total, *answers): a function of the counts alone (the audit's seeds are fixed),
+    so a page of many school-months protects each distinct set of counts once."""
     system = System()
-    total = system.node(sum(counts.values()), level=1)
-    parts = [system.node(counts.get(answer, 0), level=0) for answer in ANSWERS]
-    system.equation(total, parts)
-    rows = [list(range(len(ANSWERS))), *[[i] for i in range(len(ANSWERS))]]  # base variables per number
+    total = system.node(sum(values), level=1)
+    system.equation(total, [system.node(value, level=0) for value in values])
+    if not any(1 <= value <= SMALL_MAX for value in system.values):
+        # Nothing of 1..4 to hide: every number is exact (as in stats_cube; most months of a big school).
+        return tuple(Status.EXACT for _ in system.values)
+    rows = [list(range(len(values))), *[[i] for i in range(len(values))]]  # base variables per number
     withhold: set[int] = set()
     for round_number in range(1, MAX_ROUNDS + 1):
         status = [Status(int(s)) for s in protect(system, withhold).status]
         problem = AuditProblem(
-            truth=[float(v) for v in system.values[1:]],
+            truth=[float(v) for v in values],
             rows=rows,
             values=system.values,
             status=status,
             level=system.level,
-            finest=[False, True, True, True],
+            finest=[False, *(True for _ in values)],
         )
         findings = audit(problem, set(), seed=round_number)
         if not findings:
-            shown = [
-                Published(v, s) if s == Status.EXACT else Published(0, s)
-                for v, s in zip(system.values, status, strict=True)
-            ]
-            return FeedbackMonth(school, month, dict(zip(ANSWERS, shown[1:], strict=True)), shown[0])
+            return tuple(status)
         before = len(withhold)
         for finding in findings:
             if finding.culprit is not None:
