@@ -80,19 +80,26 @@ def goes_as_document(width: int, height: int, size: int) -> bool:
 
 def ocr_button(case_id: int, index: int, language: str = catalog.DEFAULT_LANGUAGE) -> InlineKeyboardMarkup:
     """Under an image: show the text read in it (its callback data names the case and the image)."""
-    label = catalog.t("image_text_button", language)
+    label = catalog.t("officer_image_text_button", language)
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=f"o:ocr:{case_id}:{index}")]])
 
 
-def caption(key: str, image: OpenedImage, language: str = catalog.DEFAULT_LANGUAGE, **values: str) -> str:
-    """The caption: "📎 image k of n" (the catalog's `key`), then the student's own caption if it fits
-    whole in Telegram's 1,024 units; if not, a line saying where to read it (never cut)."""
+def caption(
+    key: str,
+    image: OpenedImage,
+    language: str = catalog.DEFAULT_LANGUAGE,
+    *,
+    with_caption: bool = True,
+    **values: str,
+) -> str:
+    """The caption: "📎 image k of n" (the catalog's `key`), then (`with_caption`) the student's own
+    caption if it fits whole in Telegram's 1,024 units; if not, a line saying where to read it (never cut)."""
     head: list[Fragment] = [Html(catalog.t(key, language, index=image.index, count=image.count, **values))]
-    if image.caption:
+    if image.caption and with_caption:
         parts = textparts.html_parts([*head, Html("\n"), image.caption], textparts.CAPTION_LIMIT)
         if len(parts) == 1:
             return parts[0]
-        head.append(Html("\n" + catalog.t("image_caption_long", language)))
+        head.append(Html("\n" + catalog.t("officer_image_caption_long", language)))
     return textparts.html_parts(head, textparts.CAPTION_LIMIT)[0]
 
 

@@ -161,7 +161,7 @@ async def show_images_button(turn: Turn, code_text: str) -> Step | None:
         await turn.say("status_images_gone")
         return turn.state.step
     for image in images:
-        caption = delivery_media.caption("status_image_caption", image, turn.language)
+        caption = delivery_media.caption("status_image_caption", image, turn.language, with_caption=False)
         media = delivery_media.MediaRendered(image, caption, None, delivery_media.file_name(image))
         turn.sent(await delivery_media.send_media(turn.context.bot, turn.chat_id, media))  # /forget
     logger.info("student.images_shown count=%d", len(images))

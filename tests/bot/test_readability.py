@@ -35,6 +35,8 @@ SAMPLES = {
     "value": "someone took my phone",
     "limit": "4000",
     "size": "4200",
+    "count": "2",  # images in a case
+    "index": "1",  # which image
 }
 
 TAG = re.compile(r"<[^>]+>")
