@@ -259,7 +259,7 @@ def poster_png(school_name: str, link: str, language: str = "en", dpi: int = PNG
             (text.x * scale, text.baseline * scale), text.line, fill=text.color, font=fonts[key], anchor="ms"
         )
     out = io.BytesIO()
-    image.save(out, format="PNG", dpi=(dpi, dpi), optimize=True)
+    image.save(out, format="PNG", dpi=(dpi, dpi))
     return out.getvalue()
 
 
