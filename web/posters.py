@@ -66,10 +66,10 @@ TEXTS = {
     ),
     "fr": PosterText(
         title="Un problème à l'école?",
-        lead="Écris à l'agent·e de police de ton école. Tu n'as pas à donner ton nom.",
+        lead="Écris à l'agent scolaire, le policier de ton école. Tu n'as pas à donner ton nom.",
         scan="Scanne avec la caméra de ton téléphone pour ouvrir la conversation dans Telegram.",
         open_link="Ou ouvre ce lien :",
-        private="L'agent·e ne sait jamais qui tu es. Telegram peut voir la conversation, comme toute appli.",
+        private="L'agent ne sait jamais qui tu es. Telegram peut voir la conversation, comme toute appli.",
         safety=(
             "En danger maintenant? Appelle le 911.",
             "Besoin de parler? Jeunesse, J'écoute : 1-800-668-6868, ou texte PARLER au 686868.",
