@@ -20,6 +20,8 @@ alerted too, instead of being retried forever.
 A crash between sending and marking leaves the row 'sending'; it is
 claimed again after OUTBOX_STALE_SECONDS: that one send may be repeated,
 nothing is lost.
+
+A case's images go each on its own row, after the tip's text (bot.delivery_media).
 """
 
 from __future__ import annotations

@@ -82,7 +82,10 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
         if row.kind == DeliveryKind.STUDENT_REPLY:
             return await _render_addition(session, services, row, chat_id, summary)
         first = await reading.first_message_as_officer(session, services.keys, row.case_id, row.officer_id)
-        images = await evidence.image_count(session, row.case_id)  # they follow, each on its own row
+        # A tip's images follow it, each on its own row (a reminder's officer has them already).
+        images = (
+            await evidence.image_count(session, row.case_id) if row.kind in delivery_media.TIP_KINDS else 0
+        )
     prefix = {
         DeliveryKind.ESCALATION: catalog.t("officer_escalated_prefix"),
         DeliveryKind.REMINDER: catalog.t("officer_reminder_prefix"),
