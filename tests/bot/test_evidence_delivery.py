@@ -207,8 +207,8 @@ async def test_an_image_recorded_before_a_crash_is_not_sent_again(scripted_world
     await world.emu.clear_calls()
     async with world.running():
         again = await world.emu.next_message(officer, timeout=30)
+        # Settled: both rows marked sent, so every upload they made is already in the call log.
         await eventually(lambda: settled(world, opened.case_id, 3), seconds=30)
-        await world.emu.assert_no_message(officer, within=1.0)
     assert again.raw["photo"]
     assert "Image 2 of 2" in again.text
     assert len(await world.emu.calls(method="sendPhoto", chat=officer)) == 1
