@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import zxingcpp
 from PIL import Image
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from app.logs import configure_logging
 from casework import links, schools
@@ -88,9 +88,9 @@ def logs() -> Iterator[Capture]:
 
 
 async def test_a_posters_link_preselects_its_school(
-    scripted_world: World, script: ScriptedClassifier, logs: Capture
+    scripted_world_both: World, script: ScriptedClassifier, logs: Capture
 ) -> None:
-    world = scripted_world
+    world = scripted_world_both
     script.says(QUESTION, "ask_officer", confidence=0.98)
     maple = await world.enroll("maple")
     lakeshore = await world.enroll("lakeshore")
@@ -215,12 +215,12 @@ def _bytes(value: Any) -> bytes:
 
 
 async def snapshot(world: World) -> Snapshot:
-    """Every row of every table (SQLite), to compare the database before and after one tap."""
+    """Every row of every table, to compare the database before and after one tap (either database)."""
     async with world.database() as (db, _keys), db.transaction() as session:
-        names = (await session.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))).scalars()
-        tables = sorted(n for n in names if not n.startswith("sqlite_"))
+        connection = await session.connection()
+        tables = sorted(await connection.run_sync(lambda sync: inspect(sync).get_table_names()))
         rows: Snapshot = {}
-        for table in tables:  # names read from sqlite_master, not typed by anyone
+        for table in tables:  # names read from the database itself, not typed by anyone
             rows[table] = {tuple(r) for r in (await session.execute(text(f'SELECT * FROM "{table}"'))).all()}  # noqa: S608
         return rows
 
@@ -240,9 +240,9 @@ async def close_case(world: World, officer: User) -> None:
 
 
 async def test_did_this_help_is_asked_once_after_close_and_only_counted(
-    scripted_world: World, script: ScriptedClassifier, logs: Capture
+    scripted_world_both: World, script: ScriptedClassifier, logs: Capture
 ) -> None:
-    world = scripted_world
+    world = scripted_world_both
     script.says(QUESTION, "ask_officer", confidence=0.98)
     officer = await world.enroll("maple")
     async with world.running():
