@@ -12,17 +12,38 @@ import yaml
 
 LOCALES = Path(__file__).with_name("locales")
 DEFAULT_LANGUAGE = "en"
+# The languages a student can choose (bot.student.language); each has bot/locales/<code>.yml.
+LANGUAGES = ("en", "fr")
+# Officers, supervisors and enrolling officers read English (issue 14): their texts live in en.yml
+# only, and every other language's file holds the student-facing texts.
+OFFICER_PREFIXES = ("officer_", "alert_", "enroll_")
 
 
 class MissingText(KeyError):
     """A key the code uses is not in the catalog: a bug, caught by the catalog tests."""
 
 
+def officer_facing(key: str) -> bool:
+    return key.startswith(OFFICER_PREFIXES)
+
+
 @cache
-def messages(language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+def own_texts(language: str) -> dict[str, str]:
+    """The texts written in `language`'s own file, nothing filled in from English."""
     path = LOCALES / f"{language}.yml"
     loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
     return {str(k): str(v) for k, v in loaded.items()}
+
+
+@cache
+def messages(language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """Every text in `language`: an unknown language is English, and a key its file lacks (the officer
+    texts; a student text added in English first, which the catalog tests catch) comes from English,
+    so a student never gets an error instead of an answer."""
+    english = own_texts(DEFAULT_LANGUAGE)
+    if language == DEFAULT_LANGUAGE or language not in LANGUAGES:
+        return english
+    return {**english, **own_texts(language)}
 
 
 def placeholders(template: str) -> set[str]:

@@ -42,12 +42,31 @@ def test_no_unused_texts() -> None:
 
 
 def test_every_language_has_the_same_keys_and_placeholders() -> None:
-    english = catalog.messages("en")
-    for path in catalog.LOCALES.glob("*.yml"):
-        other = catalog.messages(path.stem)
-        assert set(other) == set(english), path.name
-        for key, template in english.items():
-            assert catalog.placeholders(other[key]) == catalog.placeholders(template), (path.name, key)
+    """Each language's own file has every student-facing English key, with the same placeholders, and
+    nothing else: officer texts stay English (read from en.yml), and no English text is left behind
+    for a French student to stumble on (the catalog would fill it in from English)."""
+    english = catalog.own_texts("en")
+    student = {key for key in english if not catalog.officer_facing(key)}
+    languages = {path.stem for path in catalog.LOCALES.glob("*.yml")}
+    assert languages == set(catalog.LANGUAGES)
+    for language in sorted(languages - {"en"}):
+        other = catalog.own_texts(language)
+        assert not student - set(other), (language, "missing", sorted(student - set(other)))
+        assert not set(other) - student, (
+            language,
+            "not student-facing English keys",
+            sorted(set(other) - student),
+        )
+        for key in student:
+            assert catalog.placeholders(other[key]) == catalog.placeholders(english[key]), (language, key)
+
+
+def test_french_texts_are_french_and_officer_texts_english() -> None:
+    """A French student's texts come from fr.yml; officer texts asked in French are the English ones."""
+    assert catalog.t("school_set", "fr", school="X") != catalog.t("school_set", "en", school="X")
+    assert catalog.t("officer_ack_button", "fr") == catalog.t("officer_ack_button", "en")
+    # An unknown language (an unreadable saved state) answers in English rather than failing.
+    assert catalog.t("cancelled", "xx") == catalog.t("cancelled")
 
 
 def test_values_are_escaped_for_telegram_html() -> None:
@@ -60,11 +79,27 @@ def test_a_missing_key_is_a_clear_error() -> None:
         catalog.t("no_such_text")
 
 
+@pytest.mark.parametrize("language", catalog.LANGUAGES)
 @pytest.mark.parametrize("key", ["urgent_danger", "urgent_self_harm", "welcome", "nobody_can_receive"])
-def test_safety_texts_name_the_numbers(key: str) -> None:
-    text = catalog.t(key)
+def test_safety_texts_name_the_numbers(key: str, language: str) -> None:
+    text = catalog.t(key, language)
     assert "911" in text
     if key == "urgent_self_harm":
         assert "9-8-8" in text
         assert "1-800-668-6868" in text
         assert "686868" in text
+
+
+@pytest.mark.parametrize(
+    "key", ["urgent_self_harm", "urgent_ask_self_harm", "urgent_ask_unsure", "nobody_can_receive_crisis"]
+)
+def test_french_crisis_texts_name_french_services(key: str) -> None:
+    """Kids Help Phone's French name and texting keyword, and 9-8-8 said to answer in French."""
+    text = catalog.t(key, "fr")
+    assert "Jeunesse, J'écoute" in text
+    assert "PARLER" in text
+    assert "686868" in text
+    assert "9-8-8" in text
+    assert "en français" in text
+    assert "CONNECT" not in text
+    assert "Kids Help Phone" not in text
