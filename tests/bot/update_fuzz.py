@@ -846,7 +846,9 @@ def check(rig: Rig, case: Case, outcome: Outcome, report: Report) -> None:
     """The product's rules for one update; for malformed ones, only count what happened."""
     report.examples += 1
     report.kinds[case.label] = report.kinds.get(case.label, 0) + 1
-    refused = [f"{m} {s} {d}" for m, s, d in outcome.calls if s >= 400]
+    # A generated photo's file_id names no file Telegram holds (a real update's always does): the
+    # bot's getFile for it is refused, and the bot answers that it could not get the image.
+    refused = [f"{m} {s} {d}" for m, s, d in outcome.calls if s >= 400 and m != "getFile"]
     logged = [f"{r.name} {r.levelname} {r.getMessage()[:120]}" for r in outcome.records]
     if case.expect == "any":
         report.malformed += 1
