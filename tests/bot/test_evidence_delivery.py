@@ -12,13 +12,14 @@ import io
 from collections.abc import Sequence
 
 from PIL import Image
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
-from casework import evidence
+from casework import evidence, officers
 from casework.cases import intake
+from casework.cases.codes import CaseCode
 from casework.cases.intake import OpenedCase
 from devtools.emulator.client import Message, User
-from storage.models import CaseKind, Delivery, DeliveryKind, DeliveryPart, DeliveryStatus
+from storage.models import CaseKind, Delivery, DeliveryKind, DeliveryPart, DeliveryStatus, RateLimit
 from tests.bot.harness import World, eventually, now
 from tests.emulator.test_media_from_users import exif_jpeg, has_gps
 
@@ -150,6 +151,9 @@ async def test_an_image_refused_never_holds_back_the_tip_and_is_alerted(scripted
     assert "refused" in alert.text
     assert SECRET not in alert.text
     assert len(await world.emu.calls(method="sendPhoto", chat=officer, outcome="fault")) == 1  # it was hit
+    async with world.database() as (db, _keys), db.transaction() as session:
+        listed = {o.id: o for o in await officers.list_officers(session, now())}
+    assert not listed[world.officers["maple"].id].unreachable  # refused content never blames the officer
     statuses = [(r.kind, r.status) for r in await rows(world, opened.case_id) if r.kind != DeliveryKind.ALERT]
     assert statuses == [
         (DeliveryKind.TIP, DeliveryStatus.SENT),
@@ -296,3 +300,40 @@ async def test_an_answer_lost_after_the_upload_gives_a_duplicate_never_a_loss(sc
     captions = [f.caption or "" for f in await world.emu.received_files(officer)]
     assert len(captions) == 2
     assert all(c.startswith("📎 Image 1 of 1") for c in captions)
+
+
+async def test_a_forged_show_images_button_opens_nothing_and_counts_as_a_wrong_code(
+    scripted_world: World,
+) -> None:
+    """The button carries the case code; a modified client could send another. It opens nothing, and
+    counts like a wrong code typed to /status (which slows the chat down after a few)."""
+    world = scripted_world
+    await world.enroll("maple")
+    opened = await open_tip_with_images(world, [exif_jpeg()])
+    student = await world.emu.user(first_name="Sam", started=True)
+    async with world.running():
+        await world.emu.send_text(student, f"/status {opened.code}")
+        status = await world.emu.next_message(student, timeout=15)
+        # What a modified client can do: press the button with data of its own choosing.
+        assert world.emu.server is not None
+        stored = world.emu.server.world.chats[student.id].messages[status.message_id]
+        (button,) = [b for row in stored.data["reply_markup"]["inline_keyboard"] for b in row]
+        assert button["callback_data"] == f"images:{opened.code}"
+        button["callback_data"] = f"images:{CaseCode.new().display()}"
+        press = await world.emu.press(student, status, "📎 Show the images")
+        refused = await world.emu.wait_for(
+            student, lambda m: "could not show" in m.text, after=press, timeout=15
+        )
+        # Positive control: the real button, under a fresh /status, shows the image.
+        sent = await world.emu.send_text(student, f"/status {opened.code}")
+        again = await world.emu.wait_for(
+            student, lambda m: "Show the images" in str(m), after=sent, timeout=15
+        )
+        press = await world.emu.press(student, again, "📎 Show the images")
+        await world.emu.wait_for(student, lambda m: "Your image 1 of 1" in m.text, after=press, timeout=15)
+    assert "/status" in refused.text
+    assert len(await world.emu.received_files(student)) == 1
+    async with world.database() as (db, _keys), db.transaction() as session:
+        query = select(func.count()).select_from(RateLimit).where(RateLimit.bucket == "status-miss")
+        misses = await session.scalar(query)
+    assert misses == 1  # the forged press was counted as a wrong code (the real ones were not)
