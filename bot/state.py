@@ -106,8 +106,9 @@ class ChatState:
     # The closed case "Did this help?" was just asked about (bot.student.feedback): only here, sealed,
     # and only until the one tap, so that no answer is ever kept beside its case.
     feedback_case_id: int | None = None
-    # An image waiting for the student's one tap (is it intimate?): its file_id, message id, caption,
-    # OCR text and where it goes (bot.student.evidence). Only here, sealed; dropped once answered.
+    # Images waiting for the student's one tap (is it intimate?), by the student's message id: each
+    # its file_id, caption, OCR text and where it goes (bot.student.evidence). Only here, sealed;
+    # each dropped once answered.
     pending_image: dict[str, Any] | None = None
     language: str = "en"
 

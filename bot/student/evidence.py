@@ -38,11 +38,18 @@ from nlu.result import Classification
 
 logger = logging.getLogger(__name__)
 
-QUESTION_BUTTONS: list[list[Button]] = [
-    [("evidence_no_button", "img:no")],
-    [("evidence_yes_button", "img:yes")],
-    [("evidence_cancel_button", "img:cancel")],
-]
+MAX_PENDING = 10  # images waiting for their tap at once (an album of screenshots)
+
+
+def question_buttons(message_id: int) -> list[list[Button]]:
+    """The one-tap question's buttons, naming the student's message: each album image has its own."""
+    return [
+        [("evidence_no_button", f"img:no:{message_id}")],
+        [("evidence_yes_button", f"img:yes:{message_id}")],
+        [("evidence_cancel_button", f"img:cancel:{message_id}")],
+    ]
+
+
 MEGABYTE = 1024 * 1024
 DRAFT = "draft"  # where a pending image goes: the report being written...
 CASE = "case"  # ...or a case already sent (a follow-up, an urgent report's addition)
@@ -131,7 +138,9 @@ async def _receive(turn: Turn, message: Message, file_id: str, caption: str) -> 
     if not await _room(turn, target):
         await turn.say("evidence_too_many", limit=evidence.MAX_IMAGES_PER_CASE)
         return step
-    turn.state.pending_image = {
+    # Sealed in the chat's state, keyed by the student's message, until the tap (at most MAX_PENDING).
+    pending = dict(list((turn.state.pending_image or {}).items())[-(MAX_PENDING - 1) :])
+    pending[str(message.message_id)] = {
         "file_id": file_id,
         "message_id": message.message_id,
         "caption": caption or None,
@@ -139,9 +148,10 @@ async def _receive(turn: Turn, message: Message, file_id: str, caption: str) -> 
         "target": target[0],
         "case_id": target[1],
     }
+    turn.state.pending_image = pending
     if ocr_text is None:
         await turn.say("evidence_unreadable")
-    await turn.say("evidence_question", buttons=QUESTION_BUTTONS)
+    await turn.say("evidence_question", buttons=question_buttons(message.message_id))
     return step
 
 
@@ -181,22 +191,25 @@ async def _urgent(turn: Turn, text: str, result: Classification, net_intent: str
 
 
 async def on_button(update: Update, context: BotContext) -> None:
-    """Telegram entry point for the intimate-image question's buttons (img:no, img:yes, img:cancel)."""
+    """Telegram entry point for the intimate-image question's buttons (img:no|yes|cancel:<message id>)."""
     query = update.callback_query
     if query is None:
         return
-    choice = (query.data or "").partition(":")[2]
+    parts = (query.data or "").split(":")  # img:<choice>:<the student's message id>
+    choice, key = [*parts, "", ""][1:3]
 
     async def press(turn: Turn) -> Step | None:
-        pending = turn.state.pending_image
-        if pending is None or choice not in ("no", "yes", "cancel"):
+        held = turn.state.pending_image or {}
+        pending = held.get(key)
+        if not isinstance(pending, dict) or choice not in ("no", "yes", "cancel"):
             await query.answer(turn.text("stale_button"))
             if isinstance(query.message, Message):
                 await query.message.edit_reply_markup(reply_markup=None)
             return None
         await query.answer()
         await turn.remove_buttons()
-        turn.state.pending_image = None  # answered: the file_id goes, whatever the answer
+        # Answered: its file_id goes, whatever the answer.
+        turn.state.pending_image = {k: v for k, v in held.items() if k != key} or None
         if choice == "yes":
             await _intimate(turn, pending)
         elif choice == "no":

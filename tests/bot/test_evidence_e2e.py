@@ -226,7 +226,8 @@ async def test_forget_drops_a_pending_image_and_deletes_its_message(
         async with world.database() as (db, keys), db.transaction() as session:
             state = await drafts.load_state(session, keys, keys.pseudonym(student.user.id), now())
         assert state is not None
-        assert state["pending_image"]["message_id"] == sent.message.message_id  # control: it was held
+        held = state["pending_image"][str(sent.message.message_id)]
+        assert held["message_id"] == sent.message.message_id  # control: it was held
         question = next(m for m in await world.emu.messages(student.user) if QUESTION in m.text)
         await student.says("/forget")
         await world.settled()
@@ -276,3 +277,29 @@ async def test_without_tesseract_images_are_still_taken_and_the_student_is_told(
         assert case_id is not None
         opened = await images_for_officer(session, keys, case_id, world.officers["maple"].id)
     assert [i.ocr_text for i in opened] == [None]  # "could not be read", kept as such for the officer
+
+
+async def test_each_image_of_an_album_has_its_own_question(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """Two screenshots sent at once: each question acts on its own image, whatever order they're answered."""
+    world = scripted_world
+    await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        sent = await world.emu.send_album(student.user, [pattern_png(120, 60), pattern_png(90, 45)])
+        await until(student, QUESTION)
+        await until(student, QUESTION)
+        first, second = [m for m in await world.emu.messages(student.user) if QUESTION in m.text]
+        assert "Kids Help Phone" in (await student.taps(second, "Yes, it does")).text
+        await student.then()  # "I will tell the officer..."
+        assert "with your report" in (await student.taps(first, "No, keep it")).text
+        await finish_and_send(student)
+        await world.settled()
+        calls = await world.emu.calls()
+    deleted = [int(c.params["message_id"]) for c in calls if c.method == "deleteMessage"]
+    assert deleted == [sent[1].message.message_id]  # the second image's message, not the first's
+    images = await stored_images(world)
+    assert len(images) == 1
+    with Image.open(io.BytesIO(images[0][1])) as stored:
+        assert stored.size == (120, 60)  # the first image, kept
