@@ -15,7 +15,7 @@ from PIL import Image
 from sqlalchemy import delete, func, select, update
 
 from casework import evidence, officers
-from casework.cases import intake
+from casework.cases import intake, reading
 from casework.cases.codes import CaseCode
 from casework.cases.intake import OpenedCase
 from devtools.emulator.client import Message, User
@@ -337,3 +337,23 @@ async def test_a_forged_show_images_button_opens_nothing_and_counts_as_a_wrong_c
         query = select(func.count()).select_from(RateLimit).where(RateLimit.bucket == "status-miss")
         misses = await session.scalar(query)
     assert misses == 1  # the forged press was counted as a wrong code (the real ones were not)
+
+
+async def test_an_officer_answering_an_image_with_telegrams_reply_answers_its_case(
+    scripted_world: World,
+) -> None:
+    world = scripted_world
+    officer = await world.enroll("maple")
+    opened = await open_tip_with_images(world, [exif_jpeg()])
+    async with world.running():
+        _tip, image = await received(world, officer, 2)
+        sent = await world.emu.reply_to(officer, image, "Thanks, I am looking into it.")
+        answer = await world.emu.wait_for(
+            officer, lambda m: "Sent to the student" in m.text, after=sent, timeout=15
+        )
+    assert "MRS-1" in answer.text
+    async with world.database() as (db, keys), db.transaction() as session:
+        view = await reading.read_case_as_student(session, keys, opened.code)
+    assert [m.body.get("text") for m in view.messages if m.direction == "officer"] == [
+        "Thanks, I am looking into it."
+    ]
