@@ -2,6 +2,9 @@
 
 `python -m devtools.emulator --port 8081` runs it standalone; `devtools.emulator.client.Emulator` drives it
 (in-process or over HTTP); `python -m devtools.emulator.chat` is the terminal chat of the demo.
+Files follow Telegram's rules (devtools.emulator.media, .uploads): users send photos, files, albums,
+voice notes and videos; the bot fetches them with getFile (20 MB) and uploads photos (10 MB, sides),
+documents (50 MB) and albums (2-10); `Emulator.received_files` returns what a recipient downloads.
 """
 
 from devtools.emulator.client import (
