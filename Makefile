@@ -16,7 +16,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 export RASA_TELEMETRY_ENABLED := false
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 
-.PHONY: help setup run demo-reset test test-fast lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-evidence bench-fuzz clean
+.PHONY: help setup run demo-reset test test-fast lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-evidence bench-fuzz dashboard-shots clean
 
 help:
 	@echo "make run        start SRO Connect (local demo when TELEGRAM_BOT_TOKEN is unset)"
@@ -28,6 +28,7 @@ help:
 	@echo "make bench-storage, make bench-load   the case store; many students at once"
 	@echo "make bench-evidence  strip, seal, open and OCR images (docs/benchmarks.md)"
 	@echo "make bench-fuzz 100,000 generated Telegram updates fed to the bot"
+	@echo "make dashboard-shots  screenshots of every dashboard page (docs/dashboard/, shown in docs/dashboard.md)"
 	@echo "make setup      only set up (venvs, trained model)"
 
 # --- set-up -----------------------------------------------------------------
@@ -105,6 +106,11 @@ bench-load: setup
 
 bench-fuzz: $(VENV)/.installed
 	@PTB_TIMEDELTA=true $(PY) -m tests.bot.fuzz_bench
+
+# The dashboard's pages in Debian's Chromium, seeded through the domain API (tests/web/test_browser.py).
+dashboard-shots: $(VENV)/.installed
+	@SRO_DASHBOARD_SHOTS=docs/dashboard $(PY) -m pytest -q -p no:cacheprovider \
+		"tests/web/test_browser.py::test_every_page_in_a_browser_with_nothing_from_another_host"
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models/*.tar.gz models/*.inputs models/*.joblib var/rasa-cache

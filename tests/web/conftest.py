@@ -3,9 +3,11 @@ through web.accounts, and an HTTP client against the real ASGI app (httpx, no se
 
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -40,22 +42,33 @@ class Person:
     secret: str | None
 
 
-def seed_counts(last: date = date(2025, 4, 9)) -> dict[tuple[str | None, str, date, bool], int]:
+def seed_counts(
+    last: date = date(2025, 4, 9), *, busy: bool = False
+) -> dict[tuple[str | None, str, date, bool], int]:
     """A small program over the 100 days to `last`: a big school, a middle one, and a small one with a
-    weapons report of 2."""
+    weapons report of 2. `busy`: about four times the messages (for the screenshots: fewer small counts)."""
     cells: dict[tuple[str | None, str, date, bool], int] = {}
     day = last - timedelta(days=98)
     n = 0
     while day <= last:
         n += 1
-        if day.weekday() < 5:
+        if day.weekday() < 5 and busy:
+            cells[("BIG", "greet", day, False)] = 12 + n % 7
+            cells[("BIG", "report_bullying", day, False)] = 5 + n % 4
+            cells[("BIG", "report_fight", day, False)] = 5 + n % 3
+            cells[("BIG", "ask_officer", day, False)] = 6 + n % 5
+            cells[("BIG", "report_weapon", day, True)] = 5 + n % 2
+            cells[("MID", "greet", day, False)] = 8 + n % 5
+            cells[("MID", "report_drugs", day, False)] = 5 + n % 3
+            cells[("MID", "ask_officer", day, False)] = 5 + n % 3
+        elif day.weekday() < 5:
             cells[("BIG", "greet", day, False)] = 3 + n % 4
             cells[("BIG", "report_bullying", day, False)] = 1 + n % 3
             cells[("BIG", "ask_officer", day, False)] = 1 + n % 2
             cells[("MID", "greet", day, False)] = 2 + n % 3
             cells[("MID", "ask_officer", day, False)] = n % 2
-            if n % 9 == 0:
-                cells[("MID", "report_weapon", day, True)] = 1
+        if day.weekday() < 5 and n % 9 == 0:
+            cells[("MID", "report_weapon", day, True)] = 1
         day += timedelta(days=1)
     cells[
         (
@@ -68,7 +81,7 @@ def seed_counts(last: date = date(2025, 4, 9)) -> dict[tuple[str | None, str, da
     return {cell: count for cell, count in cells.items() if count}
 
 
-async def seed(db: Database, today: date = date(2025, 4, 10)) -> dict[str, int]:
+async def seed(db: Database, today: date = date(2025, 4, 10), *, busy: bool = False) -> dict[str, int]:
     """Schools, counts, response times, and one officer covering BIG, all through the domain API."""
     settled = month_start(last_settled_day(today))
     async with db.transaction() as session:
@@ -76,7 +89,7 @@ async def seed(db: Database, today: date = date(2025, 4, 10)) -> dict[str, int]:
             code: (await schools.add_school(session, NewSchool.checked(f"{code} Secondary", code), NOW)).id
             for code in SCHOOLS
         }
-        for (code, intent, day, urgent), count in seed_counts(today - timedelta(days=1)).items():
+        for (code, intent, day, urgent), count in seed_counts(today - timedelta(days=1), busy=busy).items():
             for _ in range(count):
                 await recording.record(
                     session, school_id=ids[code] if code else None, intent=intent, urgent=urgent, day=day
@@ -157,10 +170,37 @@ def copy_template(templates: Templates, tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+@dataclass(frozen=True)
+class Seeded:
+    path: Path
+    ids: dict[str, int]
+
+
+@pytest.fixture(scope="session")
+def seeded_template(migrated_templates: Templates, tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    """The migrated database with `seed`'s data, made once per run and copied for each test."""
+    where = tmp_path_factory.mktemp("web-seeded")
+    url = copy_template(migrated_templates, where)
+
+    async def fill() -> dict[str, int]:
+        db = Database.connect(url)
+        try:
+            return await seed(db)
+        finally:
+            await db.close()
+
+    # On a loop of its own in another thread: the first test asks for it from inside its running loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ids = pool.submit(asyncio.run, fill()).result()
+    return Seeded(where / "web.db", ids)
+
+
 @pytest.fixture
-async def site(migrated_templates: Templates, tmp_path: Path) -> AsyncIterator[Site]:
-    db = Database.connect(copy_template(migrated_templates, tmp_path))
-    ids = await seed(db)
+async def site(seeded_template: Seeded, tmp_path: Path) -> AsyncIterator[Site]:
+    path = tmp_path / "web.db"
+    shutil.copyfile(seeded_template.path, path)
+    db = Database.connect(f"sqlite+aiosqlite:///{path}")
+    ids = seeded_template.ids
     config = WebConfig(db=db, timezone=ZONE, base_url=BASE, clock=lambda: NOW)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(config)), base_url=BASE

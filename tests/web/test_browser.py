@@ -80,7 +80,7 @@ def dashboard(migrated_templates: Templates, tmp_path_factory: pytest.TempPathFa
 
     async def prepare() -> None:
         db = Database.connect(url)
-        await seed(db, datetime.now(UTC).date())
+        await seed(db, datetime.now(UTC).date(), busy=True)
         await db.close()
 
     run_apart(prepare())
