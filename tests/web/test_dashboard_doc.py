@@ -1,4 +1,4 @@
-"""docs/dashboard.md shows a screenshot of every dashboard page, and each one exists (make dashboard-shots)."""
+"""docs/dashboard.md shows a screenshot of every dashboard page, and each one exists."""
 
 from __future__ import annotations
 
