@@ -238,7 +238,7 @@ async def unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def unsupported(update: Update, context: BotContext) -> None:
-    """Stickers, voice notes, photos, documents...: say what is accepted."""
+    """Stickers, files that are not images, polls...: say what is accepted (images: bot.student.evidence)."""
     await _refuse_unless_urgent(update, context, "only_text")
 
 
