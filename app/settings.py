@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     telegram_pacing: bool = True
     # A delivery claimed this long ago and never marked sent belonged to a worker that died.
     outbox_stale_seconds: float = Field(default=60.0, gt=0)
+    # An update claimed from the durable inbox this long ago (lease renewed while it is handled)
+    # belonged to an instance that died: another instance, or the restarted one, handles it.
+    intake_lease_seconds: float = Field(default=30.0, gt=0)
     urgent_ack_minutes: float = Field(default=5.0, gt=0)
     # An urgent report sent before the student named a school waits this long for the answer,
     # then goes to the supervisors.

@@ -29,7 +29,7 @@ def main() -> int:
         message = "error: TELEGRAM_BOT_TOKEN is not set (make run starts a local demo without one)"
         print(message, file=sys.stderr)  # noqa: T201
         return 2
-    application = build_application(settings, background=[delivery_worker, housekeeping])
+    application = build_application(settings, background=[delivery_worker, housekeeping], durable=True)
     if settings.webhook_url:
         if settings.webhook_secret is None:
             print("error: WEBHOOK_SECRET is required with WEBHOOK_URL", file=sys.stderr)  # noqa: T201

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 from telegram import BotCommand, ChatMemberUpdated, LinkPreviewOptions, Update
@@ -25,6 +26,7 @@ from telegram.request import HTTPXRequest
 
 from app.settings import Settings
 from bot import catalog
+from bot.intake import DurableQueue, IntakeWorker
 from bot.officer import enrollment
 from bot.officer.handlers import officer_handlers
 from bot.pacing import Pacing
@@ -115,41 +117,72 @@ def register_handlers(application: BotApplication) -> None:
     application.add_error_handler(on_error)
 
 
+class _Lifecycle:
+    """What starts with the application (services, background work, the intake worker) and stops with it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        services: Services | None,
+        background: list[BackgroundTask],
+        queue: DurableQueue | None,
+    ) -> None:
+        self.settings, self.injected, self.background, self.queue = settings, services, background, queue
+        self.tasks: list[asyncio.Task[None]] = []
+        self.intake: IntakeWorker | None = None
+
+    async def post_init(self, application: BotApplication) -> None:
+        slot = application.bot_data
+        slot.services = self.injected or await Services.start(self.settings)
+        await application.bot.set_my_commands([BotCommand(name, text) for name, text in STUDENT_COMMANDS])
+        for task in self.background:
+            self.tasks.append(asyncio.create_task(task(application)))
+        if self.queue is not None:
+            self.queue.services = slot.services
+            lease = timedelta(seconds=self.settings.intake_lease_seconds)
+            self.intake = IntakeWorker(application, self.queue, lease)
+            self.tasks.append(asyncio.create_task(self.intake.run()))
+        logger.info("bot.started")
+
+    async def post_stop(self, application: BotApplication) -> None:
+        # Before the bot's connections close: updates under way finish, the rest wait in the database.
+        if self.intake is not None:
+            await self.intake.stop(SHUTDOWN_GRACE_SECONDS)
+
+    async def post_shutdown(self, application: BotApplication) -> None:
+        slot = application.bot_data
+        if slot.services is not None:
+            # Let a delivery batch under way record what it sent, then stop whatever is left.
+            slot.services.stopping.set()
+            if self.tasks:
+                await asyncio.wait(self.tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        if slot.services is not None and self.injected is None:
+            await slot.services.close()
+        logger.info("bot.stopped")
+
+
 def build_application(
     settings: Settings,
     *,
     services: Services | None = None,
     background: list[BackgroundTask] | None = None,
+    durable: bool = False,
 ) -> BotApplication:
-    """The bot, ready to run (polling or webhook); `services` may be injected by tests."""
+    """The bot, ready to run (polling or webhook); `services` may be injected by tests.
+
+    `durable` (what `python -m bot` runs): every update is stored, sealed, before Telegram is told it
+    arrived, and handled from the database (bot.intake), so a crash loses none. Without it, updates
+    go through python-telegram-bot's queue in memory (the in-process tests and tools).
+    """
     token = settings.telegram_bot_token
     if token is None:
         raise ValueError("TELEGRAM_BOT_TOKEN is not set")
-    tasks: list[asyncio.Task[None]] = []
-
-    async def post_init(application: BotApplication) -> None:
-        slot = application.bot_data
-        slot.services = services or await Services.start(settings)
-        await application.bot.set_my_commands([BotCommand(name, text) for name, text in STUDENT_COMMANDS])
-        for task in background or []:
-            tasks.append(asyncio.create_task(task(application)))
-        logger.info("bot.started")
-
-    async def post_shutdown(application: BotApplication) -> None:
-        slot = application.bot_data
-        if slot.services is not None:
-            # Let a delivery batch under way record what it sent, then stop whatever is left.
-            slot.services.stopping.set()
-            if tasks:
-                await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if slot.services is not None and services is None:
-            await slot.services.close()
-        logger.info("bot.stopped")
-
-    bot: ExtBot[int] = ResilientBot(
+    queue = DurableQueue() if durable else None
+    lifecycle = _Lifecycle(settings, services, background or [], queue)
+    resilient = ResilientBot(
         token.get_secret_value(),
         base_url=settings.telegram_api_base_url,
         base_file_url=settings.telegram_file_base_url,
@@ -160,14 +193,19 @@ def build_application(
         defaults=Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)),
         rate_limiter=Pacing(enabled=settings.telegram_pacing),
     )
-    application: BotApplication = (
+    bot: ExtBot[int] = resilient
+    builder = (
         ApplicationBuilder()
         .bot(bot)
         .context_types(ContextTypes(context=BotContext, bot_data=ServiceSlot))
         .concurrent_updates(PerChatUpdateProcessor(256))
-        .post_init(post_init)
-        .post_shutdown(post_shutdown)
-        .build()
+        .post_init(lifecycle.post_init)
+        .post_stop(lifecycle.post_stop)
+        .post_shutdown(lifecycle.post_shutdown)
     )
+    if queue is not None:
+        resilient.store_polled_with(queue.store_raw)
+        builder = builder.update_queue(queue)
+    application: BotApplication = builder.build()
     register_handlers(application)
     return application

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from telegram import Bot
 from telegram.constants import ParseMode
 
-from bot import catalog
+from bot import catalog, inbox
 from bot.services import BotApplication, Services
 from bot.state import ChatState, Step
 from casework import rate_limits
@@ -107,8 +107,12 @@ async def purge_drafts(services: Services) -> None:
         count = await drafts.purge_expired_drafts(session, services.now())
         limits = await rate_limits.purge_expired(session, services.now())
         modes = await reply_modes.purge_expired(session, services.now())
-    if count or limits or modes:
-        logger.info("jobs.drafts_purged count=%d rate_limits=%d reply_modes=%d", count, limits, modes)
+        handled = await inbox.purge_done(session, services.now())
+    if count or limits or modes or handled:
+        logger.info(
+            "jobs.drafts_purged count=%d rate_limits=%d reply_modes=%d handled_updates=%d",
+            count, limits, modes, handled,
+        )  # fmt: skip
     # Its own transaction: if the database refuses it (CLUSTER needs the tables' owner), the purge holds.
     async with services.db.transaction() as session:
         await drafts.reorder(session)  # PostgreSQL: row order must not tell write order

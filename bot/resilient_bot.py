@@ -12,6 +12,7 @@ the event and the error type are logged, never the update.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import Update
@@ -21,12 +22,27 @@ logger = logging.getLogger(__name__)
 
 
 class ResilientBot(ExtBot[int]):  # int: the rate limiter's arguments (bot.pacing)
-    """ExtBot whose getUpdates never fails on the content of one update."""
+    """ExtBot whose getUpdates never fails on the content of one update.
+
+    With a store set (`store_polled_with`, bot.intake), a polled batch is stored durably before it
+    is returned: the next getUpdates, which confirms it to Telegram, comes only after. If storing
+    fails, the batch is not handed on, and polling asks for it again.
+    """
+
+    _store_updates: Callable[[list[dict[str, Any]]], Awaitable[None]] | None = None
+
+    def store_polled_with(self, store: Callable[[list[dict[str, Any]]], Awaitable[None]]) -> None:
+        """Store every polled batch with `store` before handing it on (a protected attribute: python-
+        telegram-bot freezes its objects' public ones)."""
+        self._store_updates = store
 
     async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
         result = await super()._post(endpoint, data, **kwargs)
         if endpoint == "getUpdates" and isinstance(result, list):
-            return [kept for item in result if (kept := self._parseable(item)) is not None]
+            kept = [kept for item in result if (kept := self._parseable(item)) is not None]
+            if kept and self._store_updates is not None:
+                await self._store_updates(kept)
+            return kept
         return result
 
     def _parseable(self, item: object) -> dict[str, Any] | None:

@@ -7,12 +7,17 @@ kept in the bot's memory between updates, so a restart loses nothing.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from casework.cases.codes import CaseCode
+from casework import crockford
+from casework.cases.codes import CODE_BITS, CaseCode
 from storage.models import CaseKind
 
 
@@ -39,6 +44,47 @@ FOLLOW_UP_SECONDS = 30 * 60
 
 
 @dataclass
+class Handling:
+    """The stored update being handled (bot.intake): its id, and the random seed stored with it.
+
+    A draft started while handling it takes its send token and case code from the seed, so that
+    handling the update again after a crash (the case committed, the state not yet saved) finds the
+    case the first run opened, by its send token, and tells the same code: never a second case.
+    """
+
+    update_id: int
+    seed: bytes
+    drawn: dict[str, int] = field(default_factory=dict)
+    finished: bool = False  # marked done with the student's state (bot.turn.save_turn)
+
+    def draw(self, label: str, size: int) -> bytes:
+        """The next `size` bytes for `label` (its n-th draw in this update), from the seed."""
+        number = self.drawn.get(label, 0)
+        self.drawn[label] = number + 1
+        message = f"sro-connect update draw v1|{label}|{number}".encode()
+        return hmac.new(self.seed, message, hashlib.sha256).digest()[:size]
+
+
+# Set by bot.intake while an update from the durable inbox is handled; None otherwise.
+handling: ContextVar[Handling | None] = ContextVar("handling", default=None)
+
+
+def _send_token() -> str:
+    current = handling.get()
+    if current is None:
+        return secrets.token_urlsafe(18)
+    return base64.urlsafe_b64encode(current.draw("send_token", 18)).decode("ascii")
+
+
+def _case_code() -> str:
+    current = handling.get()
+    if current is None:
+        return CaseCode.new().data
+    value = int.from_bytes(current.draw("case_code", CODE_BITS // 8), "big")
+    return CaseCode(crockford.encode(value, CODE_BITS // 5)).data
+
+
+@dataclass
 class Draft:
     """A report or question being written."""
 
@@ -55,8 +101,8 @@ class Draft:
     # Chosen when the draft starts, kept with it (encrypted): pressing Send twice, or again after a
     # failure half-way, finds the case the first press opened (a unique key in the database) and
     # tells the same case code.
-    send_token: str = field(default_factory=lambda: secrets.token_urlsafe(18))
-    case_code: str = field(default_factory=lambda: CaseCode.new().data)
+    send_token: str = field(default_factory=_send_token)
+    case_code: str = field(default_factory=_case_code)
     # Evidence images accepted for this report (bot.student.evidence): each a Telegram file_id with
     # its caption and OCR text, only here, sealed with the draft, until the report is sent or dropped.
     images: list[dict[str, str | None]] = field(default_factory=list)
@@ -110,7 +156,11 @@ class ChatState:
     # its file_id, caption, OCR text and where it goes (bot.student.evidence). Only here, sealed;
     # each dropped once answered.
     pending_image: dict[str, Any] | None = None
+    # The language the bot answers in ("en", "fr"; bot.student.language): only here, sealed, never
+    # beside an identifier. `language_chosen`: tapped by the student, or French was detected in a
+    # message; until then each classified message's language is taken (English when unsure).
     language: str = "en"
+    language_chosen: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,16 +187,22 @@ class ChatState:
                 follow_until=raw.get("follow_until"),
                 consent_remind_at=raw.get("consent_remind_at"),
                 consent_chat=raw.get("consent_chat"),
-                pending_image=_pending_image(raw.get("pending_image")),
                 feedback_case_id=raw.get("feedback_case_id"),
+                pending_image=_pending_image(raw.get("pending_image")),
                 language=str(raw.get("language") or "en"),
+                language_chosen=bool(raw.get("language_chosen", False)),
             )
         except (TypeError, ValueError):
             return cls()
 
     def fresh(self) -> ChatState:
         """Back to idle, keeping the school: what /cancel does."""
-        return ChatState(school_id=self.school_id, school_name=self.school_name, language=self.language)
+        return ChatState(
+            school_id=self.school_id,
+            school_name=self.school_name,
+            language=self.language,
+            language_chosen=self.language_chosen,
+        )
 
     def follow(self, case_id: int, label: str | None, now: float) -> None:
         """Text typed next is offered to this case, for FOLLOW_UP_SECONDS."""

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 
-from bot import catalog
+from bot import catalog, inbox
 from bot.services import BotContext, Services
-from bot.state import ChatState
+from bot.state import ChatState, handling
 from casework.cases import drafts
 
 logger = logging.getLogger(__name__)
@@ -151,8 +151,13 @@ async def load_turn(update: Update, context: BotContext) -> Turn:
 
 
 async def save_turn(turn: Turn) -> None:
+    """Save the state; a stored update being handled is marked done in the same transaction, so a
+    crash leaves either both (the update is not handled again) or neither (it is, from the old state)."""
     services = turn.services
+    current = handling.get()
     async with services.db.transaction() as session:
+        if current is not None and not current.finished:
+            await inbox.finish(session, current.update_id)
         if turn.state == ChatState():
             await drafts.delete_state(session, turn.pseudonym)
         else:
@@ -163,3 +168,5 @@ async def save_turn(turn: Turn) -> None:
             await drafts.remember_messages(
                 session, services.keys, turn.pseudonym, turn.message_ids, services.now()
             )
+    if current is not None:
+        current.finished = True

@@ -26,6 +26,7 @@ from storage.models.delivery import (
 )
 from storage.models.directory import Assignment, AssignmentKind, EnrollmentCode, Officer, Role, School
 from storage.models.evidence import EvidenceImage
+from storage.models.intake import IntakeUpdate
 from storage.models.links import FeedbackAnswer, FeedbackAsked, FeedbackCount, SchoolLink
 from storage.models.records import (
     INTENT_STATS_CELL,
@@ -74,6 +75,7 @@ __all__ = [
     "FeedbackAsked",
     "FeedbackCount",
     "Grant",
+    "IntakeUpdate",
     "IntentStat",
     "KeyEnvelope",
     "KeyRotation",
