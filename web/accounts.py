@@ -258,6 +258,7 @@ async def authenticate(
     require_totp: bool,
 ) -> LoginResult:
     """Check a login; on success a new session. Failures are counted per account and per address."""
+    await _sweep(session, now)
     account_key, address_key = _keys(email, address)
     account = await session.scalar(select(WebAccount).where(WebAccount.email == normal_email(email)))
     actor = _actor(account.id if account else None)
@@ -295,6 +296,12 @@ async def authenticate(
     )
     await audit.record_event(session, actor=actor, action="web.login", now=now)
     return LoginResult(LoginOutcome.OK, account, token)
+
+
+async def _sweep(session: AsyncSession, now: datetime) -> None:
+    """Forget failures older than the throttle window and sessions past their lifetime."""
+    await session.execute(delete(WebLoginFailure).where(WebLoginFailure.at <= now - THROTTLE_WINDOW))
+    await session.execute(delete(WebSession).where(WebSession.created_at <= now - SESSION_LIFETIME))
 
 
 async def viewer_for(session: AsyncSession, token: str, now: datetime, idle: timedelta) -> Viewer | None:

@@ -11,11 +11,12 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from storage.models import WebRole
+from storage.models import WebLoginFailure, WebRole
 from tests.web.conftest import BASE, CSRF, NOW, Site, add_person, login, next_code
 from web import accounts
 
@@ -68,6 +69,8 @@ async def test_a_wrong_password_then_throttling_per_account(site: Site) -> None:
     later = NOW + accounts.THROTTLE_WINDOW + timedelta(seconds=1)
     response = await login(client, person.email, person.password, next_code(person, later))
     assert response.status_code == 303
+    async with site.db.transaction() as session:  # and the old failures are forgotten
+        assert await session.scalar(select(func.count()).select_from(WebLoginFailure)) == 0
 
 
 async def test_throttling_per_address_honours_only_trusted_proxies(site: Site) -> None:
