@@ -7,10 +7,12 @@ its profile), listing and reading on SQLite and on PostgreSQL
 (TEST_DATABASE_URL, as `scripts/test-postgres` prints; skipped with a note
 when unset); and `sro stats` over 1,000,000 statistic rows. With
 `--baseline REV` (by default the commit before issue 11's storage work;
-`none` to skip) the same measurements run first on that revision's code, in a
-git worktree, so old and new are measured side by side on the same machine
-state. Writes the "Case store" section of docs/benchmarks.md, leaving other
-sections alone. `--json FILE` only measures and writes the figures (what the
+`none` to skip) the same measurements run on that revision's code too, in a
+git worktree, alternating with this code's (`--rounds` rounds of crypto and
+cases, medians; then the statistics once each), so that old and new share
+the machine's load as far as a shared machine allows (the baseline skips the
+all-months query: minutes). Writes the "Case store" section of
+docs/benchmarks.md, leaving other sections alone. `--json FILE` only measures and writes the figures (what the
 baseline run does).
 
 `python -m devtools.bench.storage --rotation-only` measures `sro keys rotate` over
@@ -29,6 +31,7 @@ import math
 import os
 import pstats
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -209,10 +212,12 @@ async def bench_cases(url: str, count: int, *, profile: bool = False) -> dict[st
 
 
 def _profile_top(profiler: cProfile.Profile, order: str, lines: int) -> list[str]:
-    """The profile's top entries of our own code (casework, storage): 'calls, cumulative s, function'."""
+    """The profile's top entries of our own code (casework, storage) and the LP solver: 'calls | s | name'."""
     stats = pstats.Stats(profiler, stream=io.StringIO())
     rows = []
     for (filename, line, name), (_, calls, own, cumulative, _) in stats.stats.items():  # type: ignore[attr-defined]
+        if "highspy" in name:  # the LP solver, C code: its own time is the audit's floor
+            rows.append((cumulative if order == "cumulative" else own, calls, name.strip("<>")))
         for package in ("casework/", "storage/"):
             if f"/{package}" in filename:
                 where = filename[filename.index(f"/{package}") + 1 :]
@@ -364,18 +369,24 @@ def _poisson(rng: random.Random, lam: float) -> int:
 
 
 Results = dict[str, Any]
+FULL_QUERY_BEFORE = "4.8 min (2026-11-29)"  # the all-months query before issue 11, measured then
 BASELINE = "e8e3c7f"  # the last commit before issue 11's storage work (envelopes v2, fewer statements)
 PG_NAME, SQLITE_NAME = "PostgreSQL 15", "SQLite (WAL, file)"
 
 
-async def measure(args: argparse.Namespace) -> Results:
-    """Every figure of the "Case store" section, measured with whatever code is importable."""
-    floor = bench_floor(max(1, args.crypto_rounds // 10))
-    seal_us, open_us = bench_crypto(args.crypto_rounds)
-    results: Results = {"floor": floor, "seal_us": seal_us, "open_us": open_us, "cases": {}}
-    print(f"floor {floor}; seal {seal_us:.0f} µs; open {open_us:.0f} µs", flush=True)  # noqa: T201
+async def measure(args: argparse.Namespace, parts: str) -> Results:
+    """The figures of the "Case store" section named in `parts` ("crypto,cases,stats"), measured with
+    whatever code is importable."""
+    results: Results = {"cases": {}}
+    if "crypto" in parts:
+        floor = bench_floor(max(1, args.crypto_rounds // 10))
+        seal_us, open_us = bench_crypto(args.crypto_rounds)
+        results.update(floor=floor, seal_us=seal_us, open_us=open_us)
+        print(f"floor {floor}; seal {seal_us:.0f} µs; open {open_us:.0f} µs", flush=True)  # noqa: T201
     with tempfile.TemporaryDirectory() as tmp:
         for name, url in ((SQLITE_NAME, None), (PG_NAME, os.environ.get("TEST_DATABASE_URL"))):
+            if "cases" not in parts:
+                break
             if name == PG_NAME and url is None:
                 continue
             url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'cases.db'}"
@@ -383,7 +394,7 @@ async def measure(args: argparse.Namespace) -> Results:
                 url = await _fresh_pg(url, "sro_bench_cases")
             results["cases"][name] = await bench_cases(url, args.cases, profile=name == SQLITE_NAME)
             print(name, {k: v for k, v in results["cases"][name].items() if k != "profile"}, flush=True)  # noqa: T201
-        if args.stats_rows:
+        if args.stats_rows and "stats" in parts:
             stats_url = f"sqlite+aiosqlite:///{Path(tmp) / 'stats.db'}"
             load_before = os.getloadavg()[0]
             results["stats"] = await bench_stats(
@@ -393,23 +404,57 @@ async def measure(args: argparse.Namespace) -> Results:
     return results
 
 
-def run_baseline(revision: str, args: argparse.Namespace) -> Results:
-    """`measure` on `revision`'s code: this file run with a git worktree of it first on the path."""
+def side_by_side(revision: str | None, args: argparse.Namespace) -> tuple[Results, Results | None]:
+    """`measure` now and on `revision`'s code, alternating: crypto and cases `--rounds` times each
+    (medians), then the statistics once each. The machine is shared: alternating puts both under
+    the same load as far as anything can."""
+    if revision is None:
+        return asyncio.run(measure(args, "crypto,cases,stats")), None
     root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory() as tmp:
-        tree, out = Path(tmp) / "baseline", Path(tmp) / "baseline.json"
+        tree = Path(tmp) / "baseline"
         git = ["git", "-C", str(root), "worktree"]
         subprocess.run([*git, "add", "--detach", str(tree), revision], check=True, capture_output=True)  # noqa: S603
         try:
-            command = [
-                sys.executable, str(Path(__file__).resolve()), "--json", str(out),
-                "--crypto-rounds", str(args.crypto_rounds), "--cases", str(args.cases),
-                "--stats-rows", str(args.stats_rows), "--schools", str(args.schools), "--no-full-stats",
-            ]  # fmt: skip
-            subprocess.run(command, check=True, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})  # noqa: S603
-            return dict(json.loads(out.read_text()))
+            # This file, as a module of the worktree: run by path, its own folder would come first
+            # on sys.path and shadow the `storage` package.
+            shutil.copyfile(Path(__file__), tree / "devtools" / "bench" / "storage_now.py")
+            befores, nows = [], []
+            for _ in range(args.rounds):
+                befores.append(_run_in(tree, args, "crypto,cases"))
+                nows.append(asyncio.run(measure(args, "crypto,cases")))
+            before, now = _medians(befores), _medians(nows)
+            before["stats"] = _run_in(tree, args, "stats").get("stats")
+            now["stats"] = asyncio.run(measure(args, "stats")).get("stats")
+            return now, before
         finally:
             subprocess.run([*git, "remove", "--force", str(tree)], check=False, capture_output=True)  # noqa: S603
+
+
+def _run_in(tree: Path, args: argparse.Namespace, parts: str) -> Results:
+    out = tree / "figures.json"
+    command = [
+        sys.executable, "-m", "devtools.bench.storage_now", "--json", str(out), "--parts", parts,
+        "--crypto-rounds", str(args.crypto_rounds), "--cases", str(args.cases),
+        "--stats-rows", str(args.stats_rows), "--schools", str(args.schools),
+        "--no-full-stats",  # minutes on the old code: its figure is FULL_QUERY_BEFORE
+    ]  # fmt: skip
+    subprocess.run(command, check=True, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})  # noqa: S603
+    return dict(json.loads(out.read_text()))
+
+
+def _medians(runs: list[Results]) -> Results:
+    """Each number's median over the runs; anything else (profiles) from the first run."""
+
+    def merge(values: list[Any]) -> Any:
+        if all(isinstance(v, int | float) for v in values):
+            return statistics.median(values)
+        if all(isinstance(v, dict) for v in values):
+            return {k: merge([v[k] for v in values if k in v]) for k in values[0]}
+        return values[0]
+
+    merged: Results = merge(runs)
+    return merged
 
 
 def _ratio(new: float, old: float | None) -> str:
@@ -424,6 +469,13 @@ def _crypto_lines(now: Results, before: Results | None) -> list[str]:
     def five(r: Results) -> float:
         return float(r["seal_us"]) / (5 * float(r["floor"]["agreement"]))
 
+    def ratio_row(label: str) -> str:
+        return (
+            f"| {label} | {five(before):.2f}× | {five(now):.2f}× |"
+            if before
+            else f"| {label} | | {five(now):.2f}× |"
+        )
+
     return [
         "| operation (median) | before | now |",
         "|---|---|---|",
@@ -432,7 +484,7 @@ def _crypto_lines(now: Results, before: Results | None) -> list[str]:
         row("HKDF-SHA256 (one wrapping key)", lambda r: r["floor"]["hkdf"]),
         row("AES-256-GCM (one 32-byte key wrapped)", lambda r: r["floor"]["aes_gcm_key"]),
         row("seal one message for 5 readers (content key, AES-256-GCM, 5 envelopes)", lambda r: r["seal_us"]),
-        row("sealing ÷ 5 key agreements measured in the same run", five, "×"),
+        ratio_row("sealing ÷ 5 key agreements measured in the same run"),
         row("open one message (one key agreement, unwrap, decrypt)", lambda r: r["open_us"]),
     ]
 
@@ -482,8 +534,9 @@ def _stats_lines(now: Results, before: Results | None) -> list[str]:
             continue
         first = t[f"{label}_first_s"]
         was = old.get(f"{label}_first_s")
+        shown = _seconds(was) if was else FULL_QUERY_BEFORE if label == full else "not measured"
         lines.append(
-            f"| {name} | {_seconds(was) if was else 'not measured'} | {_seconds(first)} "
+            f"| {name} | {shown} | {_seconds(first)} "
             f"| {_ratio(was, first) if was else ''} | {_seconds(t[f'{label}_cached_s'])} |"
         )
     if f"{full}_first_s" in t:
@@ -528,7 +581,7 @@ def write_doc(args: argparse.Namespace, now: Results, before: Results | None) ->
         f"Measured by `make bench-storage` (`python -m devtools.bench.storage`) "
         f"on {date.today().isoformat()}, "  # noqa: DTZ011
         f"at {revision}{git_revision()} (now) on {machine()}; before and now in the same run, one "
-        "after the other. Medians where a figure is timed more than once.",
+        f"after the other, alternating (crypto and cases: medians of {args.rounds} rounds each).",
         "",
         *_crypto_lines(now, before),
         "",
@@ -745,18 +798,19 @@ if __name__ == "__main__":
         f"(default {BASELINE}: before issue 11's storage work).",
     )
     parser.add_argument("--json", help="Only measure, and write the figures to this file.")
+    parser.add_argument("--parts", default="crypto,cases,stats", help="With --json: what to measure.")
+    parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds of crypto and cases.")
     parser.add_argument("--rotation-only", action="store_true", help="Only the key rotation benchmark.")
     parser.add_argument("--rotation-messages", type=int, default=100_000)
     parser.add_argument("--rotation-batch", type=int, default=rewrap.BATCH_SIZE)
     parsed = parser.parse_args()
     if parsed.rotation_only:
         asyncio.run(bench_rotation_section(parsed))
+    elif parsed.json:
+        figures = asyncio.run(measure(parsed, parsed.parts))
+        Path(parsed.json).write_text(json.dumps(figures, default=str))
     else:
-        if parsed.baseline == "none" or parsed.json:
+        if parsed.baseline == "none":
             parsed.baseline = None
-        baseline = run_baseline(parsed.baseline, parsed) if parsed.baseline else None
-        figures = asyncio.run(measure(parsed))
-        if parsed.json:
-            Path(parsed.json).write_text(json.dumps(figures, default=str))
-        else:
-            write_doc(parsed, figures, baseline)
+        figures, baseline = side_by_side(parsed.baseline, parsed)
+        write_doc(parsed, figures, baseline)
