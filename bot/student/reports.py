@@ -198,6 +198,10 @@ def summary(turn: Turn, draft: Draft) -> list[Fragment]:
     """Exactly what the officer will read, for the student to check: every word, never cut."""
     fields = ["question"] if draft.kind == CaseKind.QUESTION else [n for n in FIELDS if n in draft.answers]
     lines = [fragments(turn, f"summary_{name}", value=draft.answers.get(name, "")) for name in fields]
+    if draft.images:  # evidence images go with it (bot.student.evidence)
+        lines.append(fragments(turn, "summary_images", limit=str(len(draft.images))))
+    if draft.intimate_image:
+        lines.append(fragments(turn, "summary_intimate"))
     return textparts.joined(lines, "\n")
 
 

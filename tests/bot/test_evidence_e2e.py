@@ -69,12 +69,14 @@ async def in_interview(world: World, script: ScriptedClassifier) -> Student:
     return student
 
 
-async def finish_and_send(student: Student) -> str:
+async def finish_and_send(student: Student, preview_shows: str | None = None) -> str:
     """Answer the rest of the interview (skipping), then Send; the 'sent' message's text."""
     message = await student.says("in the caf")
     while "will be sent" not in message.text:
         skip = any(t == "Skip" for row in message.buttons for t, _ in row)
         message = await student.taps(message, "Skip" if skip else "No")
+    if preview_shows is not None:
+        assert preview_shows in message.text
     sent = await student.taps(message, "✅ Send")
     assert "Sent" in sent.text
     return sent.text
@@ -111,7 +113,7 @@ async def test_a_camera_jpeg_sent_as_a_file_is_stored_without_any_metadata(
         question = await until(student, QUESTION)
         assert "name, profile picture or username" in question  # the crop-or-cancel line
         assert "with your report" in await answer_question(world, student, "No, keep it")
-        await finish_and_send(student)
+        await finish_and_send(student, preview_shows="Images: 1")
         await world.settled()
 
     images = await stored_images(world)
@@ -143,7 +145,7 @@ async def test_an_intimate_image_is_neither_stored_nor_forwarded_and_its_message
         for words in ("NeedHelpNow.ca", "Cybertip.ca", "Kids Help Phone", "not your fault", "under 18"):
             assert words in kind
         assert "tell the officer" in (await student.then()).text
-        await finish_and_send(student)
+        await finish_and_send(student, preview_shows="intimate image")
         tip = await world.emu.next_message(officer, timeout=15)
         assert "intimate image" in tip.text
         assert "call it tax" in tip.text  # the report itself, as text
