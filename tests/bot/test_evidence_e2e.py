@@ -305,3 +305,19 @@ async def test_each_image_of_an_album_has_its_own_question(
     assert len(images) == 1
     with Image.open(io.BytesIO(images[0][1])) as stored:
         assert stored.size == (120, 60)  # the first image, kept
+
+
+async def test_a_file_over_the_size_limit_is_refused_with_the_limit_and_never_fetched(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    world = scripted_world
+    await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        big = camera_jpeg() + bytes(11 * 1024 * 1024)  # a JPEG with 11 MB of trailing bytes
+        await world.emu.send_document(student.user, "huge.jpg", big, mime_type="image/jpeg")
+        assert "smaller than 10 MB" in (await student.then()).text
+        await world.emu.send_document(student.user, "small.jpg", camera_jpeg(), mime_type="image/jpeg")
+        await until(student, QUESTION)  # control: the same kind of file, smaller, is taken
+        calls = await world.emu.calls()
+    assert len([c for c in calls if c.method == "getFile"]) == 1  # only the small one was fetched
