@@ -716,6 +716,10 @@ class Emulator:
         found: list[JSON] = await self._call("faults")
         return found
 
+    async def set_webhook_targets(self, urls: list[str]) -> None:
+        """Post webhook updates round-robin to `urls` (bot instances behind one address)."""
+        await self._call("webhook_targets", {"urls": urls})
+
     async def set_latency(self, seconds: float) -> None:
         """Delay every Bot API call by `seconds` (benchmarks); 0 turns it off."""
         await self._call("latency", {"seconds": seconds})

@@ -583,6 +583,16 @@ async def clear_faults(world: World, body: JSON) -> bool:
 
 
 @operation
+async def webhook_targets(world: World, body: JSON) -> JSON:
+    """Post webhook updates round-robin to these URLs (instances behind one address); [] turns it off."""
+    urls = body.get("urls") or []
+    if not isinstance(urls, list) or not all(isinstance(url, str) for url in urls):
+        raise ControlError("urls must be a list of URLs")
+    world.webhook_targets, world.webhook_turn = list(urls), 0
+    return {"urls": world.webhook_targets}
+
+
+@operation
 async def latency(world: World, body: JSON) -> JSON:
     world.latency = max(float(body.get("seconds", 0.0)), 0.0)
     return {"seconds": world.latency}

@@ -318,7 +318,11 @@ class EmulatorServer:
                 await world.updates_signal.wait(3600)
                 continue
             update = ready[0]
-            error = await self._post_update(hook.url, hook.secret_token, update)
+            url = hook.url
+            if world.webhook_targets:  # round robin; after a failure the next target is tried
+                url = world.webhook_targets[world.webhook_turn % len(world.webhook_targets)]
+                world.webhook_turn += 1
+            error = await self._post_update(url, hook.secret_token, update)
             if error is None:
                 world.pending = [u for u in world.pending if u["update_id"] != update["update_id"]]
                 backoff = WEBHOOK_BACKOFF[0]

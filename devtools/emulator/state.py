@@ -219,6 +219,10 @@ class World:
         self.next_update_id = random_digits(9, 9)
         self.allowed_updates: list[str] | None = None
         self.webhook: Webhook | None = None
+        # Several bot instances behind one address: webhook posts go to these in turn (a load
+        # balancer's round robin) instead of the webhook's URL; a failed post moves on to the next.
+        self.webhook_targets: list[str] = []
+        self.webhook_turn = 0
         self.poll_generation = 0
         self.active_polls = 0
         self.last_poll: float | None = None
