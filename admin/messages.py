@@ -65,7 +65,7 @@ FILE_NOT_UTF8 = (
 FILE_UNREADABLE = "{file} cannot be read: check that it is a plain file you may read, then retry"
 NO_SCHOOLS = "No schools yet: add one with `sro school add` or `sro school import schools.sample.csv`."
 
-OFFICER_HELP = "Officers: invite, list, deactivate, assign to and unassign from schools."
+OFFICER_HELP = "Officers: invite, list, deactivate, assign to and unassign from schools, languages read."
 OFFICER_INVITE_HELP = (
     "Invite a new officer (--name, --school) or re-issue a code for an existing one (--officer ID, "
     "e.g. a new phone). Prints a one-time enrollment code, valid 72 hours; the last line is the code alone."
@@ -77,7 +77,7 @@ OFFICER_ASSIGNMENT_FORGED = "{code} ({kind}) [FORGED: ignored]"
 OFFICER_INVITED = "Officer {officer_id} ({name}, {role}){school}. Enrollment code, valid until {expires} UTC:"
 OFFICER_INVITE_NEEDS = "give either --name (with --school, unless --supervisor) or --officer ID"
 OFFICER_INVITE_CONFLICT = "--officer re-issues a code: it takes no --name, --school, --backup or --supervisor"
-OFFICER_LIST_HELP = "List officers: ids, schools, roles, whether enrolled, whether reachable."
+OFFICER_LIST_HELP = "List officers: ids, schools, roles, languages read, whether enrolled, whether reachable."
 NO_OFFICERS = "No officers yet: invite one with `sro officer invite --name NAME --school CODE`."
 OFFICER_DEACTIVATE_HELP = (
     "Deactivate an officer: assignments end, their chat is forgotten, their access to cases is revoked."
@@ -92,6 +92,14 @@ OFFICER_ASSIGNED = (
 )
 OFFICER_UNASSIGN_HELP = "End an officer's assignment to a school and revoke their access to its cases."
 OFFICER_UNASSIGNED = "Unassigned officer {officer_id} from {code}; access to {cases} cases revoked."
+OFFICER_READS_HELP = (
+    "Name an officer as reading French (--french) or no longer (--no-french). A tip a student wrote in "
+    "French goes first to the officers of its link (primaries, backups or supervisors) who read French, "
+    "when that link has any; it never skips a link. Audit-logged."
+)
+OFFICER_READS = "Officer {officer_id} reads: {languages}."
+OFFICER_READS_ENGLISH = "English"
+OFFICER_READS_FRENCH = "English, French"
 
 STATS_HELP = (
     "Aggregated intents per school and period, and response times, with disclosure control.\n\n"

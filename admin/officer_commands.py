@@ -1,4 +1,4 @@
-"""`sro officer invite|list|deactivate|assign|unassign`."""
+"""`sro officer invite|list|deactivate|assign|unassign|reads`."""
 
 from __future__ import annotations
 
@@ -70,10 +70,11 @@ def list_() -> None:
         await ctx.keys()  # records are verified against the directory key (casework.vault.directory_auth)
         async with ctx.db.transaction() as session:
             found = await officers.list_officers(session, ctx.now)
+            languages = await officers.languages_read(session)
         if not found:
             typer.echo(messages.NO_OFFICERS)
             return
-        table = Table("id", "name", "role", "schools", "enrolled", "reachable", "active")
+        table = Table("id", "name", "role", "schools", "reads", "enrolled", "reachable", "active")
         for o in found:
             schools = [f"{code} ({kind})" for code, kind in o.assignments]
             schools += [
@@ -86,6 +87,7 @@ def list_() -> None:
                 else o.display_name,
                 o.role,
                 ", ".join(schools) or "-",
+                ", ".join(["en", *languages.get(o.id, ())]),
                 "yes" if o.enrolled else "no",
                 "no (blocked the bot)" if o.unreachable else "yes" if o.enrolled else "not enrolled",
                 "yes" if o.active else "deactivated",
@@ -146,5 +148,19 @@ def unassign(
         typer.echo(
             messages.OFFICER_UNASSIGNED.format(officer_id=officer_id, code=school.upper(), cases=revoked)
         )
+
+    run(command)
+
+
+@app.command("reads", help=messages.OFFICER_READS_HELP)
+def reads(
+    officer_id: Annotated[int, typer.Argument(help="The officer's id (see `sro officer list`).")],
+    french: Annotated[bool, typer.Option("--french/--no-french", help="Reads French, or no longer.")],
+) -> None:
+    async def command(ctx: Context) -> None:
+        async with ctx.db.transaction() as session:
+            await officers.set_reads(session, officer_id, "fr", reads=french, now=ctx.now)
+        languages = messages.OFFICER_READS_FRENCH if french else messages.OFFICER_READS_ENGLISH
+        typer.echo(messages.OFFICER_READS.format(officer_id=officer_id, languages=languages))
 
     run(command)

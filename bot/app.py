@@ -48,6 +48,7 @@ STUDENT_COMMANDS = [
     ("privacy", "What is and isn't kept"),
     ("cancel", "Delete what you're writing"),
     ("forget", "Delete everything about this chat"),
+    ("language", "English or French / Anglais ou français"),
 ]
 
 BackgroundTask = Callable[[BotApplication], Coroutine[Any, Any, None]]
@@ -92,12 +93,14 @@ def register_handlers(application: BotApplication) -> None:
             MessageHandler(filters.UpdateType.EDITED, student.edited),
             CommandHandler("enroll", enrollment.enroll, filters=private),
             CommandHandler("start", student.start, filters=private),
-            CommandHandler("help", student.help_command, filters=private),
-            CommandHandler("privacy", student.privacy, filters=private),
-            CommandHandler("cancel", student.cancel, filters=private),
-            CommandHandler("forget", student.forget, filters=private),
-            CommandHandler("status", student.status_command, filters=private),
-            CommandHandler("done", student.done, filters=private),
+            # Each command also by its French name, the one the French texts name (fr.yml).
+            CommandHandler(["help", "aide"], student.help_command, filters=private),
+            CommandHandler(["privacy", "confidentialite"], student.privacy, filters=private),
+            CommandHandler(["cancel", "annuler"], student.cancel, filters=private),
+            CommandHandler(["forget", "oublier"], student.forget, filters=private),
+            CommandHandler(["status", "statut"], student.status_command, filters=private),
+            CommandHandler(["done", "fini"], student.done, filters=private),
+            CommandHandler(["language", "langue"], student.language_command, filters=private),
             MessageHandler(private & filters.COMMAND, student.unknown_command),
             MessageHandler(private & filters.FORWARDED, student.forwarded),
             MessageHandler(

@@ -42,6 +42,7 @@ from storage.models import (
     CaseStatus,
     EnrollmentCode,
     Officer,
+    OfficerLanguage,
     Role,
     School,
 )
@@ -329,6 +330,43 @@ async def unassign(session: AsyncSession, officer_id: int, school_code: str, now
         return 0
     case_ids = await session.scalars(select(Case.id).where(Case.school_id == school.id))
     return await access.revoke_access(session, case_ids.all(), officer_id, actor="admin", now=now)
+
+
+# Languages an officer can be named as reading besides English (tips in them prefer these officers).
+READABLE_LANGUAGES = ("fr",)
+
+
+async def set_reads(
+    session: AsyncSession, officer_id: int, language: str, *, reads: bool, now: datetime
+) -> None:
+    """Name an officer as reading `language` (or no longer): French tips prefer its readers (routing)."""
+    await _get(session, officer_id)
+    if language not in READABLE_LANGUAGES:
+        raise InvalidOfficerData(f"officers can be named as reading {', '.join(READABLE_LANGUAGES)} only")
+    row = await session.get(OfficerLanguage, (officer_id, language))
+    if reads and row is None:
+        session.add(OfficerLanguage(officer_id=officer_id, language=language))
+    elif not reads and row is not None:
+        await session.delete(row)
+    else:
+        return
+    action = "officer.reads_language" if reads else "officer.reads_language_no_more"
+    await audit.record_event(
+        session, actor="admin", action=action, now=now, detail=f"officer {officer_id}: {language}"
+    )
+
+
+async def languages_read(session: AsyncSession) -> dict[int, tuple[str, ...]]:
+    """Each officer's languages besides English, for `sro officer list` (officers with none are absent)."""
+    found: dict[int, list[str]] = {}
+    rows = await session.execute(
+        select(OfficerLanguage.officer_id, OfficerLanguage.language).order_by(
+            OfficerLanguage.officer_id, OfficerLanguage.language
+        )
+    )
+    for officer_id, language in rows.all():
+        found.setdefault(officer_id, []).append(language)
+    return {officer_id: tuple(languages) for officer_id, languages in found.items()}
 
 
 async def _end_assignment(session: AsyncSession, officer_id: int, school: School, now: datetime) -> bool:

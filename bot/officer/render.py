@@ -19,6 +19,7 @@ from bot.state import FIELDS
 from bot.textparts import Fragment, Html
 from casework import evidence
 from casework.cases.reading import CaseSummary, ThreadMessage
+from casework.delivery.routing import LANGUAGE_KEY
 from nlu import taxonomy
 from storage.models import CaseKind, CaseStatus, Direction, Outcome
 
@@ -36,6 +37,9 @@ def body_document(body: dict[str, str]) -> list[Fragment]:
     """The student's words and interview answers, labelled, one per line."""
     if evidence.is_image(body):  # an image: shown beside the thread (bot.officer.images), named here
         return image_line(body)
+    # Written in French: said first, and the words shown as written (nothing is machine-translated).
+    french = body.get(LANGUAGE_KEY) == "fr"
+    marker = [[Html(catalog.t("officer_written_in_fr"))]] if french else []
     if "question" in body:
         blocks = [fragments("summary_question", value=body["question"])]
     elif "text" in body:
@@ -44,7 +48,7 @@ def body_document(body: dict[str, str]) -> list[Fragment]:
         blocks = [fragments(f"summary_{name}", value=body[name]) for name in FIELDS if body.get(name)]
     if evidence.INTIMATE_KEY in body:  # the image was neither kept nor forwarded (bot.student.evidence)
         blocks.append([Html(catalog.t("officer_intimate_image_marker"))])
-    return textparts.joined(blocks, "\n")
+    return textparts.joined([*marker, *blocks], "\n")
 
 
 def image_line(body: dict[str, str]) -> list[Fragment]:

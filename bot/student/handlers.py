@@ -21,10 +21,11 @@ from telegram.error import TelegramError
 from bot import catalog, flow
 from bot.services import BotContext
 from bot.state import ChatState, Step
-from bot.student import deep_link, reports, router, schools, status
+from bot.student import deep_link, language, reports, router, schools, status
 from bot.turn import Turn, load_turn, mark_choice, save_turn
 from casework import rate_limits
 from casework.cases import forgetting
+from nlu.language import detect
 
 logger = logging.getLogger(__name__)
 
@@ -96,13 +97,15 @@ async def _fail_safely(update: Update, context: BotContext, text: str) -> None:
         return
     try:
         hit = context.services.safety_net.check(text) if text else None
+        # The state that knows the student's language may be what failed: the message's own language.
+        lang = detect(text) if text else catalog.DEFAULT_LANGUAGE
         if hit is not None:
             key = "urgent_self_harm" if hit.category == "self_harm" else "urgent_danger"
-            await context.bot.send_message(chat.id, catalog.t(key), parse_mode=ParseMode.HTML)
-            await context.bot.send_message(chat.id, catalog.t("send_failed"), parse_mode=ParseMode.HTML)
+            await context.bot.send_message(chat.id, catalog.t(key, lang), parse_mode=ParseMode.HTML)
+            await context.bot.send_message(chat.id, catalog.t("send_failed", lang), parse_mode=ParseMode.HTML)
         else:
             await context.bot.send_message(
-                chat.id, catalog.t("something_went_wrong"), parse_mode=ParseMode.HTML
+                chat.id, catalog.t("something_went_wrong", lang), parse_mode=ParseMode.HTML
             )
     except Exception as error:
         logger.error("student.failure_not_told error=%s", type(error).__name__)
@@ -145,7 +148,7 @@ async def start(update: Update, context: BotContext) -> None:
     token = " ".join(context.args or [])  # a school poster's deep link: /start <school token>
 
     async def welcome(turn: Turn) -> Step:
-        await turn.say("welcome")
+        await language.welcome(turn)  # with English / Français, one tap
         if token and (step := await deep_link.preselect(turn, token)) is not None:
             return step
         return await schools.ask_school(turn)
@@ -166,6 +169,15 @@ def _say(key: str) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
 
 help_command = _say("help")
 privacy = _say("privacy")
+
+
+async def language_command(update: Update, context: BotContext) -> None:
+    """/language, /langue: English or French, one tap, at any step."""
+
+    async def choose(turn: Turn) -> None:
+        await language.ask(turn)
+
+    await student_turn(update, context, choose)
 
 
 async def cancel(update: Update, context: BotContext) -> None:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Awaitable, Callable
 
 from bot.state import Step
-from bot.student import deep_link, feedback, reports, schools, status
+from bot.student import deep_link, feedback, language, reports, schools, status
 from bot.student.sending import set_notifications
 from bot.turn import Button, Turn
 from casework.cases import intake
@@ -44,6 +44,7 @@ async def classify(turn: Turn, text: str) -> Classification:
     """Classify a free message and count it in the statistics (school, intent, urgency, day)."""
     services = turn.services
     result = await services.classifier.classify(text)
+    language.follow_detected(turn, result.language)  # answered in it, unless the student tapped one
     async with services.db.transaction() as session:
         await record_now(
             session,
@@ -308,6 +309,7 @@ BUTTON_STEPS: dict[str, ButtonStep] = {
     "preset": deep_link.change_button,  # 'Not my school' under a poster link's preselected school
     "feedback": feedback.button,  # 'Did this help?' after a closed case's status
     "images": status.show_images_button,  # 'Show the images' under a case's status
+    "lang": language.button,  # English / Français, under the welcome or /language
 }
 
 

@@ -18,8 +18,9 @@ from bot.turn import Button, Turn
 from casework import evidence
 from casework.cases import intake
 from casework.cases.codes import CaseCode
-from casework.delivery import outbox
+from casework.delivery import outbox, routing
 from casework.errors import CaseworkError, NoRecipients
+from nlu.language import detect
 from storage.models import CaseKind, Direction
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,18 @@ def case_body(draft: Draft) -> dict[str, str]:
     return body
 
 
+# The body's values the student typed (not a button's label, not a flag), for their language.
+_TYPED = ("what", "where", "when", "more", "question", "text", "caption")
+
+
+def with_language(body: dict[str, str]) -> dict[str, str]:
+    """The body, marked with the language its words are written in when it is not English, so the
+    officer sees "written in French" (the words as written: nothing is translated) and a French tip
+    prefers officers who read it (routing.LANGUAGE_KEY). Sealed with the words, like them."""
+    written = detect("\n".join(body[key] for key in _TYPED if body.get(key)))
+    return {**body, routing.LANGUAGE_KEY: written} if written != "en" else body
+
+
 async def open_case(turn: Turn, draft: Draft) -> Sent | None:
     """Store the case and queue its delivery in one transaction; None if nobody could ever read it.
 
@@ -74,7 +87,7 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
                 kind=draft.kind,
                 intent=draft.intent,
                 urgent=draft.urgent,
-                body=case_body(draft),
+                body=with_language(case_body(draft)),
                 notify_chat_id=None,
                 now=services.now(),
                 # Urgent before a school is known: the school's officers if the student names it
@@ -143,7 +156,7 @@ async def add_to_case(turn: Turn, case_id: int, body: dict[str, str]) -> bool:
                 services.policy,
                 case_id,
                 direction=Direction.STUDENT,
-                body=body,
+                body=with_language(body),
                 now=services.now(),
             )
     except CaseworkError as error:

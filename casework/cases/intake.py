@@ -96,7 +96,9 @@ async def open_case(
     if not _INTENT.match(intent):
         raise ValueError("an intent is a lowercase name such as 'report_weapon'")
     # Whom it is sealed for and who receives it first, from one read of the directory.
-    recipients, route = await routing.new_case_plan(session, school_id, now)
+    # A French report prefers officers who read French (routing.LANGUAGE_KEY, sealed with the words).
+    language = body.get(routing.LANGUAGE_KEY)
+    recipients, route = await routing.new_case_plan(session, school_id, now, language=language)
     if not recipients:
         raise NoRecipients("no officer or supervisor exists yet who could read this case")
 

@@ -33,10 +33,14 @@ from storage.models import (
     DeliveryKind,
     DeliveryStatus,
     Officer,
+    OfficerLanguage,
     Role,
 )
 
 PRIMARY, BACKUP, SUPERVISORS = 0, 1, 2
+# A case message body's key for the language the student wrote in, when not English ("fr"): sealed
+# with the words, read by the officer's rendering; the first message's routes its tip (issue 14).
+LANGUAGE_KEY = "language"
 LEVEL_NAMES = ("primary officers", "backup officers", "supervisors")
 
 
@@ -154,12 +158,13 @@ async def sealing_recipients(
 
 
 async def new_case_plan(
-    session: AsyncSession, school_id: int | None, now: datetime
+    session: AsyncSession, school_id: int | None, now: datetime, *, language: str | None = None
 ) -> tuple[list[SealingRecipient], Route | None]:
     """`sealing_recipients` and `first_receivers` of a new case, from one query (both read the same rows).
 
     Every row is verified as those functions verify it, in the same order, so a forged row is left
-    out and alerted alike.
+    out and alerted alike. A tip in `language` (not English) goes to the link's officers who read
+    it, when the link has any who can receive now (`prefer_readers`); sealing is unchanged.
     """
     current = and_(
         Assignment.school_id == school_id if school_id is not None else false(),
@@ -185,11 +190,35 @@ async def new_case_plan(
         at_level = [(o, a) for o, a in assigned if a.kind == kind and _can_receive(o)]
         receivers = await _first_verified(session, at_level, now)
         if receivers:
-            return recipients, Route(level, tuple(sorted(o.id for o in receivers)))
+            return recipients, Route(
+                level, await prefer_readers(session, [o.id for o in receivers], language)
+            )
     reachable = [o for o in supervisors if _can_receive(o)]
     receivers = await directory_auth.verified_officers(session, reachable, now)
-    route = Route(SUPERVISORS, tuple(sorted(o.id for o in receivers))) if receivers else None
+    ids = await prefer_readers(session, [o.id for o in receivers], language)
+    route = Route(SUPERVISORS, ids) if receivers else None
     return recipients, route
+
+
+async def prefer_readers(
+    session: AsyncSession, officer_ids: Sequence[int], language: str | None
+) -> tuple[int, ...]:
+    """Of one link's receivers, those who read `language`, when any does and there is a choice; else all.
+
+    Within a link only: a tip never skips a level of the chain for its language (the primary who
+    reads no French still outranks a backup who does), and a link with no reader gets it whole.
+    """
+    ids = tuple(sorted(officer_ids))
+    if language is None or language == "en" or len(ids) < 2:
+        return ids
+    readers = set(
+        await session.scalars(
+            select(OfficerLanguage.officer_id).where(
+                OfficerLanguage.officer_id.in_(ids), OfficerLanguage.language == language
+            )
+        )
+    )
+    return tuple(i for i in ids if i in readers) or ids
 
 
 async def _first_verified(

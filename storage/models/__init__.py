@@ -27,6 +27,7 @@ from storage.models.delivery import (
 from storage.models.directory import Assignment, AssignmentKind, EnrollmentCode, Officer, Role, School
 from storage.models.evidence import EvidenceImage
 from storage.models.intake import IntakeUpdate
+from storage.models.languages import OfficerLanguage
 from storage.models.links import FeedbackAnswer, FeedbackAsked, FeedbackCount, SchoolLink
 from storage.models.records import (
     INTENT_STATS_CELL,
@@ -80,6 +81,7 @@ __all__ = [
     "KeyEnvelope",
     "KeyRotation",
     "Officer",
+    "OfficerLanguage",
     "OfficerReplyMode",
     "Outcome",
     "ProtectedMonth",
