@@ -173,8 +173,9 @@ async def _triage(turn: Turn, text: str) -> Step | None:
 async def _urgent(turn: Turn, text: str, result: Classification, net_intent: str | None) -> Step:
     draft = turn.state.draft
     intent = (router.urgent_intent(result) if result.urgent else None) or net_intent or "report_threat"
-    if turn.state.step == Step.INTERVIEW and draft is not None:
-        # As an urgent answer typed in the interview (router.on_interview): it goes now.
+    if turn.state.step in (Step.INTERVIEW, Step.PREVIEW, Step.EDIT_CHOICE) and draft is not None:
+        # As urgent words typed into a report being written (router.on_interview, on_preview): the
+        # report, with everything already written, goes now.
         draft.urgent, draft.intent = True, intent
         draft.answers["more"] = "\n".join(p for p in (draft.answers.get("more"), text) if p)
         if intent == "report_self_harm":

@@ -25,6 +25,7 @@ from tests.bot.test_evidence_e2e import QUESTION, answer_question, until
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 THREAT = "ur dead tmrw at lunch"
+TAX = "someone keeps taking money from grade 9s at lunch, they call it tax"
 
 
 def chat_screenshot(lines: list[str]) -> bytes:
@@ -48,7 +49,8 @@ async def with_school(world: World) -> Student:
     return student
 
 
-async def send_threat_and_check(world: World, student: Student, screenshot: bytes) -> None:
+async def send_threat_and_check(world: World, student: Student, screenshot: bytes, typed: int = 0) -> None:
+    """`typed`: messages the student typed before (each counted once in the statistics)."""
     officer = world.officers["maple"].user
     assert officer is not None
     await world.emu.send_document(student.user, "Screenshot_2026.png", screenshot, mime_type="image/png")
@@ -63,8 +65,8 @@ async def send_threat_and_check(world: World, student: Student, screenshot: byte
         cases = list(await session.scalars(select(Case)))
         assert [c.urgent for c in cases] == [True]
         assert await session.scalar(select(func.count()).select_from(EvidenceImage)) == 1
-        # Statistics count nothing of images: no intent was recorded for the screenshot.
-        assert await session.scalar(select(func.count()).select_from(IntentStat)) == 0
+        # Statistics count nothing of images: only what was typed was recorded, not the screenshot.
+        assert await session.scalar(select(func.sum(IntentStat.count))) == (typed or None)
 
 
 @pytest.mark.ocr
@@ -90,3 +92,26 @@ async def test_a_threat_screenshot_is_urgent_with_the_real_model(world: World) -
     async with world.running():
         student = await with_school(world)
         await send_threat_and_check(world, student, chat_screenshot([THREAT]))
+
+
+@pytest.mark.ocr
+async def test_a_threat_screenshot_during_a_report_sends_that_report_at_once(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """Nothing the student already wrote is lost: the report they were writing goes, urgent, with
+    the screenshot's words; the image joins it."""
+    world = scripted_world
+    screenshot = chat_screenshot([THREAT])
+    words = await read_text(strip_image(screenshot).data)
+    assert words is not None
+    script.says(words, "report_threat", confidence=0.99)
+    script.says(TAX, "report_theft", confidence=0.96)
+    await world.enroll("maple")
+    async with world.running():
+        student = await with_school(world)
+        assert "?" in (await student.says(TAX)).text
+        await send_threat_and_check(world, student, screenshot, typed=1)
+        officer = world.officers["maple"].user
+        assert officer is not None
+        tips = [m.text for m in await world.emu.messages(officer)]
+    assert any("call it tax" in tip and "dead" in tip.lower() for tip in tips)
