@@ -18,7 +18,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.constants import ParseMode
 
@@ -29,6 +30,7 @@ from casework import rate_limits
 from casework.cases import drafts, lifecycle, reply_modes
 from casework.delivery import escalation, routing
 from casework.vault import crypto
+from storage import dialect
 from storage.models import Draft
 
 logger = logging.getLogger(__name__)
@@ -118,8 +120,23 @@ async def purge_drafts(services: Services) -> None:
         await drafts.reorder(session)  # PostgreSQL: row order must not tell write order
 
 
+# PostgreSQL advisory lock keys: with several instances, a job runs in one of them at a time.
+RETENTION_LOCK = 0x53524F01  # "SRO", 1
+
+
+async def alone(session: AsyncSession, key: int) -> bool:
+    """Take this job's lock for the transaction (PostgreSQL); False if another instance holds it.
+    SQLite has one writer: a second instance's transaction waits its turn anyway."""
+    if not dialect.is_postgresql(session):
+        return True
+    return bool(await session.scalar(select(func.pg_try_advisory_xact_lock(key))))
+
+
 async def purge_cases(services: Services) -> None:
     async with services.db.transaction() as session:
+        if not await alone(session, RETENTION_LOCK):
+            logger.info("jobs.retention_elsewhere")
+            return
         count = await lifecycle.purge_expired(session, services.now())
     logger.info("jobs.retention_purge count=%d", count)
 
