@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
     database_url: str = Field(default_factory=default_database_url)
     nlu_url: str = "http://localhost:5005"
+    # Several Rasa servers, comma-separated (NLU_URL takes the same form): taken in turn, a failing
+    # one skipped for a while (nlu.rasa_client). Put TLS in front of any on another host.
+    nlu_urls: str | None = None
     nlu_token: SecretStr = Field(default_factory=lambda: SecretStr(local_nlu_token()))
     nlu_timeout_seconds: float = Field(default=3.0, gt=0, le=60)
     sro_master_key: SecretStr | None = None

@@ -56,7 +56,7 @@ class Services:
         if classifier is None:
             classifier = await asyncio.to_thread(
                 build_classifier,
-                settings.nlu_url,
+                settings.nlu_urls or settings.nlu_url,
                 settings.nlu_token.get_secret_value(),
                 settings.nlu_timeout_seconds,
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from typing import Annotated, Any
 
 import httpx
@@ -106,17 +106,36 @@ class NLUUnavailable(Exception):
     """Rasa could not give a usable answer: down, slow, refused, or garbage."""
 
 
-class RasaClient:
-    """Asks a Rasa server what a message means.
+def server_urls(urls: str | Sequence[str]) -> list[str]:
+    """One URL, a comma-separated list (NLU_URL, NLU_URLS), or a list: each without a trailing slash."""
+    items = urls.split(",") if isinstance(urls, str) else list(urls)
+    found = [url.strip().rstrip("/") for url in items if url.strip()]
+    if not found:
+        raise ValueError("no Rasa server URL")
+    return found
 
-    After a failure the server is not asked again for `retry_after` seconds,
-    so that while Rasa is down every message goes straight to the fallback
-    instead of each waiting out a timeout.
+
+class _Server:
+    """One Rasa server: its connections, and until when it is considered down."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.down_until = 0.0
+
+
+class RasaClient:
+    """Asks a Rasa server, or one of several, what a message means.
+
+    Several servers (Rasa scaled apart from the bot) are taken in turn. A
+    server that fails is not asked again for `retry_after` seconds (a passive
+    health check: its next request after that is the probe), and the message
+    goes to the next server; when every server is down, every message goes
+    straight to the fallback instead of each waiting out a timeout.
     """
 
     def __init__(
         self,
-        base_url: str,
+        base_url: str | Sequence[str],
         token: str,
         *,
         known_intents: Collection[str],
@@ -124,21 +143,30 @@ class RasaClient:
         retry_after: float = 15.0,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_connections: int = 32,
     ) -> None:
         self._known = frozenset(known_intents) | {NLU_FALLBACK}
         self._token = token
         self._retry_after = retry_after
         self._clock = clock
-        self._down_until = 0.0
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
-            transport=transport,
-            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
-        )
+        self._turn = 0
+        self._servers = [
+            _Server(
+                httpx.AsyncClient(
+                    base_url=url,
+                    timeout=httpx.Timeout(timeout, connect=min(timeout, 1.0)),
+                    transport=transport,
+                    limits=httpx.Limits(
+                        max_connections=max_connections, max_keepalive_connections=max_connections
+                    ),
+                )
+            )
+            for url in server_urls(base_url)
+        ]
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        for server in self._servers:
+            await server.http.aclose()
 
     async def __aenter__(self) -> RasaClient:
         return self
@@ -148,21 +176,41 @@ class RasaClient:
 
     @property
     def available(self) -> bool:
-        return self._clock() >= self._down_until
+        now = self._clock()
+        return any(now >= server.down_until for server in self._servers)
+
+    def _in_turn(self) -> list[_Server]:
+        """The servers up now, starting with the next one in turn (round robin)."""
+        now = self._clock()
+        count = len(self._servers)
+        start, self._turn = self._turn % count, self._turn + 1
+        ordered = self._servers[start:] + self._servers[:start]
+        return [server for server in ordered if now >= server.down_until]
 
     async def parse(self, text: str) -> ModelOutput:
-        """Classify one text; raise `NLUUnavailable` on any failure."""
-        if not self.available:
+        """Classify one text; raise `NLUUnavailable` when no server gives a usable answer."""
+        servers = self._in_turn()
+        if not servers:
             raise NLUUnavailable("circuit open")
+        failure: NLUUnavailable | None = None
+        for server in servers:
+            try:
+                return await self._parse_on(server, text)
+            except NLUUnavailable as error:
+                failure = error
+        assert failure is not None
+        raise failure
+
+    async def _parse_on(self, server: _Server, text: str) -> ModelOutput:
         try:
-            response = await self._http.post(
+            response = await server.http.post(
                 "/model/parse", params={"token": self._token}, json={"text": text}
             )
             if response.status_code != httpx.codes.OK:
                 raise NLUUnavailable(f"status {response.status_code}")
             return self._read(response.json())
         except (httpx.HTTPError, ValueError, NLUUnavailable) as error:
-            self._down_until = self._clock() + self._retry_after
+            server.down_until = self._clock() + self._retry_after
             # Error type only: the exception text may quote the request.
             logger.warning("nlu.rasa_unavailable error=%s", type(error).__name__)
             if isinstance(error, NLUUnavailable):
