@@ -146,7 +146,10 @@ async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_t
         "SRO_MASTER_KEY": key.encoded(),
         "TELEGRAM_PACING": "false",
     }
-    bot = spawn([sys.executable, "-m", "bot"], env, work / f"bot-{n}.log")
+    # BENCH_PROFILE=<file>: the bot runs under cProfile, its statistics written there when it stops.
+    profile = os.environ.get("BENCH_PROFILE")
+    profiler = ["-m", "cProfile", "-o", f"{profile}-{n}"] if profile else []
+    bot = spawn([sys.executable, *profiler, "-m", "bot"], env, work / f"bot-{n}.log")
     await _up(emulator_port)
     emu = await Emulator.connect(f"http://127.0.0.1:{emulator_port}")
     try:
