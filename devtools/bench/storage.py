@@ -31,6 +31,7 @@ import math
 import os
 import pstats
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -211,6 +212,13 @@ async def bench_cases(url: str, count: int, *, profile: bool = False) -> dict[st
         await db.close()
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the stats pool's workers): on a shared
+    machine, what a query costs, whatever else competes for the cores."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
 def _profile_top(profiler: cProfile.Profile, order: str, lines: int) -> list[str]:
     """The profile's top entries of our own code (casework, storage) and the LP solver: 'calls | s | name'."""
     stats = pstats.Stats(profiler, stream=io.StringIO())
@@ -284,9 +292,10 @@ async def bench_stats(
             async with db.transaction() as session:
                 await session.execute(delete(ProtectedMonth))  # the first query finds the cache empty
             for run in ("first", "cached"):
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), _cpu_seconds()
                 report = await build_report(db, query, today)
                 timings[f"{label}_{run}_s"] = time.perf_counter() - start
+                timings[f"{label}_{run}_cpu"] = _cpu_seconds() - cpu
                 assert report.cells
                 protected = report.protected_school_months
                 assert (protected > 0) if run == "first" else (protected == 0)
@@ -517,12 +526,14 @@ def _stats_lines(now: Results, before: Results | None) -> list[str]:
         f"`sro stats` over {t['rows']:,.0f} statistic rows (SQLite; {t['schools']:.0f} schools x 23 intents, "
         f"{t['months']:.0f} settled months of days; loaded in {t['load_s']:.0f} s). First: the cache of "
         f"protected months is empty, months are protected on {usable_cores()} cores. Cached: the same "
-        "query again. Before: the same first query on the baseline's code, in the same run. Load "
+        "query again. Before: the same first query on the baseline's code, in the same run. CPU s: "
+        "CPU seconds of the query's process and its workers, less sensitive than wall time to what "
+        "else runs on the machine. Load "
         f"average {t['load'][0]:.1f} before and {t['load'][1]:.1f} after these queries (other processes "
         "share the cores).",
         "",
-        "| query | before (first) | first | ratio | cached |",
-        "|---|---|---|---|---|",
+        "| query | before (first) | first | ratio | CPU s before (first) | CPU s now | CPU ratio | cached |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label, name in (
         ("month_all_schools", "newest month, all schools, `--by month`"),
@@ -535,9 +546,11 @@ def _stats_lines(now: Results, before: Results | None) -> list[str]:
         first = t[f"{label}_first_s"]
         was = old.get(f"{label}_first_s")
         shown = _seconds(was) if was else FULL_QUERY_BEFORE if label == full else "not measured"
+        cpu, cpu_was = t.get(f"{label}_first_cpu", 0.0), old.get(f"{label}_first_cpu")
+        cpu_columns = f"{cpu_was:.1f} | {cpu:.1f} | {_ratio(cpu_was, cpu)}" if cpu_was else f" | {cpu:.1f} | "
         lines.append(
             f"| {name} | {shown} | {_seconds(first)} "
-            f"| {_ratio(was, first) if was else ''} | {_seconds(t[f'{label}_cached_s'])} |"
+            f"| {_ratio(was, first) if was else ''} | {cpu_columns} | {_seconds(t[f'{label}_cached_s'])} |"
         )
     if f"{full}_first_s" in t:
         per_school_month = t[f"{full}_first_s"] / t[f"{full}_school_months"]
