@@ -94,7 +94,7 @@ EVALUATION_NOTE = (
 COVERAGE_TITLE = "Schools and officers"
 COVERAGE_INTRO = (
     "Which schools have an officer who can receive a tip. Read-only: inviting, assigning and "
-    "deactivating officers stay with the operator's `sro`, which holds the keys."
+    "deactivating officers stay with the operator's sro command, which holds the keys."
 )
 COVERAGE_HEADING = "Coverage"
 COVERAGE_NOTE = "Enrolled: the officer has joined in Telegram. Reachable: Telegram still delivers to them."
@@ -104,7 +104,7 @@ POSTERS_HELP = (
     "(students can still change it)."
 )
 IMPORT_HEADING = "Import a school list"
-IMPORT_HELP = "A CSV file with the columns name,code and optionally board (as `sro school import`)."
+IMPORT_HELP = "A CSV file with the columns name,code and optionally board (as sro school import)."
 
 
 def range_of(figures: Figures) -> str:

@@ -17,12 +17,15 @@ import httpx
 import pyotp
 import pytest
 
-from casework import schools
+from casework import officers, schools
+from casework.policy import CasePolicy
 from casework.schools import NewSchool
 from casework.stats import recording
 from casework.stats.periods import last_settled_day, month_start
+from casework.vault.keys import KeyRing
+from casework.vault.master_key import MasterKey
 from storage.db import Database
-from storage.models import ResponseMeasure, ResponseTime, WebRole
+from storage.models import AssignmentKind, ResponseMeasure, ResponseTime, Role, WebRole
 from tests.storage.fixtures import Templates
 from web import accounts
 from web.app import WebConfig, create_app
@@ -105,6 +108,21 @@ async def seed(db: Database, today: date = date(2025, 4, 10), *, busy: bool = Fa
                         seconds=600 + 60 * minutes,
                     )
                 )
+        # Officers, as the operator's `sro` makes them (it holds a key; the dashboard never does): BIG
+        # has an enrolled primary and a backup not yet enrolled; MID and SML have nobody.
+        keys = await KeyRing.load(session, MasterKey.generate(), NOW)
+        policy = CasePolicy(timedelta(minutes=5), timedelta(hours=24), timedelta(days=90), ZONE)
+        maple = await officers.create_officer(
+            session, keys, display_name="Cst. Maple", role=Role.OFFICER, now=NOW
+        )
+        await officers.assign(session, keys, maple, "BIG", kind=AssignmentKind.PRIMARY, now=NOW)
+        await officers.enroll(
+            session, keys, policy, await officers.issue_enrollment_code(session, keys, maple, NOW), 4242, NOW
+        )
+        oak = await officers.create_officer(
+            session, keys, display_name="Cst. Oak", role=Role.OFFICER, now=NOW
+        )
+        await officers.assign(session, keys, oak, "BIG", kind=AssignmentKind.BACKUP, now=NOW)
     return ids
 
 

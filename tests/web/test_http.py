@@ -228,6 +228,9 @@ async def test_every_page_renders_with_the_seeded_numbers(site: Site) -> None:
     assert "BIG" in texts["/responses"]
     assert "Safety, real and perceived" in texts["/evaluation"]
     assert "BIG Secondary" in texts["/coverage"]
+    coverage = (await client.get("/coverage.csv?section=0")).text.splitlines()
+    assert coverage[1] == "BIG,BIG Secondary,active,Cst. Maple,Cst. Oak,1 of 2,1 of 2,yes"
+    assert coverage[2] == "MID,MID Secondary,active,none,none,0 of 0,0 of 0,NO"
     assert "Import a school list" in texts["/coverage"]
     for path, text in texts.items():
         assert "report_" not in text or path == "/schools", path  # intents by their human labels
