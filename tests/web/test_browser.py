@@ -287,3 +287,17 @@ def test_no_other_site_can_frame_the_dashboard(dashboard: Dashboard, page: Page,
     assert plain.inner_text() == "framed fine"
     # set_content waited for both frames' load events: the dashboard's sign-in form never showed.
     assert page.frame_locator("#d").locator("input#email").count() == 0
+
+
+def test_the_evaluation_prints_as_a_report(dashboard: Dashboard, page: Page) -> None:
+    person = dashboard.person("gus@example.org", WebRole.COORDINATOR, [])
+    sign_in(page, dashboard.base, person.email, PASSWORD, next_code(person))
+    page.wait_for_selector("h1:text('Overview')")
+    page.goto(f"{dashboard.base}/evaluation")
+    assert page.locator("nav").is_visible()  # on screen: navigation, sign-out, CSV links
+    assert page.locator("a.csv").first.is_visible()
+    page.emulate_media(media="print")
+    assert not page.locator("nav").is_visible()  # on paper: the objectives and their numbers only
+    assert not page.locator("a.csv").first.is_visible()
+    assert page.locator("main table").is_visible()
+    assert page.pdf()[:4] == b"%PDF"  # Chromium prints it (headless), locally
