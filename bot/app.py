@@ -35,21 +35,14 @@ from bot.resilient_bot import ResilientBot
 from bot.services import BotApplication, BotContext, Services, ServiceSlot
 from bot.student import evidence
 from bot.student import handlers as student
+from bot.student import language as student_language
 
 logger = logging.getLogger(__name__)
 
 # How long a stopping bot lets background work finish what it started (a tip being sent).
 SHUTDOWN_GRACE_SECONDS = 10.0
 
-STUDENT_COMMANDS = [
-    ("start", "Start, or choose your school again"),
-    ("status", "Check for an answer: /status CODE"),
-    ("help", "What I can do"),
-    ("privacy", "What is and isn't kept"),
-    ("cancel", "Delete what you're writing"),
-    ("forget", "Delete everything about this chat"),
-    ("language", "English or French / Anglais ou français"),
-]
+STUDENT_COMMANDS = student_language.menu("en")
 
 BackgroundTask = Callable[[BotApplication], Coroutine[Any, Any, None]]
 
@@ -138,12 +131,16 @@ class _Lifecycle:
         slot = application.bot_data
         slot.services = self.injected or await Services.start(self.settings)
         await application.bot.set_my_commands([BotCommand(name, text) for name, text in STUDENT_COMMANDS])
+        # A Telegram app set to French shows the French names and descriptions (issue 14).
+        french = [BotCommand(name, text) for name, text in student_language.menu("fr")]
+        await application.bot.set_my_commands(french, language_code="fr")
         for task in self.background:
             self.tasks.append(asyncio.create_task(task(application)))
         if self.queue is not None:
             self.queue.services = slot.services
             lease = timedelta(seconds=self.settings.intake_lease_seconds)
-            self.intake = IntakeWorker(application, self.queue, lease)
+            concurrency = self.settings.intake_concurrency
+            self.intake = IntakeWorker(application, self.queue, lease, concurrency)
             self.tasks.append(asyncio.create_task(self.intake.run()))
         logger.info("bot.started")
 

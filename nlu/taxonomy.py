@@ -24,6 +24,7 @@ class Intent:
     label: str
     urgent: bool
     report: bool
+    label_fr: str | None = None  # the label in French (labels.yml `fr`), for a student answered in French
 
 
 @cache
@@ -36,6 +37,7 @@ def intents() -> dict[str, Intent]:
             label=str(entry["label"]),
             urgent=bool(entry.get("urgent", False)),
             report=name.startswith("report_"),
+            label_fr=str(entry["fr"]) if "fr" in entry else None,
         )
         for name, entry in raw["intents"].items()
     }
@@ -55,10 +57,12 @@ def is_report(name: str) -> bool:
     return intent is not None and intent.report
 
 
-def label(name: str) -> str:
-    """A plain-language label for an intent ("a weapon"), or the name itself."""
+def label(name: str, language: str = "en") -> str:
+    """A plain-language label for an intent ("a weapon"; in French if asked and known), or the name itself."""
     intent = intents().get(name)
-    return intent.label if intent else name
+    if intent is None:
+        return name
+    return intent.label_fr if language == "fr" and intent.label_fr else intent.label
 
 
 def rasa_domain(domain_file: Path = DOMAIN_FILE) -> dict[str, Any]:

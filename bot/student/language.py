@@ -7,6 +7,7 @@ like their school: never beside an identifier, gone with the state (30 minutes o
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from bot import catalog
 from bot.state import Step
@@ -18,6 +19,28 @@ logger = logging.getLogger(__name__)
 BUTTONS: list[list[Button]] = [
     [("language_english_button", "lang:en"), ("language_french_button", "lang:fr")]
 ]
+
+
+# The command menu Telegram shows a student (setMyCommands), by their app's language: each command by
+# the name the texts of that language use (bot.app registers both), and the catalog key describing it.
+MENUS: dict[str, tuple[tuple[str, str], ...]] = {
+    "en": (
+        *(("start", "menu_start"), ("status", "menu_status"), ("help", "menu_help")),
+        *(("privacy", "menu_privacy"), ("cancel", "menu_cancel"), ("forget", "menu_forget")),
+        ("language", "menu_language"),
+    ),
+    "fr": (
+        *(("start", "menu_start"), ("statut", "menu_status"), ("aide", "menu_help")),
+        *(("confidentialite", "menu_privacy"), ("annuler", "menu_cancel"), ("oublier", "menu_forget")),
+        ("langue", "menu_language"),
+    ),
+}
+
+
+def menu(language: str) -> list[tuple[str, str]]:
+    """(command, description) for Telegram's menu in `language`."""
+    texts = catalog.messages(language)
+    return [(command, texts[key]) for command, key in MENUS[language]]
 
 
 async def welcome(turn: Turn) -> None:
@@ -70,3 +93,15 @@ def follow_detected(turn: Turn, detected: str) -> None:
     state.language = detected
     state.language_chosen = detected != catalog.DEFAULT_LANGUAGE
     logger.info("student.language_detected language=%s", detected)
+
+
+# Canadian French abbreviations (OQLF): the month, then the time with "h" ("3 nov., 16 h 15").
+_MONTHS_FR = (
+    *("janv.", "févr.", "mars", "avr.", "mai", "juin"),
+    *("juill.", "août", "sept.", "oct.", "nov.", "déc."),
+)
+
+
+def short_time_fr(local: datetime) -> str:
+    """A local time as a French reader writes it: "3 nov., 16 h 15" (English: "Nov 3, 16:15")."""
+    return f"{local.day} {_MONTHS_FR[local.month - 1]}, {local.hour} h {local.minute:02d}"

@@ -94,7 +94,7 @@ async def did_you_mean(turn: Turn, text: str, result: Classification) -> Step:
     choices = [s.name for s in result.ranking if s.name in taxonomy.intents()][:DID_YOU_MEAN_CHOICES]
     turn.state.pending_text = text
     turn.state.pending_intents = choices
-    rows: list[list[Button]] = [[(taxonomy.label(name), f"dym:{name}")] for name in choices]
+    rows: list[list[Button]] = [[(taxonomy.label(name, turn.language), f"dym:{name}")] for name in choices]
     rows.append([("something_else_button", "dym:other")])
     await turn.say("did_you_mean", buttons=rows)
     return Step.DID_YOU_MEAN

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot import delivery_media, textparts
 from bot.state import FIELDS, Step
-from bot.student import feedback
+from bot.student import feedback, language
 from bot.student.sending import add_to_case, fragments, send_document
 from bot.textparts import Fragment, Html
 from bot.turn import Turn
@@ -30,6 +30,8 @@ MISS_WINDOW = timedelta(minutes=5)
 
 def when(turn: Turn, moment: datetime) -> str:
     local = moment.astimezone(turn.services.policy.timezone)
+    if turn.language == "fr":
+        return language.short_time_fr(local)
     return local.strftime("%b %d, %H:%M").replace(" 0", " ")
 
 

@@ -5,6 +5,7 @@ prefers an officer who reads French. Fast tier (scripted model) but for the one 
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 
 import pytest
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from casework import officers
 from casework.cases import drafts
 from devtools.emulator.views import Message
+from nlu.result import NLU_FALLBACK, IntentScore
 from storage.models import AssignmentKind, Base, Delivery, DeliveryKind, Role
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Officer, Student, World, now
@@ -26,6 +28,12 @@ DRUGS = "yo y'a des gars qui vendent de la drogue aux casiers"
 KNIFE = "a kid has a knife in his locker near room 204"
 GUN_AGAIN = "y'a un gars avec un gun dans le stationnement"
 PHONE = "someone keeps stealing phones from the gym change room"
+
+
+FRENCH_TIME = re.compile(
+    r"\b\d{1,2} (?:janv\.|févr\.|mars|avr\.|mai|juin|juill\.|août|sept\.|oct\.|nov\.|déc\.), \d{1,2} h \d\d\b"
+)
+UNSURE = "jsp si je devrais dire ça mais y'a du monde qui se niaise dans le bus"
 
 
 def buttons(message: Message) -> list[str]:
@@ -95,10 +103,17 @@ async def test_a_student_who_writes_french_without_choosing_is_answered_in_frenc
         assert buttons(preview) == ["✅ Envoyer", "✏️ Modifier", "✖️ Annuler"]
         sent = await student.taps(preview, "✅ Envoyer")
         assert "Envoyé à l'agent de ton école" in sent.text
+        code = CODE.search(sent.text)
+        assert code
         tip = await world.emu.next_message(officer, timeout=15)
         assert "Written in French" in tip.text
         assert DRUGS in tip.text
         assert "When: hier à la récré" in tip.text
+        # /statut, with the date as a French reader writes it ("3 nov., 16 h 15").
+        status = await student.says(f"/statut {code.group()}")
+        assert "📋 Ton dossier (signalement, envoyé " in status.text
+        assert FRENCH_TIME.search(status.text), status.text
+        assert "Statut : envoyé, pas encore lu" in status.text or "Statut : lu par l'agent" in status.text
 
 
 async def test_language_and_langue_switch_at_any_step_and_ask_again(
@@ -131,6 +146,28 @@ async def test_language_and_langue_switch_at_any_step_and_ask_again(
         await student.says("/cancel")
         answered = await student.says(DRUGS)
         assert answered.text == "When did it happen?"
+
+
+async def test_did_you_mean_and_the_command_menu_are_in_french(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """The unsure model's choices are named in French; a Telegram app set to French shows French
+    commands (control: the default menu stays English)."""
+    world = scripted_world
+    ranking = (IntentScore("report_bullying", 0.41), IntentScore("report_fight", 0.33))
+    script.says(UNSURE, NLU_FALLBACK, confidence=0.41, ranking=ranking)
+    async with world.running():
+        student = await new_student(world)
+        await start_in_french(student)
+        offer = await student.says(UNSURE)
+        assert "Tu voulais dire" in offer.text
+        assert buttons(offer) == ["De l'intimidation", "Une bagarre", "Autre chose"]
+        french = await world.emu.commands(language_code="fr")
+        assert ("statut", "Voir une réponse : /statut CODE") in french
+        assert ("langue", "Français ou anglais") in french
+        english = await world.emu.commands()
+        assert ("status", "Check for an answer: /status CODE") in english
+        assert ("language", "English or French") in english
 
 
 async def test_a_french_tip_goes_to_the_officer_who_reads_french_an_english_one_to_both(
