@@ -28,6 +28,7 @@ URGENT = {
     ],
     "threat": [
         "he said hes gonna shoot up the school tmrw",
+        "this kid keeps asking what time the gym is most packed and smiling about it",
         "theres a hit list going around with names on it",
         "someone wrote bomb in the bathroom stall and a date",
         "i heard he's bringing a strap to school monday",
