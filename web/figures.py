@@ -21,6 +21,7 @@ from nlu import taxonomy
 from storage.db import Database
 
 SYMBOLS = {Status.SMALL: "<5", Status.WITHHELD: "x"}  # as `sro stats` shows them
+ALL_MESSAGES = "All messages"  # web.texts.ALL_MESSAGES (texts imports this module for its types)
 QUESTION_INTENTS = frozenset({"ask_officer"})  # a question to the officer: the informal contact
 WEAPON_INTENTS = frozenset({"report_weapon"})
 THREAT_INTENTS = frozenset({"report_threat"})
@@ -135,4 +136,4 @@ def scopes(figures: Figures) -> list[str]:
 
 
 def intent_label(intent: str) -> str:
-    return "All messages" if intent == ALL_INTENTS else taxonomy.label(intent)
+    return ALL_MESSAGES if intent == ALL_INTENTS else taxonomy.label(intent)

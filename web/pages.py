@@ -76,9 +76,9 @@ def _monthly(figures: Figures, scope: str, heading: str) -> Section:
         texts.CHART_DESC.format(what=texts.MONTHLY_WHAT, scope=scope),
         labels,
         [
-            Series("Reports", _bars(reports)),
-            Series("Questions", _bars(questions)),
-            Series("Urgent", _bars(urgent)),
+            Series(texts.REPORTS, _bars(reports)),
+            Series(texts.QUESTIONS, _bars(questions)),
+            Series(texts.URGENT, _bars(urgent)),
         ],
     )
     return Section(heading, texts.MONTHLY_HEADERS, rows, chart)
@@ -121,7 +121,7 @@ async def overview(db: Database, allowed: list[str] | None, today: date) -> Page
         page.sections.append(
             Section(
                 texts.TOP_HEADING.format(scope=scope),
-                ["intent", "messages"],
+                texts.TOP_HEADERS,
                 [[intent_label(i), v.text] for i, v in tops],
             )
         )
@@ -140,12 +140,12 @@ async def schools_intents(db: Database, allowed: list[str] | None, today: date, 
         texts.SCHOOLS_TITLE,
         texts.CHART_DESC.format(what=texts.SCHOOLS_WHAT, scope=texts.range_of(figures)),
         [s for s in schools if s != "ALL"],
-        [Series("All messages", _bars(totals)), Series("Reports", _bars(reports))],
+        [Series(texts.ALL_MESSAGES, _bars(totals)), Series(texts.REPORTS, _bars(reports))],
     )
     page.sections.append(
         Section(
             texts.SCHOOLS_HEADING.format(range=texts.range_of(figures)),
-            ["school", *(intent_label(i) for i in intents), "All messages"],
+            [texts.SCHOOL, *(intent_label(i) for i in intents), texts.ALL_MESSAGES],
             rows,
             chart,
         )
@@ -166,13 +166,13 @@ async def trends(db: Database, allowed: list[str] | None, today: date, school: s
         page.sections.append(
             Section(
                 heading,
-                ["month", "reports and questions", "questions to the officer"],
+                texts.WILLINGNESS_HEADERS,
                 [[m, w.text, q.text] for m, w, q in zip(labels, willing, questions, strict=True)],
                 charts.bar_chart(
                     heading,
                     texts.CHART_DESC.format(what=texts.WILLINGNESS_WHAT, scope=scope),
                     labels,
-                    [Series("Reports and questions", _bars(willing)), Series("Questions", _bars(questions))],
+                    [Series(texts.WILLING, _bars(willing)), Series(texts.QUESTIONS, _bars(questions))],
                 ),
             )
         )
@@ -181,13 +181,13 @@ async def trends(db: Database, allowed: list[str] | None, today: date, school: s
         page.sections.append(
             Section(
                 heading,
-                ["month", "weapons reports"],
+                texts.WEAPONS_HEADERS,
                 [[m, w.text] for m, w in zip(labels, weapons, strict=True)],
                 charts.bar_chart(
                     heading,
                     texts.CHART_DESC.format(what=texts.WEAPONS_WHAT, scope=scope),
                     labels,
-                    [Series("Weapons reports", _bars(weapons))],
+                    [Series(texts.WEAPONS, _bars(weapons))],
                 ),
             )
         )
@@ -218,14 +218,14 @@ async def response_times(db: Database, allowed: list[str] | None, today: date) -
             texts.CHART_DESC.format(what=texts.RESPONSES_WHAT, scope=latest),
             schools,
             [
-                Series("To acknowledgement", [minutes(s, ResponseMeasure.ACKNOWLEDGEMENT) for s in schools]),
-                Series("To first reply", [minutes(s, ResponseMeasure.FIRST_REPLY) for s in schools]),
+                Series(texts.TO_ACK, [minutes(s, ResponseMeasure.ACKNOWLEDGEMENT) for s in schools]),
+                Series(texts.TO_REPLY, [minutes(s, ResponseMeasure.FIRST_REPLY) for s in schools]),
             ],
         )
     page.sections.append(
         Section(
             texts.RESPONSES_HEADING,
-            ["school", "month", "measure", "median (min)", "90th percentile (min)"],
+            texts.RESPONSES_HEADERS,
             rows,
             chart,
             note=texts.RESPONSES_NOTE if not rows else None,
@@ -281,15 +281,15 @@ def _indicators(
 
     safety, perception, relationship = texts.OBJECTIVES
     return [
-        (safety, "Weapons reports", weapons),
-        (safety, "Threats to hurt people", threats),
-        (safety, "Urgent messages", urgent),
-        (perception, "\u201cDid this help?\u201d answered", answered),
-        (perception, "\u2026 of which \u201cyes\u201d", helped),
-        (perception, "Questions about anonymity", anonymity),
-        (relationship, "Questions to the officer (informal contact)", questions),
-        (relationship, "Reports and questions (willingness to report)", willing),
-        (relationship, "Median time to a first reply", reply),
+        (safety, texts.INDICATORS["weapons"], weapons),
+        (safety, texts.INDICATORS["threats"], threats),
+        (safety, texts.INDICATORS["urgent"], urgent),
+        (perception, texts.INDICATORS["answered"], answered),
+        (perception, texts.INDICATORS["helped"], helped),
+        (perception, texts.INDICATORS["anonymity"], anonymity),
+        (relationship, texts.INDICATORS["questions"], questions),
+        (relationship, texts.INDICATORS["willing"], willing),
+        (relationship, texts.INDICATORS["reply"], reply),
     ]
 
 
@@ -328,7 +328,7 @@ async def evaluation(db: Database, allowed: list[str] | None, today: date) -> Pa
         page.sections.append(
             Section(
                 texts.EVALUATION_HEADING.format(scope=scope),
-                ["objective", "indicator", before or "previous", latest or "latest", "change"],
+                texts.evaluation_headers(before, latest),
                 rows,
                 note=texts.EVALUATION_NOTE,
             )
@@ -380,7 +380,7 @@ async def coverage(db: Database, allowed: list[str] | None, now_today: date) -> 
     page.sections.append(
         Section(
             texts.COVERAGE_HEADING,
-            ["code", "school", "status", "primary", "backup", "enrolled", "reachable", "covered"],
+            texts.COVERAGE_HEADERS,
             table,
             note=texts.COVERAGE_NOTE,
         )

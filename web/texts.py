@@ -31,6 +31,32 @@ SETUP_MISMATCH = "The two passwords are not the same."
 NOT_FOUND = "There is no such page, or it is not yours to see."
 IMPORT_DONE = "Imported: {added} added, {updated} updated, {skipped} unchanged."
 
+ALL_MESSAGES = "All messages"
+REPORTS = "Reports"
+QUESTIONS = "Questions"
+URGENT = "Urgent"
+WILLING = "Reports and questions"
+WEAPONS = "Weapons reports"
+TO_ACK = "To acknowledgement"
+TO_REPLY = "To first reply"
+SCHOOL = "school"
+TOP_HEADERS = ["intent", "messages"]
+WILLINGNESS_HEADERS = ["month", "reports and questions", "questions to the officer"]
+WEAPONS_HEADERS = ["month", "weapons reports"]
+RESPONSES_HEADERS = ["school", "month", "measure", "median (min)", "90th percentile (min)"]
+COVERAGE_HEADERS = ["code", "school", "status", "primary", "backup", "enrolled", "reachable", "covered"]
+INDICATORS = {
+    "weapons": "Weapons reports",
+    "threats": "Threats to hurt people",
+    "urgent": "Urgent messages",
+    "answered": "“Did this help?” answered",
+    "helped": "… of which “yes”",
+    "anonymity": "Questions about anonymity",
+    "questions": "Questions to the officer (informal contact)",
+    "willing": "Reports and questions (willingness to report)",
+    "reply": "Median time to a first reply",
+}
+
 OVERVIEW_TITLE = "Overview"
 OVERVIEW_INTRO = (
     "The last settled months, then this month's weeks and days that are over. A day is shown from the "
@@ -112,3 +138,7 @@ def range_of(figures: Figures) -> str:
     if not periods:
         return "no complete period"
     return f"{periods[0].start} to {periods[-1].end}"
+
+
+def evaluation_headers(before: str, latest: str) -> list[str]:
+    return ["objective", "indicator", before or "previous", latest or "latest", "change"]
