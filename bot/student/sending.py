@@ -16,7 +16,7 @@ from bot.student import evidence_files
 from bot.textparts import Fragment
 from bot.turn import Button, Turn
 from casework import evidence
-from casework.cases import intake
+from casework.cases import intake, labels
 from casework.cases.codes import CaseCode
 from casework.delivery import outbox, routing
 from casework.errors import CaseworkError, NoRecipients
@@ -138,7 +138,7 @@ async def tell_sent(turn: Turn, sent: Sent | None, *, urgent: bool) -> None:
         key = "sent"
     text = turn.text(key, code=sent.code)
     if sent.label:
-        text += "\n\n" + turn.text("case_label_line", label=sent.label)
+        text += "\n\n" + turn.text("case_label_line", label=labels.in_language(sent.label, turn.language))
     text += "\n\n" + turn.text("notify_offer")
     turn.state.case_id = sent.case_id
     turn.state.notify_case_id = sent.case_id

@@ -13,7 +13,7 @@ from bot.student.sending import add_to_case, fragments, send_document
 from bot.textparts import Fragment, Html
 from bot.turn import Turn
 from casework import evidence, rate_limits
-from casework.cases import reading
+from casework.cases import labels, reading
 from casework.cases.codes import CaseCode
 from casework.cases.reading import StudentView, ThreadMessage
 from casework.delivery import failures
@@ -60,7 +60,9 @@ def render(turn: Turn, view: StudentView, *, nobody_reached: bool = False) -> li
     )
     blocks: list[list[Fragment]] = [[Html(header)]]
     if view.label:
-        blocks.append(fragments(turn, "status_label_line", label=view.label))
+        blocks.append(
+            fragments(turn, "status_label_line", label=labels.in_language(view.label, turn.language))
+        )
     if count := image_count(view):
         blocks.append([Html(turn.text("status_images_one" if count == 1 else "status_images", count=count))])
     if nobody_reached and view.status == CaseStatus.NEW:
@@ -183,7 +185,8 @@ async def offer_follow_up(turn: Turn, text: str) -> Step:
     turn.state.pending_text = f"{held}\n{text}" if held else text
     label = turn.state.follow_label
     if label:
-        await turn.say("follow_up_ask_label", label=label, buttons=FOLLOW_UP_BUTTONS)
+        shown = labels.in_language(label, turn.language)
+        await turn.say("follow_up_ask_label", label=shown, buttons=FOLLOW_UP_BUTTONS)
     else:
         await turn.say("follow_up_ask", buttons=FOLLOW_UP_BUTTONS)
     return Step.FOLLOW_UP

@@ -42,3 +42,41 @@ LABELS: tuple[str, ...] = (
 
 def new_label() -> str:
     return secrets.choice(LABELS)
+
+
+# The same labels' words in French, for a student answered in French (the emoji says which is which,
+# so the English notice "🦊 fox" and a French "🦊 renard" name the same case). Stored: the English.
+FRENCH = {
+    "fox": "renard",
+    "turtle": "tortue",
+    "owl": "hibou",
+    "bee": "abeille",
+    "penguin": "pingouin",
+    "butterfly": "papillon",
+    "octopus": "pieuvre",
+    "giraffe": "girafe",
+    "whale": "baleine",
+    "hedgehog": "hérisson",
+    "frog": "grenouille",
+    "parrot": "perroquet",
+    "koala": "koala",
+    "zebra": "zèbre",
+    "snail": "escargot",
+    "crab": "crabe",
+    "cactus": "cactus",
+    "sunflower": "tournesol",
+    "mushroom": "champignon",
+    "rainbow": "arc-en-ciel",
+    "snowman": "bonhomme de neige",
+    "moon": "lune",
+    "star": "étoile",
+    "lemon": "citron",
+}
+
+
+def in_language(label: str, language: str) -> str:
+    """A stored label as a student reads it: "🦊 renard" in French; unchanged otherwise (or unknown)."""
+    if language != "fr":
+        return label
+    emoji, _, word = label.partition(" ")
+    return f"{emoji} {FRENCH[word]}" if word in FRENCH else label

@@ -10,6 +10,7 @@ import pyphen  # type: ignore[import-untyped]
 import pytest
 
 from bot import catalog
+from casework.cases import labels
 from tests.bot.test_readability import MIN_WORDS, SAMPLES, TAG, paragraphs
 
 # Flesch–Kincaid's grade has no French version. Kandel & Moles (1958) refitted Flesch's reading ease
@@ -122,3 +123,11 @@ def test_positive_control_easy_french_passes() -> None:
     assert not too_hard("Tu peux me dire ce qui est arrivé. Je vais l'envoyer à l'agent.")
     assert syllables("anonymement") == 4
     assert syllables("oui") == 1
+
+
+def test_every_case_label_has_a_french_name() -> None:
+    """A case's label ("🦊 fox") is named in French to a French student ("🦊 renard"), same emoji."""
+    missing = [label for label in labels.LABELS if labels.in_language(label, "fr") == label]
+    assert missing == ["🐨 koala", "🌵 cactus"]  # the same word in both languages
+    assert labels.in_language("🦊 fox", "fr") == "🦊 renard"
+    assert labels.in_language("🦊 fox", "en") == "🦊 fox"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from casework import officers
-from casework.cases import drafts
+from casework.cases import drafts, labels
 from devtools.emulator.views import Message
 from nlu.result import NLU_FALLBACK, IntentScore
 from storage.models import AssignmentKind, Base, Delivery, DeliveryKind, Role
@@ -105,6 +105,9 @@ async def test_a_student_who_writes_french_without_choosing_is_answered_in_frenc
         assert "Envoyé à l'agent de ton école" in sent.text
         code = CODE.search(sent.text)
         assert code
+        named = re.search(r"Ce dossier s'appelle (\S+) ([^.]+)\.", sent.text)
+        assert named, sent.text
+        assert named.group(2) in labels.FRENCH.values()  # "🦊 renard", not "🦊 fox"
         tip = await world.emu.next_message(officer, timeout=15)
         assert "Written in French" in tip.text
         assert DRUGS in tip.text
