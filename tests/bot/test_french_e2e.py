@@ -28,6 +28,8 @@ DRUGS = "yo y'a des gars qui vendent de la drogue aux casiers"
 KNIFE = "a kid has a knife in his locker near room 204"
 GUN_AGAIN = "y'a un gars avec un gun dans le stationnement"
 PHONE = "someone keeps stealing phones from the gym change room"
+REPLY = "Merci. Je suis à l'école maintenant. Reste en classe, t'as bien fait."
+ANSWER = "ok merci, le gars est parti au bureau du direc"
 
 
 FRENCH_TIME = re.compile(
@@ -65,7 +67,8 @@ async def test_a_student_picks_french_and_an_urgent_slang_report_gets_french_saf
         assert "Si toi ou quelqu'un d'autre est en danger en ce moment, appelle le 911." in safety.text
         sent = await student.then()
         assert "Envoyé à l'agent de ton école" in sent.text
-        assert CODE.search(sent.text)
+        code = CODE.search(sent.text)
+        assert code
         details = await student.then()
         assert "Envoie /fini quand tu as terminé" in details.text
         done = await student.says("/fini")  # the French command name
@@ -75,6 +78,20 @@ async def test_a_student_picks_french_and_an_urgent_slang_report_gets_french_saf
         assert "🇫🇷 Written in French (the student's words, not translated)" in tip.text
         assert GUN in tip.text  # as written, nothing translated
         assert "What happened:" in tip.text
+        # The officer's reply reaches the student as written, and the student's answer the officer.
+        await world.emu.press(officer, tip, "✍️ Reply")
+        assert "Type your answer" in (await world.emu.next_message(officer, timeout=15)).text
+        await world.emu.send_text(officer, REPLY)
+        assert "Sent to the student" in (await world.emu.next_message(officer, timeout=15)).text
+        status = await student.says(f"/statut {code.group()}")
+        assert "👮 L'agent de ton école" in status.text
+        assert REPLY in status.text
+        prompt = await student.taps(status, "✍️ Répondre à l'agent")
+        assert prompt.text == "Écris ta réponse à l'agent."
+        assert "Envoyé" in (await student.says(ANSWER)).text
+        answer = await world.emu.next_message(officer, timeout=15)
+        assert "Written in French" in answer.text
+        assert ANSWER in answer.text
 
 
 async def test_a_student_who_writes_french_without_choosing_is_answered_in_french(
@@ -188,6 +205,8 @@ async def test_a_french_tip_goes_to_the_officer_who_reads_french_an_english_one_
         )
         await officers.assign(session, keys, second, "MRS", kind=AssignmentKind.PRIMARY, now=now())
         await officers.set_reads(session, second, "fr", reads=True, now=now())
+        # Another school's officer named as reading French changes nothing at Maple.
+        await officers.set_reads(session, world.officers["lakeshore"].id, "fr", reads=True, now=now())
     world.officers["maple_fr"] = Officer(second, "Cst. Maple Francophone")
     english_only = await world.enroll("maple")
     french_reader = await world.enroll("maple_fr")
