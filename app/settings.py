@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # An update claimed from the durable inbox this long ago (lease renewed while it is handled)
     # belonged to an instance that died: another instance, or the restarted one, handles it.
     intake_lease_seconds: float = Field(default=30.0, gt=0)
+    # Updates of different chats handled at once per instance: enough to keep Rasa and Telegram busy;
+    # more only queues on the database's writer (SQLite has one).
+    intake_concurrency: int = Field(default=64, ge=1, le=1024)
     urgent_ack_minutes: float = Field(default=5.0, gt=0)
     # An urgent report sent before the student named a school waits this long for the answer,
     # then goes to the supervisors.
