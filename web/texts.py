@@ -19,6 +19,36 @@ CHART_DESC = (
     "Bar chart of {what} ({scope}). Every bar is labelled with its number; the table below gives them all."
 )
 
+# Labels and buttons of the templates.
+UI = {
+    "email": "Email",
+    "password": "Password",
+    "code": "6-digit code from your authenticator app",
+    "sign_in": "Sign in",
+    "sign_out": "Sign out",
+    "account": "Account:",
+    "new_password": "New password (at least 12 characters)",
+    "password_again": "The same password again",
+    "scan": "Scan this code with an authenticator app (it was made on this server; nothing leaves it):",
+    "qr_alt": "QR code for your authenticator app; the key is written below it",
+    "type_key": "Or type this key into the app:",
+    "code_now": "The 6-digit code the app shows now",
+    "set_up": "Set up",
+    "continue": "Continue",
+    "pages": "Pages",
+    "filters": "Filters",
+    "school": "School",
+    "all_schools": "All schools",
+    "my_schools": "My schools",
+    "from": "From",
+    "to": "To",
+    "by": "By",
+    "show": "Show",
+    "nothing": "Nothing to show for this period.",
+    "import": "Import",
+    "brand": "dashboard",
+}
+
 LOGIN_TITLE = "Sign in"
 LOGIN_REFUSED = "That email, password or code is not right."
 LOGIN_THROTTLED = "Too many attempts. Wait 15 minutes, then try again."
