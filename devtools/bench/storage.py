@@ -552,6 +552,12 @@ def _stats_lines(now: Results, before: Results | None) -> list[str]:
             f"| {name} | {shown} | {_seconds(first)} "
             f"| {_ratio(was, first) if was else ''} | {cpu_columns} | {_seconds(t[f'{label}_cached_s'])} |"
         )
+    if f"{full}_first_s" not in t:
+        lines += [
+            "",
+            "The all-months query was not measured in this run (`--no-full-stats`); "
+            f"before: {FULL_QUERY_BEFORE}.",
+        ]
     if f"{full}_first_s" in t:
         per_school_month = t[f"{full}_first_s"] / t[f"{full}_school_months"]
         lines += [
