@@ -14,6 +14,7 @@ from bot import catalog, inbox
 from bot.services import BotContext, Services
 from bot.state import ChatState, handling
 from casework.cases import drafts
+from storage.models import Draft as DraftRow
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,8 @@ async def load_turn(update: Update, context: BotContext) -> Turn:
     services = context.services
     pseudonym = services.keys.pseudonym(chat.id)
     async with services.db.transaction() as session:
-        had_draft = await drafts.exists(session, pseudonym)
+        # The row itself (not drafts.exists): load_state then finds it in the session, one query fewer.
+        had_draft = await session.get(DraftRow, pseudonym) is not None
         raw = await drafts.load_state(session, services.keys, pseudonym, services.now())
     state = ChatState.from_dict(raw) if raw is not None else ChatState()
     turn = Turn(update, context, chat.id, pseudonym, state, expired=had_draft and raw is None)
