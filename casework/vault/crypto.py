@@ -26,6 +26,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
@@ -152,12 +153,21 @@ def wrap_key_for_all(content_key: bytes, recipients: Sequence[tuple[bytes, bytes
     for recipient_public_key, context in recipients:
         if len(recipient_public_key) != PUBLIC_KEY_SIZE:
             raise ValueError("a recipient's public key is 32 bytes")
-        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public_key))
+        shared = ephemeral.exchange(_recipient_key(recipient_public_key))
         label = _v2_label(ephemeral_public, recipient_public_key, context)
         nonce = secrets.token_bytes(NONCE_SIZE)
         wrapped = AESGCM(derive_key(shared, label)).encrypt(nonce, content_key, label)
         envelopes.append(Envelope(ephemeral_public, nonce, _V2_PREFIX + wrapped))
     return envelopes
+
+
+@lru_cache(maxsize=4096)
+def _recipient_key(public_key: bytes) -> X25519PublicKey:
+    """A reader's public key, parsed once: the same officers' keys seal every case of their schools.
+
+    Keyed by the raw bytes, so a changed key (a rotation) is simply another entry.
+    """
+    return X25519PublicKey.from_public_bytes(public_key)
 
 
 def _v2_label(ephemeral_public: bytes, recipient_public: bytes, context: bytes) -> bytes:
