@@ -118,3 +118,6 @@ async def test_sigkill_mid_burst_loses_no_urgent_report(crash_world: World, tmp_
         second.wait(timeout=30)
     assert await cases(world) == STUDENTS  # no case opened twice
     assert sum(count - 1 for count in tips.values()) <= 1, tips  # at most the send the kill interrupted
+    for student in students:  # handled again after the kill, a report keeps the code of its case
+        texts = [message.text for message in await world.emu.messages(student)]
+        assert len({found.group() for text in texts if (found := CODE.search(text))}) == 1, texts
