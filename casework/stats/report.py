@@ -21,6 +21,7 @@ query needs only that school's months: schools are protected independently.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -156,8 +157,10 @@ async def build_report(
         stat_rows = await _statistic_rows(session, months, only)
         cached = await cache.load(session, months, only)
         response_rows = await _response_rows(session, periods)
-    tables, fresh = _protect(
-        months, stat_rows, cached, all_schools=only is None, workers=workers, through=complete
+    # Off the event loop: a cold month takes seconds of CPU, and the dashboard's other requests (or
+    # the bot's, where it runs in-process) must keep being answered meanwhile.
+    tables, fresh = await asyncio.to_thread(
+        _protect, months, stat_rows, cached, all_schools=only is None, workers=workers, through=complete
     )
     report.cached_school_months = len(stat_rows) - len(fresh)
     report.protected_school_months = len(fresh)
