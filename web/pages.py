@@ -337,7 +337,7 @@ async def evaluation(db: Database, allowed: list[str] | None, today: date) -> Pa
 
 
 async def coverage(db: Database, allowed: list[str] | None, now_today: date) -> Page:
-    """Schools with their officers' coverage, read from the directory without any key (display only)."""
+    """Schools and their officers' coverage as recorded (the directory's MACs need a key the web lacks)."""
     page = Page(texts.COVERAGE_TITLE, texts.COVERAGE_INTRO)
     async with db.transaction() as session:
         schools = [
@@ -382,7 +382,7 @@ async def coverage(db: Database, allowed: list[str] | None, now_today: date) -> 
             texts.COVERAGE_HEADING,
             texts.COVERAGE_HEADERS,
             table,
-            note=texts.COVERAGE_NOTE,
+            note=f"{texts.COVERAGE_NOTE} {texts.COVERAGE_UNVERIFIED}",
         )
     )
     return page

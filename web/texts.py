@@ -152,8 +152,15 @@ COVERAGE_INTRO = (
     "Which schools have an officer who can receive a tip. Read-only: inviting, assigning and "
     "deactivating officers stay with the operator's sro command, which holds the keys."
 )
-COVERAGE_HEADING = "Coverage"
+COVERAGE_HEADING = "Coverage, as recorded in the directory"
 COVERAGE_NOTE = "Enrolled: the officer has joined in Telegram. Reachable: Telegram still delivers to them."
+# The directory's rows are authenticated with a key derived from the master key, which the dashboard
+# never holds: it shows them as recorded, and says so. The bot checks them before it sends anything.
+COVERAGE_UNVERIFIED = (
+    "As recorded in the officer directory; not verified here. The dashboard holds no key to check the "
+    "directory's authentication: the bot verifies each officer's row before it sends them anything, "
+    "and sro officer list shows any row that fails."
+)
 POSTERS_HEADING = "Posters"
 POSTERS_HELP = (
     "A printable poster per school, with a QR code that opens the bot with that school already chosen "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from datetime import timedelta
@@ -11,13 +12,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from storage.models import WebLoginFailure, WebRole
-from tests.web.conftest import BASE, CSRF, NOW, Site, add_person, login, next_code
+from storage.models import Officer, WebLoginFailure, WebRole
+from tests.web.conftest import BASE, CSRF, NOW, Site, add_person, login, next_code, texts_of
 from web import accounts
 
 PAGES = ["/", "/schools", "/trends", "/responses", "/evaluation", "/coverage"]
@@ -237,6 +238,24 @@ async def test_every_page_renders_with_the_seeded_numbers(site: Site) -> None:
     csv = (await client.get("/responses.csv?section=0")).text.splitlines()
     assert csv[0] == "school,month,measure,median (min),90th percentile (min)"
     assert any(line.startswith("BIG,2025-03,to acknowledgement,") for line in csv)
+
+
+async def test_the_coverage_page_says_its_officer_rows_are_as_recorded_not_verified(site: Site) -> None:
+    """The dashboard holds no key to check the directory's MACs: it must not present a row as verified."""
+    client = await signed_in(site, "ann@example.org", WebRole.COORDINATOR, [])
+    page = texts_of((await client.get("/coverage")).text)
+    assert "Cst. Maple" in page  # control: the recorded row is shown
+    # A database writer renames an officer without the directory key: the bot would refuse the row,
+    # the dashboard shows it as recorded, and the page says exactly that.
+    async with site.db.transaction() as session:
+        await session.execute(
+            update(Officer).where(Officer.display_name == "Cst. Maple").values(display_name="Cst. Forged")
+        )
+    page = " ".join(html.unescape(texts_of((await client.get("/coverage")).text)).split())
+    assert "Cst. Forged" in page
+    assert "Coverage, as recorded in the directory" in page
+    assert "not verified here" in page
+    assert "the bot verifies each officer's row before it sends them anything" in page
 
 
 async def test_sessions_expire_when_idle_and_are_revoked_by_disable(site: Site) -> None:
