@@ -173,7 +173,8 @@ async def _render(services: Services, row: Delivery) -> Rendered | None:
         await _failed(services, row, type(error).__name__, AlertKind.TAMPERED_MESSAGE)
     except (Undeliverable, AccessDenied, CaseworkError) as error:
         async with services.db.transaction() as session:
-            await outbox.mark_failed(session, row.id, type(error).__name__)
+            await failures.undelivered(session, row.id, type(error).__name__, services.now())
+        services.outbox_ready.set()  # the student's notice and the alert, if nobody was reached
         logger.warning("delivery.undeliverable kind=%s error=%s", row.kind, type(error).__name__)
     return None
 
@@ -290,11 +291,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 async def _retry(services: Services, row: Delivery, error_type: str, delay: timedelta) -> None:
+    if row.attempts >= MAX_ATTEMPTS:
+        # Never silently: a tip that was its case's last one on its way marks it reached by nobody
+        # (the student learns it, the supervisors are alerted); an alert is listed in `sro alerts`.
+        async with services.db.transaction() as session:
+            await failures.undelivered(session, row.id, error_type, services.now(), gave_up=True)
+        services.outbox_ready.set()
+        logger.error("delivery.gave_up kind=%s error=%s", row.kind, error_type)
+        return
     async with services.db.transaction() as session:
-        if row.attempts >= MAX_ATTEMPTS:
-            await outbox.mark_failed(session, row.id, error_type)
-            logger.error("delivery.gave_up kind=%s error=%s", row.kind, error_type)
-            return
         await outbox.mark_retry(session, row.id, error_type, services.now() + delay)
     logger.warning("delivery.retry kind=%s error=%s delay=%.0f", row.kind, error_type, delay.total_seconds())
 

@@ -84,6 +84,28 @@ async def rendering_failed(
         await check_reached(session, row.case_id, now)
 
 
+async def undelivered(
+    session: AsyncSession, delivery_id: int, error_type: str, now: datetime, *, gave_up: bool = False
+) -> None:
+    """A row that will not be sent (tried too often, or it cannot be rendered for its officer): failed.
+
+    If it was the last tip of its case on its way, the case reached nobody: the student learns it
+    and the supervisors are alerted (`check_reached`), as when a rendering is refused. An alert
+    that gave up (`gave_up`) is listed for `sro alerts`, never sent on.
+    """
+    row = await session.get(Delivery, delivery_id)
+    if row is None:
+        return
+    row.status, row.last_error = DeliveryStatus.FAILED, error_type[: outbox.MAX_ERROR_TYPE]
+    if row.kind == DeliveryKind.ALERT:
+        if gave_up:
+            await alert_undelivered(session, row, now)
+        return
+    if row.case_id is not None and row.kind in _MOOT_ONCE_ACKNOWLEDGED:
+        await session.flush()
+        await check_reached(session, row.case_id, now)
+
+
 async def check_reached(session: AsyncSession, case_id: int, now: datetime) -> bool:
     """Mark the case `nobody_reached`, telling the student and supervisors, if no tip is sent or on its way.
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, update
 
+from bot import delivery
 from casework import officers
 from casework.cases import intake
 from casework.cases.intake import OpenedCase
@@ -184,3 +185,41 @@ async def test_the_student_told_sent_learns_that_nobody_could_receive_it(world: 
     assert "did not reach an officer" in status.text
     assert "911" in status.text
     assert "did not reach an officer" not in control.text
+
+
+async def test_a_tip_that_exhausts_its_retries_tells_the_student_and_the_supervisors(world: World) -> None:
+    """Telegram failing (5xx) on a tip's last allowed attempt: the tip fails, and the case is not left
+    "sent" in silence: it is marked reached by nobody, the supervisors are alerted, and the student
+    who was told "Sent" learns it (notice, then /status). Positive control: a tip hitting the same
+    server error with attempts left is retried and delivered, and its case says nothing of the kind."""
+    primary = await world.enroll("maple")
+    await world.enroll("supervisor")
+    student = Student(world, await world.emu.user(first_name="Sam", started=True))
+    lost = await open_tip(world, f"a knife in the locker room {SECRET}", notify_chat_id=student.user.id)
+    retried = await open_tip(world, "someone has a gun in the parking lot")
+    async with world.database() as (db, _keys), db.transaction() as session:
+        last_try = delivery.MAX_ATTEMPTS - 1
+        rows = update(Delivery).where(Delivery.case_id == lost.case_id)
+        await session.execute(rows.values(attempts=last_try))
+    # Two server errors on the primary's chat: the first hits the tip on its last attempt (claimed
+    # first, the older row), the second the other tip on its first.
+    await world.emu.fail_server_error(times=2, method="sendMessage", chat=primary)
+    async with world.running():
+        notice = await student.then(timeout=30)
+        assert "/status" in notice.text
+        assert SECRET not in notice.text
+        status = await student.says(f"/status {lost.code}")
+        control = await student.says(f"/status {retried.code}")
+        tip = await world.emu.next_message(primary, timeout=30)
+        await eventually(lambda: _settled(world, lost.case_id), seconds=30)
+    assert len(await world.emu.calls(method="sendMessage", chat=primary, outcome="fault")) == 2
+    assert "did not reach an officer" in status.text
+    assert "did not reach an officer" not in control.text
+    assert "gun in the parking lot" in tip.text  # the retried tip arrived
+    assert [m.text for m in await world.emu.messages(primary)] == [tip.text]
+    [row] = [r for r in await rows_of(world, lost.case_id) if r.kind == DeliveryKind.TIP]
+    assert (row.status, row.attempts) == (DeliveryStatus.FAILED, delivery.MAX_ATTEMPTS)
+    [control_row] = await rows_of(world, retried.case_id)
+    assert (control_row.status, control_row.attempts) == (DeliveryStatus.SENT, 2)
+    assert await alert_kinds(world) == [(AlertKind.NOBODY_REACHABLE, lost.case_id)]
+    assert await reachable(world, "maple")  # Telegram's trouble is not the officer's
