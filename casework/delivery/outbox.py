@@ -19,6 +19,10 @@ from storage.models import Case, Delivery, DeliveryKind, DeliveryPart, DeliveryP
 
 DEFAULT_STALE_AFTER = timedelta(minutes=2)
 MAX_ERROR_TYPE = 64
+# A student's message (words or an image) reaches each officer once: it is not queued again to an
+# officer who has it on its way or sent (a reroute from a gone officer, a waiting row released).
+ONCE_PER_OFFICER = (DeliveryKind.STUDENT_REPLY,)
+_HELD = (DeliveryStatus.PENDING, DeliveryStatus.SENDING, DeliveryStatus.SENT)
 
 
 async def queue(
@@ -37,8 +41,12 @@ async def queue(
     """One pending delivery per officer (None: the case's opted-in student), due now or at `not_before`.
 
     `priority` defaults to the case's: URGENT for an urgent case, so its rows are claimed first.
-    `status` WAITING: rows no officer can receive yet (`queue_waiting`).
+    `status` WAITING: rows no officer can receive yet (`queue_waiting`). A student's message is
+    not queued to an officer who already has it on its way or sent (`ONCE_PER_OFFICER`).
     """
+    if kind in ONCE_PER_OFFICER and message_id is not None and status != DeliveryStatus.WAITING:
+        held = await holders(session, kind, message_id)
+        officer_ids = [i for i in officer_ids if i is None or i not in held]
     if priority is None:
         priority = await priority_of(session, case_id)
     rows = [
@@ -58,6 +66,19 @@ async def queue(
     ]
     session.add_all(rows)
     return rows
+
+
+async def holders(session: AsyncSession, kind: DeliveryKind, message_id: int) -> set[int]:
+    """The officers who have this message on its way (pending, sending) or sent, as `kind`."""
+    found = await session.scalars(
+        select(Delivery.officer_id).where(
+            Delivery.kind == kind,
+            Delivery.message_id == message_id,
+            Delivery.officer_id.is_not(None),
+            Delivery.status.in_(_HELD),
+        )
+    )
+    return {officer_id for officer_id in found.all() if officer_id is not None}
 
 
 async def priority_of(session: AsyncSession, case_id: int | None) -> int:

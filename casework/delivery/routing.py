@@ -259,6 +259,12 @@ async def release_waiting(session: AsyncSession, policy: CasePolicy, now: dateti
                 case.next_escalation_at = now + (policy.urgent_ack if case.urgent else policy.remind_after)
         else:
             receivers = await current_receivers(session, case, now)
+            if delivery.kind in outbox.ONCE_PER_OFFICER and delivery.message_id is not None:
+                held = await outbox.holders(session, delivery.kind, delivery.message_id)
+                if receivers and all(i in held for i in receivers):
+                    await session.delete(delivery)  # everyone who receives the case has it already
+                    continue
+                receivers = tuple(i for i in receivers if i not in held)
         if not receivers:
             continue
         delivery.officer_id, delivery.status, delivery.next_attempt_at = (

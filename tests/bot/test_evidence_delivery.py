@@ -357,3 +357,51 @@ async def test_an_officer_answering_an_image_with_telegrams_reply_answers_its_ca
     assert [m.body.get("text") for m in view.messages if m.direction == "officer"] == [
         "Thanks, I am looking into it."
     ]
+
+
+async def test_an_image_rerouted_from_a_gone_officer_reaches_each_officer_once(
+    scripted_world_both: World,
+) -> None:
+    """A student's image queued to the primary and the backup (the case was escalated); the primary
+    has blocked the bot, so its row is rerouted to whoever receives the case now: the backup, who
+    has the image already on its way. Each officer gets each image once (the outbox's rule: a
+    student's message is never queued again to an officer who has it on its way or sent).
+    Positive control: the rerouted row did happen (the primary's row failed, the primary is marked
+    unreachable), and the backup did get the image."""
+    world = scripted_world_both
+    primary = await world.enroll("maple")
+    backup = await world.enroll("maple_backup")
+    opened = await open_tip_with_images(world, [exif_jpeg()])
+    async with world.running() as app:
+        tip, _image = await received(world, primary, 2)
+        await world.emu.press(primary, tip, "⬆️ Escalate")
+        await received(world, backup, 2)  # the escalated tip, then image 1
+        await eventually(lambda: all_settled(world, opened.case_id), seconds=30)
+        await world.emu.forbid(primary)  # the primary blocks the bot
+        async with world.database() as (db, _keys), db.transaction() as session:
+            await evidence.store_image(
+                session, opened.case_id, evidence.strip_image(exif_jpeg(500, 500)),
+                ocr_text=None, caption=None, now=now(), notify=True,
+            )  # fmt: skip
+        app.bot_data.services.outbox_ready.set()  # type: ignore[union-attr]
+        (added,) = await received(world, backup, 1)
+        await eventually(lambda: all_settled(world, opened.case_id), seconds=30)
+        await world.settled()
+    assert added.text.startswith("📎 Image 2 of 2")
+    captions = [(f.caption or "").split(" ·")[0] for f in await world.emu.received_files(backup)]
+    assert captions == ["📎 Image 1 of 1", "📎 Image 2 of 2"]  # each once
+    async with world.database() as (db, _keys), db.transaction() as session:
+        gone = [
+            r
+            for r in await rows(world, opened.case_id)
+            if r.officer_id == world.officers["maple"].id and r.kind == DeliveryKind.STUDENT_REPLY
+        ]
+        listed = {o.id: o for o in await officers.list_officers(session, now())}
+    assert [r.status for r in gone] == [DeliveryStatus.SENT, DeliveryStatus.FAILED]  # control: rerouted
+    assert listed[world.officers["maple"].id].unreachable
+
+
+async def all_settled(world: World, case_id: int) -> bool:
+    """No row of the case is still on its way (pending, sending or waiting)."""
+    found = [r for r in await rows(world, case_id) if r.kind != DeliveryKind.ALERT]
+    return bool(found) and all(r.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED) for r in found)
