@@ -110,7 +110,7 @@ bench-fuzz: $(VENV)/.installed
 # The dashboard's pages in Debian's Chromium, seeded through the domain API (tests/web/test_browser.py).
 dashboard-shots: $(VENV)/.installed
 	@SRO_DASHBOARD_SHOTS=docs/dashboard $(PY) -m pytest -q -p no:cacheprovider \
-		"tests/web/test_browser.py::test_every_page_in_a_browser_with_nothing_from_another_host"
+		"tests/web/test_browser.py::test_every_page_on_a_fixed_day_gives_the_same_screenshots"
 
 clean:
 	rm -rf $(VENV) $(RASA_VENV) models/*.tar.gz models/*.inputs models/*.joblib var/rasa-cache

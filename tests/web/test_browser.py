@@ -1,7 +1,9 @@
 """The dashboard in a real browser: Playwright driving Debian's Chromium (no browser download).
 
 One real `python -m web` per module, on a database seeded through the domain API with the statistics
-of the last hundred days (the process uses the real clock). `SRO_DASHBOARD_SHOTS=<dir>` (make
+of the last hundred days (the process uses the real clock). The screenshots come from the same app
+served in a thread with a fixed clock (conftest's NOW) on data seeded for that day, so that
+regenerating them changes nothing when nothing changed: `SRO_DASHBOARD_SHOTS=<dir>` (make
 dashboard-shots) keeps each page's screenshot there.
 """
 
@@ -21,13 +23,16 @@ from typing import Any, TypeVar
 import pyotp
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, sync_playwright
+from starlette.applications import Starlette
 
 from storage.db import Database
 from storage.models import WebRole
 from tests.storage.fixtures import Templates
-from tests.web.conftest import PASSWORD, Person, add_person, copy_template, seed
-from tests.web.server import WebProcess, web_process
+from tests.web.conftest import BASE, NOW, PASSWORD, ZONE, Person, add_person, copy_template, seed
+from tests.web.conftest import next_code as later_code
+from tests.web.server import app_in_thread, web_process
 from web import accounts
+from web.app import WebConfig, create_app
 
 pytestmark = pytest.mark.browser
 
@@ -53,12 +58,9 @@ PAGES = {
 
 @dataclass
 class Dashboard:
-    web: WebProcess
+    base: str  # the dashboard's address
     url: str  # the database's
-
-    @property
-    def base(self) -> str:
-        return self.web.url
+    now: datetime | None = None  # the dashboard's fixed clock, if it has one (else the real one)
 
     def person(self, email: str, role: WebRole, codes: list[str]) -> Person:
         """An account set up through the domain API (the setup page has its own test)."""
@@ -66,7 +68,7 @@ class Dashboard:
         async def add() -> Person:
             db = Database.connect(self.url)
             try:
-                return await add_person(db, email, role, codes, now=datetime.now(UTC))
+                return await add_person(db, email, role, codes, now=self.now or datetime.now(UTC))
             finally:
                 await db.close()
 
@@ -85,7 +87,7 @@ def dashboard(migrated_templates: Templates, tmp_path_factory: pytest.TempPathFa
 
     run_apart(prepare())
     with web_process(url, where / "web.log", TELEGRAM_BOT_USERNAME="sro_connect_demo_bot") as web:
-        yield Dashboard(web, url)
+        yield Dashboard(web.url, url)
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +207,6 @@ def test_every_page_in_a_browser_with_nothing_from_another_host(dashboard: Dashb
     page.on("pageerror", lambda error: problems.append(str(error)))
     sign_in(page, dashboard.base, person.email, PASSWORD, next_code(person))
     page.wait_for_selector("h1:text('Overview')")
-    shots = os.environ.get("SRO_DASHBOARD_SHOTS")
     for name, path in PAGES.items():
         response = page.goto(f"{dashboard.base}{path}")
         assert response is not None
@@ -219,9 +220,6 @@ def test_every_page_in_a_browser_with_nothing_from_another_host(dashboard: Dashb
         assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith(
             "system-ui"
         )  # CSS loaded
-        if shots:
-            Path(shots).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(shots) / f"{name}.png"), full_page=True)
     page.goto(f"{dashboard.base}/trends")
     assert "Weapons reports per month" in page.inner_text("main")
     assert [u for u in requests if not u.startswith(dashboard.base) and not u.startswith("data:")] == []
@@ -301,3 +299,74 @@ def test_the_evaluation_prints_as_a_report(dashboard: Dashboard, page: Page) -> 
     assert not page.locator("a.csv").first.is_visible()
     assert page.locator("main table").is_visible()
     assert page.pdf()[:4] == b"%PDF"  # Chromium prints it (headless), locally
+
+
+@pytest.fixture(scope="module")
+def dated_dashboard(
+    migrated_templates: Templates, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Dashboard]:
+    """The dashboard app on a fixed day (conftest's NOW), with the busy seed of the hundred days before."""
+    where = tmp_path_factory.mktemp("dated-dashboard")
+    url = copy_template(migrated_templates, where)
+
+    async def prepare() -> None:
+        db = Database.connect(url)
+        await seed(db, NOW.astimezone(ZONE).date(), busy=True)
+        await db.close()
+
+    run_apart(prepare())
+
+    def make_app() -> Starlette:
+        config = WebConfig(
+            db=Database.connect(url),
+            timezone=ZONE,
+            base_url=BASE,
+            bot_username="sro_connect_demo_bot",
+            clock=lambda: NOW,
+        )
+        return create_app(config, close_db=True)
+
+    with app_in_thread(make_app) as base:
+        yield Dashboard(base, url, now=NOW)
+
+
+def _shots(page: Page, base: str, person: Person) -> dict[str, bytes]:
+    sign_in(page, base, person.email, PASSWORD, later_code(person, NOW))
+    page.wait_for_selector("h1:text('Overview')")
+    taken = {}
+    for name, path in PAGES.items():
+        response = page.goto(f"{base}{path}")
+        assert response is not None
+        assert response.status == 200, name
+        taken[name] = page.screenshot(full_page=True)
+    return taken
+
+
+def test_every_page_on_a_fixed_day_gives_the_same_screenshots(
+    dated_dashboard: Dashboard, browser: Browser
+) -> None:
+    person = dated_dashboard.person("eve@example.org", WebRole.COORDINATOR, [])
+    contexts = [browser.new_context(viewport={"width": 1200, "height": 900}) for _ in range(2)]
+    try:
+        first = contexts[0].new_page()
+        shots = _shots(first, dated_dashboard.base, person)
+        # The pages show the fixed day's months and days, whatever today is.
+        first.goto(f"{dated_dashboard.base}/")
+        overview = first.inner_text("main")
+        assert "Messages per month: ALL" in overview
+        assert "2025-02" in overview
+        assert "2025-03" in overview
+        assert "2025-04-08" in overview  # the fixed day's last complete day
+        # A second browser sees pixel for pixel the same pages. The clock stands still, so a second
+        # sign-in needs a second account (a TOTP code works once); it is named "eve" too (the header).
+        other = dated_dashboard.person("eve@example.net", WebRole.COORDINATOR, [])
+        again = _shots(contexts[1].new_page(), dated_dashboard.base, other)
+        assert {name: again[name] == shot for name, shot in shots.items()} == dict.fromkeys(PAGES, True)
+    finally:
+        for context in contexts:
+            context.close()
+    where = os.environ.get("SRO_DASHBOARD_SHOTS")
+    if where:
+        Path(where).mkdir(parents=True, exist_ok=True)
+        for name, shot in shots.items():
+            (Path(where) / f"{name}.png").write_bytes(shot)
