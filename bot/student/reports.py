@@ -22,6 +22,7 @@ from bot.student.sending import (
     school_answer_wait,
     send_document,
     tell_sent,
+    with_language,
 )
 from bot.textparts import Fragment
 from bot.turn import Button, Turn
@@ -243,12 +244,17 @@ async def cancel(turn: Turn) -> Step:
     return Step.IDLE
 
 
-async def too_long(turn: Turn, answers: dict[str, str]) -> bool:
+def body_size(answers: dict[str, str]) -> int:
+    """The size of the report as it will be sealed (with its language mark: `with_language`)."""
+    return sealing.body_units(with_language(answers))
+
+
+async def too_long(turn: Turn, answers: dict[str, str], *, buttons: list[list[Button]] | None = None) -> bool:
     """Over what one report can hold: say so and what to do (the draft is kept)."""
-    size = sealing.body_units(answers)
+    size = body_size(answers)
     if size <= sealing.MAX_BODY_UNITS:
         return False
-    await turn.say("report_too_long", limit=f"{sealing.MAX_BODY_UNITS:,}", size=f"{size:,}")
+    await turn.say("report_too_long", buttons=buttons, limit=f"{sealing.MAX_BODY_UNITS:,}", size=f"{size:,}")
     return True
 
 
@@ -363,10 +369,29 @@ async def consent_addition(turn: Turn, text: str) -> Step:
     if draft is None:
         return Step.IDLE
     joined = f"{draft.answers.get('what', '')}\n{text}".strip()
-    if not await too_long(turn, {**draft.answers, "what": joined}):
-        draft.answers["what"] = joined
+    if await too_long(turn, {**draft.answers, "what": joined}, buttons=CONSENT_BUTTONS):
+        return Step.URGENT_CONSENT  # not added (never said to be); Send still sends what is kept
+    draft.answers["what"] = joined
     await turn.say("urgent_still_not_sent", buttons=CONSENT_BUTTONS)
     return Step.URGENT_CONSENT
+
+
+async def held_goes_at_once(turn: Turn, text: str, intent: str, classification: Classification) -> Step:
+    """Weapon or threat words while a held message waits for its tap: all of it goes at once.
+
+    Together if one report holds both; if not, the new words go first, as the urgent report, and the
+    held words follow in the same case as the student's addition: nothing is cut, nothing waits.
+    """
+    draft = turn.state.draft
+    held = draft.answers.get("what", "") if draft is not None else ""
+    turn.state.draft = None
+    joined = f"{held}\n{text}".strip()
+    if body_size({"what": joined}) <= sealing.MAX_BODY_UNITS:
+        return await start_urgent(turn, joined, intent, classification=classification)
+    step = await start_urgent(turn, text, intent, classification=classification)
+    if held and turn.state.case_id is not None:
+        await add_to_case(turn, turn.state.case_id, {"more": held})
+    return step
 
 
 async def after_urgent_sent(turn: Turn, sent: Sent | None) -> Step:

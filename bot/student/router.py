@@ -199,11 +199,7 @@ async def on_urgent_consent(turn: Turn, text: str) -> Step:
     result = await classify(turn, text)
     draft = turn.state.draft
     if draft is not None and result.urgent and reports.sent_at_once(result):
-        held = draft.answers.get("what", "")
-        turn.state.draft = None
-        return await reports.start_urgent(
-            turn, f"{held}\n{text}".strip(), urgent_intent(result), classification=result
-        )
+        return await reports.held_goes_at_once(turn, text, urgent_intent(result), result)
     return await reports.consent_addition(turn, text)
 
 

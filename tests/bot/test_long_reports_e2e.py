@@ -252,3 +252,102 @@ async def test_send_pressed_again_after_a_failure_half_way_opens_one_case(
         view_case = await intake.resolve_case_code(session, keys, code.group())
     assert len([m for m in await world.emu.messages(officer) if "vaping" in m.text]) == 1
     assert view_case.id is not None
+
+
+SELF_HARM = "i want to kill myself"
+SEND_TO_OFFICER = "📨 Send to the officer"
+
+
+def note(number: int) -> str:
+    """A 4,096-unit message (a full Telegram message) that says which it is."""
+    return f"note{number}x " + words_of(4096 - len(f"note{number}x "), number)
+
+
+def all_words(messages: list[Message]) -> str:
+    """An officer's chat read in order, each part's "continued" line dropped, squeezed."""
+    return squeeze("".join(re.sub(r"^↪ case \S+, continued\n", "", m.text) for m in messages))
+
+
+async def hold_a_long_message(world: World, script: ScriptedClassifier) -> tuple[Student, list[Message]]:
+    """A student's own crisis, held for the tap, then five full messages added to it (20,506 units of
+    the 24,576 a report holds); the bot's answers to the five."""
+    script.says(SELF_HARM, "report_self_harm")
+    for number in range(1, 6):
+        script.says(note(number), "report_bullying")
+    student = await with_school(world)
+    asked = await student.says(SELF_HARM)
+    assert "not sent your message" in asked.text
+    added = [await student.says(note(number)) for number in range(1, 6)]
+    return student, added
+
+
+async def test_a_held_message_grown_past_what_a_report_holds_is_refused_clearly_and_kept(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """A sixth full message would take the held report past 24,576 UTF-16 units: the student is told
+    the limit, their size and what to do, it is not said to be added, the Send button stays, and the
+    report as kept goes whole. Positive control: the five before it were added (and said so)."""
+    world = scripted_world
+    officer = await world.enroll("maple")
+    async with world.running():
+        student, added = await hold_a_long_message(world, script)
+        script.says(note(6), "report_bullying")
+        refused_answer = await student.says(note(6))
+        sent = await student.taps(refused_answer, SEND_TO_OFFICER)
+        assert CODE.search(sent.text), sent.text
+        await eventually(lambda: _all_sent(world), seconds=60)
+    assert all("I added that to your message" in a.text for a in added)
+    assert "more than one report can hold" in refused_answer.text
+    assert "24,576" in refused_answer.text
+    size = re.search(r"it would be ([\d,]+)", refused_answer.text)
+    assert size, refused_answer.text
+    assert int(size.group(1).replace(",", "")) > 24_576  # what it would have been
+    assert "nothing is lost" in refused_answer.text
+    assert "I added that" not in refused_answer.text  # it was not
+    assert [t for row in refused_answer.buttons for t, _ in row] == [SEND_TO_OFFICER, "Not now"]
+    chat = await world.emu.messages(officer)
+    everything = all_words(chat)
+    for words in (SELF_HARM, *(note(n) for n in range(1, 6))):
+        assert squeeze(words) in everything  # every word kept reached the officer
+    assert "note6x" not in everything
+    assert len(chat) > 1
+    assert all(utf16_len(m.text) <= 4096 for m in chat)
+    assert await refused(world) == []
+
+
+async def test_weapon_words_after_a_long_held_message_send_everything_at_once(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """A threat to others typed while a long message is held: it goes at once, with the held words.
+    Here both do not fit in one report: the threat goes first, as the urgent tip, and the held words
+    follow in the same case as the student's addition, whole. (Before, the report failed to seal and
+    the student was never told it was sent.)"""
+    world = scripted_world
+    threat = GUN + ". " + words_of(4096 - len(GUN) - 2, 3)
+    script.says(threat, "report_weapon")
+    officer = await world.enroll("maple")
+    async with world.running():
+        student, _added = await hold_a_long_message(world, script)
+        safety = await student.says(threat)
+        assert "911" in safety.text
+        told = await student.then()
+        assert "Sent to your school officer" in told.text
+        await eventually(lambda: _all_sent(world), seconds=60)
+        await eventually(lambda: _addition_sent(world), seconds=60)
+    chat = await world.emu.messages(officer)
+    assert "URGENT" in chat[0].text
+    assert "gun to the caf" in chat[0].text  # the threat is the first thing the officer reads
+    everything = all_words(chat)
+    for words in (threat, SELF_HARM, *(note(n) for n in range(1, 6))):
+        assert squeeze(words) in everything  # every word reached the officer
+    assert any("The student wrote more" in m.text for m in chat)
+    async with world.database() as (db, _keys), db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Case)) == 1
+    assert await refused(world) == []
+
+
+async def _addition_sent(world: World) -> bool:
+    async with world.database() as (db, _keys), db.transaction() as session:
+        query = select(Delivery.status).where(Delivery.kind == DeliveryKind.STUDENT_REPLY)
+        rows = (await session.scalars(query)).all()
+    return bool(rows) and all(status == "sent" for status in rows)
