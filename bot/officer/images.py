@@ -19,25 +19,31 @@ logger = logging.getLogger(__name__)
 OCR_PATTERN = r"^o:ocr:(?P<case>[0-9]+):(?P<image>[0-9]{1,3})$"
 
 
-async def _images(turn: OfficerTurn, case_id: int) -> tuple[list[OpenedImage], str]:
-    """The case's images decrypted for this officer, and the case's reference for them;
-    `AccessDenied` if the case is not theirs."""
+async def _images(turn: OfficerTurn, case_id: int) -> tuple[evidence.CaseImages, str]:
+    """The case's images decrypted for this officer (and how many would not open: altered, alerted),
+    and the case's reference for them; `AccessDenied` if the case is not theirs."""
     services = turn.services
     async with services.db.transaction() as session:
         reference = await references.reference_for_officer(session, case_id, turn.officer.id)
         if reference is None:
             raise AccessDenied(f"case {case_id} is not shared with this officer")
-        images = await evidence.images_for_officer(session, services.keys, case_id, turn.officer.id)
-    return images, reference
+        found = await evidence.case_images_for_officer(session, services.keys, case_id, turn.officer.id)
+    if found.unopened:
+        services.outbox_ready.set()  # the supervisors' alert
+    return found, reference
 
 
 async def send_case_images(turn: OfficerTurn, case_id: int) -> None:
-    """Every image of the case again, in order, each as it came with the tip (`/case N`)."""
-    images, reference = await _images(turn, case_id)
-    for image in images:
+    """Every image of the case again, in order, each as it came with the tip (`/case N`); one that
+    would not open (altered in the database) is named as such, and the others still shown."""
+    found, reference = await _images(turn, case_id)
+    for image in found.images:
         await send_media(turn.context.bot, turn.chat_id, for_officer(image, case_id, reference))
-    if images:
-        logger.info("officer.images_shown count=%d", len(images))
+    if found.images:
+        logger.info("officer.images_shown count=%d", len(found.images))
+    if found.unopened:
+        key = "officer_image_unopened_one" if found.unopened == 1 else "officer_images_unopened"
+        await turn.say(key, count=found.unopened, case=reference)
 
 
 def text_document(image: OpenedImage, reference: str) -> list[Fragment]:
@@ -59,8 +65,8 @@ async def show_text(turn: OfficerTurn, case_id: int) -> None:
     """The tapped image's text (its caption and what OCR read), split over messages if long."""
     match = turn.context.match
     assert match is not None  # the handler's pattern matched
-    images, reference = await _images(turn, case_id)
-    wanted = [image for image in images if image.index == int(match["image"])]
+    found, reference = await _images(turn, case_id)
+    wanted = [image for image in found.images if image.index == int(match["image"])]
     if not wanted:
         await turn.say("officer_image_gone", case=reference)
         return

@@ -42,12 +42,18 @@ def message_text(turn: Turn, message: ThreadMessage) -> list[Fragment]:
     if evidence.is_image(body):  # an image: "Show the images" sends it back
         line: list[Fragment] = [Html(turn.text("status_thread_image", index=body.get("image", "?")))]
         return [*line, Html("\n"), body["caption"]] if body.get("caption") else line
+    # The student said an image showed someone naked or sexual: it was never kept, the officer told.
+    intimate: list[Fragment] = (
+        [Html(turn.text("status_thread_intimate"))] if evidence.INTIMATE_KEY in body else []
+    )
     if "text" in body:
-        return [body["text"]]
+        return [body["text"], *([Html("\n"), *intimate] if intimate else [])]
     if "question" in body:
         return [body["question"]]
     lines = [fragments(turn, f"summary_{name}", value=body[name]) for name in FIELDS if body.get(name)]
-    return [Html("\n"), *textparts.joined(lines, "\n")]
+    if not lines:  # a follow-up that is only the mark (bot.student.evidence)
+        return intimate
+    return [Html("\n"), *textparts.joined([*lines, *([intimate] if intimate else [])], "\n")]
 
 
 def render(turn: Turn, view: StudentView, *, nobody_reached: bool = False) -> list[Fragment]:
@@ -159,16 +165,19 @@ async def show_images_button(turn: Turn, code_text: str) -> Step | None:
     services = turn.services
     try:
         async with services.db.transaction() as session:
-            images = await evidence.images_for_student(session, services.keys, code_text)
+            found = await evidence.case_images_for_student(session, services.keys, code_text)
     except (MalformedCode, BadCheckCharacter, UnknownCaseCode):
         await _count_miss(turn)  # only a forged button gets here: counted like a wrong code
         await turn.say("status_images_gone")
         return turn.state.step
-    for image in images:
+    for image in found.images:
         caption = delivery_media.caption("status_image_caption", image, turn.language, with_caption=False)
         media = delivery_media.MediaRendered(image, caption, None, delivery_media.file_name(image))
         turn.sent(await delivery_media.send_media(turn.context.bot, turn.chat_id, media))  # /forget
-    logger.info("student.images_shown count=%d", len(images))
+    logger.info("student.images_shown count=%d", len(found.images))
+    if found.unopened:  # altered in the database: the supervisors are alerted, the others shown
+        services.outbox_ready.set()
+        await turn.say("status_images_unopened", count=found.unopened)
     return turn.state.step
 
 

@@ -15,12 +15,22 @@ queues a STUDENT_REPLY delivery whose message is the image message (render it wi
 `reading.image_for_officer`); images stored with a new case go with the TIP (`notify=False`): its sender
 calls `reading.images_for_officer(session, keys, case_id, officer_id) -> list[OpenedImage(index, count,
 data, mime, width, height, ocr_text, caption, message_id, seq, created_at)]`, and the student's /status
-calls `reading.images_for_student(session, keys, code)`. A message body holding `"intimate_image"`
+calls `reading.images_for_student(session, keys, code)`. `case_images_for_officer` and
+`case_images_for_student` return `CaseImages(images, unopened)`: an image that does not decrypt
+(altered in the database) is counted and alerted (TAMPERED_MESSAGE, once per case), never raised, so
+one altered image never hides the others. A message body holding `"intimate_image"`
 (`sealing.INTIMATE_KEY`) marks a report the student said involved an intimate image: it was neither
 stored nor forwarded, and the officer is told so in words (catalog `officer_intimate_image_marker`).
 """
 
-from casework.evidence.reading import image_for_officer, images_for_officer, images_for_student
+from casework.evidence.reading import (
+    CaseImages,
+    case_images_for_officer,
+    case_images_for_student,
+    image_for_officer,
+    images_for_officer,
+    images_for_student,
+)
 from casework.evidence.sealing import (
     INTIMATE_KEY,
     MAX_IMAGES_PER_CASE,
@@ -39,6 +49,7 @@ __all__ = [
     "INTIMATE_KEY",
     "MAX_IMAGES_PER_CASE",
     "MAX_SEALED_BYTES",
+    "CaseImages",
     "ImageRefused",
     "ImageTooBig",
     "ImageTooLarge",
@@ -47,6 +58,8 @@ __all__ = [
     "StoredImage",
     "StrippedImage",
     "TooManyImages",
+    "case_images_for_officer",
+    "case_images_for_student",
     "image_count",
     "image_for_officer",
     "images_for_officer",

@@ -18,8 +18,18 @@ from casework import evidence, officers
 from casework.cases import intake, reading
 from casework.cases.codes import CaseCode
 from casework.cases.intake import OpenedCase
+from casework.delivery import alerts
 from devtools.emulator.client import Message, User
-from storage.models import CaseKind, Delivery, DeliveryKind, DeliveryPart, DeliveryStatus, RateLimit
+from storage.models import (
+    AlertKind,
+    CaseKind,
+    Delivery,
+    DeliveryKind,
+    DeliveryPart,
+    DeliveryStatus,
+    EvidenceImage,
+    RateLimit,
+)
 from tests.bot.harness import World, eventually, now
 from tests.emulator.test_media_from_users import exif_jpeg, has_gps
 
@@ -405,3 +415,75 @@ async def all_settled(world: World, case_id: int) -> bool:
     """No row of the case is still on its way (pending, sending or waiting)."""
     found = [r for r in await rows(world, case_id) if r.kind != DeliveryKind.ALERT]
     return bool(found) and all(r.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED) for r in found)
+
+
+async def tamper_image(world: World, case_id: int, index: int) -> None:
+    """Flip one byte of the `index`-th stored image's ciphertext, as a database writer could."""
+    async with world.database() as (db, _keys), db.transaction() as session:
+        query = select(EvidenceImage).where(EvidenceImage.case_id == case_id).order_by(EvidenceImage.id)
+        row = list((await session.scalars(query)).all())[index - 1]
+        data = bytearray(row.ciphertext)
+        data[len(data) // 2] ^= 0x01
+        row.ciphertext = bytes(data)
+
+
+async def tampered_alerts(world: World, case_id: int) -> int:
+    async with world.database() as (db, _keys), db.transaction() as session:
+        found = await alerts.list_alerts(session, kind=AlertKind.TAMPERED_MESSAGE, case_id=case_id)
+    return len(found)
+
+
+async def test_case_n_shows_the_other_images_when_one_was_altered(scripted_world: World) -> None:
+    """One image altered in the database after the tip: `/case N` still shows the thread and the other
+    two images, says plainly that one could not be opened, and the supervisors get the content-free
+    tampered-message alert, once (a second /case raises no second alert). Positive control: before the
+    alteration all three opened and the alert did not exist."""
+    world = scripted_world
+    officer = await world.enroll("maple")
+    supervisor = await world.enroll("supervisor")
+    opened = await open_tip_with_images(world, [exif_jpeg(), exif_jpeg(300, 400), exif_jpeg(400, 300)])
+    async with world.running():
+        tip, *_images = await received(world, officer, 4)
+        await eventually(lambda: settled(world, opened.case_id, 4), seconds=30)
+        assert await tampered_alerts(world, opened.case_id) == 0  # control: nothing altered yet
+        await tamper_image(world, opened.case_id, 2)
+        reference = tip.text.split("case ", 1)[1].split(" ", 1)[0]
+        for _ in range(2):
+            sent = await world.emu.send_text(officer, f"/case {reference}")
+            notice = await world.emu.wait_for(
+                officer, lambda m: "could not be opened" in m.text, after=sent, timeout=15
+            )
+        alert = await world.emu.next_message(supervisor, timeout=15)
+        await world.settled()
+    assert f"One image of case {reference} could not be opened" in notice.text
+    assert "altered in the database" in notice.text
+    captions = [(f.caption or "").split(" ·")[0] for f in await world.emu.received_files(officer)]
+    shown_again = captions[3:]
+    assert shown_again == ["📎 Image 1 of 3", "📎 Image 3 of 3"] * 2  # each /case: the other two
+    assert f"case {reference}" in alert.text
+    assert "altered" in alert.text
+    assert SECRET not in alert.text  # no content
+    assert "he sent me this" not in alert.text
+    assert await tampered_alerts(world, opened.case_id) == 1  # once, however often it is read
+    assert len(await world.emu.messages(supervisor)) == 1
+
+
+async def test_the_students_other_images_are_shown_when_one_was_altered(scripted_world: World) -> None:
+    world = scripted_world
+    await world.enroll("maple")
+    opened = await open_tip_with_images(world, [exif_jpeg(), exif_jpeg(400, 300)])
+    await tamper_image(world, opened.case_id, 1)
+    student = await world.emu.user(first_name="Sam", started=True)
+    async with world.running():
+        await world.emu.send_text(student, f"/status {opened.code}")
+        status = await world.emu.next_message(student, timeout=15)
+        assert "📎 2 images" in status.text
+        press = await world.emu.press(student, status, "📎 Show the images")
+        notice = await world.emu.wait_for(
+            student, lambda m: "could not open" in m.text, after=press, timeout=15
+        )
+        await world.settled()
+    assert "1 of your images" in notice.text
+    files = await world.emu.received_files(student)
+    assert [f.caption for f in files] == ["📎 Your image 2 of 2"]  # the other one, shown
+    assert await tampered_alerts(world, opened.case_id) == 1

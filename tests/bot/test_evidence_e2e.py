@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -321,3 +322,36 @@ async def test_a_file_over_the_size_limit_is_refused_with_the_limit_and_never_fe
         await until(student, QUESTION)  # control: the same kind of file, smaller, is taken
         calls = await world.emu.calls()
     assert len([c for c in calls if c.method == "getFile"]) == 1  # only the small one was fetched
+
+
+async def test_a_follow_up_marked_intimate_reads_plainly_in_status(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """'Yes' on an image sent after /status: the case gets only the mark (no image), the officer reads
+    it in words, and the student's /status shows it as a line of its own, never an empty message."""
+    world = scripted_world
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        found = CODE.search(await finish_and_send(student))
+        assert found is not None
+        await world.emu.next_message(officer, timeout=15)  # the tip
+        await student.says(f"/status {found.group()}")
+        await world.settled()
+        await world.emu.send_photo(student.user, pattern_png())
+        await until(student, QUESTION)
+        assert "Kids Help Phone" in await answer_question(world, student, "Yes, it does")
+        assert "tell the officer" in (await student.then()).text
+        marked = await world.emu.next_message(officer, timeout=15)
+        status = await student.says(f"/status {found.group()}")
+    assert "intimate image" in marked.text  # the officer, in words
+    assert "You said an image showed someone naked or sexual" in status.text
+    assert "not kept or sent" in status.text
+    # Each of the student's messages has words after its heading (a report's answers on the lines
+    # below it): none is a heading followed by nothing.
+    messages = re.split(r"(?m)^(?=💬 You \()", status.text)[1:]
+    assert len(messages) == 2  # control: the report and the mark
+    for message in messages:
+        assert message.split(":", 1)[1].strip() != "", message
+    assert "naked or sexual" in messages[1]
+    assert await stored_images(world) == []
