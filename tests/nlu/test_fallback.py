@@ -1,15 +1,20 @@
-"""The fallback classifier alone (what answers while Rasa is down) meets its bar on the held-out split."""
+"""The fallback classifier alone (what answers while Rasa is down) meets its bar on the held-out splits."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from nlu import taxonomy
 from nlu.classifier import Classifier
 from nlu.fallback import FallbackModel
+from nlu.rasa_client import RasaClient
 from nlu.result import NLU_FALLBACK
-from tests.nlu.quality import heldout, score
+from nlu.training_data import Example
+from tests.conftest import free_port
+from tests.nlu.quality import heldout, heldout_fr, score
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +63,28 @@ def test_cache_is_reused_and_refreshed_when_data_changes(tmp_path: Path) -> None
     (data / "a.yml").write_text((data / "a.yml").read_text() + "- intent: thank\n  examples: |\n    - ty\n")
     refreshed = FallbackModel.load_or_train(cache, data)
     assert "thank" in {s.name for s in refreshed.predict("ty").ranking}
+
+
+@pytest.mark.parametrize(("language", "examples"), [("fr", heldout_fr), ("en", heldout)])
+async def test_rasa_unreachable_both_languages_are_answered_and_urgent_ones_caught(
+    fallback: FallbackModel, language: str, examples: Callable[[], list[Example]]
+) -> None:
+    # The bot's own classifier with nothing listening where Rasa should be: every held-out
+    # message, French and English, is answered by the fallback, marked with its language, and
+    # the urgent ones are caught. Control: non-urgent messages are not all made urgent.
+    held = examples()
+    rasa = RasaClient(
+        f"http://127.0.0.1:{free_port()}", "irrelevant", known_intents=taxonomy.intent_names(), timeout=2
+    )
+    classifier = Classifier(rasa, fallback)
+    try:
+        results = [await classifier.classify(e.text) for e in held]
+    finally:
+        await classifier.aclose()
+    assert {r.source for r in results} == {"fallback"}
+    # A few one-word or code-switched lines read as English (tests/nlu/test_french_heldout.py).
+    assert sum(r.language == language for r in results) >= 0.98 * len(held)
+    scores = score(held, [r.intent for r in results], [r.urgent for r in results])
+    assert scores.accuracy >= 0.80, scores
+    assert scores.urgent_recall >= 0.95, scores
+    assert scores.false_urgent_rate <= 0.05, scores
