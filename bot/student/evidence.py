@@ -80,14 +80,20 @@ def _target(turn: Turn) -> tuple[str, int | None] | None:
 
 
 async def _room(turn: Turn, target: tuple[str, int | None]) -> bool:
-    """Whether the draft or case can take one more image."""
+    """Whether the draft or case can take one more image, counting those still waiting for their tap
+    (an 11th image is refused when it arrives, never after the student was told it was kept)."""
     kind, case_id = target
+    waiting = sum(
+        1
+        for held in (turn.state.pending_image or {}).values()
+        if isinstance(held, dict) and held.get("target") == kind and held.get("case_id") == case_id
+    )
     if kind == DRAFT:
         draft = turn.state.draft
-        return draft is not None and len(draft.images) < evidence.MAX_IMAGES_PER_CASE
+        return draft is not None and len(draft.images) + waiting < evidence.MAX_IMAGES_PER_CASE
     assert case_id is not None
     async with turn.services.db.transaction() as session:
-        return await evidence.image_count(session, case_id) < evidence.MAX_IMAGES_PER_CASE
+        return await evidence.image_count(session, case_id) + waiting < evidence.MAX_IMAGES_PER_CASE
 
 
 async def on_image(update: Update, context: BotContext) -> None:
@@ -247,6 +253,9 @@ async def _keep(turn: Turn, pending: dict[str, Any]) -> None:
         draft = turn.state.draft
         if draft is None:
             await turn.say("evidence_needs_report")
+            return
+        if len(draft.images) >= evidence.MAX_IMAGES_PER_CASE:  # the report could not carry it
+            await turn.say("evidence_too_many", limit=evidence.MAX_IMAGES_PER_CASE)
             return
         draft.images.append(held)
         await turn.say("evidence_attached")

@@ -355,3 +355,37 @@ async def test_a_follow_up_marked_intimate_reads_plainly_in_status(
         assert message.split(":", 1)[1].strip() != "", message
     assert "naked or sexual" in messages[1]
     assert await stored_images(world) == []
+
+
+async def test_the_eleventh_image_is_refused_with_the_limit_and_nothing_is_lost(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """Ten screenshots as an album, then an 11th before any question is answered: the 11th is refused
+    at once, the limit stated; the ten are each asked about, kept, sent with the report, stored and
+    delivered, none lost. Positive control: the ten below the limit are all taken."""
+    world = scripted_world
+    officer = await world.enroll("maple")
+    widths = [100 + k for k in range(10)]  # each image told apart by its size
+    async with world.running():
+        student = await in_interview(world, script)
+        await world.emu.send_album(student.user, [pattern_png(width, 50) for width in widths])
+        for _ in widths:
+            await until(student, QUESTION)
+        await world.emu.send_photo(student.user, pattern_png(200, 50))
+        refused = (await student.then()).text
+        questions = [m for m in await world.emu.messages(student.user) if QUESTION in m.text]
+        for question in questions:
+            assert "with your report" in (await student.taps(question, "No, keep it")).text
+        await world.emu.send_photo(student.user, pattern_png(210, 50))  # and once all ten are kept
+        refused_again = (await student.then()).text
+        await finish_and_send(student, preview_shows="Images: 10")
+        tip, *images = await world.emu.next_messages(officer, 11, timeout=60)
+        await world.settled()
+    assert "already has 10 images" in refused
+    assert "already has 10 images" in refused_again
+    assert len(questions) == 10  # the 11th was never asked about, so never said to be kept
+    assert "10 images" in tip.text
+    assert [m.text.split(" ·")[0] for m in images] == [f"📎 Image {k} of 10" for k in range(1, 11)]
+    stored = await stored_images(world)
+    sizes = sorted(Image.open(io.BytesIO(data)).size[0] for _case, data in stored)
+    assert sizes == widths  # all ten kept, neither refused image among them
