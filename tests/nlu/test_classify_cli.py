@@ -140,3 +140,17 @@ def test_order_is_kept_for_many_lines(rasa_down: dict[str, str], tmp_path: Path)
     rows, result = classify(lines, rasa_down)
     assert result.returncode == 0
     assert [r["text"] for r in rows] == [line.decode() for line in lines]
+
+
+@pytest.mark.rasa
+def test_rasa_up_each_line_carries_its_detected_language(rasa_server: RasaServer) -> None:
+    # Nothing passed but the lines: the language is detected per line, answers from Rasa.
+    env = {"NLU_URL": rasa_server.url, "NLU_TOKEN": rasa_server.token}
+    lines = ["y'a un gars qui a un gun dans son sac", "merci beaucoup", "thanks officer"]
+    rows, result = classify([line.encode() for line in lines], env)
+    assert result.returncode == 0, result.stderr
+    check_contract(rows, len(lines))
+    assert {r["source"] for r in rows} == {"rasa"}
+    assert [r["language"] for r in rows] == ["fr", "fr", "en"]
+    assert rows[0]["urgent"]
+    assert [r["intent"] for r in rows[1:]] == ["thank", "thank"]
