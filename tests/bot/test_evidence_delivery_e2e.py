@@ -75,3 +75,26 @@ async def test_an_image_added_after_status_reaches_the_officer(
     assert added.buttons == [[("🔎 Text in the image", added.buttons[0][0][1])]]
     assert "📎 1 image" in status.text
     assert "📎 Show the images" in status.button_texts
+
+
+async def test_a_students_caption_reaches_the_officer_under_the_image(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """A photo sent with a caption: the caption is the student's words about it, under the image."""
+    world = scripted_world
+    caption = "he posted this in the group chat"
+    script.says(caption, "out_of_scope", confidence=0.9)  # read for danger like typed words: not urgent
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        await world.emu.send_photo(student.user, pattern_png(), caption=caption)
+        await until(student, QUESTION)
+        await answer_question(world, student, "No, keep it")
+        await finish_and_send(student)
+        _tip, image = await world.emu.next_messages(officer, 2, timeout=30)
+    (received,) = await world.emu.received_files(officer)
+    assert received.kind == "photo"
+    assert received.caption is not None
+    assert received.caption.startswith("📎 Image 1 of 1")
+    assert caption in received.caption
+    assert image.message_id == received.message_id

@@ -19,6 +19,8 @@ from casework.cases import intake, lifecycle
 from casework.errors import AccessDenied
 from casework.evidence import (
     MAX_IMAGES_PER_CASE,
+    MAX_SEALED_BYTES,
+    ImageTooBig,
     ImageTooLarge,
     NotAnImage,
     TooManyImages,
@@ -318,3 +320,43 @@ async def test_a_school_named_later_and_a_key_rotation_keep_images_readable_and_
             i.data for i in await images_for_officer(session, keys, opened.case_id, world.north_officer)
         ] == [image.data]
         assert [i.data for i in await images_for_student(session, keys, opened.code)] == [image.data]
+
+
+def test_a_heic_photo_loses_its_metadata() -> None:
+    """iPhone photos (HEIC, read through pillow-heif): EXIF with the camera and GPS goes, as for JPEG."""
+    heif = pytest.importorskip("pillow_heif")
+    heif.register_heif_opener()
+    exif = Image.Exif()
+    exif[0x010F] = CAMERA
+    exif[0x8825] = {1: "N", 2: GPS_LATITUDE, 3: "W", 4: (73.0, 34.0, 0.5)}
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(out, format="HEIF", quality=80, exif=exif.tobytes())
+    raw = out.getvalue()
+    assert CAMERA.encode() in raw  # control: the HEIC file carries it
+    stripped = strip_image(raw)
+    assert (stripped.mime, stripped.width, stripped.height) == ("image/jpeg", 64, 48)
+    assert CAMERA.encode() not in stripped.data
+    assert b"Exif\0\0" not in stripped.data
+    with Image.open(io.BytesIO(stripped.data)) as clean:
+        assert not clean.getexif()
+
+
+async def test_an_image_over_the_sealed_size_limit_is_refused(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    """The sealed blob has its own limit (apart from a message's): a re-encoded image over it is refused
+    and nothing is stored. Control: a small image in the same case is stored."""
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "evidence")
+    too_big = StrippedImage(b"\xff" * (MAX_SEALED_BYTES + 1), "image/jpeg", 1, 1)
+    async with database.transaction() as session:
+        with pytest.raises(ImageTooBig):
+            await store_image(
+                session, opened.case_id, too_big, ocr_text=None, caption=None, now=now, notify=False
+            )
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(EvidenceImage)) == 0
+        stored = await store_image(
+            session, opened.case_id, screenshot_pattern(), ocr_text=None, caption=None, now=now, notify=False
+        )
+    assert stored.index == 1
