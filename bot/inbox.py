@@ -60,6 +60,28 @@ def _aad(update_id: int) -> bytes:
     return f"sro-connect intake v1|{update_id}".encode()
 
 
+# What identifies a person in an update and that the bot never reads: dropped before sealing, so a
+# stored update (a backup, with the master key) holds no name, username, phone number or language.
+# Fields python-telegram-bot requires (a user's or contact's first name, a contact's number, a hidden
+# forward's sender name) are kept, empty.
+_DROPPED = frozenset({"last_name", "username", "usernames", "language_code", "is_premium", "vcard", "bio"})
+_EMPTIED = frozenset({"first_name", "phone_number", "sender_user_name"})
+
+
+def minimised(value: Any) -> Any:
+    """The update without who sent it beyond ids: every name, username, phone number and language
+    of every user, chat and contact in it (a forward's origin, a replied-to message, ...)."""
+    if isinstance(value, Mapping):
+        return {
+            key: "" if key in _EMPTIED and isinstance(item, str) else minimised(item)
+            for key, item in value.items()
+            if key not in _DROPPED
+        }
+    if isinstance(value, list):
+        return [minimised(item) for item in value]
+    return value
+
+
 def chat_key(keys: KeyRing, chat_id: int) -> str:
     """A keyed hash of the chat, apart from the drafts' pseudonym (another domain)."""
     return crypto.keyed_hash(keys.pseudonym_key, _CHAT_DOMAIN, str(chat_id).encode()).hex()
@@ -70,7 +92,7 @@ async def store(session: AsyncSession, keys: KeyRing, updates: Iterable[Incoming
     ids of those that were new."""
     rows = []
     for incoming in updates:
-        payload = {"update": dict(incoming.data), "seed": secrets.token_hex(32)}
+        payload = {"update": minimised(incoming.data), "seed": secrets.token_hex(32)}
         sealed = crypto.seal(
             keys.state_key, json.dumps(payload, ensure_ascii=False).encode(), _aad(incoming.update_id)
         )

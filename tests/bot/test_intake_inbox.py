@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from telegram import Update
 
 from bot import inbox
 from bot.state import Draft, Handling, handling
@@ -95,6 +97,57 @@ async def test_stored_updates_are_sealed_and_keyed_apart_from_the_drafts(
     async with database.transaction() as session:
         done = (await session.scalars(select(IntakeUpdate).where(IntakeUpdate.update_id == 401))).one()
     assert (done.chat_key, done.nonce, done.ciphertext) == (None, None, None)  # only the id stays
+
+
+async def test_a_stored_update_keeps_no_name_username_phone_number_or_language(
+    database: Database, keys: KeyRing, now: datetime
+) -> None:
+    """What /privacy says is never kept is not in a stored update either (sealed or not): the
+    sender's, the chat's, a forward's origin's, a replied-to sender's and a shared contact's names,
+    usernames, phone number and language are dropped before sealing. What the bot reads stays (ids,
+    chat type, text), and python-telegram-bot still parses it. Positive control: the update as
+    Telegram sent it holds every one of them."""
+    chat_id = 987654322
+    person = {
+        "id": chat_id,
+        "is_bot": False,
+        "first_name": "Zelphine",
+        "last_name": "Quarrington",
+        "username": "zelq_2009",
+        "language_code": "fr",
+        "is_premium": True,
+    }
+    other = {"id": 55501, "is_bot": False, "first_name": "Borvald", "username": "borv_x"}
+    chat = {"id": chat_id, "type": "private", "first_name": "Zelphine", "username": "zelq_2009"}
+    data = {
+        "update_id": 402,
+        "message": {
+            "message_id": 7, "date": 0, "chat": chat, "from": person, "text": SECRET_TEXT,
+            "forward_origin": {"type": "hidden_user", "date": 0, "sender_user_name": "Ysolde Marchetti"},
+            "reply_to_message": {"message_id": 6, "date": 0, "chat": chat, "from": other, "text": "hi"},
+            "contact": {"phone_number": "+1 416 555 0199", "first_name": "Borvald", "vcard": "TEL:0199"},
+            "entities": [{"type": "text_mention", "offset": 0, "length": 7, "user": other}],
+        },
+    }  # fmt: skip
+    needles = ["Zelphine", "Quarrington", "zelq_2009", "Borvald", "borv_x", "Ysolde", "0199", '"fr"']
+    needles.append("is_premium")
+    assert all(n in json.dumps(data) for n in needles)  # positive control: Telegram sent them all
+    await store(database, keys, now, inbox.Incoming(402, chat_id, data))
+    async with database.transaction() as session:
+        (claimed,) = await inbox.claim(session, keys, "w1", now, lease=LEASE, limit=1)
+    stored = json.dumps(claimed.data)
+    assert [n for n in needles if n in stored] == []
+    assert claimed.data["message"]["text"] == SECRET_TEXT
+    assert claimed.data["message"]["chat"] == {"id": chat_id, "type": "private", "first_name": ""}
+    assert claimed.data["message"]["from"]["id"] == chat_id
+    assert claimed.data["message"]["reply_to_message"]["from"]["id"] == other["id"]
+    update = Update.de_json(claimed.data, None)
+    assert update.effective_chat is not None
+    assert update.effective_chat.id == chat_id
+    assert update.effective_user is not None
+    assert update.effective_user.id == chat_id
+    assert update.effective_message is not None
+    assert update.effective_message.text == SECRET_TEXT
 
 
 def test_a_draft_started_again_for_the_same_stored_update_gets_the_same_token_and_code() -> None:
