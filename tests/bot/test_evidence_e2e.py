@@ -389,3 +389,37 @@ async def test_the_eleventh_image_is_refused_with_the_limit_and_nothing_is_lost(
     stored = await stored_images(world)
     sizes = sorted(Image.open(io.BytesIO(data)).size[0] for _case, data in stored)
     assert sizes == widths  # all ten kept, neither refused image among them
+
+
+async def test_forget_deletes_the_images_in_the_chat_and_the_case_keeps_its_own(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """/forget's rules hold for images: the student's photo, and the images the bot showed back
+    (decrypted), are deleted from the chat like every other message; the case, opened by its code,
+    keeps its sealed image. Control: before /forget they are all in the chat, none deleted."""
+    world = scripted_world
+    await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        sent = await world.emu.send_photo(student.user, pattern_png())
+        await until(student, QUESTION)
+        await answer_question(world, student, "No, keep it")
+        found = CODE.search(await finish_and_send(student))
+        assert found is not None
+        status = await student.says(f"/status {found.group()}")
+        press = await world.emu.press(student.user, status, "📎 Show the images")
+        shown = await world.emu.wait_for(
+            student.user, lambda m: "Your image 1 of 1" in m.text, after=press, timeout=15
+        )
+        await world.settled()
+        before = await world.emu.messages(student.user, include_user=True)
+        assert {sent.message.message_id, shown.message_id} <= {m.message_id for m in before}
+        assert not any(m.deleted for m in before)
+        asked = await world.emu.send_text(student.user, "/forget")
+        forgot = await world.emu.wait_for(
+            student.user, lambda m: "deleted everything" in m.text, after=asked, timeout=15
+        )
+        await world.settled()
+        after = await world.emu.messages(student.user, include_user=True)
+    assert [m.message_id for m in after if not m.deleted] == [forgot.message_id]
+    assert len(await stored_images(world)) == 1  # the case keeps its sealed image
