@@ -60,6 +60,7 @@ ALL_INTENTS = "*"
 COUNT = "count"
 URGENT = "urgent"
 MAX_ROUNDS = 50
+_STATUSES = list(Status)  # by value: Status(value) is slow in a loop
 
 # (measure, school, intent, period); intent is ALL_INTENTS for the urgent measure.
 CellKey = tuple[str, int, str, Period]
@@ -194,28 +195,52 @@ def _numbers(
 
     Only periods that end by `through` are published (see `_Month`).
     """
-    totals: dict[CellKey, int] = defaultdict(int)
-    members: dict[CellKey, list[int]] = defaultdict(list)  # base variables each number sums
+    # Summed under light keys (a period's index in `periods`, not the period: hashing a Period
+    # is slow), each key first met in the same order as its number's, then named.
+    periods: list[Period] = []
+    period_index: dict[date, list[int]] = {}  # each day's published periods, as indices in `periods`
+    sums: dict[tuple[str, int, str, int], tuple[list[int], list[int]]] = {}  # ([total], members)
     truth: list[float] = []
     for (school, intent, day), (urgent, other) in day_cells.items():
-        periods = [
-            p
-            for p in (period_of(day, Granularity.DAY), period_of(day, Granularity.WEEK), month_period)
-            if p.end <= through
-        ]
+        indices = period_index.get(day)
+        if indices is None:
+            indices = period_index[day] = _indices(periods, day, month_period, through)
         variables = [len(truth)]
         truth.append(other)
         if (school, day) in urgent_days:  # else its urgent part is known to be 0: no variable
             variables.append(len(truth))
             truth.append(urgent)
-        for p in periods:
+        for index in indices:
             for i in (intent, ALL_INTENTS):
-                totals[(COUNT, school, i, p)] += urgent + other
-                members[(COUNT, school, i, p)].extend(variables)
+                entry = sums.get((COUNT, school, i, index))
+                if entry is None:
+                    entry = sums[(COUNT, school, i, index)] = ([0], [])
+                entry[0][0] += urgent + other
+                entry[1].extend(variables)
             if len(variables) == 2:
-                totals[(URGENT, school, ALL_INTENTS, p)] += urgent
-                members[(URGENT, school, ALL_INTENTS, p)].append(variables[1])
+                entry = sums.get((URGENT, school, ALL_INTENTS, index))
+                if entry is None:
+                    entry = sums[(URGENT, school, ALL_INTENTS, index)] = ([0], [])
+                entry[0][0] += urgent
+                entry[1].append(variables[1])
+    totals: dict[CellKey, int] = {}
+    members: dict[CellKey, list[int]] = {}
+    for (measure, school, intent, index), (total, variables) in sums.items():
+        key = (measure, school, intent, periods[index])
+        totals[key] = total[0]
+        members[key] = variables
     return totals, members, truth
+
+
+def _indices(periods: list[Period], day: date, month_period: Period, through: date) -> list[int]:
+    """The indices in `periods` (appended to as needed) of `day`'s periods published by `through`."""
+    indices = []
+    for p in (period_of(day, Granularity.DAY), period_of(day, Granularity.WEEK), month_period):
+        if p.end <= through:
+            if p not in periods:
+                periods.append(p)
+            indices.append(periods.index(p))
+    return indices
 
 
 def _level(key: CellKey) -> int:
@@ -348,7 +373,7 @@ def _protect_step(built: _Month) -> tuple[dict[CellKey, Published], int]:
         return {key: Published(built.system.values[i], Status.EXACT) for i, key in enumerate(built.keys)}, 1
     withhold: set[int] = set()
     for round_number in range(1, MAX_ROUNDS + 1):
-        status = [Status(int(s)) for s in protect(built.system, withhold, frozen).status[:n]]
+        status = [_STATUSES[s] for s in protect(built.system, withhold, frozen).status[:n].tolist()]
         problem = AuditProblem(
             built.truth,
             built.members,

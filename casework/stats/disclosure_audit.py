@@ -23,6 +23,12 @@ adversary's polytope, so the box never clears a cell that is pinned. The
 pairs are solved over the real polytope, and each of their optima clears
 whatever other cells it moves as well. A solve that fails (anything but
 optimal or unbounded) counts as a pin: nothing is published unproven.
+
+All that search is needed only when something is pinned, which is rare once
+bounds propagation has run. So each component is first given one program
+that proves nothing in it is pinned, or fails to (`_none_pinned`); only if a
+component is not proven does the search run, over every component from the
+same seed as before, so the findings (and the tables) are the search's own.
 """
 
 from __future__ import annotations
@@ -38,10 +44,12 @@ import highspy
 import numpy as np
 from highspy._core import _Highs
 from scipy.sparse import csr_matrix
+from scipy.sparse.linalg import lsqr
 
 from casework.stats.disclosure import SMALL_MAX, Status
 
 TOLERANCE = 1e-6
+_MOVED = 1e-3  # a target a checked direction changes by more than this is not pinned
 FRUITLESS_ROUNDS = 3  # batch rounds that clear nothing before checking cells one by one
 BATCH_CAP_MARGIN = 10.0  # the batch phase's box: every base count at most its largest true value + this
 
@@ -112,9 +120,9 @@ def audit(problem: AuditProblem, redundant: set[int], seed: int = 0) -> list[Fin
         lead = min(rows, key=lambda r: (problem.status[r] != Status.EXACT, r))
         unique.append(lead)
         duplicates[lead] = [r for r in rows if r != lead]
-    findings: list[Finding] = []
-    rng = random.Random(seed)  # noqa: S311 (search directions, not secrets)
-    for component in _components(problem, unique):
+    components = _components(problem, unique)
+    audited: list[list[int]] = []  # each component's targets, empty when it needs no programs
+    for component in components:
         targets = [r for r in component if _is_target(problem, r)]
         # A component of numbers all published before, with the statuses they were shown with, is the
         # very component the previous step audited (components only merge when a new number joins
@@ -122,7 +130,18 @@ def audit(problem: AuditProblem, redundant: set[int], seed: int = 0) -> list[Fin
         unchanged = bool(problem.frozen) and all(
             r in problem.frozen for lead in component for r in [lead, *duplicates.get(lead, [])]
         )
-        if targets and not unchanged:
+        audited.append(targets if targets and not unchanged else [])
+    # Nearly always nothing is pinned: one program per component proves it (`_none_pinned`), and the
+    # findings are then the duplicates' alone, as below. Otherwise the search below, from the start,
+    # with its own random directions, finds the pins and what they lean on.
+    none_pinned = all(
+        not targets or _none_pinned(problem, component, targets)
+        for component, targets in zip(components, audited, strict=True)
+    )
+    findings: list[Finding] = []
+    rng = random.Random(seed)  # noqa: S311 (search directions, not secrets)
+    for component, targets in zip(components, audited, strict=True):
+        if targets and not none_pinned:
             for finding in _audit_component(problem, component, targets, rng):
                 findings.extend(
                     Finding(row, finding.culprit)
@@ -202,6 +221,100 @@ def _audit_component(
         if pinned:
             findings.append(Finding(targets[index], _culprit(problem, leaning)))
     return findings
+
+
+def _none_pinned(problem: AuditProblem, rows: list[int], targets: list[int]) -> bool:
+    """True when no target of the component can be pinned: proven, never guessed (False: not proven).
+
+    A target is pinned when it is constant over the adversary's polytope P (the program of
+    `_audit_component`). P is convex and holds the true data x0, so a target is constant on P
+    exactly when it is constant on the cone of directions d leaving x0 into P: every exact row
+    unchanged (E d = 0), and every bound x0 sits on kept (G d >= 0: a base count of 0 does not
+    fall, a `<5` of 4 does not rise, a finest `<5` or `x` of 1 does not fall). That cone spans
+    the directions that also keep its implicit equalities (the rows of G that no direction can
+    move), and one program finds them all: maximise the sum of t_i <= min(1, g_i d) over d
+    (a cone: every row that can rise reaches 1 at once, and only those). A target that some
+    direction of that span moves is not pinned; the direction found, and a random direction of
+    the span, are each checked against the rows before they count.
+    """
+    variables = sorted({v for r in rows for v in problem.rows[r]})
+    column = {v: i for i, v in enumerate(variables)}
+    n = len(variables)
+    truth = np.array([problem.truth[v] for v in variables])
+    lp_rows, lower_list, upper_list = _lp_bounds(problem, rows)
+    matrix = _dense(problem, lp_rows, column)
+    values = matrix @ truth
+    lower, upper = np.array(lower_list), np.array(upper_list)
+    exact = lower == upper
+    at_lower = ~exact & (np.abs(values - lower) <= TOLERANCE)
+    at_upper = ~exact & (np.abs(values - upper) <= TOLERANCE)
+    equal = matrix[exact]
+    kept = np.vstack([matrix[at_lower], -matrix[at_upper], np.eye(n)[truth <= TOLERANCE]])
+    target_matrix = _dense(problem, targets, column)
+    m = len(kept)
+    if m == 0:
+        direction_rows = equal
+    else:
+        program = np.block([[equal, np.zeros((len(equal), m))], [kept, -np.eye(m)]])
+        row_of, index = np.nonzero(program)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = n + m, len(program)
+        lp.col_cost_ = np.concatenate([np.zeros(n), -np.ones(m)])
+        lp.col_lower_ = np.concatenate([np.full(n, -highspy.kHighsInf), np.zeros(m)])
+        lp.col_upper_ = np.concatenate([np.full(n, highspy.kHighsInf), np.ones(m)])
+        lp.row_lower_ = np.zeros(len(program))
+        lp.row_upper_ = np.concatenate([np.zeros(len(equal)), np.full(m, highspy.kHighsInf)])
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = np.searchsorted(row_of, np.arange(len(program) + 1)).astype(np.int32)
+        lp.a_matrix_.index_ = index.astype(np.int32)
+        lp.a_matrix_.value_ = program[row_of, index]
+        solution = _optimum(lp)
+        if solution is None:  # never proven: the search decides
+            return False
+        direction, rises = solution[:n], solution[n:]
+        moving = rises > 0.5
+        # Checked, not trusted: the direction keeps every exact row and every bound, and lifts
+        # every row said to move.
+        lifted = kept @ direction
+        if (
+            np.abs(equal @ direction).max(initial=0.0) > TOLERANCE
+            or lifted.min(initial=0.0) < -TOLERANCE
+            or lifted[moving].min(initial=1.0) < 1.0 - TOLERANCE
+        ):
+            return False
+        moved = np.abs(target_matrix @ direction) > _MOVED
+        if moved.all():
+            return True
+        direction_rows = np.vstack([equal, kept[~moving]])
+        target_matrix = target_matrix[~moved]
+    # A random direction of the span: the moving rows, tight at x0 but lifted by `direction`,
+    # allow a small step of it from `direction` (so it leads into P as well).
+    step = np.random.default_rng(0).standard_normal(n)
+    if len(direction_rows):
+        # The random vector less its projection on the rows (least squares), checked.
+        step -= direction_rows.T @ lsqr(direction_rows.T, step, atol=1e-14, btol=1e-14, iter_lim=20 * n)[0]
+        if np.abs(direction_rows @ step).max() > TOLERANCE:
+            return False
+    return bool((np.abs(target_matrix @ step) > _MOVED).all())
+
+
+def _optimum(lp: highspy.HighsLp) -> np.ndarray | None:
+    """The optimal point of a program (None if the solver finds none)."""
+    highs = _Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", 1)  # a small program: threads cost more than they give
+    highs.passModel(lp)
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return np.array(highs.getSolution().col_value)
+
+
+def _dense(problem: AuditProblem, selected: list[int], column: dict[int, int]) -> np.ndarray:
+    matrix = np.zeros((len(selected), len(column)))
+    for i, r in enumerate(selected):
+        matrix[i, [column[v] for v in problem.rows[r]]] = 1.0
+    return matrix
 
 
 def _lp_bounds(problem: AuditProblem, rows: list[int]) -> tuple[list[int], list[float], list[float]]:

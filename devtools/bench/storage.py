@@ -235,10 +235,23 @@ def _profile_top(profiler: cProfile.Profile, order: str, lines: int) -> list[str
     return [f"{calls} | {seconds:.3f} | `{where}`" for seconds, calls, where in rows[:lines]]
 
 
+STATS_QUERIES = ("month_all_schools", "day_all_schools", "month_one_school")
+
+
 async def bench_stats(
-    url: str, rows_wanted: int, schools_count: int, *, full: bool = True, profile: bool = False
+    url: str,
+    rows_wanted: int,
+    schools_count: int,
+    *,
+    full: bool = True,
+    profile: bool = False,
+    rounds: int = 1,
+    queries: tuple[str, ...] = STATS_QUERIES,
 ) -> dict[str, float]:
-    """Load `rows_wanted` statistic rows, then time `sro stats` queries (`full`: also all months)."""
+    """Load `rows_wanted` statistic rows, then time `sro stats` queries (`full`: also all months).
+
+    Each query's first run (cache emptied) is timed `rounds` times: medians, and every round's
+    wall and CPU seconds in `{query}_first_runs`."""
     await migrations.upgrade(url)
     db = Database.connect(url)
     rng = random.Random(7)  # noqa: S311 (synthetic data)
@@ -288,20 +301,12 @@ async def bench_stats(
             ("month_one_school", StatsQuery(newest, newest + timedelta(days=27), "S000", Granularity.MONTH)),
             ("all_months_all_schools", StatsQuery(date(2023, 1, 1), settled, None, Granularity.MONTH)),
         ):
-            if label == "all_months_all_schools" and not full:
+            if (label == "all_months_all_schools" and not full) or label not in (
+                *queries,
+                "all_months_all_schools",
+            ):
                 continue
-            async with db.transaction() as session:
-                await session.execute(delete(ProtectedMonth))  # the first query finds the cache empty
-            for run in ("first", "cached"):
-                start, cpu = time.perf_counter(), _cpu_seconds()
-                report = await build_report(db, query, today)
-                timings[f"{label}_{run}_s"] = time.perf_counter() - start
-                timings[f"{label}_{run}_cpu"] = _cpu_seconds() - cpu
-                assert report.cells
-                protected = report.protected_school_months
-                assert (protected > 0) if run == "first" else (protected == 0)
-                print(f"{label} {run}: {timings[f'{label}_{run}_s']:.2f} s", flush=True)  # noqa: T201
-            timings[f"{label}_school_months"] = float(report.cached_school_months)
+            timings.update(await _time_query(db, label, query, today, rounds))
         if profile:
             timings["profile"] = await _profile_protection(db, newest, 10)  # type: ignore[assignment]
         months = months_between(date(2023, 1, 1), settled)
@@ -311,6 +316,33 @@ async def bench_stats(
         return timings
     finally:
         await db.close()
+
+
+async def _time_query(
+    db: Database, label: str, query: StatsQuery, today: date, rounds: int
+) -> dict[str, float]:
+    """`rounds` cold runs of `query` (the cache emptied before each: medians), then one cached."""
+    timings: dict[str, Any] = {}
+    runs: list[tuple[float, float]] = []
+    for run in ["first"] * rounds + ["cached"]:
+        if run == "first":
+            async with db.transaction() as session:
+                await session.execute(delete(ProtectedMonth))  # the first query finds the cache empty
+        start, cpu = time.perf_counter(), _cpu_seconds()
+        report = await build_report(db, query, today)
+        wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
+        assert report.cells
+        protected = report.protected_school_months
+        assert (protected > 0) if run == "first" else (protected == 0)
+        print(f"{label} {run}: {wall:.2f} s, {cpu:.2f} CPU s", flush=True)  # noqa: T201
+        if run == "first":
+            runs.append((wall, cpu))
+    timings[f"{label}_first_s"] = statistics.median(r[0] for r in runs)
+    timings[f"{label}_first_cpu"] = statistics.median(r[1] for r in runs)
+    timings[f"{label}_cached_s"], timings[f"{label}_cached_cpu"] = wall, cpu
+    timings[f"{label}_first_runs"] = runs
+    timings[f"{label}_school_months"] = float(report.cached_school_months)
+    return timings
 
 
 async def _profile_protection(db: Database, month: date, school_months: int) -> list[str]:
@@ -408,7 +440,13 @@ async def measure(args: argparse.Namespace, parts: str) -> Results:
             stats_url = f"sqlite+aiosqlite:///{Path(tmp) / 'stats.db'}"
             load_before = os.getloadavg()[0]
             results["stats"] = await bench_stats(
-                stats_url, args.stats_rows, args.schools, full=not args.no_full_stats, profile=True
+                stats_url,
+                args.stats_rows,
+                args.schools,
+                full=not args.no_full_stats,
+                profile=True,
+                rounds=args.stats_rounds,
+                queries=tuple(args.stats_queries.split(",")),
             )
             results["stats"]["load"] = [load_before, os.getloadavg()[0]]
     return results
@@ -419,7 +457,7 @@ def side_by_side(revision: str | None, args: argparse.Namespace) -> tuple[Result
     (medians), then the statistics once each. The machine is shared: alternating puts both under
     the same load as far as anything can."""
     if revision is None:
-        return asyncio.run(measure(args, "crypto,cases,stats")), None
+        return asyncio.run(measure(args, "stats" if args.stats_only else "crypto,cases,stats")), None
     root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "baseline"
@@ -430,10 +468,10 @@ def side_by_side(revision: str | None, args: argparse.Namespace) -> tuple[Result
             # on sys.path and shadow the `storage` package.
             shutil.copyfile(Path(__file__), tree / "devtools" / "bench" / "storage_now.py")
             befores, nows = [], []
-            for _ in range(args.rounds):
+            for _ in range(0 if args.stats_only else args.rounds):
                 befores.append(_run_in(tree, args, "crypto,cases"))
                 nows.append(asyncio.run(measure(args, "crypto,cases")))
-            before, now = _medians(befores), _medians(nows)
+            before, now = (_medians(befores), _medians(nows)) if befores else ({}, {})
             before["stats"] = _run_in(tree, args, "stats").get("stats")
             now["stats"] = asyncio.run(measure(args, "stats")).get("stats")
             return now, before
@@ -447,6 +485,7 @@ def _run_in(tree: Path, args: argparse.Namespace, parts: str) -> Results:
         sys.executable, "-m", "devtools.bench.storage_now", "--json", str(out), "--parts", parts,
         "--crypto-rounds", str(args.crypto_rounds), "--cases", str(args.cases),
         "--stats-rows", str(args.stats_rows), "--schools", str(args.schools),
+        "--stats-rounds", str(args.stats_rounds), "--stats-queries", args.stats_queries,
         "--no-full-stats",  # minutes on the old code: its figure is FULL_QUERY_BEFORE
     ]  # fmt: skip
     subprocess.run(command, check=True, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)})  # noqa: S603
@@ -832,6 +871,19 @@ if __name__ == "__main__":
     parser.add_argument("--parts", default="crypto,cases,stats", help="With --json: what to measure.")
     parser.add_argument("--rounds", type=int, default=3, help="Alternating rounds of crypto and cases.")
     parser.add_argument("--rotation-only", action="store_true", help="Only the key rotation benchmark.")
+    parser.add_argument(
+        "--stats-only",
+        action="store_true",
+        help="Only `sro stats` (before and now): print its lines of the section instead of writing it.",
+    )
+    parser.add_argument(
+        "--stats-rounds", type=int, default=1, help="Cold runs of each stats query (medians)."
+    )
+    parser.add_argument(
+        "--stats-queries",
+        default=",".join(STATS_QUERIES),
+        help="Which stats queries (all months: see above).",
+    )
     parser.add_argument("--rotation-messages", type=int, default=100_000)
     parser.add_argument("--rotation-batch", type=int, default=rewrap.BATCH_SIZE)
     parsed = parser.parse_args()
@@ -844,4 +896,9 @@ if __name__ == "__main__":
         if parsed.baseline == "none":
             parsed.baseline = None
         figures, baseline = side_by_side(parsed.baseline, parsed)
-        write_doc(parsed, figures, baseline)
+        if parsed.stats_only:
+            both = {"before": (baseline or {}).get("stats"), "now": figures.get("stats")}
+            print(json.dumps(both, default=str))  # noqa: T201
+            print("\n".join(_stats_lines(figures, baseline)))  # noqa: T201
+        else:
+            write_doc(parsed, figures, baseline)
