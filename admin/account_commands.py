@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -13,6 +14,7 @@ from admin import messages
 from admin.runtime import App, Context, console, fail, run
 from storage.models import WebRole
 from web import accounts
+from web.web_key import WebKey, write_web_key_file
 
 app = App(help=messages.ADMIN_HELP, no_args_is_help=True)
 HOURS = int(accounts.SETUP_LINK_LIFETIME.total_seconds() // 3600)
@@ -36,11 +38,13 @@ def add(
     school: Annotated[list[str] | None, typer.Option(help=messages.ADMIN_SCHOOL_HELP)] = None,
 ) -> None:
     async def command(ctx: Context) -> None:
+        key = ctx.web_key()
+
         async def work(session: AsyncSession) -> str:
             account = await accounts.create_account(
-                session, name=name, email=email, role=role, school_codes=school or [], now=ctx.now
+                session, key, name=name, email=email, role=role, school_codes=school or [], now=ctx.now
             )
-            return await accounts.issue_setup_token(session, account, ctx.now)
+            return await accounts.issue_setup_token(session, key, account, ctx.now)
 
         token = await _in_transaction(ctx, work)
         link = accounts.setup_link(ctx.settings.web_base_url, token)
@@ -55,11 +59,13 @@ def add(
 def list_() -> None:
     async def command(ctx: Context) -> None:
         async with ctx.db.transaction() as session:
-            found = await accounts.list_accounts(session)
+            found = await accounts.list_accounts(session, ctx.web_key())
         if not found:
             typer.echo(messages.ADMIN_NO_ACCOUNTS)
             return
-        table = Table("email", "name", "role", "schools", "set up", "second factor", "active", "last login")
+        table = Table(
+            "email", "name", "role", "schools", "set up", "second factor", "active", "last login", "verified"
+        )
         for info in found:
             a = info.account
             table.add_row(
@@ -68,9 +74,10 @@ def list_() -> None:
                 str(a.role),
                 ", ".join(info.school_codes) or ("all" if a.role == WebRole.COORDINATOR else ""),
                 "yes" if a.password_hash else "no (link sent)",
-                "TOTP" if a.totp_secret else "none",
+                "TOTP" if a.totp_sealed else "none",
                 "yes" if a.active else "disabled",
                 f"{a.last_login_at:%Y-%m-%d %H:%M} UTC" if a.last_login_at else "never",
+                "yes" if info.verified else messages.ADMIN_UNVERIFIED,
             )
         console().print(table)
 
@@ -81,7 +88,7 @@ def list_() -> None:
 def disable(email: Annotated[str, typer.Argument(help=messages.ADMIN_EMAIL_HELP)]) -> None:
     async def command(ctx: Context) -> None:
         async def work(session: AsyncSession) -> str:
-            return (await accounts.disable_account(session, email, ctx.now)).email
+            return (await accounts.disable_account(session, ctx.web_key(), email, ctx.now)).email
 
         typer.echo(messages.ADMIN_DISABLED.format(email=await _in_transaction(ctx, work)))
 
@@ -92,7 +99,7 @@ def disable(email: Annotated[str, typer.Argument(help=messages.ADMIN_EMAIL_HELP)
 def reset(email: Annotated[str, typer.Argument(help=messages.ADMIN_EMAIL_HELP)]) -> None:
     async def command(ctx: Context) -> None:
         async def work(session: AsyncSession) -> str:
-            return await accounts.reset_account(session, email, ctx.now)
+            return await accounts.reset_account(session, ctx.web_key(), email, ctx.now)
 
         token = await _in_transaction(ctx, work)
         link = accounts.setup_link(ctx.settings.web_base_url, token)
@@ -101,3 +108,12 @@ def reset(email: Annotated[str, typer.Argument(help=messages.ADMIN_EMAIL_HELP)])
         )
 
     run(command)
+
+
+@app.command("web-key", help=messages.ADMIN_WEB_KEY_HELP)
+def web_key(path: Annotated[Path, typer.Argument(help=messages.ADMIN_WEB_KEY_PATH_HELP)]) -> None:
+    try:
+        write_web_key_file(path, WebKey.generate())
+    except FileExistsError:
+        fail(messages.ADMIN_WEB_KEY_EXISTS.format(path=path))
+    typer.echo(messages.ADMIN_WEB_KEY_DONE.format(path=path))

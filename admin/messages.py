@@ -248,3 +248,14 @@ ADMIN_RESET_HELP = (
     "Reset an account's password and second factor (signing it out everywhere) and print a new setup link."
 )
 ADMIN_RESET_DONE = "Reset {email}. Send them this new link (valid {hours} hours, works once):\n{link}"
+ADMIN_WEB_KEY_HELP = (
+    "Make the dashboard's web key in a new file only you may read (set WEB_KEY_FILE to it for the "
+    "dashboard and for sro). It seals second factors and binds accounts; it is not the master key."
+)
+ADMIN_WEB_KEY_PATH_HELP = "Where to write it (a new file: an existing one is never replaced)."
+ADMIN_WEB_KEY_DONE = (
+    "Wrote a new web key to {path} (mode 600). Set WEB_KEY_FILE={path} for the dashboard and for sro; "
+    "accounts bound with another key need `sro admin reset`."
+)
+ADMIN_WEB_KEY_EXISTS = "{path} exists already: it is never replaced (remove it first if you mean to)."
+ADMIN_UNVERIFIED = "NO: changed outside sro (reset it)"

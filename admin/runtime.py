@@ -25,7 +25,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from admin import messages
 from app.logs import configure_logging
-from app.settings import LOCAL_MASTER_KEY_FILE, VAR_DIR, Settings
+from app.settings import LOCAL_MASTER_KEY_FILE, LOCAL_WEB_KEY_FILE, VAR_DIR, Settings
 from casework.errors import CaseworkError
 from casework.policy import CasePolicy
 from casework.vault.crypto import DecryptionError
@@ -33,6 +33,7 @@ from casework.vault.keys import KeyRing
 from casework.vault.master_key import MasterKey, load_master_key
 from casework.vault.rotation import open_keyring
 from storage.db import Database, UnsupportedDatabase
+from web.web_key import WebKey, WebKeyError, load_web_key
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,6 +41,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 # The demo's state (devtools/demo.py keeps it there too; tests/admin/test_cli.py checks they agree).
 DEMO_DATABASE = VAR_DIR / "demo.db"
 DEMO_KEY_FILE = VAR_DIR / "demo-master.key"
+DEMO_WEB_KEY_FILE = VAR_DIR / "demo" / "web.key"  # the demo dashboard's (devtools/demo.py)
 _options: dict[str, bool] = {"demo": False}
 
 
@@ -114,6 +116,17 @@ class Context:
     def master(self) -> MasterKey:
         return load_master_key(self.settings, local_key_file=LOCAL_MASTER_KEY_FILE)
 
+    def web_key(self) -> WebKey:
+        """The dashboard's web key, which binds its accounts (WEB_KEY_FILE, else var/web.key with SQLite)."""
+        try:
+            return load_web_key(
+                self.settings.web_key_file,
+                sqlite=self.settings.database_url.startswith("sqlite"),
+                local_file=LOCAL_WEB_KEY_FILE,
+            )
+        except WebKeyError as error:
+            fail(str(error))
+
 
 def fail(message: str) -> NoReturn:
     typer.echo(messages.ERROR.format(message=message), err=True)
@@ -131,6 +144,7 @@ def settings() -> Settings:
             database_url=f"sqlite+aiosqlite:///{DEMO_DATABASE}",
             sro_master_key=None,
             sro_master_key_file=DEMO_KEY_FILE,
+            web_key_file=DEMO_WEB_KEY_FILE,
         )
     except ValidationError as error:
         first = error.errors()[0]

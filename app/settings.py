@@ -20,6 +20,8 @@ MODELS_DIR = PROJECT_ROOT / "models"
 NLU_TOKEN_FILE = VAR_DIR / "nlu-token"
 # The master key for local use with SQLite only, generated on first run (casework.vault.master_key).
 LOCAL_MASTER_KEY_FILE = VAR_DIR / "master.key"
+# The dashboard's web key for local use with SQLite only, made on first use (web/web_key.py).
+LOCAL_WEB_KEY_FILE = VAR_DIR / "web.key"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 WEBHOOK_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{32,256}")
 
@@ -106,6 +108,8 @@ class Settings(BaseSettings):
     web_trusted_proxies: str = ""  # comma-separated addresses
     web_session_idle_minutes: float = Field(default=30.0, gt=0)
     web_local_demo: bool = False
+    # The dashboard's web key (not the master key): read by the web process and by `sro admin`.
+    web_key_file: Path | None = None
 
     @field_validator("database_url")
     @classmethod

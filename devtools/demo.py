@@ -37,6 +37,7 @@ import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import IO
 
@@ -51,6 +52,7 @@ from storage import migrations
 from storage.db import Database
 from storage.models import AssignmentKind, Role, WebRole
 from web import accounts as web_accounts
+from web.web_key import load_web_key
 
 DEMO_DIR = VAR_DIR / "demo"
 DATABASE = VAR_DIR / "demo.db"
@@ -230,8 +232,14 @@ def hold_lock() -> IO[bytes]:
 DEMO_COORDINATOR = "coordinator@demo.local"
 
 
+def web_key_file() -> Path:
+    """The demo dashboard's web key (the demo's own, as its master key is), made on first use."""
+    return DEMO_DIR / "web.key"
+
+
 async def dashboard_login(url: str, base_url: str) -> str:
     """How to sign in to the demo's dashboard: a fresh setup link until its coordinator has a password."""
+    key = load_web_key(None, sqlite=True, local_file=web_key_file())
     db = Database.connect(url)
     now = datetime.now(UTC)
     try:
@@ -240,12 +248,12 @@ async def dashboard_login(url: str, base_url: str) -> str:
                 account = await web_accounts.find_account(session, DEMO_COORDINATOR)
             except web_accounts.AccountError:
                 account = await web_accounts.create_account(
-                    session, name="Demo Coordinator", email=DEMO_COORDINATOR, role=WebRole.COORDINATOR,
+                    session, key, name="Demo Coordinator", email=DEMO_COORDINATOR, role=WebRole.COORDINATOR,
                     school_codes=[], now=now,
                 )  # fmt: skip
             if account.password_hash is None:
                 link = web_accounts.setup_link(
-                    base_url, await web_accounts.issue_setup_token(session, account, now)
+                    base_url, await web_accounts.issue_setup_token(session, key, account, now)
                 )
                 return f"choose a password for {DEMO_COORDINATOR} at {link}"
             return (
@@ -265,8 +273,10 @@ def start_dashboard(database_url: str, base_env: dict[str, str]) -> tuple[subpro
         "WEB_HOST": "127.0.0.1",
         "WEB_PORT": str(port),
         "WEB_LOCAL_DEMO": "true",
+        "WEB_KEY_FILE": str(web_key_file()),
         "TELEGRAM_BOT_USERNAME": "sro_connect_demo_bot",
     }
+    load_web_key(None, sqlite=True, local_file=web_key_file())  # made here, before the dashboard reads it
     return start("web", [sys.executable, "-m", "web"], env), f"http://127.0.0.1:{port}"
 
 

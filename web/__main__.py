@@ -16,9 +16,10 @@ from datetime import timedelta
 import uvicorn
 
 from app.logs import configure_logging
-from app.settings import Settings
+from app.settings import LOCAL_WEB_KEY_FILE, Settings
 from storage.db import Database
 from web.app import WebConfig, create_app
+from web.web_key import WebKeyError, load_web_key
 
 MASTER_KEY_VARIABLES = ("SRO_MASTER_KEY", "SRO_MASTER_KEY_FILE")
 
@@ -37,10 +38,19 @@ def config_from(settings: Settings) -> WebConfig:
         raise SystemExit(
             "WEB_LOCAL_DEMO (no second factor) is only for a dashboard on this machine (127.0.0.1)"
         )
+    try:
+        web_key = load_web_key(
+            settings.web_key_file,
+            sqlite=settings.database_url.startswith("sqlite"),
+            local_file=LOCAL_WEB_KEY_FILE,
+        )
+    except WebKeyError as error:
+        raise SystemExit(f"the dashboard cannot start: {error}") from error
     return WebConfig(
         db=Database.connect(settings.database_url),
         timezone=settings.timezone,
         base_url=settings.web_base_url,
+        web_key=web_key,
         idle=timedelta(minutes=settings.web_session_idle_minutes),
         trusted_proxies=settings.trusted_proxies,
         local_demo=settings.web_local_demo,

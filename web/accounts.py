@@ -2,14 +2,18 @@
 
 Functions take a session and never commit (the caller's `Database.transaction()` does). Nothing here
 needs the master key: accounts are the dashboard's own, and what they unlock is protected statistics.
-Tokens (setup links, session cookies) carry 256 random bits and are stored only as their SHA-256, so a
-database reader can neither sign in with a session row nor use a setup link it finds.
+They take the web key instead (web/web_key.py): TOTP secrets are sealed to their account, each account
+row carries a MAC of its id, email, role, active flag and schools (a row that does not verify cannot
+sign in or stay signed in), and tokens (setup links, session cookies: the account's id and 256 random
+bits) are stored only as keyed hashes, so a database reader or writer without the key can neither
+sign in with a row it finds or makes, nor clone a second factor, nor widen an account.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Sequence
@@ -34,6 +38,9 @@ from storage.models import (
     WebSession,
     WebSetupToken,
 )
+from web.web_key import WebKey, account_of, new_token
+
+log = logging.getLogger(__name__)
 
 SETUP_LINK_LIFETIME = timedelta(hours=48)
 SESSION_LIFETIME = timedelta(hours=12)  # signed out after this, however active
@@ -46,7 +53,8 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
 # argon2-cffi's defaults are RFC 9106's second recommendation: argon2id, 64 MiB, 3 passes.
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so that an unknown address costs the same time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_DUMMY_HASH = _hasher.hash(new_token(0))
+SETUP, SESSION = "setup", "session"  # the token kinds, kept apart in their keyed hashes
 
 
 class AccountError(ValueError):
@@ -70,6 +78,7 @@ class LoginResult:
 class AccountInfo:
     account: WebAccount
     school_codes: list[str]
+    verified: bool  # the row's MAC holds: False if someone changed it in the database
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +92,31 @@ class Viewer:
     school_ids: frozenset[int] | None  # None: every school (a coordinator)
 
 
-def token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+async def _school_ids(session: AsyncSession, account_id: int) -> list[int]:
+    return list(
+        await session.scalars(
+            select(WebAccountSchool.school_id).where(WebAccountSchool.account_id == account_id)
+        )
+    )
+
+
+def _mac(key: WebKey, account: WebAccount, school_ids: list[int]) -> bytes:
+    return key.account_mac(account.id, account.email, account.role, account.active, school_ids)
+
+
+async def _bind(session: AsyncSession, key: WebKey, account: WebAccount) -> None:
+    """Authenticate the row as it now is (only `sro` and the setup page, which hold the key, do this)."""
+    await session.flush()
+    account.binding = _mac(key, account, await _school_ids(session, account.id))
+
+
+async def _verified(session: AsyncSession, key: WebKey, account: WebAccount) -> list[int] | None:
+    """The account's schools if its row verifies, else None (and a warning: someone changed it)."""
+    school_ids = await _school_ids(session, account.id)
+    if account.binding is not None and hmac.compare_digest(account.binding, _mac(key, account, school_ids)):
+        return school_ids
+    log.warning("web.account_unverified account=%d", account.id)
+    return None
 
 
 def _actor(account_id: int | None) -> str:
@@ -96,7 +128,14 @@ def normal_email(email: str) -> str:
 
 
 async def create_account(
-    session: AsyncSession, *, name: str, email: str, role: WebRole, school_codes: Sequence[str], now: datetime
+    session: AsyncSession,
+    key: WebKey,
+    *,
+    name: str,
+    email: str,
+    role: WebRole,
+    school_codes: Sequence[str],
+    now: datetime,
 ) -> WebAccount:
     """A new account without a password; a school account names at least one school, a coordinator none."""
     name, email = " ".join(name.split()), normal_email(email)
@@ -120,6 +159,7 @@ async def create_account(
     await session.flush()
     for code in codes:
         session.add(WebAccountSchool(account_id=account.id, school_id=found[code].id))
+    await _bind(session, key, account)
     await audit.record_event(session, actor="admin", action="web.account_added", now=now, detail=str(role))
     return account
 
@@ -131,16 +171,16 @@ async def find_account(session: AsyncSession, email: str) -> WebAccount:
     return account
 
 
-async def issue_setup_token(session: AsyncSession, account: WebAccount, now: datetime) -> str:
+async def issue_setup_token(session: AsyncSession, key: WebKey, account: WebAccount, now: datetime) -> str:
     """A fresh one-time setup token (earlier unused ones stop working)."""
     await session.execute(
         delete(WebSetupToken).where(WebSetupToken.account_id == account.id, WebSetupToken.used_at.is_(None))
     )
-    token = secrets.token_urlsafe(32)
+    token = new_token(account.id)
     session.add(
         WebSetupToken(
             account_id=account.id,
-            token_hash=token_hash(token),
+            token_hash=key.token_hash(SETUP, token),
             created_at=now,
             expires_at=now + SETUP_LINK_LIFETIME,
         )
@@ -153,13 +193,24 @@ def setup_link(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/setup/{token}"
 
 
-async def account_for_setup(session: AsyncSession, token: str, now: datetime) -> WebAccount | None:
-    """The account a setup token opens: unused, unexpired, active; else None."""
-    row = await session.scalar(select(WebSetupToken).where(WebSetupToken.token_hash == token_hash(token)))
+async def _setup_row(session: AsyncSession, key: WebKey, token: str) -> WebSetupToken | None:
+    row = await session.scalar(
+        select(WebSetupToken).where(WebSetupToken.token_hash == key.token_hash(SETUP, token))
+    )
+    return row if row is not None and row.account_id == account_of(token) else None
+
+
+async def account_for_setup(
+    session: AsyncSession, key: WebKey, token: str, now: datetime
+) -> WebAccount | None:
+    """The account a setup token opens: unused, unexpired, active, its row verified; else None."""
+    row = await _setup_row(session, key, token)
     if row is None or row.used_at is not None or row.expires_at <= now:
         return None
     account = await session.get(WebAccount, row.account_id)
-    return account if account is not None and account.active else None
+    if account is None or not account.active or await _verified(session, key, account) is None:
+        return None
+    return account
 
 
 def check_password(password: str) -> None:
@@ -191,6 +242,7 @@ def _totp_step(secret: str, code: str, now: datetime, after: int | None) -> int 
 
 async def complete_setup(
     session: AsyncSession,
+    key: WebKey,
     token: str,
     *,
     password: str,
@@ -199,7 +251,7 @@ async def complete_setup(
     now: datetime,
 ) -> WebAccount:
     """Set the password (and the second factor, proven by one code); the link is used up."""
-    account = await account_for_setup(session, token, now)
+    account = await account_for_setup(session, key, token, now)
     if account is None:
         raise AccountError("this setup link has expired or was already used: ask for a new one")
     check_password(password)
@@ -208,11 +260,11 @@ async def complete_setup(
         step = _totp_step(totp_secret, code or "", now, None)
         if step is None:
             raise AccountError("that code does not match: type the 6 digits your app shows now")
-    row = await session.scalar(select(WebSetupToken).where(WebSetupToken.token_hash == token_hash(token)))
+    row = await _setup_row(session, key, token)
     assert row is not None  # account_for_setup found it
     row.used_at = now
     account.password_hash = _hasher.hash(password)
-    account.totp_secret = totp_secret
+    account.totp_sealed = None if totp_secret is None else key.seal_totp(account.id, totp_secret)
     account.totp_last_step = step
     await audit.record_event(session, actor=_actor(account.id), action="web.setup_done", now=now)
     return account
@@ -249,6 +301,7 @@ def _password_ok(account: WebAccount | None, password: str) -> bool:
 
 async def authenticate(
     session: AsyncSession,
+    key: WebKey,
     *,
     email: str,
     password: str,
@@ -269,12 +322,11 @@ async def authenticate(
         await audit.record_event(session, actor=actor, action="web.login_throttled", now=now)
         return LoginResult(LoginOutcome.THROTTLED)
     ok = _password_ok(account, password) and account is not None and account.active
-    if ok and account is not None and (account.totp_secret is not None or require_totp):
-        step = (
-            _totp_step(account.totp_secret, code, now, account.totp_last_step)
-            if account.totp_secret
-            else None
-        )
+    if ok and account is not None:
+        ok = await _verified(session, key, account) is not None
+    if ok and account is not None and (account.totp_sealed is not None or require_totp):
+        secret = None if account.totp_sealed is None else key.open_totp(account.id, account.totp_sealed)
+        step = None if secret is None else _totp_step(secret, code, now, account.totp_last_step)
         ok = step is not None
         if ok:
             account.totp_last_step = step
@@ -284,10 +336,10 @@ async def authenticate(
         await audit.record_event(session, actor=actor, action="web.login_refused", now=now)
         return LoginResult(LoginOutcome.REFUSED)
     account.last_login_at = now
-    token = secrets.token_urlsafe(32)
+    token = new_token(account.id)
     session.add(
         WebSession(
-            token_hash=token_hash(token),
+            token_hash=key.token_hash(SESSION, token),
             account_id=account.id,
             csrf_token=secrets.token_urlsafe(32),
             created_at=now,
@@ -304,14 +356,20 @@ async def _sweep(session: AsyncSession, now: datetime) -> None:
     await session.execute(delete(WebSession).where(WebSession.created_at <= now - SESSION_LIFETIME))
 
 
-async def viewer_for(session: AsyncSession, token: str, now: datetime, idle: timedelta) -> Viewer | None:
-    """The signed-in viewer of a session cookie, or None (unknown, idle too long, too old, disabled)."""
-    row = await session.get(WebSession, token_hash(token))
+async def viewer_for(
+    session: AsyncSession, key: WebKey, token: str, now: datetime, idle: timedelta
+) -> Viewer | None:
+    """The signed-in viewer of a session cookie, or None (unknown, idle too long, too old, disabled,
+    or its account's row changed behind the key's back)."""
+    row = await session.get(WebSession, key.token_hash(SESSION, token))
     if row is None:
         return None
     account = await session.get(WebAccount, row.account_id)
+    school_ids = None if account is None else await _verified(session, key, account)
     if (
         account is None
+        or school_ids is None
+        or row.account_id != account_of(token)
         or not account.active
         or row.last_seen_at + idle <= now
         or row.created_at + SESSION_LIFETIME <= now
@@ -319,18 +377,12 @@ async def viewer_for(session: AsyncSession, token: str, now: datetime, idle: tim
         await session.delete(row)
         return None
     row.last_seen_at = now
-    schools = None
-    if account.role == WebRole.SCHOOL:
-        schools = frozenset(
-            await session.scalars(
-                select(WebAccountSchool.school_id).where(WebAccountSchool.account_id == account.id)
-            )
-        )
+    schools = frozenset(school_ids) if account.role == WebRole.SCHOOL else None
     return Viewer(account.id, account.name, account.role, row.csrf_token, schools)
 
 
-async def end_session(session: AsyncSession, token: str, now: datetime) -> None:
-    row = await session.get(WebSession, token_hash(token))
+async def end_session(session: AsyncSession, key: WebKey, token: str, now: datetime) -> None:
+    row = await session.get(WebSession, key.token_hash(SESSION, token))
     if row is not None:
         await audit.record_event(session, actor=_actor(row.account_id), action="web.logout", now=now)
         await session.delete(row)
@@ -341,7 +393,7 @@ async def revoke_sessions(session: AsyncSession, account_id: int) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def list_accounts(session: AsyncSession) -> list[AccountInfo]:
+async def list_accounts(session: AsyncSession, key: WebKey) -> list[AccountInfo]:
     accounts = list(await session.scalars(select(WebAccount).order_by(WebAccount.email)))
     rows = await session.execute(
         select(WebAccountSchool.account_id, School.code).join(School, School.id == WebAccountSchool.school_id)
@@ -349,25 +401,31 @@ async def list_accounts(session: AsyncSession) -> list[AccountInfo]:
     codes: dict[int, list[str]] = {}
     for account_id, code in rows.all():
         codes.setdefault(account_id, []).append(code)
-    return [AccountInfo(a, sorted(codes.get(a.id, []))) for a in accounts]
+    return [
+        AccountInfo(a, sorted(codes.get(a.id, [])), await _verified(session, key, a) is not None)
+        for a in accounts
+    ]
 
 
-async def disable_account(session: AsyncSession, email: str, now: datetime) -> WebAccount:
+async def disable_account(session: AsyncSession, key: WebKey, email: str, now: datetime) -> WebAccount:
     """No more logins; every session signed out at once."""
     account = await find_account(session, email)
     account.active = False
+    await _bind(session, key, account)
     await revoke_sessions(session, account.id)
     await audit.record_event(session, actor="admin", action="web.account_disabled", now=now)
     return account
 
 
-async def reset_account(session: AsyncSession, email: str, now: datetime) -> str:
-    """Password and second factor cleared, sessions signed out, account enabled: a new setup token."""
+async def reset_account(session: AsyncSession, key: WebKey, email: str, now: datetime) -> str:
+    """Password and second factor cleared, sessions signed out, account enabled and bound again
+    (as it now is: the operator vouches for it): a new setup token."""
     account = await find_account(session, email)
     account.password_hash = None
-    account.totp_secret = None
+    account.totp_sealed = None
     account.totp_last_step = None
     account.active = True
+    await _bind(session, key, account)
     await revoke_sessions(session, account.id)
     await audit.record_event(session, actor="admin", action="web.account_reset", now=now)
-    return await issue_setup_token(session, account, now)
+    return await issue_setup_token(session, key, account, now)

@@ -38,6 +38,7 @@ from storage.db import Database
 from storage.models import School, WebRole
 from web import accounts, pages, posters, security, texts
 from web.figures import NotYours, school_codes
+from web.web_key import WebKey
 
 HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "sro_session"
@@ -60,6 +61,7 @@ class WebConfig:
     db: Database
     timezone: ZoneInfo
     base_url: str
+    web_key: WebKey  # seals second factors, binds account rows and tokens (never the master key)
     idle: timedelta = timedelta(minutes=30)
     trusted_proxies: frozenset[str] = frozenset()
     local_demo: bool = False  # the only case where no second factor is asked for
@@ -112,7 +114,9 @@ class Dashboard:
         if not token:
             return None
         async with self.config.db.transaction() as session:
-            return await accounts.viewer_for(session, token, self.config.clock(), self.config.idle)
+            return await accounts.viewer_for(
+                session, self.config.web_key, token, self.config.clock(), self.config.idle
+            )
 
     async def allowed_codes(self, viewer: accounts.Viewer) -> list[str] | None:
         async with self.config.db.transaction() as session:
@@ -133,6 +137,7 @@ class Dashboard:
         async with self.config.db.transaction() as session:
             result = await accounts.authenticate(
                 session,
+                self.config.web_key,
                 email=_field(form, "email"),
                 password=_field(form, "password"),
                 code=_field(form, "code"),
@@ -157,7 +162,9 @@ class Dashboard:
         if not security.same_token(viewer.csrf_token, _field(form, "csrf")):
             return PlainTextResponse(texts.CSRF_REFUSED, status_code=403)
         async with self.config.db.transaction() as session:
-            await accounts.end_session(session, request.cookies.get(SESSION_COOKIE, ""), self.config.clock())
+            await accounts.end_session(
+                session, self.config.web_key, request.cookies.get(SESSION_COOKIE, ""), self.config.clock()
+            )
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -165,7 +172,9 @@ class Dashboard:
     async def setup(self, request: Request) -> Response:
         token = request.path_params["token"]
         async with self.config.db.transaction() as session:
-            account = await accounts.account_for_setup(session, token, self.config.clock())
+            account = await accounts.account_for_setup(
+                session, self.config.web_key, token, self.config.clock()
+            )
         if account is None:
             return self.render(request, "message.html", 404, message=texts.SETUP_GONE)
         if request.method == "GET":
@@ -187,6 +196,7 @@ class Dashboard:
             async with self.config.db.transaction() as session:
                 await accounts.complete_setup(
                     session,
+                    self.config.web_key,
                     token,
                     password=_field(form, "password"),
                     totp_secret=secret,

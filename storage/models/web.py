@@ -33,10 +33,15 @@ class WebAccount(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     role: Mapped[WebRole] = mapped_column(enum_values(WebRole, 16))
     password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2id, with its parameters
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The TOTP secret sealed to this account with the web key (web/web_key.py): a database reader
+    # cannot clone the second factor, a writer cannot move one to another account.
+    totp_sealed: Mapped[bytes | None] = mapped_column(LargeBinary(96))
     # The newest TOTP time step accepted: a code is never accepted twice.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A MAC with the web key of id, email, role, active and schools: a row that does not verify
+    # (added, promoted, re-enabled or given schools by a database writer) cannot sign in.
+    binding: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

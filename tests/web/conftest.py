@@ -29,12 +29,15 @@ from storage.models import AssignmentKind, ResponseMeasure, ResponseTime, Role, 
 from tests.storage.fixtures import Templates
 from web import accounts
 from web.app import WebConfig, create_app
+from web.web_key import WebKey, write_web_key_file
 
 ZONE = ZoneInfo("America/Toronto")
 # The dashboard's clock: settled months are 2025-02 and 2025-03; April's complete days are 1..8.
 NOW = datetime(2025, 4, 10, 16, 0, tzinfo=UTC)
 BASE = "http://127.0.0.1:8000"
 PASSWORD = "correct horse battery staple"
+# The tests' web key: the dashboards they start hold it, and accounts they add are bound with it.
+WEB_KEY = WebKey.generate()
 SCHOOLS = ("BIG", "MID", "SML")
 
 
@@ -127,18 +130,26 @@ async def seed(db: Database, today: date = date(2025, 4, 10), *, busy: bool = Fa
 
 
 async def add_person(
-    db: Database, email: str, role: WebRole, codes: list[str], *, totp: bool = True, now: datetime = NOW
+    db: Database,
+    email: str,
+    role: WebRole,
+    codes: list[str],
+    *,
+    totp: bool = True,
+    now: datetime = NOW,
+    key: WebKey = WEB_KEY,
 ) -> Person:
     """An account set up as its owner would through the setup link (domain API)."""
     async with db.transaction() as session:
         account = await accounts.create_account(
-            session, name=email.split("@")[0], email=email, role=role, school_codes=codes, now=now
+            session, key, name=email.split("@")[0], email=email, role=role, school_codes=codes, now=now
         )
-        token = await accounts.issue_setup_token(session, account, now)
+        token = await accounts.issue_setup_token(session, key, account, now)
     secret = pyotp.random_base32() if totp else None
     async with db.transaction() as session:
         await accounts.complete_setup(
             session,
+            key,
             token,
             password=PASSWORD,
             totp_secret=secret,
@@ -219,7 +230,7 @@ async def site(seeded_template: Seeded, tmp_path: Path) -> AsyncIterator[Site]:
     shutil.copyfile(seeded_template.path, path)
     db = Database.connect(f"sqlite+aiosqlite:///{path}")
     ids = seeded_template.ids
-    config = WebConfig(db=db, timezone=ZONE, base_url=BASE, clock=lambda: NOW)
+    config = WebConfig(db=db, timezone=ZONE, base_url=BASE, web_key=WEB_KEY, clock=lambda: NOW)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(config)), base_url=BASE
     ) as client:
@@ -245,6 +256,14 @@ def login_sync(
     return client.post(
         "/login", data={"form_token": match.group(1), "email": email, "password": password, "code": code}
     )
+
+
+def web_key_file(where: Path, key: WebKey = WEB_KEY) -> Path:
+    """`key` in a file only its owner may read, for a dashboard process's WEB_KEY_FILE."""
+    path = where / "web.key"
+    if not path.exists():
+        write_web_key_file(path, key)
+    return path
 
 
 def texts_of(html: str) -> str:

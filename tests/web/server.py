@@ -17,6 +17,7 @@ from typing import Any
 import uvicorn
 
 from devtools.procs import free_port, wait_http
+from tests.web.conftest import web_key_file
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,13 +31,17 @@ class WebProcess:
 
 @contextmanager
 def web_process(database_url: str, log: Path, **extra: str) -> Iterator[WebProcess]:
-    """Start `python -m web` against `database_url`; `extra` environment variables on top."""
+    """Start `python -m web` against `database_url`; `extra` environment variables on top.
+
+    Its WEB_KEY_FILE holds the tests' web key (conftest's WEB_KEY), which their accounts are bound with.
+    """
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SRO_MASTER_KEY", "WEB_", "PORT"))},
         "DATABASE_URL": database_url,
         "WEB_HOST": "127.0.0.1",
         "WEB_PORT": str(port),
+        "WEB_KEY_FILE": str(web_key_file(log.parent)),
         **extra,
     }
     with log.open("wb") as out:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,15 +15,16 @@ from casework.schools import NewSchool, add_school
 from storage.db import Database
 from storage.models import AuditEvent, WebRole
 from tests.storage.fixtures import DatabaseUnderTest
-from tests.web.conftest import NOW, PASSWORD, Site, add_person, login, next_code
+from tests.web.conftest import NOW, PASSWORD, WEB_KEY, Site, add_person, login, next_code, web_key_file
 from web import accounts
 
-LINK = re.compile(r"https://dash\.example\.org/setup/([A-Za-z0-9_-]{43})")
+LINK = re.compile(r"https://dash\.example\.org/setup/(\d+\.[A-Za-z0-9_-]{43})")
 
 
 @pytest.fixture
-def sro(test_database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def sro(test_database: DatabaseUnderTest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DATABASE_URL", test_database.url)
+    monkeypatch.setenv("WEB_KEY_FILE", str(web_key_file(tmp_path)))
     monkeypatch.setenv("WEB_PUBLIC_URL", "https://dash.example.org/")
 
     async def school() -> None:
@@ -63,18 +65,19 @@ def test_add_list_disable_and_reset(sro, test_database: DatabaseUnderTest) -> No
     assert "okafor@mrc.example" in listed
     assert "MRC" in listed
     assert "no (link sent)" in listed
+    assert "changed outside sro" not in listed  # bound by sro with the web key
     url = test_database.url
 
     async def use_link() -> None:
         db = Database.connect(url)
         try:
             async with db.transaction() as session:
-                assert await accounts.account_for_setup(session, token.group(1), NOW) is not None
+                assert await accounts.account_for_setup(session, WEB_KEY, token.group(1), NOW) is not None
                 await accounts.complete_setup(
-                    session, token.group(1), password=PASSWORD, totp_secret=None, code=None, now=NOW
+                    session, WEB_KEY, token.group(1), password=PASSWORD, totp_secret=None, code=None, now=NOW
                 )
             async with db.transaction() as session:  # used once: gone
-                assert await accounts.account_for_setup(session, token.group(1), NOW) is None
+                assert await accounts.account_for_setup(session, WEB_KEY, token.group(1), NOW) is None
         finally:
             await db.close()
 
@@ -94,7 +97,7 @@ def test_add_list_disable_and_reset(sro, test_database: DatabaseUnderTest) -> No
                 account = await accounts.find_account(session, "okafor@mrc.example")
                 assert account.active
                 assert account.password_hash is None
-                assert await accounts.account_for_setup(session, again.group(1), NOW) is not None
+                assert await accounts.account_for_setup(session, WEB_KEY, again.group(1), NOW) is not None
         finally:
             await db.close()
 
@@ -134,3 +137,16 @@ async def test_logins_are_audited_without_password_address_or_email(site: Site) 
         for secret in (PASSWORD, "wrong password!", "ann@example.org", "203.0.113.7", "127.0.0.1"):
             assert secret not in row
     assert {e.actor for e in events if e.action.startswith("web.login")} == {"web:1"}  # whose login
+
+
+def test_web_key_makes_a_private_key_file_once(sro, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "keys" / "dashboard.key"
+    made = sro("admin", "web-key", str(path)).output
+    assert f"WEB_KEY_FILE={path}" in made
+    assert path.stat().st_mode & 0o777 == 0o600
+    first = path.read_text()
+    assert len(first.strip()) == 43  # 32 bytes, base64url
+    again = sro("admin", "web-key", str(path), ok=False)
+    assert again.exit_code == 1
+    assert "never replaced" in again.output
+    assert path.read_text() == first  # the existing key is kept

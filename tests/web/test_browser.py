@@ -28,7 +28,7 @@ from starlette.applications import Starlette
 from storage.db import Database
 from storage.models import WebRole
 from tests.storage.fixtures import Templates
-from tests.web.conftest import BASE, NOW, PASSWORD, ZONE, Person, add_person, copy_template, seed
+from tests.web.conftest import BASE, NOW, PASSWORD, WEB_KEY, ZONE, Person, add_person, copy_template, seed
 from tests.web.conftest import next_code as later_code
 from tests.web.server import app_in_thread, web_process
 from web import accounts
@@ -126,13 +126,14 @@ def test_setup_then_login_with_password_and_totp(dashboard: Dashboard, page: Pag
                 now = datetime.now(UTC)
                 account = await accounts.create_account(
                     session,
+                    WEB_KEY,
                     name="Ann",
                     email="ann@example.org",
                     role=WebRole.COORDINATOR,
                     school_codes=[],
                     now=now,
                 )
-                return await accounts.issue_setup_token(session, account, now)
+                return await accounts.issue_setup_token(session, WEB_KEY, account, now)
         finally:
             await db.close()
 
@@ -322,6 +323,7 @@ def dated_dashboard(
             timezone=ZONE,
             base_url=BASE,
             bot_username="sro_connect_demo_bot",
+            web_key=WEB_KEY,
             clock=lambda: NOW,
         )
         return create_app(config, close_db=True)

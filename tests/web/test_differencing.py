@@ -30,7 +30,7 @@ from tests.admin.test_stats_differencing import (
     members,
 )
 from tests.storage.fixtures import Templates
-from tests.web.conftest import BASE, NOW, ZONE, add_person, copy_template, login, next_code
+from tests.web.conftest import BASE, NOW, WEB_KEY, ZONE, add_person, copy_template, login, next_code
 from web.app import WebConfig, create_app
 
 LABELS = {taxonomy.label(i): i for i in INTENTS} | {"All messages": "*"}
@@ -86,7 +86,7 @@ async def test_no_filter_or_role_in_the_dashboard_reveals_a_small_count(
     cells = dataset()
     await asyncio_load(url, cells)
     db = Database.connect(url)
-    config = WebConfig(db=db, timezone=ZONE, base_url=BASE, clock=lambda: NOW)
+    config = WebConfig(db=db, timezone=ZONE, base_url=BASE, web_key=WEB_KEY, clock=lambda: NOW)
     viewers: list[tuple[httpx.AsyncClient, list[str | None]]] = [
         (await client_for(config, "coord@example.org", WebRole.COORDINATOR, []), [None, "BIG", "MID", "SML"]),
         (await client_for(config, "small@example.org", WebRole.SCHOOL, ["SML"]), [None]),

@@ -18,7 +18,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from storage.models import Officer, WebLoginFailure, WebRole
-from tests.web.conftest import BASE, CSRF, NOW, Site, add_person, login, next_code, texts_of
+from tests.web.conftest import BASE, CSRF, NOW, WEB_KEY, Site, add_person, login, next_code, texts_of
 from web import accounts
 
 PAGES = ["/", "/schools", "/trends", "/responses", "/evaluation", "/coverage"]
@@ -268,7 +268,7 @@ async def test_sessions_expire_when_idle_and_are_revoked_by_disable(site: Site) 
     other = await signed_in(site, "bob@example.org", WebRole.COORDINATOR, [])
     assert (await other.get("/")).status_code == 200
     async with site.db.transaction() as session:
-        await accounts.disable_account(session, "bob@example.org", NOW)
+        await accounts.disable_account(session, WEB_KEY, "bob@example.org", NOW)
     assert (await other.get("/")).status_code == 303
 
 
@@ -356,9 +356,15 @@ async def test_a_setup_link_works_once(site: Site, path: str) -> None:
     assert (await site.client.get(path)).status_code == 404
     async with site.db.transaction() as session:
         account = await accounts.create_account(
-            session, name="Cy", email="cy@example.org", role=WebRole.COORDINATOR, school_codes=[], now=NOW
+            session,
+            WEB_KEY,
+            name="Cy",
+            email="cy@example.org",
+            role=WebRole.COORDINATOR,
+            school_codes=[],
+            now=NOW,
         )
-        token = await accounts.issue_setup_token(session, account, NOW)
+        token = await accounts.issue_setup_token(session, WEB_KEY, account, NOW)
     page = await site.client.get(f"/setup/{token}")
     assert page.status_code == 200
     assert 'src="data:image/svg+xml' in page.text  # the QR, made locally

@@ -13,7 +13,7 @@ import pyotp
 from storage.db import Database
 from storage.models import WebRole
 from tests.storage.fixtures import Templates
-from tests.web.conftest import FORM_TOKEN, copy_template
+from tests.web.conftest import FORM_TOKEN, WEB_KEY, copy_template
 from tests.web.server import web_process
 from web import accounts
 
@@ -29,10 +29,10 @@ def test_setup_and_sign_in_leave_no_secret_in_the_log(migrated_templates: Templa
             async with db.transaction() as session:
                 now = datetime.now(UTC)
                 account = await accounts.create_account(
-                    session, name="Log Test", email="private.person@example.org", role=WebRole.COORDINATOR,
-                    school_codes=[], now=now,
+                    session, WEB_KEY, name="Log Test", email="private.person@example.org",
+                    role=WebRole.COORDINATOR, school_codes=[], now=now,
                 )  # fmt: skip
-                return await accounts.issue_setup_token(session, account, now)
+                return await accounts.issue_setup_token(session, WEB_KEY, account, now)
         finally:
             await db.close()
 

@@ -16,7 +16,7 @@ import pytest
 from storage.db import Database
 from tests.storage.fixtures import PostgresTemplate, _admin, _drop_database, with_database
 from tests.web import test_http
-from tests.web.conftest import BASE, NOW, ZONE, Site, seed
+from tests.web.conftest import BASE, NOW, WEB_KEY, ZONE, Site, seed
 from web.app import WebConfig, create_app
 
 pytestmark = pytest.mark.postgres
@@ -32,7 +32,7 @@ async def pg_site(postgres_template: PostgresTemplate | None) -> AsyncIterator[S
     try:
         assert db.engine.dialect.name == "postgresql"  # the twin really runs on PostgreSQL
         ids = await seed(db)
-        config = WebConfig(db=db, timezone=ZONE, base_url=BASE, clock=lambda: NOW)
+        config = WebConfig(db=db, timezone=ZONE, base_url=BASE, web_key=WEB_KEY, clock=lambda: NOW)
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(config)), base_url=BASE
         ) as client:
