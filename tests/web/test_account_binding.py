@@ -23,7 +23,7 @@ from tests.web.conftest import NOW, PASSWORD, WEB_KEY, Site, add_person, copy_te
 from tests.web.server import ROOT
 from web import accounts
 from web.app import SESSION_COOKIE
-from web.web_key import WebKey, WebKeyError, read_web_key_file, write_web_key_file
+from web.web_key import WebKey, WebKeyError, load_web_key, read_web_key_file, write_web_key_file
 
 
 async def _row(site: Site, email: str) -> WebAccount:
@@ -163,3 +163,13 @@ def test_a_web_key_file_others_can_read_is_refused(tmp_path: Path, migrated_temp
     )  # fmt: skip
     assert done.returncode != 0
     assert "can be read by other users" in done.stderr
+
+
+def test_with_postgresql_a_web_key_file_must_be_given(tmp_path: Path) -> None:
+    with pytest.raises(WebKeyError, match="with PostgreSQL set WEB_KEY_FILE"):
+        load_web_key(None, sqlite=False, local_file=tmp_path / "web.key")
+    assert not (tmp_path / "web.key").exists()  # nothing made behind the operator's back
+    # Control: with SQLite on this machine the local key is made once, private, and then reused.
+    made = load_web_key(None, sqlite=True, local_file=tmp_path / "web.key")
+    assert (tmp_path / "web.key").stat().st_mode & 0o777 == 0o600
+    assert load_web_key(None, sqlite=True, local_file=tmp_path / "web.key").encoded() == made.encoded()

@@ -1,8 +1,9 @@
 """The dashboard's core flows over HTTP on PostgreSQL: the same tests as on SQLite, against a real server.
 
-Sign-in with password and TOTP (a code works once), role isolation with its positive controls, and
-every page and CSV with the seeded numbers: each twin runs the SQLite test's body on a PostgreSQL
-database made from the migrated template and seeded through the same domain API.
+Sign-in with password and TOTP (a code works once), role isolation with its positive controls, every
+page and CSV with the seeded numbers, and account rows and sessions bound by the web key: each twin
+runs the SQLite test's body on a PostgreSQL database made from the migrated template and seeded
+through the same domain API.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 from storage.db import Database
 from tests.storage.fixtures import PostgresTemplate, _admin, _drop_database, with_database
-from tests.web import test_http
+from tests.web import test_account_binding, test_http
 from tests.web.conftest import BASE, NOW, WEB_KEY, ZONE, Site, seed
 from web.app import WebConfig, create_app
 
@@ -64,3 +65,11 @@ async def test_every_page_renders_with_the_seeded_numbers_on_postgres(pg_site: S
 
 async def test_csrf_is_refused_on_every_form_on_postgres(pg_site: Site) -> None:
     await test_http.test_csrf_is_refused_on_every_form(pg_site)
+
+
+async def test_a_writer_cannot_widen_a_school_account_on_postgres(pg_site: Site) -> None:
+    await test_account_binding.test_a_writer_cannot_widen_a_school_account_and_its_session_ends(pg_site)
+
+
+async def test_a_writer_cannot_make_or_move_a_session_on_postgres(pg_site: Site) -> None:
+    await test_account_binding.test_a_writer_cannot_make_or_move_a_session(pg_site)
