@@ -49,6 +49,7 @@ from scipy.sparse.linalg import lsqr
 from casework.stats.disclosure import SMALL_MAX, Status
 
 TOLERANCE = 1e-6
+_DENSE_MAX = 200  # columns up to which least squares is solved densely
 _MOVED = 1e-3  # a target a checked direction changes by more than this is not pinned
 FRUITLESS_ROUNDS = 3  # batch rounds that clear nothing before checking cells one by one
 BATCH_CAP_MARGIN = 10.0  # the batch phase's box: every base count at most its largest true value + this
@@ -237,65 +238,121 @@ def _none_pinned(problem: AuditProblem, rows: list[int], targets: list[int]) -> 
     direction of that span moves is not pinned; the direction found, and a random direction of
     the span, are each checked against the rows before they count.
     """
-    variables = sorted({v for r in rows for v in problem.rows[r]})
-    column = {v: i for i, v in enumerate(variables)}
-    n = len(variables)
-    truth = np.array([problem.truth[v] for v in variables])
-    lp_rows, lower_list, upper_list = _lp_bounds(problem, rows)
-    matrix = _dense(problem, lp_rows, column)
-    values = matrix @ truth
-    lower, upper = np.array(lower_list), np.array(upper_list)
-    exact = lower == upper
-    at_lower = ~exact & (np.abs(values - lower) <= TOLERANCE)
-    at_upper = ~exact & (np.abs(values - upper) <= TOLERANCE)
-    equal = matrix[exact]
-    kept = np.vstack([matrix[at_lower], -matrix[at_upper], np.eye(n)[truth <= TOLERANCE]])
-    target_matrix = _dense(problem, targets, column)
-    m = len(kept)
-    if m == 0:
-        direction_rows = equal
-    else:
-        program = np.block([[equal, np.zeros((len(equal), m))], [kept, -np.eye(m)]])
-        row_of, index = np.nonzero(program)
-        lp = highspy.HighsLp()
-        lp.num_col_, lp.num_row_ = n + m, len(program)
-        lp.col_cost_ = np.concatenate([np.zeros(n), -np.ones(m)])
-        lp.col_lower_ = np.concatenate([np.full(n, -highspy.kHighsInf), np.zeros(m)])
-        lp.col_upper_ = np.concatenate([np.full(n, highspy.kHighsInf), np.ones(m)])
-        lp.row_lower_ = np.zeros(len(program))
-        lp.row_upper_ = np.concatenate([np.zeros(len(equal)), np.full(m, highspy.kHighsInf)])
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.searchsorted(row_of, np.arange(len(program) + 1)).astype(np.int32)
-        lp.a_matrix_.index_ = index.astype(np.int32)
-        lp.a_matrix_.value_ = program[row_of, index]
-        solution = _optimum(lp)
+    n, equal, kept, targeted = _cone(problem, rows, targets)
+    equal_rows, kept_rows, target_rows = _Rows(equal, n), _Rows(kept, n), _Rows(targeted, n)
+    direction_rows = equal_rows
+    if kept:
+        solution = _optimum(_cone_program(equal, kept, n))
         if solution is None:  # never proven: the search decides
             return False
         direction, rises = solution[:n], solution[n:]
         moving = rises > 0.5
         # Checked, not trusted: the direction keeps every exact row and every bound, and lifts
         # every row said to move.
-        lifted = kept @ direction
+        lifted = kept_rows.times(direction)
         if (
-            np.abs(equal @ direction).max(initial=0.0) > TOLERANCE
+            np.abs(equal_rows.times(direction)).max(initial=0.0) > TOLERANCE
             or lifted.min(initial=0.0) < -TOLERANCE
             or lifted[moving].min(initial=1.0) < 1.0 - TOLERANCE
         ):
             return False
-        moved = np.abs(target_matrix @ direction) > _MOVED
+        moved = np.abs(target_rows.times(direction)) > _MOVED
         if moved.all():
             return True
-        direction_rows = np.vstack([equal, kept[~moving]])
-        target_matrix = target_matrix[~moved]
+        direction_rows = _Rows(equal + [row for row, rises in zip(kept, moving, strict=True) if not rises], n)
+        target_rows = _Rows([row for row, done in zip(targeted, moved, strict=True) if not done], n)
     # A random direction of the span: the moving rows, tight at x0 but lifted by `direction`,
     # allow a small step of it from `direction` (so it leads into P as well).
+    step = _span_step(direction_rows, n)
+    return step is not None and bool((np.abs(target_rows.times(step)) > _MOVED).all())
+
+
+_SparseRow = tuple[list[int], float]  # a row's columns, and the sign of all its entries
+
+
+def _cone(
+    problem: AuditProblem, rows: list[int], targets: list[int]
+) -> tuple[int, list[_SparseRow], list[_SparseRow], list[_SparseRow]]:
+    """The component's columns, and the rows of E, of G and of the targets (see `_none_pinned`)."""
+    variables = sorted({v for r in rows for v in problem.rows[r]})
+    column = {v: i for i, v in enumerate(variables)}
+    n = len(variables)
+    truth = [problem.truth[v] for v in variables]
+    lp_rows, lower, upper = _lp_bounds(problem, rows)
+    equal: list[_SparseRow] = []
+    kept: list[_SparseRow] = []
+    for r, low, high in zip(lp_rows, lower, upper, strict=True):
+        columns = sorted({column[v] for v in problem.rows[r]})
+        value = sum(truth[c] for c in columns)
+        if low == high:
+            equal.append((columns, 1.0))
+        elif abs(value - low) <= TOLERANCE:
+            kept.append((columns, 1.0))
+        elif abs(value - high) <= TOLERANCE:
+            kept.append((columns, -1.0))
+    kept += [([c], 1.0) for c in range(n) if truth[c] <= TOLERANCE]
+    targeted = [(sorted({column[v] for v in problem.rows[r]}), 1.0) for r in targets]
+    return n, equal, kept, targeted
+
+
+def _cone_program(equal: list[_SparseRow], kept: list[_SparseRow], n: int) -> highspy.HighsLp:
+    """Columns d (free), then t (0..1); rows E d = 0, then G d - t >= 0; minimise -sum(t)."""
+    m = len(kept)
+    index: list[int] = []
+    value: list[float] = []
+    start = [0]
+    for columns, sign in equal:
+        index += columns
+        value += [sign] * len(columns)
+        start.append(len(index))
+    for k, (columns, sign) in enumerate(kept):
+        index += [*columns, n + k]
+        value += [sign] * len(columns) + [-1.0]
+        start.append(len(index))
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n + m, len(equal) + m
+    lp.col_cost_ = np.concatenate([np.zeros(n), -np.ones(m)])
+    lp.col_lower_ = np.concatenate([np.full(n, -highspy.kHighsInf), np.zeros(m)])
+    lp.col_upper_ = np.concatenate([np.full(n, highspy.kHighsInf), np.ones(m)])
+    lp.row_lower_ = np.zeros(len(equal) + m)
+    lp.row_upper_ = np.concatenate([np.zeros(len(equal)), np.full(m, highspy.kHighsInf)])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
+    lp.a_matrix_.value_ = np.array(value)
+    return lp
+
+
+def _span_step(rows: _Rows, n: int) -> np.ndarray | None:
+    """A random vector less its projection on the rows (least squares): checked to keep them all."""
     step = np.random.default_rng(0).standard_normal(n)
-    if len(direction_rows):
-        # The random vector less its projection on the rows (least squares), checked.
-        step -= direction_rows.T @ lsqr(direction_rows.T, step, atol=1e-14, btol=1e-14, iter_lim=20 * n)[0]
-        if np.abs(direction_rows @ step).max() > TOLERANCE:
-            return False
-    return bool((np.abs(target_matrix @ step) > _MOVED).all())
+    if not rows.rows:
+        return step
+    matrix = rows.matrix()
+    if n <= _DENSE_MAX:
+        dense = matrix.toarray()
+        step -= dense.T @ np.linalg.lstsq(dense.T, step, rcond=None)[0]
+    else:
+        step -= matrix.T @ lsqr(matrix.T, step, atol=1e-14, btol=1e-14, iter_lim=20 * n)[0]
+    return step if np.abs(matrix @ step).max() <= TOLERANCE else None
+
+
+class _Rows:
+    """Sparse rows over a component's columns: each a list of columns, all with one sign."""
+
+    def __init__(self, rows: list[_SparseRow], n: int) -> None:
+        self.rows, self.n = rows, n
+        sizes = [len(columns) for columns, _ in rows]
+        self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        self.row_of = np.repeat(np.arange(len(rows)), sizes)
+        self.columns = np.array([c for columns, _ in rows for c in columns], dtype=np.int64)
+        self.values = np.repeat(np.array([sign for _, sign in rows]), sizes)
+
+    def times(self, x: np.ndarray) -> np.ndarray:
+        return np.bincount(self.row_of, weights=self.values * x[self.columns], minlength=len(self.rows))
+
+    def matrix(self) -> csr_matrix:
+        return csr_matrix((self.values, self.columns, self.starts), shape=(len(self.rows), self.n))
 
 
 def _optimum(lp: highspy.HighsLp) -> np.ndarray | None:
@@ -308,13 +365,6 @@ def _optimum(lp: highspy.HighsLp) -> np.ndarray | None:
     if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return np.array(highs.getSolution().col_value)
-
-
-def _dense(problem: AuditProblem, selected: list[int], column: dict[int, int]) -> np.ndarray:
-    matrix = np.zeros((len(selected), len(column)))
-    for i, r in enumerate(selected):
-        matrix[i, [column[v] for v in problem.rows[r]]] = 1.0
-    return matrix
 
 
 def _lp_bounds(problem: AuditProblem, rows: list[int]) -> tuple[list[int], list[float], list[float]]:
