@@ -1,11 +1,15 @@
 """The dashboard's charts read without colour: each series is told apart by a pattern (at most one is a
-plain fill), named in a legend with the same swatch, and every bar carries its published value."""
+plain fill), named in a legend with the same swatch, and every bar carries its published value; the
+response-time chart and table publish a school only over ten cases, rounded."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
+from datetime import date
 
-from storage.models import WebRole
+from storage.models import ResponseMeasure, ResponseTime, WebRole
 from tests.web.conftest import Site
 from tests.web.test_http import signed_in
 from web import charts
@@ -51,3 +55,30 @@ async def test_every_chart_on_the_pages_uses_patterns(site: Site) -> None:
             assert sum(not fill.startswith("url(#") for fill in fills) <= 1, path
             found += 1
     assert found >= 4  # control: the charts were there to check
+
+
+async def test_response_times_are_shown_only_over_ten_cases(site: Site) -> None:
+    # BIG has twelve waits of each kind in March (conftest's seed); MID gets nine: one short of shown.
+    async with site.db.transaction() as session:
+        for n in range(9):
+            for measure in ResponseMeasure:
+                session.add(
+                    ResponseTime(
+                        school_id=site.ids["MID"],
+                        day=date(2025, 3, 3 + n),
+                        measure=measure,
+                        seconds=300 + 60 * n,
+                    )
+                )
+    client = await signed_in(site, "ann@example.org", WebRole.COORDINATOR, [])
+    rows = list(csv.reader(io.StringIO((await client.get("/responses.csv?section=0")).text)))
+    schools = {row[0] for row in rows[1:]}
+    assert "BIG" in schools  # control: twelve cases are published
+    assert "MID" not in schools  # nine are not, in the table, the CSV or the chart
+    page = (await client.get("/responses")).text
+    shown = re.sub(r"<select.*?</select>", "", page, flags=re.S)
+    assert "BIG" in shown  # control: the page names the school it publishes
+    assert "MID" not in shown
+    for row in rows[1:]:
+        assert int(row[3]) % 5 == 0  # medians rounded to 5 minutes
+        assert int(row[4]) % 5 == 0
