@@ -10,6 +10,9 @@
    Rasa's own 5-fold cross-validation, per-intent precision/recall/F1 and the
    main confusions; urgent recall with the safety net; the false-urgent rate;
    the fallback classifier alone.
+4. English and French scored apart on their held-out splits, against plain TF-IDF+LR
+   over folds, and one bilingual Rasa server against one per language (memory,
+   start-up): devtools/nlu_eval/french.py, its own section at the end.
 
 A candidate's run whose output (under var/nlu-eval/) is newer than its
 config, data and components is reused, so an interrupted evaluation resumes.
@@ -35,6 +38,7 @@ import yaml
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from app.settings import PROJECT_ROOT, VAR_DIR
+from devtools.nlu_eval import french
 from nlu import taxonomy
 from nlu.classifier import Classifier
 from nlu.fallback import FallbackModel
@@ -328,6 +332,7 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3, help="seeds for pipelines with random training")
     parser.add_argument("--skip-comparison", action="store_true", help="only the chosen model")
+    parser.add_argument("--skip-french", action="store_true", help="leave out the French section (french.py)")
     args = parser.parse_args()
     started = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -407,6 +412,10 @@ def main() -> int:
         folds=args.folds,
         seeds=args.seeds,
     )
+    if not args.skip_french:
+        # English and French apart, one model or two: its own section, after the rest.
+        print("nlu-eval: French and English apart, one Rasa server or two", flush=True)  # noqa: T201
+        french.write_section(french.evaluate(folds=args.folds, layout=True))
     print(f"nlu-eval: wrote {REPORT.relative_to(PROJECT_ROOT)}", flush=True)  # noqa: T201
     return 0 if valid else 1
 
