@@ -49,6 +49,8 @@ from scipy.sparse.linalg import lsqr
 from casework.stats.disclosure import SMALL_MAX, Status
 
 TOLERANCE = 1e-6
+_SMALL_CONE = 40  # columns up to which the cone's span is first tried without a program
+_RANK_TOLERANCE = 1e-9
 _DENSE_MAX = 200  # columns up to which least squares is solved densely
 _MOVED = 1e-3  # a target a checked direction changes by more than this is not pinned
 FRUITLESS_ROUNDS = 3  # batch rounds that clear nothing before checking cells one by one
@@ -239,6 +241,8 @@ def _none_pinned(problem: AuditProblem, rows: list[int], targets: list[int]) -> 
     the span, are each checked against the rows before they count.
     """
     n, equal, kept, targeted = _cone(problem, rows, targets)
+    if n <= _SMALL_CONE and _span_moves_all(equal, kept, targeted, n):
+        return True
     equal_rows, kept_rows, target_rows = _Rows(equal, n), _Rows(kept, n), _Rows(targeted, n)
     direction_rows = equal_rows
     if kept:
@@ -293,6 +297,50 @@ def _cone(
     kept += [([c], 1.0) for c in range(n) if truth[c] <= TOLERANCE]
     targeted = [(sorted({column[v] for v in problem.rows[r]}), 1.0) for r in targets]
     return n, equal, kept, targeted
+
+
+def _span_moves_all(
+    equal: list[_SparseRow], kept: list[_SparseRow], targeted: list[_SparseRow], n: int
+) -> bool:
+    """For a small cone, without a program: True if a subspace of its span moves every target.
+
+    Rows of G are set aside as "can rise" in rounds: a row of the tight set J whose removal lowers
+    the rank of J (within E's null space) can be lifted alone, all of them at once, by a direction
+    keeping E and the rest of J at 0 (solved for, and checked); rows lifted in earlier rounds stay
+    positive for a small enough step of it. What is left of J holds every implicit equality, so
+    the null space of E and J lies in the cone's span, and a target it moves is not pinned.
+    """
+    e_basis = _null_space(_dense(equal, n), n)
+    if e_basis.shape[1] == 0:
+        return False
+    tight = _dense(kept, n) @ e_basis  # G within E's null space
+    while len(tight):
+        left = _null_space(tight.T, len(tight))  # combinations of J's rows that vanish
+        alone = np.abs(left).max(axis=1, initial=0.0) <= _RANK_TOLERANCE
+        if not alone.any():
+            break
+        lift = np.linalg.lstsq(tight, alone.astype(float), rcond=None)[0]
+        if np.abs(tight @ lift - alone).max() > _RANK_TOLERANCE:  # checked, not trusted
+            return False
+        tight = tight[~alone]
+    span = e_basis @ _null_space(tight, e_basis.shape[1]) if len(tight) else e_basis
+    return bool((np.abs(_dense(targeted, n) @ span).max(axis=1, initial=0.0) > _MOVED).all())
+
+
+def _dense(rows: list[_SparseRow], n: int) -> np.ndarray:
+    matrix = np.zeros((len(rows), n))
+    for i, (columns, sign) in enumerate(rows):
+        matrix[i, columns] = sign
+    return matrix
+
+
+def _null_space(matrix: np.ndarray, n: int) -> np.ndarray:
+    """An orthonormal basis of the vectors the matrix's rows send to 0 (columns)."""
+    if len(matrix) == 0:
+        return np.eye(n)
+    _, singular, vt = np.linalg.svd(matrix)
+    rank = int((singular > _RANK_TOLERANCE * max(1.0, singular[0])).sum())
+    return np.asarray(vt[rank:].T)
 
 
 def _cone_program(equal: list[_SparseRow], kept: list[_SparseRow], n: int) -> highspy.HighsLp:
