@@ -41,13 +41,17 @@ async def reroute(session: AsyncSession, policy: CasePolicy, delivery_id: int, n
     if row is None or row.case_id is None:
         return 0
     row.status, row.last_error = DeliveryStatus.FAILED, row.last_error or "Unreachable"
-    case = await session.get(Case, row.case_id)
-    if case is None or case.status == CaseStatus.CLOSED:
+    case, kind = await session.get(Case, row.case_id), row.kind
+    if (
+        case is None
+        or case.status == CaseStatus.CLOSED
+        or kind in _PERSONAL_NOTICES
+        or (kind in _MOOT_ONCE_ACKNOWLEDGED and case.status != CaseStatus.NEW)
+    ):
         return 0
-    kind = row.kind
-    if kind in _PERSONAL_NOTICES or (kind in _MOOT_ONCE_ACKNOWLEDGED and case.status != CaseStatus.NEW):
+    receivers = await _others_in_the_link(session, case, kind, row.officer_id, now)
+    if receivers is None:
         return 0
-    receivers = tuple(i for i in await routing.current_receivers(session, case, now) if i != row.officer_id)
     if not receivers and kind in _MOOT_ONCE_ACKNOWLEDGED:
         route = await routing.next_receivers(session, case.school_id, after=case.escalation_level, now=now)
         if route is not None:
@@ -60,6 +64,39 @@ async def reroute(session: AsyncSession, policy: CasePolicy, delivery_id: int, n
         return 0
     await outbox.queue(session, kind, receivers, now, case_id=case.id, message_id=row.message_id)
     return len(receivers)
+
+
+async def _others_in_the_link(
+    session: AsyncSession, case: Case, kind: DeliveryKind, gone: int | None, now: datetime
+) -> tuple[int, ...] | None:
+    """Who else receives the case now; None if each of them has it already and nothing is to be done.
+
+    The case reaches each officer once: an officer of the links reached so far (a second primary)
+    who has it on its way or sent is not sent it again. A tip or reminder then needs nothing more
+    (the case's escalation goes on as set); an escalation, whose point was to reach someone new, goes
+    on up the chain (an empty answer, as when nobody else is in those links).
+    """
+    receivers = tuple(i for i in await routing.current_receivers(session, case, now) if i != gone)
+    if kind not in _MOOT_ONCE_ACKNOWLEDGED or not receivers:
+        return receivers
+    having = await _officers_with_the_case(session, case.id)
+    new = tuple(i for i in receivers if i not in having)
+    if new or kind == DeliveryKind.ESCALATION:
+        return new
+    return None
+
+
+async def _officers_with_the_case(session: AsyncSession, case_id: int) -> set[int]:
+    """Officers who have this case's tip (or its escalation, or a reminder) on its way or sent."""
+    found = await session.scalars(
+        select(Delivery.officer_id).where(
+            Delivery.case_id == case_id,
+            Delivery.kind.in_(_MOOT_ONCE_ACKNOWLEDGED),
+            Delivery.status.in_(_ON_ITS_WAY),
+            Delivery.officer_id.is_not(None),
+        )
+    )
+    return {officer_id for officer_id in found.all() if officer_id is not None}
 
 
 async def rendering_failed(
