@@ -123,6 +123,14 @@ class _Server:
         self.down_until = 0.0
 
 
+def words_only(text: str) -> str:
+    """The text as words: Rasa reads a text starting with "/" as an intent name ("/greet"), not as
+    words. A student's "/😭 he has a gun" would come back as an intent the client refuses, and the
+    server would be left alone for `retry_after`, every student meanwhile on the fallback model."""
+    stripped = text.lstrip()
+    return stripped.lstrip("/") if stripped.startswith("/") else text
+
+
 class RasaClient:
     """Asks a Rasa server, or one of several, what a message means.
 
@@ -189,6 +197,7 @@ class RasaClient:
 
     async def parse(self, text: str) -> ModelOutput:
         """Classify one text; raise `NLUUnavailable` when no server gives a usable answer."""
+        text = words_only(text)
         servers = self._in_turn()
         if not servers:
             raise NLUUnavailable("circuit open")
