@@ -23,11 +23,8 @@ from datetime import date
 from casework.stats import cache, cube
 from casework.stats.cube import BaseRow
 
-# Fewer school-months than this are protected in this process. A spawned worker imports for a second
-# or two of CPU before its first task, and a settled school-month takes about 0.1-0.2 s: one month of
-# 60 schools on 2 shared cores took more CPU and more wall time with a second process than without
-# (`make bench-storage`, docs/benchmarks.md), so the pool waits for about two months' work.
-POOL_MIN_TASKS = 120
+# Fewer school-months than this are protected in this process: a worker takes about a second to start.
+POOL_MIN_TASKS = 16
 
 
 @dataclass(frozen=True, slots=True)
