@@ -48,10 +48,10 @@ SENT_WITHOUT_ASKING = (
     "(a weapon word is enough). Someone else may be in danger now, and minutes matter.",
     "Shown the crisis lines at once (9-8-8, Kids Help Phone 1-800-668-6868 or text CONNECT to 686868, "
     'and 911), and sent only when the student taps "Send to the officer": self-harm, and an urgent '
-    'message the model is unsure of that the safety net does not name explicitly ("im scared to go '
-    'to school tmrw"). Without the tap nothing is stored for the officer and nothing is sent; the '
-    "student gets one gentle reminder and the crisis lines stay on screen. Students stopped trusting "
-    "police in schools when they felt watched: nothing about a student's own crisis goes to police "
+    'message the model is unsure of that the safety net does not name explicitly ("something bad is '
+    'gonna happen at school tmrw"). Without the tap nothing is stored for the officer and nothing is '
+    "sent; the student gets one gentle reminder and the crisis lines stay on screen. Students stopped "
+    "trusting police in schools when they felt watched: nothing about a student's own crisis goes to police "
     "without their say.",
 )
 

@@ -99,8 +99,11 @@ async def test_net_or_unsure_model_gets_safety_information_and_the_tap(world: Wo
         await student.says("/start")
         await student.then()
         await student.choose_school("maple", "Maple Ridge Secondary School")
-        # The trial's example: the model only guesses a threat, with low confidence.
-        asked = await student.says("im scared to go to school tmrw")
+        # A foreboding only the safety net flags (a soft rule), the model finding no harm (DESIGN.md,
+        # step 3: "a message only the safety net flagged while the model is unsure"). The trial's
+        # "im scared to go to school tmrw" was such a message; the bilingual model now finds a threat
+        # in it (report_threat above the fallback threshold), which by that rule goes at once.
+        asked = await student.says("something bad is gonna happen at school tmrw")
         assert "911" in asked.text
         assert "1-800-668-6868" in asked.text
         assert labels(asked) == [SEND, NOT_NOW]
@@ -114,7 +117,7 @@ async def test_net_or_unsure_model_gets_safety_information_and_the_tap(world: Wo
         sent = await student.taps(asked, SEND)
         assert CODE.search(sent.text), sent.text
         tip = await world.emu.next_message(officer, timeout=15)
-        assert "scared to go to school" in tip.text
+        assert "bad is gonna happen" in tip.text
         assert "group chat" in tip.text
 
 
