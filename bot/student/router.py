@@ -33,6 +33,8 @@ SIMPLE_ANSWERS = {
     "affirm": "opener_encourage",
     "deny": "opener_encourage",
 }
+# Chatter whose runner-up is one of these is a shrug ('ok whatever'): answered like a bare yes or no.
+SHRUG_RUNNERS_UP = frozenset({"affirm", "deny"})
 DID_YOU_MEAN_CHOICES = 3
 SENTENCE_WORDS = 4  # typed at the school question, this many words are a message, not a school name
 
@@ -85,8 +87,16 @@ async def act_on(turn: Turn, text: str, intent: str, result: Classification | No
         return await status.check_status(turn, found.group()) if found else await status.ask_for_code(turn)
     if intent == NLU_FALLBACK and result is not None:
         return await did_you_mean(turn, text, result)
+    if intent == "out_of_scope" and _a_shrug(result):
+        intent = "affirm"  # answered as the shrug it is: encouragement, not "I can only help with..."
     await turn.say(SIMPLE_ANSWERS.get(intent, "out_of_scope"))
     return Step.IDLE
+
+
+def _a_shrug(result: Classification | None) -> bool:
+    """'ok whatever': chatter to the model, whose next guess is a yes or a no, so a shrug."""
+    ranking = result.ranking if result is not None else ()
+    return len(ranking) > 1 and ranking[1].name in SHRUG_RUNNERS_UP
 
 
 async def did_you_mean(turn: Turn, text: str, result: Classification) -> Step:
