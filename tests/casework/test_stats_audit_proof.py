@@ -100,3 +100,26 @@ def test_tables_equal_those_of_the_search_alone(monkeypatch: pytest.MonkeyPatch)
     assert with_proof == search_alone
     # Control: some of these months needed rounds after the first (the audit's findings withheld).
     assert any(rounds > 1 for _, rounds in search_alone)
+
+
+def test_both_ways_of_proving_are_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Control for the comparisons above: on these months, small components are proven by linear
+    algebra alone and others by the program (so both are compared with the search)."""
+    used: list[str] = []
+    small, optimum = disclosure_audit._span_moves_all, disclosure_audit._optimum
+
+    def by_algebra(*args: object) -> bool:
+        proven = small(*args)  # type: ignore[arg-type]
+        used.append(f"algebra {proven}")
+        return proven
+
+    def by_program(lp: object) -> object:
+        used.append("program")
+        return optimum(lp)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(disclosure_audit, "_span_moves_all", by_algebra)
+    monkeypatch.setattr(disclosure_audit, "_optimum", by_program)
+    rng = random.Random(0)
+    for school in range(1, 5):
+        cube._protect_school(cube._Month(MONTH, random_school_month(rng, school)))
+    assert {"algebra True", "algebra False", "program"} <= set(used)
