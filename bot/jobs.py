@@ -29,7 +29,6 @@ from bot.state import ChatState, Step
 from casework import rate_limits
 from casework.cases import drafts, lifecycle, reply_modes
 from casework.delivery import escalation, routing
-from casework.vault import crypto
 from storage import dialect
 from storage.models import Draft
 
@@ -57,14 +56,10 @@ async def _due_reminders(services: Services) -> list[str]:
     now = services.now()
     due = []
     async with services.db.transaction() as session:
-        for pseudonym in await session.scalars(select(Draft.pseudonym)):
-            try:
-                raw = await drafts.load_state(session, services.keys, pseudonym, now)
-            except crypto.DecryptionError:
-                continue
-            state = ChatState.from_dict(raw) if raw is not None else None
-            if state is not None and _reminder_due(state, now.timestamp()):
-                due.append(pseudonym)
+        states = await drafts.live_states(session, services.keys, now)  # one query, then in memory
+    for pseudonym, raw in states:
+        if _reminder_due(ChatState.from_dict(raw), now.timestamp()):
+            due.append(pseudonym)
     return due
 
 

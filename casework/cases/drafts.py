@@ -73,6 +73,35 @@ async def load_state(
     return raw
 
 
+async def live_states(
+    session: AsyncSession, keys: KeyRing, now: datetime
+) -> list[tuple[str, dict[str, Any]]]:
+    """Every unexpired row's payload, unsealed, read in one query (a job's read pass): conversation
+    states, and chats' message lists under their own keys (no state step; callers look at steps).
+
+    Rows that do not open are left out; nothing is deleted here (the purge job does that), so the
+    pass holds the database as briefly as it can.
+    """
+    rows = await session.execute(
+        select(Draft.pseudonym, Draft.nonce, Draft.ciphertext).where(Draft.expires_at > now)
+    )
+    found = []
+    for pseudonym, nonce, ciphertext in rows.all():
+        try:
+            raw = json.loads(
+                crypto.open_sealed(keys.state_key, crypto.Sealed(nonce, ciphertext), _aad(pseudonym))
+            )
+        except (crypto.DecryptionError, ValueError):
+            continue
+        if isinstance(raw, dict) and raw.get("v") == _PAYLOAD_VERSION:
+            if float(raw.get("expires", 0)) <= now.timestamp():
+                continue
+            raw = raw.get("state")
+        if isinstance(raw, dict):
+            found.append((pseudonym, raw))
+    return found
+
+
 def sealed_columns(
     keys: KeyRing, payload: Mapping[str, Any], aad: bytes, now: datetime, expires: datetime
 ) -> dict[str, Any]:
