@@ -60,26 +60,111 @@ def _aad(update_id: int) -> bytes:
     return f"sro-connect intake v1|{update_id}".encode()
 
 
-# What identifies a person in an update and that the bot never reads: dropped before sealing, so a
-# stored update (a backup, with the master key) holds no name, username, phone number or language.
-# Fields python-telegram-bot requires (a user's or contact's first name, a contact's number, a hidden
-# forward's sender name) are kept, empty.
-_DROPPED = frozenset({"last_name", "username", "usernames", "language_code", "is_premium", "vcard", "bio"})
-_EMPTIED = frozenset({"first_name", "phone_number", "sender_user_name"})
+# Who is in an update, kept by allow-list before sealing, so that a stored update (a backup, with the
+# master key) names nobody: not the student, nor whoever a forward, a reply, a mention or a service
+# message is about. A user keeps its id and is_bot, and first_name empty (python-telegram-bot
+# requires it); a chat its id and type; a contact its phone number and first name, empty (both
+# required). Everything else in them goes, whatever Telegram adds to them later. They are found by
+# the key they sit under (every key python-telegram-bot knows to hold a user or chat, and the old
+# forward_from ones) and by their shape, so one under a key added later is found too.
+_USER_KEYS = frozenset(
+    {
+        "from", "forward_from", "via_bot", "sender_user", "user", "new_chat_members", "left_chat_member",
+        "sender_business_bot", "guest_bot_caller_user", "winners", "creator", "new_owner", "bot",
+        "affiliate_user", "added_users", "completed_by_user", "added_by_user", "traveler", "watcher",
+        "sponsor_user",
+    }
+)  # fmt: skip
+_CHAT_KEYS = frozenset(
+    {
+        "chat", "sender_chat", "forward_from_chat", "chats", "actor_chat", "voter_chat",
+        "guest_bot_caller_chat", "affiliate_chat", "personal_chat", "parent_chat", "completed_by_chat",
+        "publisher_chat", "added_by_chat",
+    }
+)  # fmt: skip
+_CONTACT_KEYS = frozenset({"contact"})
+_CHAT_TYPES = frozenset({"private", "group", "supergroup", "channel", "sender"})
+# Outside those objects: free text that names a person or a chat (a channel post's or a forward's
+# signature, a member's custom title, ...) goes; what python-telegram-bot requires is kept empty (a
+# hidden forward's sender name, a venue's or a shared chat's title). The names of an object of a
+# shape not known here (a shared user, say) go the same way.
+_DROPPED = frozenset(
+    {
+        "author_signature", "forward_signature", "forward_sender_name", "sender_tag", "custom_title", "tag",
+        "last_name", "username", "usernames", "active_usernames", "language_code", "is_premium", "vcard",
+        "bio",
+    }
+)  # fmt: skip
+_EMPTIED = frozenset({"first_name", "phone_number", "sender_user_name", "title", "new_chat_title"})
 
 
-def minimised(value: Any) -> Any:
-    """The update without who sent it beyond ids: every name, username, phone number and language
-    of every user, chat and contact in it (a forward's origin, a replied-to message, ...)."""
-    if isinstance(value, Mapping):
-        return {
-            key: "" if key in _EMPTIED and isinstance(item, str) else minimised(item)
-            for key, item in value.items()
-            if key not in _DROPPED
-        }
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_user(value: Mapping[str, Any]) -> bool:
+    """A Telegram User by its shape: an integer id and whether it is a bot."""
+    return _is_int(value.get("id")) and isinstance(value.get("is_bot"), bool)
+
+
+def is_chat(value: Mapping[str, Any]) -> bool:
+    """A Telegram Chat by its shape: an integer id and a chat type."""
+    return _is_int(value.get("id")) and value.get("type") in _CHAT_TYPES
+
+
+def _user(value: Mapping[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {"id": value["id"]} if _is_int(value.get("id")) else {}
+    if isinstance(value.get("is_bot"), bool):
+        kept["is_bot"] = value["is_bot"]
+    if "first_name" in value:
+        kept["first_name"] = ""
+    return kept
+
+
+def _chat(value: Mapping[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {"id": value["id"]} if _is_int(value.get("id")) else {}
+    if isinstance(value.get("type"), str):
+        kept["type"] = value["type"]  # one word of Telegram's (private, group, ...), never a name
+    return kept
+
+
+def _contact(value: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: "" for key in ("phone_number", "first_name") if key in value}
+
+
+_REDUCED = {"user": _user, "chat": _chat, "contact": _contact}
+
+
+def _kind_of_key(key: str) -> str | None:
+    if key in _USER_KEYS:
+        return "user"
+    if key in _CHAT_KEYS:
+        return "chat"
+    if key in _CONTACT_KEYS:
+        return "contact"
+    return None
+
+
+def minimised(value: Any, kind: str | None = None) -> Any:
+    """The update without who is in it beyond ids: every user, chat and contact anywhere in it (the
+    sender, the chat, a forward's origin, a replied-to message, a mention, a new member, ...) reduced
+    to what python-telegram-bot needs, and every signature or name outside them dropped. What the bot
+    reads stays: text, captions, entities, files, dates, message ids, button data, a forward's
+    origin type, that a contact or location was sent."""
     if isinstance(value, list):
-        return [minimised(item) for item in value]
-    return value
+        return [minimised(item, kind) for item in value]
+    if not isinstance(value, Mapping):
+        # A string where a user, chat or contact belongs could be a name.
+        return "" if kind is not None and isinstance(value, str) else value
+    if kind is None:
+        kind = "user" if is_user(value) else "chat" if is_chat(value) else None
+    if kind is not None:
+        return _REDUCED[kind](value)
+    return {
+        key: "" if key in _EMPTIED and isinstance(item, str) else minimised(item, _kind_of_key(key))
+        for key, item in value.items()
+        if key not in _DROPPED
+    }
 
 
 def chat_key(keys: KeyRing, chat_id: int) -> str:

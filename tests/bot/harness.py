@@ -18,8 +18,10 @@ from pydantic import SecretStr
 from telegram import Update
 
 from app.settings import Settings
+from bot import inbox
 from bot.app import build_application
 from bot.delivery import delivery_worker
+from bot.intake import DurableQueue
 from bot.jobs import housekeeping
 from bot.services import BotApplication, Services
 from casework import officers, schools
@@ -169,29 +171,35 @@ class World:
         assert app is not None, "the bot is not running in this process"
         seen = [False]
 
-        def idle_twice() -> bool:
+        async def idle_twice() -> bool:
             idle = (
                 (server is None or not server.world.pending)
                 and app.update_queue.empty()
                 and app.update_processor.current_concurrent_updates == 0
             )
+            services = app.bot_data.services
+            if idle and isinstance(app.update_queue, DurableQueue) and services is not None:
+                async with services.db.transaction() as session:  # durable: none stored and unhandled
+                    idle = await inbox.unhandled(session) == 0
             twice, seen[0] = seen[0] and idle, idle
             return twice
 
         await eventually(idle_twice, seconds=15, what="the bot handling every update")
 
     @asynccontextmanager
-    async def running(self) -> AsyncIterator[BotApplication]:
+    async def running(self, *, durable: bool = False) -> AsyncIterator[BotApplication]:
         """The bot, exactly as `python -m bot` runs it, polling the emulator over HTTP.
 
         With a scripted classifier, the services are those `python -m bot` starts, that model aside.
+        `durable`: updates are stored, sealed and minimised, then handled from the database (bot.intake),
+        as `python -m bot` does; otherwise they go through python-telegram-bot's queue in memory.
         """
         settings = self.settings()
         services = None
         if self.classifier is not None:
             services = await Services.start(settings, classifier=self.classifier)
         application = build_application(
-            settings, services=services, background=[delivery_worker, housekeeping]
+            settings, services=services, background=[delivery_worker, housekeeping], durable=durable
         )
         await application.initialize()
         assert application.post_init is not None
@@ -207,6 +215,8 @@ class World:
         finally:
             await application.updater.stop()
             await application.stop()
+            assert application.post_stop is not None
+            await application.post_stop(application)  # the intake worker, if durable, stops here
             assert application.post_shutdown is not None
             await application.post_shutdown(application)
             await application.shutdown()

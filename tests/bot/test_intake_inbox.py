@@ -138,7 +138,7 @@ async def test_a_stored_update_keeps_no_name_username_phone_number_or_language(
     stored = json.dumps(claimed.data)
     assert [n for n in needles if n in stored] == []
     assert claimed.data["message"]["text"] == SECRET_TEXT
-    assert claimed.data["message"]["chat"] == {"id": chat_id, "type": "private", "first_name": ""}
+    assert claimed.data["message"]["chat"] == {"id": chat_id, "type": "private"}
     assert claimed.data["message"]["from"]["id"] == chat_id
     assert claimed.data["message"]["reply_to_message"]["from"]["id"] == other["id"]
     update = Update.de_json(claimed.data, None)

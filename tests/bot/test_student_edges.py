@@ -8,7 +8,9 @@ thirty messages get classified depends on the flood limit's timing.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
+from storage.models import IntakeUpdate
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World
 from tests.bot.scripted import ScriptedClassifier, location
@@ -67,21 +69,33 @@ async def test_media_forwards_locations_and_edits_get_a_clear_answer(
         assert "call it tax" in message.text
 
 
+@pytest.mark.parametrize("durable", [False, True], ids=["in-memory", "durable-inbox"])
 async def test_an_urgent_forward_or_caption_is_acted_on(
-    scripted_world: World, script: ScriptedClassifier
+    scripted_world: World, script: ScriptedClassifier, durable: bool
 ) -> None:
+    """Durable: as `python -m bot` runs, the forward (here from a signed channel) is stored with its
+    origin's names dropped, and what is left is still a forward, and urgent (bot.inbox.minimised)."""
     world = scripted_world
     script.says(SHOOT, "report_threat", confidence=0.99)
     officer = await world.enroll("maple")
-    async with world.running():
+    async with world.running(durable=durable):
         student = await with_school(world)
-        await world.emu.forward(student.user, SHOOT, hidden_name="A Classmate")
+        if durable:
+            channel = await world.emu.channel("Qorvath Gazette", username="qorvath_news")
+            await world.emu.forward(student.user, SHOOT, from_chat=channel)
+        else:
+            await world.emu.forward(student.user, SHOOT, hidden_name="A Classmate")
         safety = await student.then()
         assert "911" in safety.text
         assert CODE.search((await student.then()).text)
         tip = await world.emu.next_message(officer, timeout=15)
         assert "shoot up the school" in tip.text
-        assert "A Classmate" not in tip.text  # only the words travel, never who forwarded or wrote them
+        for name in ("A Classmate", "Qorvath", "qorvath_news"):  # only the words travel, never who
+            assert name not in tip.text  # forwarded or wrote them
+    # Control: the durable run's updates went through the inbox; the in-memory run's did not.
+    async with world.database() as (db, _keys), db.transaction() as session:
+        stored = int(await session.scalar(select(func.count()).select_from(IntakeUpdate)) or 0)
+    assert (stored > 0) == durable
 
 
 async def test_message_at_telegrams_length_limit(scripted_world: World, script: ScriptedClassifier) -> None:
