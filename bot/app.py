@@ -130,6 +130,9 @@ class _Lifecycle:
     async def post_init(self, application: BotApplication) -> None:
         slot = application.bot_data
         slot.services = self.injected or await Services.start(self.settings)
+        pacing = application.bot.rate_limiter
+        if isinstance(pacing, Pacing) and pacing.share(slot.services.db, slot.services.keys):
+            logger.info("bot.pacing_shared")  # PostgreSQL: every instance paces with the others
         await application.bot.set_my_commands([BotCommand(name, text) for name, text in STUDENT_COMMANDS])
         # A Telegram app set to French shows the French names and descriptions (issue 14).
         french = [BotCommand(name, text) for name, text in student_language.menu("fr")]

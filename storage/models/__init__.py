@@ -29,6 +29,7 @@ from storage.models.evidence import EvidenceImage
 from storage.models.intake import IntakeUpdate
 from storage.models.languages import OfficerLanguage
 from storage.models.links import FeedbackAnswer, FeedbackAsked, FeedbackCount, SchoolLink
+from storage.models.pacing import PacingBucket
 from storage.models.records import (
     INTENT_STATS_CELL,
     AuditEvent,
@@ -84,6 +85,7 @@ __all__ = [
     "OfficerLanguage",
     "OfficerReplyMode",
     "Outcome",
+    "PacingBucket",
     "ProtectedMonth",
     "RateLimit",
     "RecipientKind",
