@@ -9,23 +9,51 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # How long a transaction of this process waits for its turn at SQLite's one writer (see Database).
 WRITER_TURN_WAIT_S = 120.0
 SUPPORTED_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+# The execution option that marks a connection of `Database.read()`: on SQLite its BEGIN is deferred.
+READ_ONLY = "sro_read_only"
+
+
+T = TypeVar("T")
 
 
 class UnsupportedDatabase(ValueError):
     """The URL names a database or driver the case store does not run on."""
+
+
+class WriteInRead(RuntimeError):
+    """A `Database.read()` session was asked to write (`Database.read_or_write` then writes)."""
+
+
+class _ReadSession(Session):
+    """The session of `Database.read()`: a write is refused the moment it is asked, on both databases."""
+
+
+@event.listens_for(_ReadSession, "do_orm_execute")
+def _refuse_statements(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise WriteInRead("a read transaction was asked to write")
+
+
+@event.listens_for(_ReadSession, "before_flush")
+def _refuse_flush(session: Session, _context: UOWTransaction, _instances: object) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise WriteInRead("a read transaction was asked to write")
 
 
 def check_url(url: str) -> str:
@@ -72,45 +100,75 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, busy_timeout_m
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read (Database.read) begins deferred: in WAL mode it reads its snapshot alongside the writer.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+@dataclass
+class _Queue:
+    """One event loop's writer: whether a transaction has it, which task, and who waits for it."""
+
+    busy: bool = False
+    holder: asyncio.Task[Any] | None = None
+    first: deque[asyncio.Future[None]] = field(default_factory=deque)  # priority=True
+    then: deque[asyncio.Future[None]] = field(default_factory=deque)
+
+    def hand_over(self) -> None:
+        """Pass the writer to the next waiter still waiting (those with priority first), or free it."""
+        self.holder = None
+        for waiters in (self.first, self.then):
+            while waiters:
+                waiter = waiters.popleft()
+                if not waiter.done():
+                    waiter.set_result(None)  # the writer is that waiter's now: still busy
+                    return
+        self.busy = False
 
 
 class _WriterTurns:
-    """One process's SQLite transactions, one at a time, in the order they asked (see `Database`)."""
+    """One process's SQLite transactions, one at a time: priority ones first, then in the order asked.
+
+    A burst of students queues dozens of transactions; a tip already stored must not wait behind
+    all of them to be claimed and marked sent, or officers get every tip at the end of the burst.
+    """
 
     def __init__(self) -> None:
-        # One lock per event loop: an asyncio lock belongs to the loop it first waits on.
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._holders: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task[Any]] = (
+        # One queue per event loop: a future belongs to the loop it was made on.
+        self._queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Queue] = (
             weakref.WeakKeyDictionary()
         )
 
     @asynccontextmanager
-    async def turn(self) -> AsyncIterator[None]:
+    async def turn(self, *, priority: bool = False) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        lock = self._locks.get(loop)
-        if lock is None:
-            lock = self._locks[loop] = asyncio.Lock()
-        if task is None or self._holders.get(loop) is task:
+        queue = self._queues.get(loop)
+        if queue is None:
+            queue = self._queues[loop] = _Queue()
+        if task is None or queue.holder is task:
             # A transaction inside this task's own transaction: waiting here would never end;
             # SQLite's busy timeout answers it, as it always did.
             yield
             return
-        try:
-            async with asyncio.timeout(WRITER_TURN_WAIT_S):
-                await lock.acquire()
-        except TimeoutError:
-            yield  # a turn that never came (a wait between transactions): SQLite decides, as before
-            return
-        self._holders[loop] = task
+        if queue.busy:
+            waiter = loop.create_future()
+            (queue.first if priority else queue.then).append(waiter)
+            try:
+                async with asyncio.timeout(WRITER_TURN_WAIT_S):
+                    await waiter
+            except (TimeoutError, asyncio.CancelledError) as stopped:
+                if waiter.done() and not waiter.cancelled():
+                    queue.hand_over()  # given the writer just as it stopped waiting: pass it on
+                if isinstance(stopped, asyncio.CancelledError):
+                    raise
+                yield  # a turn that never came (a wait between transactions): SQLite decides, as before
+                return
+        queue.busy, queue.holder = True, task
         try:
             yield
         finally:
-            self._holders.pop(loop, None)
-            lock.release()
+            queue.hand_over()
 
 
 class Database:
@@ -138,6 +196,17 @@ class Database:
             engine, expire_on_commit=False, autoflush=True, info={"shared": self.shared}
         )
         self._turns = _WriterTurns() if engine.dialect.name == "sqlite" else None
+        # Reads: the same pool, marked so that SQLite begins them deferred; PostgreSQL refuses a write.
+        options: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        self._readers = async_sessionmaker(
+            engine.execution_options(**options),
+            expire_on_commit=False,
+            autoflush=False,
+            info={"shared": self.shared},
+            sync_session_class=_ReadSession,
+        )
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -149,14 +218,42 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed if the block succeeds, rolled back if it raises."""
+    async def transaction(self, *, priority: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed if the block succeeds, rolled back if it raises.
+
+        `priority`: on SQLite, its turn at the writer comes before those of ordinary transactions
+        (the outbox's: a stored tip goes out while a burst of students is being answered).
+        """
         if self._turns is None:
             async with self._sessions() as session, session.begin():
                 yield session
             return
-        async with self._turns.turn(), self._sessions() as session, session.begin():
+        async with self._turns.turn(priority=priority), self._sessions() as session, session.begin():
             yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads, in one transaction, rolled back at the end.
+
+        On SQLite it takes no writer turn and begins deferred: in WAL mode it reads a consistent
+        snapshot while a writer works, so a burst of lookups (is this chat an officer's? what does
+        this tip say?) never queues behind the writes. On PostgreSQL the transaction is READ ONLY.
+        Any write asked of it raises `WriteInRead` (see `read_or_write`).
+        """
+        async with self._readers() as session:  # closing it rolls the transaction back
+            yield session
+            if session.new or session.dirty or session.deleted:
+                raise WriteInRead("a read transaction was asked to write")
+
+    async def read_or_write(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` in a read; if it turns out to write (a forged record's alert), all of it again in a
+        transaction, where its writes commit. `work` must be safe to run twice: reads, then writes."""
+        try:
+            async with self.read() as session:
+                return await work(session)
+        except WriteInRead:
+            async with self.transaction() as session:
+                return await work(session)
 
     async def close(self) -> None:
         await self.engine.dispose()
