@@ -9,6 +9,7 @@ which case has news by its label. Every officer record is verified on the way
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -62,35 +63,46 @@ async def render_delivery(services: Services, row: Delivery) -> Rendered:
         return await _render_alert(services, row)
     if row.officer_id is None or row.case_id is None:
         raise Undeliverable("an officer delivery without officer or case")
-    zone = services.policy.timezone
-    async with services.db.transaction() as session:
-        # Verified before every send; a forged record's alert is committed here, before we raise.
-        chat_id = await officers.chat_of(session, row.officer_id)
-    if chat_id is None:
+    rendered = await services.db.read_or_write(functools.partial(_render_for_officer, services, row))
+    if rendered is None:
         raise RecipientGone("the officer cannot receive now")
-    async with services.db.transaction() as session:
-        summary = await reading.case_summary(session, row.case_id)
-        school = await reading.school_name(session, summary.school_id)
-        if row.kind == DeliveryKind.ACK_NOTICE:
-            who = await officers.display_name(session, summary.acknowledged_by)
-            text = catalog.t(
-                "officer_ack_notice", case=summary.reference, officer=who or catalog.t("officer_someone")
-            )
-            return Rendered(chat_id, [Html(text)])
-        if row.kind == DeliveryKind.ESCALATION_NOTICE:
-            return Rendered(chat_id, [Html(await _escalation_notice(session, row, summary))])
-        if row.kind == DeliveryKind.STUDENT_REPLY:
-            return await _render_addition(session, services, row, chat_id, summary)
-        first = await reading.first_message_as_officer(session, services.keys, row.case_id, row.officer_id)
-        # A tip's images follow it, each on its own row (a reminder's officer has them already).
-        images = (
-            await evidence.image_count(session, row.case_id) if row.kind in delivery_media.TIP_KINDS else 0
+    return rendered
+
+
+async def _render_for_officer(services: Services, row: Delivery, session: AsyncSession) -> Rendered | None:
+    """A row for its officer, read in one transaction; None if they cannot receive now.
+
+    A read that takes no writer turn (Database.read_or_write): the officer's record is verified
+    before every send, and a forged one's alert is written by running this again in a transaction
+    that commits (returning None, not raising, so that the alert stays).
+    """
+    assert row.officer_id is not None  # checked by render_delivery
+    assert row.case_id is not None
+    chat_id = await officers.chat_of(session, row.officer_id)
+    if chat_id is None:
+        return None
+    summary = await reading.case_summary(session, row.case_id)
+    school = await reading.school_name(session, summary.school_id)
+    if row.kind == DeliveryKind.ACK_NOTICE:
+        who = await officers.display_name(session, summary.acknowledged_by)
+        text = catalog.t(
+            "officer_ack_notice", case=summary.reference, officer=who or catalog.t("officer_someone")
         )
+        return Rendered(chat_id, [Html(text)])
+    if row.kind == DeliveryKind.ESCALATION_NOTICE:
+        return Rendered(chat_id, [Html(await _escalation_notice(session, row, summary))])
+    if row.kind == DeliveryKind.STUDENT_REPLY:
+        return await _render_addition(session, services, row, chat_id, summary)
+    first = await reading.first_message_as_officer(session, services.keys, row.case_id, row.officer_id)
+    # A tip's images follow it, each on its own row (a reminder's officer has them already).
+    images = await evidence.image_count(session, row.case_id) if row.kind in delivery_media.TIP_KINDS else 0
     prefix = {
         DeliveryKind.ESCALATION: catalog.t("officer_escalated_prefix"),
         DeliveryKind.REMINDER: catalog.t("officer_reminder_prefix"),
     }.get(row.kind, "")
-    document = render.tip_document(summary, school, first, zone, prefix=prefix, images=images)
+    document = render.tip_document(
+        summary, school, first, services.policy.timezone, prefix=prefix, images=images
+    )
     return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
 
 

@@ -193,6 +193,14 @@ async def enroll(
     return officer
 
 
+async def enrolled_chat(session: AsyncSession, chat_id: int) -> bool:
+    """Whether an active officer's record names this chat (not verified: `officer_for_chat` does that)."""
+    found = await session.scalar(
+        select(Officer.id).where(Officer.telegram_chat_id == chat_id, Officer.active).limit(1)
+    )
+    return found is not None
+
+
 async def officer_for_chat(session: AsyncSession, chat_id: int) -> Officer | None:
     """The active officer enrolled from this chat, if any and if the record verifies ("is this staff?")."""
     officer = await session.scalar(select(Officer).where(Officer.telegram_chat_id == chat_id, Officer.active))

@@ -61,7 +61,13 @@ def officers_only(step: OfficerStep) -> Callback:
         chat = update.effective_chat
         if chat is None or chat.type != ChatType.PRIVATE:
             return
-        async with context.services.db.transaction() as session:
+        db = context.services.db
+        # Most updates are students': a read that takes no writer turn says so. An officer's chat
+        # is then verified in a transaction, which can record an alert if its record was forged.
+        async with db.read() as session:
+            if not await officers.enrolled_chat(session, chat.id):
+                return
+        async with db.transaction() as session:
             officer = await officers.officer_for_chat(session, chat.id)
         if officer is None:
             return
