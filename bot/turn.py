@@ -1,18 +1,27 @@
-"""How the bot answers in a chat; one student update: their pseudonym, their state (loaded, then saved)."""
+"""How the bot answers in a chat; one student update: their pseudonym, their state (loaded, then saved).
+
+A student's update costs two transactions of its own: `load_turn` (the state, and the message
+counted against the flood limit) and `save_turn` (the state, the writes the step left for the end,
+such as its statistic, and the stored update marked done). A step that must commit before it
+speaks (a case, before "sent") has its own in between.
+"""
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 
 from bot import catalog, inbox
 from bot.services import BotContext, Services
 from bot.state import ChatState, handling
+from casework import rate_limits
 from casework.cases import drafts
 from storage.models import Draft as DraftRow
 
@@ -23,6 +32,16 @@ Button = tuple[str, str]
 # Buttons in rows, for `say` and `send`; or a ready markup (an officer's case buttons).
 Rows = Sequence[Sequence[Button]] | None
 Markup = InlineKeyboardMarkup | None
+# A write a step leaves for the end of its turn (bot.turn.save_turn), given the turn's last session.
+Later = Callable[[AsyncSession], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class FloodLimit:
+    """How many messages a chat may send in a window before it is slowed down (bot.student.handlers)."""
+
+    limit: int
+    window: timedelta
 
 
 @dataclass
@@ -102,6 +121,10 @@ class Turn(Replies):
     # draft so that /forget can delete them; /forget turns the remembering off for its own answer.
     message_ids: list[int] = field(default_factory=list)
     remember_messages: bool = True
+    # This message against the flood limit, counted when the state was loaded (None: not counted).
+    flood: rate_limits.Decision | None = None
+    # Writes left for save_turn's transaction, in order (a statistic: counted once per update).
+    later: list[Later] = field(default_factory=list)
 
     @property
     def language(self) -> str:
@@ -136,30 +159,48 @@ async def mark_choice(message: Message, data: str) -> None:
         logger.info("bot.buttons_not_removed error=%s", type(error).__name__)
 
 
-async def load_turn(update: Update, context: BotContext) -> Turn:
+async def load_turn(update: Update, context: BotContext, *, flood: FloodLimit | None = None) -> Turn:
+    """The chat's pseudonym and state, and with `flood` this message counted against it: one
+    transaction (it writes: the count, and an expired draft's deletion)."""
     chat = update.effective_chat
     assert chat is not None  # student handlers only run for private chats
     services = context.services
     pseudonym = services.keys.pseudonym(chat.id)
+    decision = None
     async with services.db.transaction() as session:
-        # The row itself (not drafts.exists): load_state then finds it in the session, one query fewer.
-        had_draft = await session.get(DraftRow, pseudonym) is not None
+        # The row itself (not drafts.exists), held here: load_state then finds it in the session's
+        # identity map (which holds rows only while something refers to them), one query fewer.
+        row = await session.get(DraftRow, pseudonym)
+        had_draft = row is not None
         raw = await drafts.load_state(session, services.keys, pseudonym, services.now())
+        if flood is not None:
+            decision = await rate_limits.hit(
+                session,
+                services.keys,
+                pseudonym,
+                "messages",
+                limit=flood.limit,
+                window=flood.window,
+                now=services.now(),
+            )
     state = ChatState.from_dict(raw) if raw is not None else ChatState()
-    turn = Turn(update, context, chat.id, pseudonym, state, expired=had_draft and raw is None)
+    turn = Turn(update, context, chat.id, pseudonym, state, expired=had_draft and raw is None, flood=decision)
     if update.message is not None:  # the student's own message: /forget deletes it too
         turn.message_ids.append(update.message.message_id)
     return turn
 
 
 async def save_turn(turn: Turn) -> None:
-    """Save the state; a stored update being handled is marked done in the same transaction, so a
-    crash leaves either both (the update is not handled again) or neither (it is, from the old state)."""
+    """Save the state, with the writes the step left for the end; a stored update being handled is
+    marked done in the same transaction, so a crash leaves either all of it (the update is not handled
+    again) or none (it is, from the old state, and its statistic is not counted twice)."""
     services = turn.services
     current = handling.get()
     async with services.db.transaction() as session:
         if current is not None and not current.finished:
             await inbox.finish(session, current.update_id)
+        for write in turn.later:
+            await write(session)
         if turn.state == ChatState():
             await drafts.delete_state(session, turn.pseudonym)
         else:
@@ -170,5 +211,6 @@ async def save_turn(turn: Turn) -> None:
             await drafts.remember_messages(
                 session, services.keys, turn.pseudonym, turn.message_ids, services.now()
             )
+    turn.later.clear()
     if current is not None:
         current.finished = True

@@ -96,16 +96,21 @@ async def hit(
     window: timedelta,
     now: datetime,
 ) -> Decision:
-    """Count one attempt for (key, bucket) and say whether it may go ahead."""
-    # An empty placeholder first, so that concurrent hits on PostgreSQL queue on the row lock.
-    await session.execute(
-        dialect.insert(session, RateLimit)
-        .values(key=key, bucket=bucket, nonce=b"", ciphertext=b"", expires_at=coarse.ceil(now + window))
-        .on_conflict_do_nothing()
-    )
-    row = await session.scalar(
-        select(RateLimit).where(RateLimit.key == key, RateLimit.bucket == bucket).with_for_update()
-    )
+    """Count one attempt for (key, bucket) and say whether it may go ahead.
+
+    Two statements when the row exists (read it locked, then update it): a student's every message
+    pays this, inside the transaction that loads their state (bot.turn.load_turn).
+    """
+    locked = select(RateLimit).where(RateLimit.key == key, RateLimit.bucket == bucket).with_for_update()
+    row = await session.scalar(locked)
+    if row is None:
+        # An empty placeholder, so that concurrent first hits on PostgreSQL queue on one row lock.
+        await session.execute(
+            dialect.insert(session, RateLimit)
+            .values(key=key, bucket=bucket, nonce=b"", ciphertext=b"", expires_at=coarse.ceil(now + window))
+            .on_conflict_do_nothing()
+        )
+        row = await session.scalar(locked)
     assert row is not None  # inserted just above if it was missing
     counter = _open(keys, row, now)
     decision = _count(counter, limit=limit, window=window, now=now)

@@ -22,8 +22,7 @@ from bot import catalog, flow
 from bot.services import BotContext
 from bot.state import ChatState, Step
 from bot.student import deep_link, language, reports, router, schools, status
-from bot.turn import Turn, load_turn, mark_choice, save_turn
-from casework import rate_limits
+from bot.turn import FloodLimit, Turn, load_turn, mark_choice, save_turn
 from casework.cases import forgetting
 from nlu.language import detect
 
@@ -32,6 +31,7 @@ logger = logging.getLogger(__name__)
 FLOOD_LIMIT = 20  # messages a chat may send...
 FLOOD_WINDOW = timedelta(seconds=30)  # ...in this window before being slowed down
 FLOOD_NOTICE_EVERY = 15.0  # seconds between two "too fast" notices to one chat
+FLOOD = FloodLimit(FLOOD_LIMIT, FLOOD_WINDOW)
 
 StepHandler = Callable[[Turn], Awaitable[Step | None]]
 _flood_notices: dict[str, float] = {}
@@ -48,8 +48,9 @@ async def student_turn(
     """Run one student step with its state, under the flood limit, failing safely."""
     text = message_text(update)
     try:
-        turn = await load_turn(update, context)
-        if counts and not await _within_flood_limit(turn, text):
+        turn = await load_turn(update, context, flood=FLOOD if counts else None)
+        if not _within_flood_limit(turn, text):
+            await _slowed(turn)
             await save_turn(turn)
             return
         if turn.expired and turn.state == ChatState():
@@ -65,20 +66,17 @@ async def student_turn(
         await _fail_safely(update, context, text)
 
 
-async def _within_flood_limit(turn: Turn, text: str) -> bool:
-    services = turn.services
-    async with services.db.transaction() as session:
-        decision = await rate_limits.hit(
-            session,
-            services.keys,
-            turn.pseudonym,
-            "messages",
-            limit=FLOOD_LIMIT,
-            window=FLOOD_WINDOW,
-            now=services.now(),
-        )
-    if decision.allowed or (text and services.safety_net.check(text) is not None):
-        return True  # an urgent message is never dropped, however fast it came
+def _within_flood_limit(turn: Turn, text: str) -> bool:
+    """Whether the message may be handled: under the limit (counted as the turn was loaded), or urgent."""
+    decision = turn.flood
+    if decision is None or decision.allowed:
+        return True
+    # An urgent message is never dropped, however fast it came.
+    return bool(text) and turn.services.safety_net.check(text) is not None
+
+
+async def _slowed(turn: Turn) -> None:
+    """Over the limit: say so now and then (not to every message), and drop the message."""
     now = time.monotonic()
     if len(_flood_notices) > 10_000:  # forget notices older than their period
         for key in [k for k, at in _flood_notices.items() if now - at > FLOOD_NOTICE_EVERY]:
@@ -87,7 +85,6 @@ async def _within_flood_limit(turn: Turn, text: str) -> bool:
         _flood_notices[turn.pseudonym] = now
         await turn.say("too_fast")
     logger.info("student.flood_slowed")
-    return False
 
 
 async def _fail_safely(update: Update, context: BotContext, text: str) -> None:

@@ -6,6 +6,8 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.state import Step
 from bot.student import deep_link, feedback, language, reports, schools, status
 from bot.student.sending import set_notifications
@@ -47,15 +49,14 @@ async def classify(turn: Turn, text: str) -> Classification:
     services = turn.services
     result = await services.classifier.classify(text)
     language.follow_detected(turn, result.language)  # answered in it, unless the student tapped one
-    async with services.db.transaction() as session:
+    school_id, now = turn.state.school_id, services.now()
+
+    async def count(session: AsyncSession) -> None:  # with the turn's state: once per update
         await record_now(
-            session,
-            services.policy,
-            school_id=turn.state.school_id,
-            intent=result.intent,
-            urgent=result.urgent,
-            now=services.now(),
+            session, services.policy, school_id=school_id, intent=result.intent, urgent=result.urgent, now=now
         )
+
+    turn.later.append(count)
     logger.info(
         "student.classified intent=%s urgent=%s source=%s", result.intent, result.urgent, result.source
     )
