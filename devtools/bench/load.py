@@ -64,6 +64,9 @@ class Result:
     per_second: float
     peak_rss_mib: float
     wall_s: float
+    # A student's message to the bot's first answer in their chat (the safety information): SRO only.
+    first_answer_p50_s: float = float("nan")
+    first_answer_p99_s: float = float("nan")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -197,6 +200,9 @@ async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_t
             arrivals = await sent_events(emu, officer_ids, TAG)
         wall = time.time() - started
         latencies = [arrivals[t] - sent_at[t] for t in arrivals]
+        by_chat = {student.id: sent_at[f"{i:05d}"] for i, student in enumerate(students)}
+        answered = await first_answers(emu, by_chat)
+        waits = [answered[chat] - at for chat, at in by_chat.items() if chat in answered]
         return Result(
             sent=n,
             delivered=len(arrivals),
@@ -205,6 +211,8 @@ async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_t
             per_second=len(arrivals) / max(max(arrivals.values(), default=started) - started, 1e-9),
             peak_rss_mib=peak_rss_mib(bot.pid),
             wall_s=wall,
+            first_answer_p50_s=percentile(waits, 0.5) if len(waits) == n else float("nan"),
+            first_answer_p99_s=percentile(waits, 0.99) if len(waits) == n else float("nan"),
         )
     finally:
         await emu.stop()
@@ -223,6 +231,21 @@ async def sent_events(emu: Emulator, chats: set[int], pattern: re.Pattern[str]) 
             match = pattern.search(text)
             if event.get("chat_id") in chats and match:
                 found.setdefault(match.group(1), float(event["at"]))
+        if not events or since >= latest:
+            return found
+        since = int(events[-1]["seq"])
+
+
+async def first_answers(emu: Emulator, sent_at: dict[int, float]) -> dict[int, float]:
+    """When the bot's first message after the report reached each student's chat (by chat id)."""
+    found: dict[int, float] = {}
+    since = 0
+    while True:
+        events, latest = await emu.events(since=since, kinds=["sent"])
+        for event in events:
+            chat, at = event.get("chat_id"), float(event["at"])
+            if isinstance(chat, int) and chat in sent_at and at >= sent_at[chat] and chat not in found:
+                found[chat] = at
         if not events or since >= latest:
             return found
         since = int(events[-1]["seq"])
@@ -299,10 +322,13 @@ def median_result(results: list[Result]) -> Result:
         per_second=statistics.median(r.per_second for r in results),
         peak_rss_mib=max(r.peak_rss_mib for r in results),
         wall_s=statistics.median(r.wall_s for r in results),
+        first_answer_p50_s=statistics.median(r.first_answer_p50_s for r in results),
+        first_answer_p99_s=statistics.median(r.first_answer_p99_s for r in results),
     )
 
 
 async def main_async(sizes: list[int], school_count: int, rounds: int) -> str:
+    from devtools.bench import nlu_servers
     from devtools.bench.nlu import start_server
 
     rasa, nlu_url, nlu_token, _ = start_server()
@@ -312,44 +338,60 @@ async def main_async(sizes: list[int], school_count: int, rounds: int) -> str:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             for n in sizes:
-                reports, echoes = [], []
+                reports, echoes, parse_rates = [], [], []
                 for round_ in range(rounds):  # side by side, alternating, so both see the same noise
                     folder = work / f"round-{round_}"
                     folder.mkdir(exist_ok=True)
+                    # The NLU's own ceiling, alone, just before the burst: 8 clients at once.
+                    parse_rates.append(await nlu_servers.rate(nlu_url, nlu_token))
                     reports.append(await run_reports(n, school_count, folder, nlu_url, nlu_token))
                     echoes.append(await run_echo(n, folder))
                     line = f"bench-load: N={n} round {round_ + 1}: {reports[-1]} echo={echoes[-1]}"
                     print(line, flush=True)  # noqa: T201
                 ratios = [r.p50_s / e.p50_s for r, e in zip(reports, echoes, strict=True)]
-                rows.append((n, median_result(reports), median_result(echoes), statistics.median(ratios)))
+                to_rasa = [r.per_second / rate for r, rate in zip(reports, parse_rates, strict=True)]
+                rows.append(
+                    (
+                        n,
+                        median_result(reports),
+                        median_result(echoes),
+                        statistics.median(ratios),
+                        statistics.median(parse_rates),
+                        statistics.median(to_rasa),
+                    )
+                )
         rasa_peak = peak_rss_mib(rasa.pid)
     finally:
         stop(rasa)
     load_after = os.getloadavg()[0]
     table = "\n".join(
-        f"| {n} | {r.delivered}/{r.sent} | {r.p50_s:.2f} | {r.p99_s:.2f} | {r.per_second:.0f} "
+        f"| {n} | {r.delivered}/{r.sent} | {r.first_answer_p50_s:.2f} | {r.first_answer_p99_s:.2f} "
+        f"| {r.p50_s:.2f} | {r.p99_s:.2f} | {r.per_second:.1f} | {parses:.0f} | {to_rasa:.2f} "
         f"| {r.peak_rss_mib:.0f} "
         f"| {e.p50_s:.3f} | {e.p99_s:.3f} | {e.per_second:.0f} | {e.peak_rss_mib:.0f} "
         f"| ×{ratio:.1f} | {under_telegram_limits(n, school_count):.0f} |"
-        for n, r, e, ratio in rows
+        for n, r, e, ratio, parses, to_rasa in rows
     )
     header = (
-        "| N | delivered (worst round) | p50 s | p99 s | tips/s | bot peak MiB | echo p50 s | echo p99 s "
+        "| N | delivered (worst round) | first answer p50 s | first answer p99 s | tip p50 s | tip p99 s "
+        "| tips/s | Rasa parses/s alone | tips/s ÷ parses/s | bot peak MiB | echo p50 s | echo p99 s "
         "| echo msg/s | echo peak MiB | p50 ratio | s under Telegram limits |"
     )
     return "\n".join(
         [
             f"Measured by `make bench-load` (`devtools/bench/load.py`) at {git_revision()} on {machine()}.",
             "Each process separate (emulator, Rasa server, bot); Telegram's limits off on both sides; "
-            f"{school_count} schools with one enrolled officer each; SQLite (WAL). Latency: a student's "
-            "message to the tip in the officer's chat (SRO Connect) or to the echo (baseline). "
+            f"{school_count} schools with one enrolled officer each; SQLite (WAL). First answer: a student's "
+            "urgent report to the bot's first message in their chat (the safety information). Tip: the "
+            "report to the tip in the officer's chat (SRO Connect), or a message to its echo (baseline). "
+            "Rasa parses/s: the Rasa server alone, 8 clients at once, just before each round's burst. "
             f"Medians over {rounds} rounds, SRO Connect and the echo bot alternating; the ratio is the "
             "median of each round's p50 ratio; peak memory is the highest round's. "
             f"Rasa server peak memory: {rasa_peak:.0f} MiB. Load average {load_before:.1f} before, "
             f"{load_after:.1f} after (2 cores, shared).",
             "",
             header,
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
             table,
             "",
             "The last column is the floor Telegram's limits "
