@@ -49,6 +49,7 @@ from casework.cases.drafts import load_state, save_state
 from casework.delivery import failures, outbox
 from casework.errors import AccessDenied, CaseworkError
 from casework.vault.crypto import DecryptionError
+from storage.db import Priority
 from storage.models import AlertKind, Case, CaseStatus, Delivery, DeliveryKind, Draft, RecipientKind
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ async def _first_of(*events: asyncio.Event, timeout: float) -> None:  # noqa: AS
 
 async def deliver_due(application: BotApplication, services: Services) -> int:
     """Claim and send one batch; returns how many rows were handled."""
-    async with services.db.transaction(priority=True) as session:
+    async with services.db.transaction(Priority.OUTBOX) as session:
         stale_after = timedelta(seconds=services.settings.outbox_stale_seconds)
         claimed = await outbox.claim_due(session, services.now(), BATCH, stale_after=stale_after)
     if claimed:
@@ -151,7 +152,7 @@ async def _deliver_in_order(application: BotApplication, services: Services, row
         if row.kind == DeliveryKind.NOTIFY_STUDENT and row.case_id is not None:
             # A closed case kept its address only for this notice (a last message): once the notice
             # is done (sent: above; failed: here), the address goes. A row put back for a retry keeps it.
-            async with services.db.transaction(priority=True) as session:
+            async with services.db.transaction(Priority.OUTBOX) as session:
                 await lifecycle.forget_closed_address(session, row.case_id)
 
 
@@ -168,7 +169,7 @@ async def _render(services: Services, row: Delivery) -> Rendered | None:
         return await render_delivery(services, row)
     except RecipientGone:
         # E.g. a 403 on this officer's previous tip of the same batch: the chain takes it over.
-        async with services.db.transaction(priority=True) as session:
+        async with services.db.transaction(Priority.OUTBOX) as session:
             await failures.reroute(session, services.policy, row.id, services.now())
         services.outbox_ready.set()
         logger.warning("delivery.rerouted kind=%s", row.kind)
@@ -176,7 +177,7 @@ async def _render(services: Services, row: Delivery) -> Rendered | None:
         # Tampered (or forged) ciphertext: retrying cannot help; a supervisor must look at it.
         await _failed(services, row, type(error).__name__, AlertKind.TAMPERED_MESSAGE)
     except (Undeliverable, AccessDenied, CaseworkError) as error:
-        async with services.db.transaction(priority=True) as session:
+        async with services.db.transaction(Priority.OUTBOX) as session:
             await failures.undelivered(session, row.id, type(error).__name__, services.now())
         services.outbox_ready.set()  # the student's notice and the alert, if nobody was reached
         logger.warning("delivery.undeliverable kind=%s error=%s", row.kind, type(error).__name__)
@@ -208,7 +209,7 @@ async def _send_rendered(
     except (NetworkError, TelegramError) as error:
         await _retry(services, row, type(error).__name__, backoff(row.attempts))
         return
-    async with services.db.transaction(priority=True) as session:
+    async with services.db.transaction(Priority.OUTBOX) as session:
         if unrecorded is not None:
             await outbox.record_part(session, row.id, unrecorded)
         await outbox.mark_sent(session, row.id, last, services.now())
@@ -241,7 +242,7 @@ async def _send_media(
 ) -> int | None:
     """An image row (bot.delivery_media): uploaded once; one already recorded is not sent again."""
     assert rendered.media is not None
-    async with services.db.transaction(priority=True) as session:
+    async with services.db.transaction(Priority.OUTBOX) as session:
         done = await delivery_media.already_sent(session, row)
     if done is not None:
         return done
@@ -253,7 +254,7 @@ async def _send_media(
         if recipient_gone(error):
             raise
         raise Refused(error) from None
-    async with services.db.transaction(priority=True) as session:
+    async with services.db.transaction(Priority.OUTBOX) as session:
         await outbox.record_part(session, row.id, message.message_id)
     return message.message_id
 
@@ -291,7 +292,7 @@ async def _send(
             raise Refused(error) from None
         last = message.message_id
         if number < len(parts):
-            async with services.db.transaction(priority=True) as session:
+            async with services.db.transaction(Priority.OUTBOX) as session:
                 await outbox.record_part(session, row.id, message.message_id)
     return last
 
@@ -305,19 +306,19 @@ async def _retry(services: Services, row: Delivery, error_type: str, delay: time
     if row.attempts >= MAX_ATTEMPTS:
         # Never silently: a tip that was its case's last one on its way marks it reached by nobody
         # (the student learns it, the supervisors are alerted); an alert is listed in `sro alerts`.
-        async with services.db.transaction(priority=True) as session:
+        async with services.db.transaction(Priority.OUTBOX) as session:
             await failures.undelivered(session, row.id, error_type, services.now(), gave_up=True)
         services.outbox_ready.set()
         logger.error("delivery.gave_up kind=%s error=%s", row.kind, error_type)
         return
-    async with services.db.transaction(priority=True) as session:
+    async with services.db.transaction(Priority.OUTBOX) as session:
         await outbox.mark_retry(session, row.id, error_type, services.now() + delay)
     logger.warning("delivery.retry kind=%s error=%s delay=%.0f", row.kind, error_type, delay.total_seconds())
 
 
 async def _failed(services: Services, row: Delivery, error_type: str, alert: AlertKind) -> None:
     """The message itself cannot be delivered: failed, alerted without content, never rerouted."""
-    async with services.db.transaction(priority=True) as session:
+    async with services.db.transaction(Priority.OUTBOX) as session:
         await failures.rendering_failed(session, row.id, error_type, services.now(), alert=alert)
     services.outbox_ready.set()
     logger.error("delivery.failed kind=%s error=%s alert=%s", row.kind, error_type, alert)
@@ -325,7 +326,7 @@ async def _failed(services: Services, row: Delivery, error_type: str, alert: Ale
 
 async def _recipient_gone(services: Services, row: Delivery, error_type: str) -> None:
     """403 or an unknown chat: an officer is marked unreachable and their tips go up the chain."""
-    async with services.db.transaction(priority=True) as session:
+    async with services.db.transaction(Priority.OUTBOX) as session:
         if row.officer_id is not None:
             await officers.mark_unreachable(session, row.officer_id, services.now())
             await failures.reroute(session, services.policy, row.id, services.now())
@@ -345,7 +346,7 @@ async def _follow_notified_case(services: Services, chat_id: int, case_id: int) 
     """
     pseudonym = services.keys.pseudonym(chat_id)
     now = services.now()
-    async with services.db.transaction(priority=True) as session:
+    async with services.db.transaction(Priority.OUTBOX) as session:
         case = await session.get(Case, case_id)
         if case is None or case.status == CaseStatus.CLOSED or case.nobody_reached:
             return

@@ -23,6 +23,7 @@ from bot.services import BotContext, Services
 from bot.state import ChatState, handling
 from casework import rate_limits
 from casework.cases import drafts
+from storage.db import Priority
 from storage.models import Draft as DraftRow
 
 logger = logging.getLogger(__name__)
@@ -167,7 +168,8 @@ async def load_turn(update: Update, context: BotContext, *, flood: FloodLimit | 
     services = context.services
     pseudonym = services.keys.pseudonym(chat.id)
     decision = None
-    async with services.db.transaction() as session:
+    # Before anything else of the others' turns: a student's first answer waits for this.
+    async with services.db.transaction(Priority.FIRST_ANSWER) as session:
         # The row itself (not drafts.exists), held here: load_state then finds it in the session's
         # identity map (which holds rows only while something refers to them), one query fewer.
         row = await session.get(DraftRow, pseudonym)

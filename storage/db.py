@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import event
@@ -30,6 +31,14 @@ READ_ONLY = "sro_read_only"
 
 
 T = TypeVar("T")
+
+
+class Priority(IntEnum):
+    """Whose turn comes first at SQLite's one writer when several transactions wait (lowest first)."""
+
+    OUTBOX = 0  # a stored tip going out: claimed and marked sent before anything else
+    FIRST_ANSWER = 1  # what stands before a student's first answer (their turn's state, loaded)
+    NORMAL = 2
 
 
 class UnsupportedDatabase(ValueError):
@@ -107,17 +116,18 @@ def _configure_sqlite(engine: AsyncEngine, *, foreign_keys: bool, busy_timeout_m
 
 @dataclass
 class _Queue:
-    """One event loop's writer: whether a transaction has it, which task, and who waits for it."""
+    """One event loop's writer: whether a transaction has it, which task, and who waits, by priority."""
 
     busy: bool = False
     holder: asyncio.Task[Any] | None = None
-    first: deque[asyncio.Future[None]] = field(default_factory=deque)  # priority=True
-    then: deque[asyncio.Future[None]] = field(default_factory=deque)
+    waiting: tuple[deque[asyncio.Future[None]], ...] = field(
+        default_factory=lambda: tuple(deque() for _ in Priority)
+    )
 
     def hand_over(self) -> None:
-        """Pass the writer to the next waiter still waiting (those with priority first), or free it."""
+        """Pass the writer to the next waiter still waiting (by priority, then order), or free it."""
         self.holder = None
-        for waiters in (self.first, self.then):
+        for waiters in self.waiting:
             while waiters:
                 waiter = waiters.popleft()
                 if not waiter.done():
@@ -127,10 +137,12 @@ class _Queue:
 
 
 class _WriterTurns:
-    """One process's SQLite transactions, one at a time: priority ones first, then in the order asked.
+    """One process's SQLite transactions, one at a time: by `Priority`, then in the order asked.
 
-    A burst of students queues dozens of transactions; a tip already stored must not wait behind
-    all of them to be claimed and marked sent, or officers get every tip at the end of the burst.
+    A burst of students queues dozens of transactions. A tip already stored must not wait behind
+    all of them to be claimed and marked sent, or officers get every tip at the end of the burst;
+    and a student's turn must not wait behind the others' cases and saves to load its state, or
+    their safety information comes seconds late.
     """
 
     def __init__(self) -> None:
@@ -140,7 +152,7 @@ class _WriterTurns:
         )
 
     @asynccontextmanager
-    async def turn(self, *, priority: bool = False) -> AsyncIterator[None]:
+    async def turn(self, priority: Priority) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         queue = self._queues.get(loop)
@@ -153,7 +165,7 @@ class _WriterTurns:
             return
         if queue.busy:
             waiter = loop.create_future()
-            (queue.first if priority else queue.then).append(waiter)
+            queue.waiting[priority].append(waiter)
             try:
                 async with asyncio.timeout(WRITER_TURN_WAIT_S):
                     await waiter
@@ -218,17 +230,16 @@ class Database:
         return self.engine.dialect.name
 
     @asynccontextmanager
-    async def transaction(self, *, priority: bool = False) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, priority: Priority = Priority.NORMAL) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed if the block succeeds, rolled back if it raises.
 
-        `priority`: on SQLite, its turn at the writer comes before those of ordinary transactions
-        (the outbox's: a stored tip goes out while a burst of students is being answered).
+        `priority`: on SQLite, when transactions wait for the writer, which goes first (`Priority`).
         """
         if self._turns is None:
             async with self._sessions() as session, session.begin():
                 yield session
             return
-        async with self._turns.turn(priority=priority), self._sessions() as session, session.begin():
+        async with self._turns.turn(priority), self._sessions() as session, session.begin():
             yield session
 
     @asynccontextmanager

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from storage.db import Database
+from storage.db import Database, Priority
 
 WAITING = 8
 
@@ -35,7 +35,7 @@ async def _order(db: Database, *, priority: bool) -> list[str]:
             await release.wait()
 
     async def write(who: str, *, first: bool = False) -> None:
-        async with db.transaction(priority=first) as session:
+        async with db.transaction(Priority.OUTBOX if first else Priority.NORMAL) as session:
             await session.execute(text("INSERT INTO written (who) VALUES (:who)"), {"who": who})
 
     held = asyncio.create_task(holder())
@@ -79,7 +79,7 @@ async def test_a_cancelled_waiter_passes_the_writer_on_and_nothing_hangs(tmp_pat
             await release.wait()
 
     async def write(who: str) -> None:
-        async with db.transaction(priority=who == "cancelled") as session:
+        async with db.transaction(Priority.OUTBOX if who == "cancelled" else Priority.NORMAL) as session:
             await session.execute(text("INSERT INTO written (who) VALUES (:who)"), {"who": who})
 
     try:
@@ -97,3 +97,38 @@ async def test_a_cancelled_waiter_passes_the_writer_on_and_nothing_hangs(tmp_pat
     finally:
         await db.close()
     assert {"holder", "after"} <= written
+
+
+async def test_waiting_transactions_go_by_priority_then_in_the_order_they_asked(tmp_path: Path) -> None:
+    db = await _database(tmp_path)
+    holding, release = asyncio.Event(), asyncio.Event()
+
+    async def holder() -> None:
+        async with db.transaction() as session:
+            await session.execute(text("INSERT INTO written (who) VALUES ('holder')"))
+            holding.set()
+            await release.wait()
+
+    async def write(who: str, priority: Priority) -> None:
+        async with db.transaction(priority) as session:
+            await session.execute(text("INSERT INTO written (who) VALUES (:who)"), {"who": who})
+
+    asked = [
+        ("save 1", Priority.NORMAL),
+        ("load 1", Priority.FIRST_ANSWER),
+        ("save 2", Priority.NORMAL),
+        ("tip", Priority.OUTBOX),
+        ("load 2", Priority.FIRST_ANSWER),
+    ]
+    try:
+        held = asyncio.create_task(holder())
+        await holding.wait()
+        waiting = [asyncio.create_task(write(who, priority)) for who, priority in asked]
+        await asyncio.sleep(0.05)  # every one queued, in the order asked
+        release.set()
+        await asyncio.gather(held, *waiting)
+        async with db.transaction() as session:
+            order = list(await session.scalars(text("SELECT who FROM written ORDER BY rowid")))
+    finally:
+        await db.close()
+    assert order == ["holder", "tip", "load 1", "load 2", "save 1", "save 2"]
