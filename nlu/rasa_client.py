@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -116,10 +117,11 @@ def server_urls(urls: str | Sequence[str]) -> list[str]:
 
 
 class _Server:
-    """One Rasa server: its connections, and until when it is considered down."""
+    """One Rasa server: its connections, the requests that may be under way, until when it is down."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: httpx.AsyncClient, slots: int) -> None:
         self.http = http
+        self.slots = asyncio.Semaphore(slots)  # one per connection: httpx's own pool never waits
         self.down_until = 0.0
 
 
@@ -139,6 +141,13 @@ class RasaClient:
     health check: its next request after that is the probe), and the message
     goes to the next server; when every server is down, every message goes
     straight to the fallback instead of each waiting out a timeout.
+
+    A burst (hundreds of students at once) queues here for a connection, in
+    order, for up to `queue_wait` seconds; past that the message goes to the
+    next server, or to the fallback, and the server stays up (the wait was
+    ours, not its failure). A message that waited while its server failed is
+    not sent to it: left to httpx's pool, every queued message went to a
+    server already known to be down, each waiting out its own timeout.
     """
 
     def __init__(
@@ -152,12 +161,14 @@ class RasaClient:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         max_connections: int = 32,
+        queue_wait: float = 3.0,
     ) -> None:
         self._known = frozenset(known_intents) | {NLU_FALLBACK}
         self._token = token
         self._retry_after = retry_after
         self._clock = clock
         self._turn = 0
+        self._queue_wait = queue_wait
         self._servers = [
             _Server(
                 httpx.AsyncClient(
@@ -167,7 +178,8 @@ class RasaClient:
                     limits=httpx.Limits(
                         max_connections=max_connections, max_keepalive_connections=max_connections
                     ),
-                )
+                ),
+                max_connections,
             )
             for url in server_urls(base_url)
         ]
@@ -211,6 +223,20 @@ class RasaClient:
         raise failure
 
     async def _parse_on(self, server: _Server, text: str) -> ModelOutput:
+        try:
+            async with asyncio.timeout(self._queue_wait):
+                await server.slots.acquire()
+        except TimeoutError:
+            logger.info("nlu.rasa_busy")  # our queue, not the server: it stays up
+            raise NLUUnavailable("busy") from None
+        try:
+            if self._clock() < server.down_until:
+                raise NLUUnavailable("circuit open")  # it failed another request while this one waited
+            return await self._request(server, text)
+        finally:
+            server.slots.release()
+
+    async def _request(self, server: _Server, text: str) -> ModelOutput:
         try:
             response = await server.http.post(
                 "/model/parse", params={"token": self._token}, json={"text": text}
