@@ -85,9 +85,11 @@ class Settings(BaseSettings):
     # An update claimed from the durable inbox this long ago (lease renewed while it is handled)
     # belonged to an instance that died: another instance, or the restarted one, handles it.
     intake_lease_seconds: float = Field(default=30.0, gt=0)
-    # Updates of different chats handled at once per instance: enough to keep Rasa and Telegram busy;
-    # more only queues on the database's writer (SQLite has one).
-    intake_concurrency: int = Field(default=64, ge=1, le=1024)
+    # Updates of different chats handled at once per instance. A burst's every student should be
+    # under way, so that each gets the safety information within seconds: a turn loads its state
+    # before the others' later writes (storage.db.Priority) and Rasa's client queues the parses
+    # (nlu.rasa_client); with 64, the 200th student of a burst waited for 136 others to finish.
+    intake_concurrency: int = Field(default=256, ge=1, le=1024)
     urgent_ack_minutes: float = Field(default=5.0, gt=0)
     # An urgent report sent before the student named a school waits this long for the answer,
     # then goes to the supervisors.
