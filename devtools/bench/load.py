@@ -385,7 +385,8 @@ async def main_async(sizes: list[int], school_count: int, rounds: int) -> str:
             "urgent report to the bot's first message in their chat (the safety information). Tip: the "
             "report to the tip in the officer's chat (SRO Connect), or a message to its echo (baseline). "
             "Rasa parses/s: the Rasa server alone, 8 clients at once, just before each round's burst. "
-            f"Medians over {rounds} rounds, SRO Connect and the echo bot alternating; the ratio is the "
+            f"Medians over {rounds} round{'s' if rounds != 1 else ''}, SRO Connect and the echo bot "
+            "alternating; the ratio is the "
             "median of each round's p50 ratio; peak memory is the highest round's. "
             f"Rasa server peak memory: {rasa_peak:.0f} MiB. Load average {load_before:.1f} before, "
             f"{load_after:.1f} after (2 cores, shared).",
