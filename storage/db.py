@@ -142,7 +142,9 @@ class _WriterTurns:
     A burst of students queues dozens of transactions. A tip already stored must not wait behind
     all of them to be claimed and marked sent, or officers get every tip at the end of the burst;
     and a student's turn must not wait behind the others' cases and saves to load its state, or
-    their safety information comes seconds late.
+    their safety information comes seconds late. No kind waits forever: the outbox claims bounded
+    batches, and a turn's later writes wait behind at most the loads of the turns under way
+    (INTAKE_CONCURRENCY), since a new turn starts only when one ends.
     """
 
     def __init__(self) -> None:

@@ -12,20 +12,16 @@ allows each up to LAG late, no more.
 from __future__ import annotations
 
 import asyncio
-import functools
-import secrets
 import signal
-import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot.pacing import CHAT_BURST, PRIVATE_RATE
-from devtools.procs import free_port
 from tests.bot.conftest import _no_nlu, _world
-from tests.bot.harness import Student, World, eventually
-from tests.bot.test_instances_webhook import listening
+from tests.bot.harness import World, eventually
+from tests.bot.test_instances_webhook import start_instances, students_at_maple
 from tests.storage.fixtures import TestDatabase
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -55,31 +51,10 @@ def paced(times: list[float], lag: float) -> bool:
 async def tips_from_two_instances(world: World, tmp_path: Path, pacing: str) -> tuple[list[float], list[str]]:
     """Start two instances; students report at once; the officer's messages' times, and the logs."""
     officer = await world.enroll("maple")
-    secret = secrets.token_urlsafe(32)
-    ports = [free_port(), free_port()]
     logs = [tmp_path / f"bot{n}.log" for n in (0, 1)]
-    processes: list[subprocess.Popen[bytes]] = [
-        world.bot_process(
-            logs[n],
-            WEBHOOK_URL="http://127.0.0.1:9/telegram",
-            WEBHOOK_SECRET=secret,
-            WEBHOOK_LISTEN="127.0.0.1",
-            PORT=str(ports[n]),
-            TELEGRAM_PACING=pacing,
-        )
-        for n in (0, 1)
-    ]
+    processes = await start_instances(world, tmp_path, TELEGRAM_PACING=pacing)
     try:
-        for port in ports:
-            await eventually(functools.partial(listening, port), seconds=60, what="a bot instance")
-        await world.emu.set_webhook_targets([f"http://127.0.0.1:{port}/telegram" for port in ports])
-        students = [
-            Student(world, await world.emu.user(first_name="Sam", started=True)) for _ in range(STUDENTS)
-        ]
-        for student in students:  # one at a time: setting up is not what is measured
-            await student.says("/start")
-            await student.then()
-            await student.choose_school("maple", "Maple Ridge Secondary School")
+        students = await students_at_maple(world, STUDENTS)
         await world.emu.clear_calls()
         await asyncio.gather(*(world.emu.send_text(s.user, REPORT) for s in students))
 

@@ -55,6 +55,43 @@ def listening(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
+async def start_instances(world: World, tmp_path: Path, **env: str) -> list[subprocess.Popen[bytes]]:
+    """Two bot instances behind one webhook address (the emulator posts to them in turn), listening;
+    their logs are bot0.log and bot1.log in `tmp_path`."""
+    secret = secrets.token_urlsafe(32)
+    ports = [free_port(), free_port()]
+    processes = [
+        world.bot_process(
+            tmp_path / f"bot{number}.log",
+            WEBHOOK_URL="http://127.0.0.1:9/telegram",  # the shared address; the emulator posts round-robin
+            WEBHOOK_SECRET=secret,
+            WEBHOOK_LISTEN="127.0.0.1",
+            PORT=str(port),
+            **env,
+        )
+        for number, port in enumerate(ports)
+    ]
+    try:
+        for port in ports:
+            await eventually(functools.partial(listening, port), seconds=60, what="a bot instance")
+        await world.emu.set_webhook_targets([f"http://127.0.0.1:{port}/telegram" for port in ports])
+    except BaseException:
+        for process in processes:
+            process.kill()
+        raise
+    return processes
+
+
+async def students_at_maple(world: World, count: int) -> list[Student]:
+    """`count` students who named their school, one at a time (setting up is not what is measured)."""
+    students = [Student(world, await world.emu.user(first_name="Sam", started=True)) for _ in range(count)]
+    for student in students:
+        await student.says("/start")
+        await student.then()
+        await student.choose_school("maple", "Maple Ridge Secondary School")
+    return students
+
+
 async def count(world: World, query: Select[Any]) -> int:
     async with world.database() as (db, _keys), db.transaction() as session:
         return int(await session.scalar(query) or 0)
@@ -76,31 +113,9 @@ async def test_two_instances_keep_each_chat_in_order_and_survive_a_sigkill(
 ) -> None:
     world = pg_world
     officer = await world.enroll("maple")
-    secret = secrets.token_urlsafe(32)
-    ports = [free_port(), free_port()]
-
-    def start(number: int) -> subprocess.Popen[bytes]:
-        return world.bot_process(
-            tmp_path / f"bot{number}.log",
-            WEBHOOK_URL="http://127.0.0.1:9/telegram",  # the shared address; the emulator posts round-robin
-            WEBHOOK_SECRET=secret,
-            WEBHOOK_LISTEN="127.0.0.1",
-            PORT=str(ports[number]),
-            **ENV,
-        )
-
-    processes = [start(0), start(1)]
+    processes = await start_instances(world, tmp_path, **ENV)
     try:
-        for port in ports:
-            await eventually(functools.partial(listening, port), seconds=60, what="a bot instance")
-        await world.emu.set_webhook_targets([f"http://127.0.0.1:{port}/telegram" for port in ports])
-        students = [
-            Student(world, await world.emu.user(first_name="Sam", started=True)) for _ in range(STUDENTS)
-        ]
-        for student in students:  # one at a time: setting up is not what is measured
-            await student.says("/start")
-            await student.then()
-            await student.choose_school("maple", "Maple Ridge Secondary School")
+        students = await students_at_maple(world, STUDENTS)
 
         async def burst(student: Student) -> None:
             for text in [REPORT, *MORE]:  # without waiting for answers: consecutive messages alternate
