@@ -254,3 +254,159 @@ def _blame(
         frontier = sorted(m for m in members - seen if status[m] != Status.EXACT)
         seen.update(frontier)
     return None
+
+
+def protect_steps(
+    values: Ints,
+    unpublished: npt.NDArray[np.bool_],
+    level: Ints,
+    eq_parent: Ints,
+    entry_eq: Ints,
+    entry_node: Ints,
+    frozen: npt.NDArray[np.int8],
+    system: Ints,
+) -> npt.NDArray[np.int8]:
+    """`protect` (no `withhold`) of many independent systems at once, laid side by side in arrays.
+
+    Each system is a step of some school's chain: the nodes of one `system` value, some of them
+    frozen (`frozen` >= 0: their status, as published), and the equations among them (no equation
+    joins two systems). The result is what `protect` gives each system alone: bounds propagate
+    within a system only, a pinned node is blamed as `_blame` does, from the same reasons, and when
+    nothing can be blamed the whole system, not the whole array, is withheld (every loosenable node
+    of the pinned node's system, as `protect` withholds every one of its system).
+    """
+    status = initial_status(values, unpublished)
+    fixed = frozen >= 0
+    status[fixed] = frozen[fixed]
+    n_eq = len(eq_parent)
+    small = (values >= 1) & (values <= SMALL_MAX)
+    # Every (equation, node) incidence: the children's entries, then each equation's parent.
+    inc_eq = np.concatenate([entry_eq, np.arange(n_eq, dtype=np.int64)])
+    inc_node = np.concatenate([entry_node, eq_parent])
+    by_node = np.argsort(inc_node, kind="stable")
+    node_start = np.searchsorted(inc_node[by_node], np.arange(len(values) + 1))
+    by_eq = np.argsort(entry_eq, kind="stable")
+    eq_start = np.searchsorted(entry_eq[by_eq], np.arange(n_eq + 1))
+    eq_children = entry_node[by_eq]
+    equations = _ArrayEquations(eq_parent, entry_eq, entry_node, n_eq)
+    while True:
+        start_lo, start_hi = bounds(values, status)
+        lo, hi = equations.propagate(start_lo.copy(), start_hi.copy())
+        if np.any(lo > hi):
+            raise AssertionError("disclosure bounds became infeasible: the equations do not match the data")
+        hidden = (status == Status.SMALL) | (status == Status.WITHHELD)
+        pinned = np.flatnonzero(small & hidden & (lo == hi))
+        if pinned.size == 0:
+            return status
+        # What `_Equations.implied` gives every incidence, all at once (sums of integers: exact).
+        c_lo, c_hi = lo[entry_node], hi[entry_node]
+        c_inf = np.isinf(c_hi)
+        c_hi_finite = np.where(c_inf, 0.0, c_hi)
+        s_lo = np.bincount(entry_eq, weights=c_lo, minlength=n_eq)
+        s_hi = np.bincount(entry_eq, weights=c_hi_finite, minlength=n_eq)
+        n_inf = np.bincount(entry_eq, weights=c_inf, minlength=n_eq)
+        others_hi = np.where(n_inf[entry_eq] - c_inf > 0, np.inf, s_hi[entry_eq] - c_hi_finite)
+        implied_lo = np.concatenate([lo[eq_parent][entry_eq] - others_hi, s_lo])
+        implied_hi = np.concatenate(
+            [hi[eq_parent][entry_eq] - (s_lo[entry_eq] - c_lo), np.where(n_inf > 0, np.inf, s_hi)]
+        )
+        t_lo, t_hi = lo[inc_node], hi[inc_node]
+        reason = ((implied_lo >= t_lo) & (t_lo > start_lo[inc_node])) | (
+            (implied_hi <= t_hi) & (t_hi < start_hi[inc_node])
+        )
+        walk = _Walk(
+            reason[by_node],
+            inc_eq[by_node],
+            node_start,
+            eq_parent,
+            eq_children,
+            eq_start,
+            status,
+            values,
+            level,
+            fixed,
+            hi,
+            start_hi,
+        )
+        blamed: set[int] = set()
+        failed: set[int] = set()
+        for node in pinned.tolist():
+            if system[node] in failed:
+                continue  # its whole system is withheld already (`protect` stops the pass there)
+            culprit = walk.blame(node)
+            if culprit is None:
+                failed.add(int(system[node]))
+                log.warning("disclosure.fallback nodes=%d", int((system == system[node]).sum()))
+                whole = _loosenable(status, values, fixed) & (system == system[node])
+                blamed.update(np.flatnonzero(whole).tolist())
+                continue
+            blamed.add(culprit)
+        if set(system[pinned].tolist()) - set(system[sorted(blamed)].tolist()):
+            raise AssertionError("disclosure: a count is pinned and nothing left can be withheld")
+        status[list(blamed)] = Status.WITHHELD
+
+
+class _ArrayEquations(_Equations):
+    """`_Equations.propagate` over arrays, without the per-node lists `_blame` walks."""
+
+    def __init__(self, eq_parent: Ints, entry_eq: Ints, entry_node: Ints, n_eq: int) -> None:
+        self.parent, self.entry_eq, self.entry_node, self.n_eq = eq_parent, entry_eq, entry_node, n_eq
+
+
+class _Walk:
+    """`_blame`, reading each node's reasons from arrays computed once per pass."""
+
+    def __init__(
+        self,
+        reason: npt.NDArray[np.bool_],
+        inc_eq: Ints,
+        node_start: Ints,
+        eq_parent: Ints,
+        eq_children: Ints,
+        eq_start: Ints,
+        status: npt.NDArray[np.int8],
+        values: Ints,
+        level: Ints,
+        fixed: npt.NDArray[np.bool_],
+        hi: Floats,
+        start_hi: Floats,
+    ) -> None:
+        self.reason, self.inc_eq, self.node_start = reason, inc_eq, node_start
+        self.eq_parent, self.eq_children, self.eq_start = eq_parent, eq_children, eq_start
+        self.status, self.level, self.fixed = status, level, fixed
+        self.loosenable = _loosenable(status, values, fixed)
+        self.own = (status == Status.SMALL) & (hi == start_hi)
+
+    def reasons(self, node: int) -> list[int]:
+        a, b = self.node_start[node], self.node_start[node + 1]
+        reasons: list[int] = self.inc_eq[a:b][self.reason[a:b]].tolist()
+        return reasons
+
+    def children(self, eq: int) -> list[int]:
+        children: list[int] = self.eq_children[self.eq_start[eq] : self.eq_start[eq + 1]].tolist()
+        return children
+
+    def best(self, candidates: list[int]) -> int | None:
+        level = self.level
+        return min(candidates, key=lambda n: (-level[n], n)) if candidates else None
+
+    def blame(self, node: int) -> int | None:
+        loosenable, status, fixed = self.loosenable, self.status, self.fixed
+        seen = {node}
+        frontier = [node]
+        while frontier:
+            reasons = [eq for target in frontier for eq in self.reasons(target)]
+            own_bound = any(self.own[t] for t in frontier)
+            parents = [int(self.eq_parent[eq]) for eq in reasons]
+            choice = self.best([p for p in parents if p not in frontier and loosenable[p]])
+            if choice is None and own_bound:
+                choice = self.best([t for t in frontier if status[t] == Status.SMALL and not fixed[t]])
+            children = [c for eq in reasons for c in self.children(eq)]
+            if choice is None:
+                choice = self.best([c for c in children if c not in frontier and loosenable[c]])
+            if choice is not None:
+                return choice
+            members = set(parents) | set(children)
+            frontier = sorted(m for m in members - seen if status[m] != Status.EXACT)
+            seen.update(frontier)
+        return None

@@ -110,6 +110,65 @@ def _components(problem: AuditProblem, active: Sequence[int]) -> list[list[int]]
 
 def audit(problem: AuditProblem, redundant: set[int], seed: int = 0) -> list[Finding]:
     """Every hidden published count of 1..4 the constraints pin, with a number to withhold for each."""
+    components, audited, duplicates = _audited_components(problem, redundant)
+    # Nearly always nothing is pinned: one program per component proves it (`_none_pinned`), and the
+    # findings are then the duplicates' alone, as below. Otherwise the search below, from the start,
+    # with its own random directions, finds the pins and what they lean on.
+    none_pinned = all(
+        not targets or _none_pinned(problem, component, targets)
+        for component, targets in zip(components, audited, strict=True)
+    )
+    findings: list[Finding] = []
+    rng = random.Random(seed)  # noqa: S311 (search directions, not secrets)
+    for component, targets in zip(components, audited, strict=True):
+        if targets and not none_pinned:
+            for finding in _audit_component(problem, component, targets, rng):
+                findings.extend(
+                    Finding(row, finding.culprit)
+                    for row in [finding.row, *duplicates.get(finding.row, [])]
+                    if _is_target(problem, row)
+                )
+        findings.extend(_duplicate_findings(problem, component, duplicates))
+    return findings
+
+
+def _duplicate_findings(
+    problem: AuditProblem, component: list[int], duplicates: dict[int, list[int]]
+) -> list[Finding]:
+    """A hidden row identical to an exact one is pinned by it, whatever the component says."""
+    return [
+        Finding(d, r)
+        for r in component
+        if problem.status[r] == Status.EXACT
+        for d in duplicates.get(r, [])
+        if _is_target(problem, d)
+    ]
+
+
+def clean_components(problem: AuditProblem, redundant: set[int]) -> list[tuple[list[int], bool]]:
+    """Every component of `problem` (its rows) and whether it is proven to pin nothing.
+
+    What `audit` would find in a component proven here is nothing: `_none_pinned` holds for it
+    and no hidden row duplicates an exact one. `problem` may hold many independent systems (the
+    steps of many schools' chains, with their own base counts): a component never spans two,
+    so each system's findings are empty exactly when all its components are proven.
+    """
+    components, audited, duplicates = _audited_components(problem, redundant)
+    return [
+        (
+            component,
+            (not targets or _none_pinned(problem, component, targets))
+            and not _duplicate_findings(problem, component, duplicates),
+        )
+        for component, targets in zip(components, audited, strict=True)
+    ]
+
+
+def _audited_components(
+    problem: AuditProblem, redundant: set[int]
+) -> tuple[list[list[int]], list[list[int]], dict[int, list[int]]]:
+    """The components of the rows the audit looks at, each one's targets (empty: nothing to audit),
+    and the rows identical to each lead row."""
     active = [r for r, members in enumerate(problem.rows) if members and r not in redundant]
     # Identical rows (one school, one intent that day: the cell, its school's total and the
     # all-schools numbers can be the same sum) are one constraint, and one target; an exact
@@ -134,28 +193,7 @@ def audit(problem: AuditProblem, redundant: set[int], seed: int = 0) -> list[Fin
             r in problem.frozen for lead in component for r in [lead, *duplicates.get(lead, [])]
         )
         audited.append(targets if targets and not unchanged else [])
-    # Nearly always nothing is pinned: one program per component proves it (`_none_pinned`), and the
-    # findings are then the duplicates' alone, as below. Otherwise the search below, from the start,
-    # with its own random directions, finds the pins and what they lean on.
-    none_pinned = all(
-        not targets or _none_pinned(problem, component, targets)
-        for component, targets in zip(components, audited, strict=True)
-    )
-    findings: list[Finding] = []
-    rng = random.Random(seed)  # noqa: S311 (search directions, not secrets)
-    for component, targets in zip(components, audited, strict=True):
-        if targets and not none_pinned:
-            for finding in _audit_component(problem, component, targets, rng):
-                findings.extend(
-                    Finding(row, finding.culprit)
-                    for row in [finding.row, *duplicates.get(finding.row, [])]
-                    if _is_target(problem, row)
-                )
-        # A hidden row identical to an exact one is pinned by it, whatever the component says.
-        for r in component:
-            if problem.status[r] == Status.EXACT:
-                findings.extend(Finding(d, r) for d in duplicates.get(r, []) if _is_target(problem, d))
-    return findings
+    return components, audited, duplicates
 
 
 def _is_target(problem: AuditProblem, row: int) -> bool:

@@ -20,8 +20,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
-from casework.stats import cache, cube
+from casework.stats import cache, chains, cube
 from casework.stats.cube import BaseRow
+from casework.stats.periods import month_end
 
 # Fewer school-months than this are protected in this process: a worker takes about a second to start.
 POOL_MIN_TASKS = 16
@@ -45,26 +46,32 @@ def usable_cores() -> int:
 def protect_all(tasks: Sequence[Task], workers: int | None = None) -> dict[tuple[date, int], bytes]:
     """Every task's encoded published cells, by (month, school); `workers` defaults to every usable core.
 
-    This process is one of the workers: it protects from the start, while the others are still
+    The settled school-months of one month are protected together (`stats_chains`: all schools'
+    chains side by side), each a unit of work; a month still running is a unit per school. This
+    process is one of the workers: it protects from the start, while the others are still
     starting (a spawned worker takes about a second to import what protection needs).
     """
-    workers = min(usable_cores() if workers is None else workers, len(tasks))
-    # The biggest school-months first, so that no worker is left with a long one at the end.
-    ordered = sorted(tasks, key=lambda task: (-len(task.rows), task.month, task.school))
-    if workers <= 1 or len(tasks) < POOL_MIN_TASKS:
-        encoded = [protect_encoded(task) for task in ordered]
-        return {(task.month, task.school): cells for task, cells in zip(ordered, encoded, strict=True)}
-    waiting = deque(ordered)
+    units = _units(tasks)
+    workers = min(usable_cores() if workers is None else workers, len(units))
+    # The biggest units first, so that no worker is left with a long one at the end.
+    ordered = sorted(
+        units, key=lambda unit: (-sum(len(task.rows) for task in unit), unit[0].month, unit[0].school)
+    )
     done: dict[tuple[date, int], bytes] = {}
+    if workers <= 1 or len(tasks) < POOL_MIN_TASKS:
+        for unit in ordered:
+            done.update(protect_unit(unit))
+        return done
+    waiting = deque(ordered)
 
     def feed(pool: ProcessPoolExecutor) -> None:
-        # One task at a time per process, from the same queue as this process takes its own.
+        # One unit at a time per process, from the same queue as this process takes its own.
         while True:
             try:
-                task = waiting.popleft()
+                unit = waiting.popleft()
             except IndexError:
                 return
-            done[(task.month, task.school)] = pool.submit(protect_encoded, task).result()
+            done.update(pool.submit(protect_unit, unit).result())
 
     others = workers - 1
     with (
@@ -75,16 +82,40 @@ def protect_all(tasks: Sequence[Task], workers: int | None = None) -> dict[tuple
         try:
             while True:
                 try:
-                    task = waiting.popleft()
+                    unit = waiting.popleft()
                 except IndexError:
                     break
-                done[(task.month, task.school)] = protect_encoded(task)
+                done.update(protect_unit(unit))
         except BaseException:
-            waiting.clear()  # the others stop after their current task
+            waiting.clear()  # the others stop after their current unit
             raise
         for feeder in fed:
             feeder.result()  # re-raises a worker's error
     return done
+
+
+def _units(tasks: Sequence[Task]) -> list[list[Task]]:
+    """The tasks in units of work: each month's settled school-months together, each other task alone."""
+    settled: dict[date, list[Task]] = {}
+    units: list[list[Task]] = []
+    for task in tasks:
+        if task.through is None or task.through >= month_end(task.month):
+            settled.setdefault(task.month, []).append(task)
+        else:
+            units.append([task])
+    return [*settled.values(), *units]
+
+
+def protect_unit(unit: list[Task]) -> dict[tuple[date, int], bytes]:
+    """A unit's school-months protected, as the cache keeps them."""
+    first = unit[0]
+    if len(unit) == 1 and first.through is not None and first.through < month_end(first.month):
+        return {(first.month, first.school): protect_encoded(first)}
+    protected = chains.protect_schools(first.month, {task.school: task.rows for task in unit})
+    return {
+        (first.month, school): cache.encode(first.month, cube.published(cells))
+        for school, cells in protected.items()
+    }
 
 
 def protect_encoded(task: Task) -> bytes:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import random
 import zlib
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, insert, select, text
 
-from casework.stats import cache, cube, disclosure, disclosure_audit, pool, recording
+from casework.stats import cache, chains, cube, disclosure, disclosure_audit, pool, recording
 from casework.stats.cube import ALL_INTENTS, ALL_SCHOOLS, COUNT, URGENT, BaseRow, CellKey, Published
 from casework.stats.disclosure import Status
 from casework.stats.periods import Granularity, period_of
@@ -81,15 +82,23 @@ def shown(report: StatsReport) -> list[tuple[object, ...]]:
 
 @pytest.fixture
 def count_protections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many school-months are protected in this process (tests pass workers=1)."""
+    """How many school-months are protected in this process (tests pass workers=1): settled ones side
+    by side (`chains`), a month still running school by school."""
     calls: list[int] = []
-    original = cube._protect_school
+    original, side_by_side = cube._protect_school, chains.protect_schools
 
     def counting(built: cube._Month) -> tuple[dict[CellKey, Published], int]:
         calls.append(1)
         return original(built)
 
+    def counting_schools(
+        month: date, rows: Mapping[int, list[BaseRow]]
+    ) -> dict[int, dict[CellKey, Published]]:
+        calls.extend(1 for _ in rows)
+        return side_by_side(month, rows)
+
     monkeypatch.setattr(cube, "_protect_school", counting)
+    monkeypatch.setattr(chains, "protect_schools", counting_schools)
     return calls
 
 
