@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # before the others' later writes (storage.db.Priority) and Rasa's client queues the parses
     # (nlu.rasa_client); with 64, the 200th student of a burst waited for 136 others to finish.
     intake_concurrency: int = Field(default=256, ge=1, le=1024)
+    # A stored message with danger words whose turn has not said the safety information this many
+    # seconds after it arrived gets it at once, from the safety net (bot.early_safety); 0: never.
+    early_safety_seconds: float = Field(default=1.0, ge=0, le=30)
     urgent_ack_minutes: float = Field(default=5.0, gt=0)
     # An urgent report sent before the student named a school waits this long for the answer,
     # then goes to the supervisors.

@@ -26,6 +26,7 @@ from telegram.request import HTTPXRequest
 
 from app.settings import Settings
 from bot import catalog
+from bot.early_safety import EarlySafety
 from bot.intake import DurableQueue, IntakeWorker
 from bot.officer import enrollment
 from bot.officer.handlers import officer_handlers
@@ -141,6 +142,7 @@ class _Lifecycle:
             self.tasks.append(asyncio.create_task(task(application)))
         if self.queue is not None:
             self.queue.services = slot.services
+            self.queue.early = EarlySafety(application.bot, slot.services, self.settings.early_safety_seconds)
             lease = timedelta(seconds=self.settings.intake_lease_seconds)
             concurrency = self.settings.intake_concurrency
             self.intake = IntakeWorker(application, self.queue, lease, concurrency)

@@ -278,6 +278,12 @@ async def finish(session: AsyncSession, update_id: int) -> None:
     )
 
 
+async def handled(session: AsyncSession, update_id: int) -> bool:
+    """Whether the update was handled already (a read: bot.early_safety asks before it speaks)."""
+    query = select(IntakeUpdate.done).where(IntakeUpdate.update_id == update_id)
+    return bool(await session.scalar(query))
+
+
 async def release(session: AsyncSession, worker: str) -> None:
     """A stopping worker lets go of what it did not handle: claimable at once, by anyone."""
     await session.execute(

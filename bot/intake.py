@@ -30,6 +30,7 @@ from typing import Any
 from telegram import Update
 
 from bot import inbox
+from bot.early_safety import EarlySafety
 from bot.services import BotApplication, Services
 from bot.state import Handling, handling
 
@@ -68,6 +69,7 @@ class DurableQueue(asyncio.Queue[object]):
         super().__init__()
         self.services: Services | None = None
         self.arrived = asyncio.Event()  # wakes the worker
+        self.early: EarlySafety | None = None  # set with the services (bot.app)
         self._stored_in_batch: set[int] = set()
 
     async def store_raw(self, items: list[dict[str, Any]]) -> None:
@@ -102,6 +104,8 @@ class DurableQueue(asyncio.Queue[object]):
         if len(new) < len(incoming):
             logger.info("intake.redelivered count=%d", len(incoming) - len(new))
         if new:
+            if self.early is not None:
+                self.early.watch(entry for entry in incoming if entry.update_id in new)
             self.arrived.set()
 
 
@@ -172,7 +176,8 @@ class IntakeWorker:
             await inbox.renew(session, self.name, list(self._tasks), services.now(), lease=self.lease)
 
     async def _handle(self, entry: inbox.Claimed) -> None:
-        current = Handling(entry.update_id, entry.seed)
+        early = self.queue.early
+        current = Handling(entry.update_id, entry.seed, early=early.get(entry.update_id) if early else None)
         handling.set(current)  # this task's own context: seen by the handlers it runs
         application = self.application
         try:
@@ -180,6 +185,8 @@ class IntakeWorker:
             await application.update_processor.process_update(update, application.process_update(update))
         except Exception as error:  # handled once: an update that breaks the bot is not retried forever
             logger.error("intake.update_failed error=%s", type(error).__name__)
+        if early is not None:
+            await early.done(entry.update_id)  # no safety information after the turn's end
         if not current.finished:
             services = self.services
             async with services.db.transaction() as session:

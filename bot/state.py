@@ -14,11 +14,14 @@ import secrets
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from casework import crockford
 from casework.cases.codes import CODE_BITS, CaseCode
 from storage.models import CaseKind
+
+if TYPE_CHECKING:
+    from bot.early_safety import Early
 
 
 class Step(StrEnum):
@@ -56,6 +59,8 @@ class Handling:
     seed: bytes
     drawn: dict[str, int] = field(default_factory=dict)
     finished: bool = False  # marked done with the student's state (bot.turn.save_turn)
+    # Safety information this instance may send before the turn says it (bot.early_safety).
+    early: Early | None = None
 
     def draw(self, label: str, size: int) -> bytes:
         """The next `size` bytes for `label` (its n-th draw in this update), from the seed."""

@@ -134,6 +134,26 @@ class Turn(Replies):
     def sent(self, message: Message) -> None:
         self.message_ids.append(message.message_id)
 
+    async def say_safety(self, key: str) -> None:
+        """The safety information `key` ("urgent_danger" or "urgent_self_harm"), or, if some was sent
+        early (bot.early_safety), only what that did not say."""
+        said = await early_said()
+        if said == key:
+            return
+        if said == "urgent_early_danger" and key == "urgent_danger":
+            await self.say("urgent_sending")  # 911 was said: that the report goes now is left
+            return
+        await self.say(key)
+
+
+async def early_said() -> str | None:
+    """The safety information sent early for the update being handled, if any; from here on none will
+    be (a send under way is awaited), so the turn says what it needs itself."""
+    current = handling.get()
+    if current is None or current.early is None:
+        return None
+    return await current.early.settle()
+
 
 async def mark_choice(message: Message, data: str) -> None:
     """Edit a message: its buttons off, the label of the pressed one shown under its text."""
@@ -198,6 +218,10 @@ async def save_turn(turn: Turn) -> None:
     again) or none (it is, from the old state, and its statistic is not counted twice)."""
     services = turn.services
     current = handling.get()
+    if current is not None and current.early is not None:
+        await current.early.settle()  # an early message the turn did not take is remembered too (/forget)
+        if current.early.message_id is not None and current.early.message_id not in turn.message_ids:
+            turn.message_ids.append(current.early.message_id)
     async with services.db.transaction() as session:
         if current is not None and not current.finished:
             await inbox.finish(session, current.update_id)

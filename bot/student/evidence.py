@@ -186,7 +186,7 @@ async def _urgent(turn: Turn, text: str, result: Classification, net_intent: str
         draft.answers["more"] = "\n".join(p for p in (draft.answers.get("more"), text) if p)
         if intent == "report_self_harm":
             return await reports.ask_consent(turn)
-        await turn.say(reports.safety_key(intent))
+        await turn.say_safety(reports.safety_key(intent))
         return await reports.send(turn)
     turn.state.draft = None
     turn.state.unfollow()

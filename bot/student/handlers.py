@@ -22,7 +22,7 @@ from bot import catalog, flow
 from bot.services import BotContext
 from bot.state import ChatState, Step
 from bot.student import deep_link, language, reports, router, schools, status
-from bot.turn import FloodLimit, Turn, load_turn, mark_choice, save_turn
+from bot.turn import FloodLimit, Turn, early_said, load_turn, mark_choice, save_turn
 from casework.cases import forgetting
 from nlu.language import detect
 
@@ -98,7 +98,9 @@ async def _fail_safely(update: Update, context: BotContext, text: str) -> None:
         lang = detect(text) if text else catalog.DEFAULT_LANGUAGE
         if hit is not None:
             key = "urgent_self_harm" if hit.category == "self_harm" else "urgent_danger"
-            await context.bot.send_message(chat.id, catalog.t(key, lang), parse_mode=ParseMode.HTML)
+            said = await early_said()  # sent early (bot.early_safety): 911 or the crisis lines are read
+            if said is None or (said, key) == ("urgent_early_danger", "urgent_self_harm"):
+                await context.bot.send_message(chat.id, catalog.t(key, lang), parse_mode=ParseMode.HTML)
             await context.bot.send_message(chat.id, catalog.t("send_failed", lang), parse_mode=ParseMode.HTML)
         else:
             await context.bot.send_message(

@@ -25,7 +25,7 @@ from bot.student.sending import (
     with_language,
 )
 from bot.textparts import Fragment
-from bot.turn import Button, Turn
+from bot.turn import Button, Turn, early_said
 from casework.vault import sealing
 from nlu.result import Classification
 from storage.models import CaseKind
@@ -332,7 +332,7 @@ async def start_urgent(
     if ask_first:
         return await ask_consent(turn)
     # Both at once: the student reads what to do while the report is being stored.
-    _, sent = await asyncio.gather(turn.say(safety_key(intent)), open_case(turn, draft))
+    _, sent = await asyncio.gather(turn.say_safety(safety_key(intent)), open_case(turn, draft))
     return await after_urgent_sent(turn, sent)
 
 
@@ -341,6 +341,8 @@ async def ask_consent(turn: Turn) -> Step:
     draft = turn.state.draft
     assert draft is not None
     key = "urgent_ask_self_harm" if draft.intent == "report_self_harm" else "urgent_ask_unsure"
+    if await early_said() == "urgent_self_harm":
+        key = "urgent_ask_after_safety"  # the crisis lines were sent early (bot.early_safety): not twice
     await turn.say(key, buttons=CONSENT_BUTTONS)
     if turn.state.consent_chat is None:  # one reminder per held message, never a series
         delay = turn.services.settings.urgent_consent_reminder_minutes * 60

@@ -156,7 +156,7 @@ async def on_interview(turn: Turn, text: str) -> Step:
             draft.answers[draft.asking] = reports.with_opener(draft, text)
         if intent == "report_self_harm":
             return await reports.ask_consent(turn)  # the student's own crisis: sent only on a tap
-        await turn.say(reports.safety_key(intent))
+        await turn.say_safety(reports.safety_key(intent))
         return await reports.send(turn)
     return await reports.answer(turn, text)
 
@@ -170,7 +170,7 @@ async def on_preview(turn: Turn, text: str) -> Step:
         if not reports.sent_at_once(result):
             turn.state.draft.intent = urgent_intent(result)
             return await reports.ask_consent(turn)
-        await turn.say(reports.safety_key(urgent_intent(result)))
+        await turn.say_safety(reports.safety_key(urgent_intent(result)))
         return await reports.send(turn)
     if result.intent == "affirm":
         return await reports.send(turn)
