@@ -52,6 +52,7 @@ TOLERANCE = 1e-6
 _SMALL_CONE = 40  # columns up to which the cone's span is first tried without a program
 _RANK_TOLERANCE = 1e-9
 _DENSE_MAX = 200  # columns up to which least squares is solved densely
+_DENSE_WORK = 5e7  # ... and beyond, while columns x rows^2 stays under this (few rows: a few ms)
 _MOVED = 1e-3  # a target a checked direction changes by more than this is not pinned
 FRUITLESS_ROUNDS = 3  # batch rounds that clear nothing before checking cells one by one
 BATCH_CAP_MARGIN = 10.0  # the batch phase's box: every base count at most its largest true value + this
@@ -145,22 +146,39 @@ def _duplicate_findings(
     ]
 
 
-def clean_components(problem: AuditProblem, redundant: set[int]) -> list[tuple[list[int], bool]]:
+def clean_components(
+    problem: AuditProblem, redundant: set[int], together: int = 1
+) -> list[tuple[list[int], bool]]:
     """Every component of `problem` (its rows) and whether it is proven to pin nothing.
 
-    What `audit` would find in a component proven here is nothing: `_none_pinned` holds for it
-    and no hidden row duplicates an exact one. `problem` may hold many independent systems (the
-    steps of many schools' chains, with their own base counts): a component never spans two,
-    so each system's findings are empty exactly when all its components are proven.
+    What `audit` would find in a component proven here is nothing: no target of it is pinned and
+    no hidden row duplicates an exact one. `problem` may hold many independent systems (the steps
+    of many schools' chains, with their own base counts): a component never spans two, so each
+    system's findings are empty exactly when all its components are proven.
+
+    `together`: components proven by one `_none_pinned` over their union, as many as this at a
+    time (the polytope of independent components is their product: a direction of its cone that
+    moves every target of the union moves every target of each). A union not proven is proven
+    component by component, as `audit` does.
     """
     components, audited, duplicates = _audited_components(problem, redundant)
+    proven = [not targets for targets in audited]
+    waiting = [i for i, targets in enumerate(audited) if targets]
+    for start in range(0, len(waiting), together):
+        chunk = waiting[start : start + together]
+        if len(chunk) > 1 and _none_pinned(
+            problem,
+            [r for i in chunk for r in components[i]],
+            [r for i in chunk for r in audited[i]],
+        ):
+            for i in chunk:
+                proven[i] = True
+            continue
+        for i in chunk:
+            proven[i] = _none_pinned(problem, components[i], audited[i])
     return [
-        (
-            component,
-            (not targets or _none_pinned(problem, component, targets))
-            and not _duplicate_findings(problem, component, duplicates),
-        )
-        for component, targets in zip(components, audited, strict=True)
+        (component, proven[i] and not _duplicate_findings(problem, component, duplicates))
+        for i, component in enumerate(components)
     ]
 
 
@@ -415,7 +433,7 @@ def _span_step(rows: _Rows, n: int) -> np.ndarray | None:
     if not rows.rows:
         return step
     matrix = rows.matrix()
-    if n <= _DENSE_MAX:
+    if n <= _DENSE_MAX or n * len(rows.rows) ** 2 <= _DENSE_WORK:
         dense = matrix.toarray()
         step -= dense.T @ np.linalg.lstsq(dense.T, step, rcond=None)[0]
     else:

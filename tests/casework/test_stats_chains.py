@@ -206,6 +206,38 @@ def test_without_the_audit_some_table_differs(monkeypatch: pytest.MonkeyPatch) -
         month, schools = random_month(seed)
         expected = each_chain(month, schools)
         with monkeypatch.context() as patch:
-            patch.setattr(chains, "clean_components", lambda problem, redundant: [])
+            patch.setattr(chains, "clean_components", lambda *_: [])
             differs += side_by_side(month, schools) != expected
     assert differs > 0
+
+
+def test_components_proven_together_are_never_pinned(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The days' components are proven twenty at a time (one program over their union): every
+    component so proven, the search of `disclosure_audit` finds nothing pinned in. Control: the
+    search does find pins in some components of these months (so it would see a wrong proof)."""
+    problems: list[tuple[disclosure_audit.AuditProblem, set[int]]] = []
+    original = disclosure_audit.clean_components
+
+    def kept(
+        problem: disclosure_audit.AuditProblem, redundant: set[int], together: int = 1
+    ) -> list[tuple[list[int], bool]]:
+        problems.append((problem, redundant))
+        return original(problem, redundant, together)
+
+    monkeypatch.setattr(chains, "clean_components", kept)
+    for seed in range(8):
+        chains.protect_schools(*random_month(seed))
+    proven = found = 0
+    for problem, redundant in problems:
+        components, audited, _ = disclosure_audit._audited_components(problem, redundant)
+        cleared = {tuple(component): clean for component, clean in original(problem, redundant, together=20)}
+        for component, targets in zip(components, audited, strict=True):
+            if not targets:
+                continue
+            pins = disclosure_audit._audit_component(problem, component, targets, random.Random(0))
+            found += bool(pins)
+            if cleared[tuple(component)]:
+                proven += 1
+                assert pins == []
+    assert proven > 100
+    assert found > 0
