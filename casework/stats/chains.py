@@ -33,7 +33,7 @@ from casework.stats import cube
 from casework.stats.cube import BaseRow, CellKey, Published
 from casework.stats.disclosure import Status, protect_steps
 from casework.stats.disclosure_audit import AuditProblem, clean_components
-from casework.stats.periods import Granularity, period_of
+from casework.stats.periods import Granularity, Period, period_of
 
 _DAY, _WEEK, _MONTH = 1, 2, 3  # the kinds of steps, in the order they are protected
 _STATUSES = list(Status)
@@ -57,18 +57,12 @@ class _School:
         step = np.zeros(self.size, dtype=np.int64)
         kind = np.zeros(self.size, dtype=np.int64)
         week_end = np.zeros(self.size, dtype=np.int64)  # the offset of the node's week's last day
+        places: dict[Period, tuple[int, int, int]] = {}  # each period's (step, kind, week's end)
         for i, key in enumerate(built.keys):
-            period = key[3]
-            end = period_of(period.start, Granularity.WEEK).end
-            last = period.end if period.granularity != Granularity.DAY else period.start
-            week_end[i] = (end - month).days
-            step[i] = (last - month).days
-            if last == month_end or period.granularity == Granularity.MONTH:
-                kind[i] = _MONTH
-            elif last == end:
-                kind[i] = _WEEK
-            else:
-                kind[i] = _DAY
+            place = places.get(key[3])
+            if place is None:
+                place = places[key[3]] = _place(key[3], month, month_end)
+            step[i], kind[i], week_end[i] = place
         self.eq_parent = np.asarray(system.eq_parent, dtype=np.int64)
         self.entry_eq = np.asarray(system.entry_eq, dtype=np.int64)
         self.entry_node = np.asarray(system.entry_node, dtype=np.int64)
@@ -82,6 +76,21 @@ class _School:
         self.unpublished = np.asarray(system.unpublished, dtype=bool)
         self.level = np.asarray(system.level, dtype=np.int64)
         self.status = np.full(self.size, -1, dtype=np.int8)  # published status, once its step is done
+        self.members: list[list[int]] = built.members  # offset by `protect_schools`
+
+
+def _place(period: Period, month: date, month_end: date) -> tuple[int, int, int]:
+    """A period's step (the day its numbers are first published, as an offset in the month), the
+    step's kind, and the offset of its week's last day."""
+    end = period_of(period.start, Granularity.WEEK).end
+    last = period.end if period.granularity != Granularity.DAY else period.start
+    if last == month_end or period.granularity == Granularity.MONTH:
+        kind = _MONTH
+    elif last == end:
+        kind = _WEEK
+    else:
+        kind = _DAY
+    return (last - month).days, kind, (end - month).days
 
 
 def protect_schools(month: date, rows: Mapping[int, list[BaseRow]]) -> dict[int, dict[CellKey, Published]]:
@@ -89,6 +98,11 @@ def protect_schools(month: date, rows: Mapping[int, list[BaseRow]]) -> dict[int,
     same order; hidden values not yet replaced by 0)."""
     schools = {school: _School(month, school_rows) for school, school_rows in rows.items()}
     order = sorted(schools)
+    variables = 0
+    for school in order:  # each school's base counts after the ones before it, in every kind's arrays
+        s = schools[school]
+        s.members = [[v + variables for v in members] for members in s.built.members]
+        variables += len(s.built.truth)
     for kind in (_DAY, _WEEK, _MONTH):
         _protect_kind(month, [schools[s] for s in order], kind)
     return {
@@ -148,15 +162,14 @@ def _protect_kind(month: date, schools: list[_School], kind: int) -> None:
         entry_node.append(index[s.entry_node[kept_entry]] + node_offset)
         node_offset += int(mask.sum())
         eq_offset += int(kept_eq.sum())
-        # The audit's rows: the published kept nodes, over the school's base counts.
-        variables = len(truth)
+        # The audit's rows: the published kept nodes, over every school's base counts.
         truth.extend(s.built.truth)
-        for i in np.flatnonzero(mask[: s.n]).tolist():
-            rows.append([v + variables for v in s.built.members[i]])
-            row_values.append(int(s.values[i]))
-            row_level.append(int(s.level[i]))
-            finest.append(s.built.finest[i])
-            row_node.append((number, i))
+        kept_rows = np.flatnonzero(mask[: s.n]).tolist()
+        rows.extend([s.members[i] for i in kept_rows])
+        row_values.extend(s.values[kept_rows].tolist())
+        row_level.extend(s.level[kept_rows].tolist())
+        finest.extend([s.built.finest[i] for i in kept_rows])
+        row_node.extend((number, i) for i in kept_rows)
     status = protect_steps(
         np.concatenate(values),
         np.concatenate(unpublished),

@@ -44,6 +44,7 @@ import highspy
 import numpy as np
 from highspy._core import _Highs
 from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import lsqr
 
 from casework.stats.disclosure import SMALL_MAX, Status
@@ -89,23 +90,19 @@ class Finding:
 
 
 def _components(problem: AuditProblem, active: Sequence[int]) -> list[list[int]]:
-    parent = list(range(len(problem.truth)))
-
-    def find(v: int) -> int:
-        while parent[v] != v:
-            parent[v] = parent[parent[v]]
-            v = parent[v]
-        return v
-
-    for r in active:
-        first = find(problem.rows[r][0])
-        for v in problem.rows[r][1:]:
-            root = find(v)
-            if root != first:
-                parent[root] = first
+    """The rows in groups that share no base count, each in the order of `active`, the groups in
+    the order of their first row (connected components of the rows-and-variables graph)."""
+    if not active:
+        return []
+    lengths = [len(problem.rows[r]) for r in active]
+    members = np.fromiter((v for r in active for v in problem.rows[r]), dtype=np.int64, count=sum(lengths))
+    size = len(problem.truth) + len(active)
+    row_node = np.repeat(np.arange(len(active)), lengths) + len(problem.truth)
+    graph = csr_matrix((np.ones(len(members)), (row_node, members)), shape=(size, size))
+    _, labels = connected_components(graph, directed=False)
     groups: dict[int, list[int]] = defaultdict(list)
-    for r in active:
-        groups[find(problem.rows[r][0])].append(r)
+    for r, label in zip(active, labels[len(problem.truth) :].tolist(), strict=True):
+        groups[label].append(r)
     return list(groups.values())
 
 
@@ -197,6 +194,9 @@ def _audited_components(
     duplicates: dict[int, list[int]] = {}
     unique = []
     for rows in groups.values():
+        if len(rows) == 1:
+            unique.append(rows[0])
+            continue
         lead = min(rows, key=lambda r: (problem.status[r] != Status.EXACT, r))
         unique.append(lead)
         duplicates[lead] = [r for r in rows if r != lead]

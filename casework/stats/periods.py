@@ -11,7 +11,7 @@ published (see `stats_report`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -28,6 +28,18 @@ class Period:
     start: date
     end: date  # inclusive
     granularity: Granularity
+    # Periods key every published number: their hash is computed once (it is hashed millions of
+    # times while a month is protected), and never pickled (a string's hash differs per process).
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.start, self.end, self.granularity)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[Period], tuple[date, date, Granularity]]:
+        return (Period, (self.start, self.end, self.granularity))
 
     @property
     def label(self) -> str:

@@ -49,7 +49,7 @@ def protect_all(tasks: Sequence[Task], workers: int | None = None) -> dict[tuple
     """Every task's encoded published cells, by (month, school); `workers` defaults to every usable core.
 
     The settled school-months of one month are protected together (`stats_chains`: all schools'
-    chains side by side), each a unit of work; a month still running is a unit per school. This
+    chains side by side), a unit of work; a month still running is a unit per school. This
     process is one of the workers: it protects from the start, while the others are still
     starting (a spawned worker takes about a second to import what protection needs).
     """
@@ -97,7 +97,12 @@ def protect_all(tasks: Sequence[Task], workers: int | None = None) -> dict[tuple
 
 
 def _units(tasks: Sequence[Task]) -> list[list[Task]]:
-    """The tasks in units of work: each month's settled school-months together, each other task alone."""
+    """The tasks in units of work: each month's settled school-months together, each other task alone.
+
+    A month is not split between processes: protected side by side, its 60 schools take about
+    4 CPU s, and a spawned worker about 1.5 CPU s to start (more on a busy machine: on 2 cores at
+    load 4, one month took 11.5 s with a worker, 6.8 s without).
+    """
     settled: dict[date, list[Task]] = {}
     units: list[list[Task]] = []
     for task in tasks:
