@@ -346,17 +346,22 @@ async def _time_query(
 
 
 async def _profile_protection(db: Database, month: date, school_months: int) -> list[str]:
-    """The top of a profile of protecting `school_months` school-months of `month` in this process."""
+    """The top of a profile of protecting `school_months` school-months of `month` in this process
+    (side by side, as one unit of work, where the code has units; else one by one)."""
     async with db.transaction() as session:
         rows = await report_module._statistic_rows(session, [month], None)
     tasks = [
         pool.Task(m, school, [BaseRow(school, *row) for row in school_rows])
         for (m, school), school_rows in sorted(rows.items())[:school_months]
     ]
+    protect_unit = getattr(pool, "protect_unit", None)  # this file also runs on older code
     profiler = cProfile.Profile()
     profiler.enable()
-    for task in tasks:
-        pool.protect_encoded(task)
+    if protect_unit is not None:
+        protect_unit(tasks)
+    else:
+        for task in tasks:
+            pool.protect_encoded(task)
     profiler.disable()
     return _profile_top(profiler, "own", 12)
 
