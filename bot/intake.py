@@ -33,6 +33,7 @@ from bot import inbox
 from bot.early_safety import EarlySafety
 from bot.services import BotApplication, Services
 from bot.state import Handling, handling
+from storage.db import Priority
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +100,9 @@ class DurableQueue(asyncio.Queue[object]):
             raise RuntimeError("the intake is not started yet")
         if not incoming:
             return
-        async with services.db.transaction() as session:
+        async with services.db.transaction(Priority.INTAKE) as session:
             new = await inbox.store(session, services.keys, incoming, services.now())
+        logger.debug("intake.stored count=%d", len(new))
         if len(new) < len(incoming):
             logger.info("intake.redelivered count=%d", len(incoming) - len(new))
         if new:
@@ -157,7 +159,8 @@ class IntakeWorker:
         if room <= 0:
             return
         services = self.services
-        async with services.db.transaction() as session:
+        # A claim stands before a student's first answer: it goes before the turns' later writes.
+        async with services.db.transaction(Priority.FIRST_ANSWER) as session:
             claimed = await inbox.claim(
                 session, services.keys, self.name, services.now(), lease=self.lease, limit=room
             )

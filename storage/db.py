@@ -36,9 +36,12 @@ T = TypeVar("T")
 class Priority(IntEnum):
     """Whose turn comes first at SQLite's one writer when several transactions wait (lowest first)."""
 
-    OUTBOX = 0  # a stored tip going out: claimed and marked sent before anything else
-    FIRST_ANSWER = 1  # what stands before a student's first answer (their turn's state, loaded)
-    NORMAL = 2
+    # Updates arriving, stored before Telegram is told: every other step waits for this one, and the
+    # safety information a late turn gets early (bot.early_safety) starts from it.
+    INTAKE = 0
+    OUTBOX = 1  # a stored tip going out: claimed and marked sent before the rest
+    FIRST_ANSWER = 2  # what stands before a student's first answer (their turn's state, loaded)
+    NORMAL = 3
 
 
 class UnsupportedDatabase(ValueError):

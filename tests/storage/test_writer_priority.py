@@ -93,13 +93,14 @@ async def test_waiting_transactions_go_by_priority_then_in_the_order_they_asked(
         ("save 2", Priority.NORMAL),
         ("tip", Priority.OUTBOX),
         ("load 2", Priority.FIRST_ANSWER),
+        ("updates stored", Priority.INTAKE),
     ]
     db = await _database(tmp_path)
     try:
         order = await _order(db, asked)
     finally:
         await db.close()
-    assert order == ["holder", "tip", "load 1", "load 2", "save 1", "save 2"]
+    assert order == ["holder", "updates stored", "tip", "load 1", "load 2", "save 1", "save 2"]
 
 
 async def test_a_cancelled_waiter_passes_the_writer_on_and_nothing_hangs(tmp_path: Path) -> None:
