@@ -35,7 +35,9 @@ ran, and no two days' tables can be subtracted (tests/casework/
 test_current_month.py tries). Each step re-audits only the parts of the
 system a new number joins (`disclosure_audit.audit` skips a component made
 only of frozen numbers): about 5 times one protection for a month with
-numbers every day.
+numbers every day. A settled month's schools are protected side by side by
+`stats_chains`, which gives the same tables as this chain (and runs this
+chain's own steps where its proof does not suffice).
 
 Protection is deterministic: a school's rows are put in one canonical order
 first, so the same rows give the same table whatever order the database
