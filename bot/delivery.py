@@ -38,7 +38,7 @@ from telegram import LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot import delivery_media, textparts
+from bot import delivery_media, pacing, textparts
 from bot.delivery_render import RecipientGone, Rendered, Undeliverable, render_delivery
 from bot.pacing import seconds
 from bot.services import BotApplication, Services
@@ -50,7 +50,16 @@ from casework.delivery import failures, outbox
 from casework.errors import AccessDenied, CaseworkError
 from casework.vault.crypto import DecryptionError
 from storage.db import Priority
-from storage.models import AlertKind, Case, CaseStatus, Delivery, DeliveryKind, Draft, RecipientKind
+from storage.models import (
+    AlertKind,
+    Case,
+    CaseStatus,
+    Delivery,
+    DeliveryKind,
+    DeliveryPriority,
+    Draft,
+    RecipientKind,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +168,12 @@ async def _deliver_in_order(application: BotApplication, services: Services, row
 async def deliver_one(application: BotApplication, services: Services, row: Delivery) -> None:
     """Render and send one row; whatever goes wrong is settled here (reroute, retry, failure, alert)."""
     rendered = await _render(services, row)
-    if rendered is not None:
+    if rendered is None:
+        return
+    if row.priority >= DeliveryPriority.URGENT:  # urgent tips and alerts first at Telegram's rate
+        with pacing.first():
+            await _send_rendered(application, services, row, rendered)
+    else:
         await _send_rendered(application, services, row, rendered)
 
 

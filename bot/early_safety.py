@@ -8,9 +8,10 @@ gets a short timer; if its turn has neither said its safety information nor fini
 runs out, and the safety net fires on the text, the safety information of that category is sent
 at once, in the language the text is written in.
 
-The turn then finds it said and does not say it again (`Turn.say_safety`); a self-harm message
-still asks its one tap to send (without the crisis lines twice), and what the turn does with the
-report is unchanged. The early message is remembered for /forget with the turn's own.
+The turn then finds it said and does not say it again (`Turn.say_safety`): its next message says
+whether the report went (the code), and a self-harm message still asks its one tap to send (without
+the crisis lines twice). What the turn does with the report is unchanged. The early message is
+remembered for /forget with the turn's own.
 
 What it never does: speak in an officer's chat, or for an update already handled (both read, not
 written); speak twice to one chat within a minute (a flood of danger words gets one early answer,
@@ -32,7 +33,7 @@ from typing import Any
 from telegram import Bot
 from telegram.constants import ParseMode
 
-from bot import catalog, inbox
+from bot import catalog, inbox, pacing
 from bot.services import Services
 from casework import officers
 from nlu.language import detect
@@ -160,9 +161,10 @@ class EarlySafety:
                     return  # an officer's words are not a student's report
                 if await inbox.handled(session, early.update_id):
                     return  # another instance answered it already
-            message = await self.bot.send_message(
-                early.chat_id, catalog.t(key, language), parse_mode=ParseMode.HTML
-            )
+            with pacing.first():
+                message = await self.bot.send_message(
+                    early.chat_id, catalog.t(key, language), parse_mode=ParseMode.HTML
+                )
             early.said, early.message_id = key, message.message_id
             logger.info("intake.early_safety key=%s", key)
             # Forgotten in any case once no turn can still want it (another instance may handle it).

@@ -3,7 +3,10 @@
 python-telegram-bot's AIORateLimiter paces the overall rate and groups, but
 not private chats; here every chat gets its own pace too (a burst of a few,
 then one a second), and a RetryAfter from Telegram pauses all sending for
-the time Telegram asks, then retries.
+the time Telegram asks, then retries. When the overall rate is the limit (a burst of hundreds of
+students), sends made inside `first()` go before the others waiting: the safety information and
+urgent tips are not queued behind everyone's other messages. That order holds within an instance;
+the shared buckets below serve sends in the order they ask.
 
 Several instances of one bot (webhook mode) share Telegram's limits: on PostgreSQL, once `share`
 is given the database, the buckets and a RetryAfter's pause live there (bot.shared_pacing) and
@@ -16,9 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
@@ -51,6 +56,66 @@ SHARED_RETRY_AFTER = 5.0
 PURGE_EVERY = 30.0
 
 
+# Sends that go before the rest when Telegram's overall rate is the limit (a burst of hundreds of
+# students): the safety information, and urgent tips. Set around the send (`first()`).
+_first: ContextVar[bool] = ContextVar("pacing_first", default=False)
+
+
+@contextlib.contextmanager
+def first() -> Iterator[None]:
+    """Sends made inside this go before any other waiting for Telegram's overall rate (in this instance)."""
+    token = _first.set(True)
+    try:
+        yield
+    finally:
+        _first.reset(token)
+
+
+class FirstLimiter:
+    """A leaky bucket like aiolimiter's (`max_rate` per `period`, a burst of `max_rate`), except that
+    waiters marked first are let through before the others; each kind in the order it asked."""
+
+    def __init__(self, max_rate: float, period: float) -> None:
+        self.max_rate = max_rate
+        self._per_second = max_rate / period
+        self._level = 0.0
+        self._at = time.monotonic()
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._asked = 0
+        self._wakeup: asyncio.TimerHandle | None = None
+
+    def _leak(self) -> None:
+        now = time.monotonic()
+        self._level = max(0.0, self._level - (now - self._at) * self._per_second)
+        self._at = now
+
+    async def acquire(self, *, first: bool = False) -> None:
+        self._leak()
+        if not self._waiters and self._level + 1 <= self.max_rate:
+            self._level += 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._asked += 1
+        heapq.heappush(self._waiters, (0 if first else 1, self._asked, waiter))
+        self._schedule()
+        await waiter  # cancelled while waiting: skipped when its turn comes
+
+    def _schedule(self) -> None:
+        if self._wakeup is None and self._waiters:
+            delay = max(0.0, (self._level + 1 - self.max_rate) / self._per_second)
+            self._wakeup = asyncio.get_running_loop().call_later(delay, self._let_through)
+
+    def _let_through(self) -> None:
+        self._wakeup = None
+        self._leak()
+        while self._waiters and self._level + 1 <= self.max_rate:
+            _, _, waiter = heapq.heappop(self._waiters)
+            if not waiter.done():
+                self._level += 1
+                waiter.set_result(None)
+        self._schedule()
+
+
 def seconds(value: int | float | timedelta) -> float:
     """RetryAfter's delay in seconds (a timedelta with PTB_TIMEDELTA=true, which the bot sets)."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -62,7 +127,7 @@ class Pacing(BaseRateLimiter[int]):
     def __init__(self, *, enabled: bool = True, max_retries: int = 3) -> None:
         self.enabled = enabled
         self._max_retries = max_retries
-        self._overall = AsyncLimiter(OVERALL_PER_SECOND, 1)
+        self._overall = FirstLimiter(OVERALL_PER_SECOND, 1)
         self._chats: dict[int, AsyncLimiter] = {}
         self._resume = asyncio.Event()
         self._resume.set()
@@ -178,7 +243,8 @@ class Pacing(BaseRateLimiter[int]):
                     return await callback(*args, **kwargs)
                 if await self._shared_wait(chat_id):
                     return await callback(*args, **kwargs)
-                async with self._chat_limiter(chat_id), self._overall:
+                async with self._chat_limiter(chat_id):
+                    await self._overall.acquire(first=_first.get())
                     return await callback(*args, **kwargs)
             except RetryAfter as error:
                 pause = seconds(error.retry_after) + 0.1

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 
-from bot import catalog, inbox
+from bot import catalog, inbox, pacing
 from bot.services import BotContext, Services
 from bot.state import ChatState, handling
 from casework import rate_limits
@@ -135,15 +135,13 @@ class Turn(Replies):
         self.message_ids.append(message.message_id)
 
     async def say_safety(self, key: str) -> None:
-        """The safety information `key` ("urgent_danger" or "urgent_self_harm"), or, if some was sent
-        early (bot.early_safety), only what that did not say."""
+        """The safety information `key` ("urgent_danger" or "urgent_self_harm"), unless it was sent early
+        (bot.early_safety)."""
         said = await early_said()
-        if said == key:
-            return
-        if said == "urgent_early_danger" and key == "urgent_danger":
-            await self.say("urgent_sending")  # 911 was said: that the report goes now is left
-            return
-        await self.say(key)
+        if said == key or (said, key) == ("urgent_early_danger", "urgent_danger"):
+            return  # said early; whether the report went, the next message says ("Sent", the code)
+        with pacing.first():  # before the rest, when Telegram's overall rate is what limits
+            await self.say(key)
 
 
 async def early_said() -> str | None:

@@ -18,7 +18,7 @@ from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot import catalog, flow
+from bot import catalog, flow, pacing
 from bot.services import BotContext
 from bot.state import ChatState, Step
 from bot.student import deep_link, language, reports, router, schools, status
@@ -100,7 +100,8 @@ async def _fail_safely(update: Update, context: BotContext, text: str) -> None:
             key = "urgent_self_harm" if hit.category == "self_harm" else "urgent_danger"
             said = await early_said()  # sent early (bot.early_safety): 911 or the crisis lines are read
             if said is None or (said, key) == ("urgent_early_danger", "urgent_self_harm"):
-                await context.bot.send_message(chat.id, catalog.t(key, lang), parse_mode=ParseMode.HTML)
+                with pacing.first():
+                    await context.bot.send_message(chat.id, catalog.t(key, lang), parse_mode=ParseMode.HTML)
             await context.bot.send_message(chat.id, catalog.t("send_failed", lang), parse_mode=ParseMode.HTML)
         else:
             await context.bot.send_message(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bot import textparts
+from bot import pacing, textparts
 from bot.state import FIELDS, Draft, Step
 from bot.student import schools
 from bot.student.known import covered_by_description, details_key, known_fields
@@ -343,7 +343,8 @@ async def ask_consent(turn: Turn) -> Step:
     key = "urgent_ask_self_harm" if draft.intent == "report_self_harm" else "urgent_ask_unsure"
     if await early_said() == "urgent_self_harm":
         key = "urgent_ask_after_safety"  # the crisis lines were sent early (bot.early_safety): not twice
-    await turn.say(key, buttons=CONSENT_BUTTONS)
+    with pacing.first():
+        await turn.say(key, buttons=CONSENT_BUTTONS)
     if turn.state.consent_chat is None:  # one reminder per held message, never a series
         delay = turn.services.settings.urgent_consent_reminder_minutes * 60
         turn.state.consent_remind_at = turn.services.now().timestamp() + delay

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from telegram.error import RetryAfter
 
-from bot.pacing import CHAT_BURST, Pacing
+from bot.pacing import CHAT_BURST, OVERALL_PER_SECOND, Pacing, first
 
 
 class Sender:
@@ -77,3 +77,54 @@ async def test_control_retry_after_beyond_the_retries_is_raised() -> None:
     with pytest.raises(RetryAfter):
         await send(pacing, sender, 7)
     assert sender.calls == [7, 7, 7]  # the first try and two retries, no more
+
+
+def send_first(pacing: Pacing, sender: Sender, chat_id: int) -> asyncio.Task[Any]:
+    """A send made inside `first()` (the safety information, an urgent tip)."""
+
+    async def sending() -> Any:
+        with first():
+            return await pacing.process_request(
+                sender, (chat_id,), {}, "sendMessage", {"chat_id": chat_id}, None
+            )
+
+    return asyncio.create_task(sending())
+
+
+async def _overall_rate_spent(pacing: Pacing, sender: Sender) -> None:
+    """Telegram's overall rate used up by a burst to as many chats: what comes next waits for it."""
+    await asyncio.gather(*(send(pacing, sender, 1000 + n) for n in range(OVERALL_PER_SECOND)))
+    sender.calls.clear()
+
+
+async def test_safety_information_goes_before_the_rest_when_the_overall_rate_is_the_limit() -> None:
+    """A burst of hundreds of students: 911 and the crisis lines (and urgent tips) are not queued behind
+    everyone's other messages."""
+    pacing, sender = Pacing(), Sender()
+    await _overall_rate_spent(pacing, sender)
+    rest = [send(pacing, sender, 2000 + n) for n in range(4)]
+    await settle()
+    safety = [send_first(pacing, sender, 3000 + n) for n in range(2)]
+    await asyncio.gather(*rest, *safety)
+    assert sender.calls == [3000, 3001, 2000, 2001, 2002, 2003]
+
+
+async def test_control_without_first_the_same_sends_go_in_the_order_asked() -> None:
+    pacing, sender = Pacing(), Sender()
+    await _overall_rate_spent(pacing, sender)
+    rest = [send(pacing, sender, 2000 + n) for n in range(4)]
+    await settle()
+    later = [send(pacing, sender, 3000 + n) for n in range(2)]
+    await asyncio.gather(*rest, *later)
+    assert sender.calls == [2000, 2001, 2002, 2003, 3000, 3001]
+
+
+async def test_a_send_cancelled_while_it_waits_for_the_rate_holds_nobody_up() -> None:
+    pacing, sender = Pacing(), Sender()
+    await _overall_rate_spent(pacing, sender)
+    cancelled = send_first(pacing, sender, 4000)
+    after = send(pacing, sender, 4001)
+    await settle()
+    cancelled.cancel()
+    assert await after == {"ok": True, "chat_id": 4001}
+    assert sender.calls == [4001]
