@@ -374,7 +374,9 @@ def section(
             f"English only, the same 5 folds for each): tfidf_lr (config.yml) CV accuracy {lr[1]}, tfidf_svm "
             f"{svm[1]}, baseline_tfidf_lr {base[1]}. That baseline is count vectors into logistic "
             "regression with Rasa's fallback threshold 0.3 (nlu/pipelines/baseline_tfidf_lr.yml), not the "
-            "plain TF-IDF+LR of this section. Dense sentence embeddings (MiniLM) were not tried.",
+            "plain TF-IDF+LR of this section. Dense sentence embeddings (MiniLM) were tried apart: see "
+            '"Dense sentence embeddings (MiniLM) as the intent classifier" below '
+            "(devtools/nlu_eval/embeddings.py).",
         ]
     if "rasa_default" in rows:
         cells = rows["rasa_default"]
