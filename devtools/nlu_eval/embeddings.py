@@ -29,7 +29,7 @@ against (c) the chosen classifier and (d) plain TF-IDF+LR, as in the French sect
 embedding time per message (one at a time, as the bot sends them), the classifier's time per
 message, the encoder process's memory, the packages it needs.
 With --write, the section between the embeddings markers in docs/nlu-report.md is replaced (it
-follows the French section); `make nlu-eval` rewrites the report without it: run --render --write after.
+follows the French section); `make nlu-eval` rewrites the rest of the report and keeps this section.
 """
 
 from __future__ import annotations

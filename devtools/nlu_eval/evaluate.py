@@ -38,7 +38,7 @@ import yaml
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from app.settings import PROJECT_ROOT, VAR_DIR
-from devtools.nlu_eval import french
+from devtools.nlu_eval import embeddings, french
 from nlu import taxonomy
 from nlu.classifier import Classifier
 from nlu.fallback import FallbackModel
@@ -398,6 +398,13 @@ def main() -> int:
     ]
     fb = metrics(fb_predictions, judge)
 
+    # The embeddings comparison (devtools/nlu_eval/embeddings.py) needs packages of its own: kept as it is.
+    old = REPORT.read_text(encoding="utf-8") if REPORT.exists() else ""
+    kept = None
+    if embeddings.START in old and embeddings.END in old:
+        kept = (
+            embeddings.START + old.split(embeddings.START, 1)[1].split(embeddings.END, 1)[0] + embeddings.END
+        )
     write_report(
         valid=valid,
         validation=validation,
@@ -416,6 +423,8 @@ def main() -> int:
         # English and French apart, one model or two: its own section, after the rest.
         print("nlu-eval: French and English apart, one Rasa server or two", flush=True)  # noqa: T201
         french.write_section(french.evaluate(folds=args.folds, layout=True))
+    if kept is not None:
+        embeddings.write_section(kept + "\n")
     print(f"nlu-eval: wrote {REPORT.relative_to(PROJECT_ROOT)}", flush=True)  # noqa: T201
     return 0 if valid else 1
 
