@@ -79,18 +79,25 @@ def encode(month: date, cells: dict[CellKey, Published]) -> bytes:
     intents = sorted({key[2] for key in cells if key[2] != ALL_INTENTS})
     index = {intent: n for n, intent in enumerate(intents)}
     levels: list[list[list[int]]] = [[] for _ in _GRANULARITIES]
+    places: dict[Period, tuple[list[list[int]], int]] = {}  # each period's level and day, checked once
     for (measure, _school, intent, period), cell in cells.items():
         if cell.status not in (Status.EXACT, Status.SMALL, Status.WITHHELD):
             raise CacheFormatError(f"status {cell.status!r} is never published")
         if cell.status != Status.EXACT and cell.value != 0:
             raise CacheFormatError("a hidden count's value must never be cached")
-        if month_start(period.start) != month or period != period_of(period.start, period.granularity):
-            raise CacheFormatError(f"period {period} is not a period of {month:%Y-%m}")
-        levels[_GRANULARITIES.index(period.granularity)].append(
+        place = places.get(period)
+        if place is None:
+            if month_start(period.start) != month or period != period_of(period.start, period.granularity):
+                raise CacheFormatError(f"period {period} is not a period of {month:%Y-%m}")
+            place = places[period] = (
+                levels[_GRANULARITIES.index(period.granularity)],
+                (period.start - month).days,
+            )
+        place[0].append(
             [
                 _MEASURES.index(measure),
                 -1 if intent == ALL_INTENTS else index[intent],
-                (period.start - month).days,
+                place[1],
                 int(cell.status),
                 cell.value,
             ]

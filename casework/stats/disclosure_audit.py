@@ -39,10 +39,12 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import chain
 
 import highspy
 import numpy as np
 from highspy._core import _Highs
+from scipy.linalg import lstsq as dense_lstsq
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.sparse.linalg import lsqr
@@ -81,6 +83,31 @@ class AuditProblem:
     level: list[int]
     finest: list[bool]  # one school, one intent, one day: no published number inside it
     frozen: set[int] = field(default_factory=set)  # already published: never a culprit
+    _arrays: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`rows` in arrays, built once: every row's variables in one array, where each row starts
+        in it (and ends: the next's start), and `truth`."""
+        if self._arrays is None:
+            lengths = [len(members) for members in self.rows]
+            starts = np.zeros(len(lengths) + 1, dtype=np.int64)
+            np.cumsum(lengths, out=starts[1:])
+            flat = np.fromiter(
+                (v for members in self.rows for v in members), dtype=np.int64, count=int(starts[-1])
+            )
+            self._arrays = flat, starts, np.asarray(self.truth, dtype=np.float64)
+        return self._arrays
+
+    def gather(self, selected: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """The variables of the `selected` rows, in their order, and each one's place in `selected`."""
+        flat, starts, _ = self.arrays()
+        chosen = np.asarray(selected, dtype=np.int64)
+        lengths = starts[chosen + 1] - starts[chosen]
+        row_of = np.repeat(np.arange(len(chosen)), lengths)
+        first = np.cumsum(lengths) - lengths  # each selected row's place in the result
+        return flat[starts[chosen][row_of] + np.arange(int(lengths.sum())) - first[row_of]], row_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +121,9 @@ def _components(problem: AuditProblem, active: Sequence[int]) -> list[list[int]]
     the order of their first row (connected components of the rows-and-variables graph)."""
     if not active:
         return []
-    lengths = [len(problem.rows[r]) for r in active]
-    members = np.fromiter((v for r in active for v in problem.rows[r]), dtype=np.int64, count=sum(lengths))
+    members, row_node = problem.gather(active)
     size = len(problem.truth) + len(active)
-    row_node = np.repeat(np.arange(len(active)), lengths) + len(problem.truth)
+    row_node = row_node + len(problem.truth)
     graph = csr_matrix((np.ones(len(members)), (row_node, members)), shape=(size, size))
     _, labels = connected_components(graph, directed=False)
     groups: dict[int, list[int]] = defaultdict(list)
@@ -188,18 +214,7 @@ def _audited_components(
     # Identical rows (one school, one intent that day: the cell, its school's total and the
     # all-schools numbers can be the same sum) are one constraint, and one target; an exact
     # one speaks for the group.
-    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
-    for r in active:
-        groups[tuple(sorted(set(problem.rows[r])))].append(r)
-    duplicates: dict[int, list[int]] = {}
-    unique = []
-    for rows in groups.values():
-        if len(rows) == 1:
-            unique.append(rows[0])
-            continue
-        lead = min(rows, key=lambda r: (problem.status[r] != Status.EXACT, r))
-        unique.append(lead)
-        duplicates[lead] = [r for r in rows if r != lead]
+    unique, duplicates = _identical(problem, active)
     components = _components(problem, unique)
     audited: list[list[int]] = []  # each component's targets, empty when it needs no programs
     for component in components:
@@ -212,6 +227,73 @@ def _audited_components(
         )
         audited.append(targets if targets and not unchanged else [])
     return components, audited, duplicates
+
+
+def _identical(problem: AuditProblem, active: list[int]) -> tuple[list[int], dict[int, list[int]]]:
+    """One lead row of each group of `active` rows over the same base counts (an exact one if any,
+    else the first), in the order of each group's first row, and the other rows of each group.
+
+    In arrays where every row's base counts are strictly increasing (as `cube` builds them): rows
+    are grouped by their length and two sums of mixed base counts, and every group of more than
+    one row is checked to be one set (else, and otherwise, each row is keyed by its set).
+    """
+    members, row_of = problem.gather(active)
+    if len(active) and (members[1:] > members[:-1])[row_of[1:] == row_of[:-1]].all():
+        found = _identical_arrays(problem, active, members, row_of)
+        if found is not None:
+            return found
+    groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for r in active:
+        groups[tuple(sorted(set(problem.rows[r])))].append(r)
+    duplicates: dict[int, list[int]] = {}
+    unique = []
+    for rows in groups.values():
+        lead = rows[0] if len(rows) == 1 else _lead(problem, rows)
+        unique.append(lead)
+        if len(rows) > 1:
+            duplicates[lead] = [r for r in rows if r != lead]
+    return unique, duplicates
+
+
+def _lead(problem: AuditProblem, rows: list[int]) -> int:
+    return min(rows, key=lambda r: (problem.status[r] != Status.EXACT, r))
+
+
+def _identical_arrays(
+    problem: AuditProblem, active: list[int], members: np.ndarray, row_of: np.ndarray
+) -> tuple[list[int], dict[int, list[int]]] | None:
+    """`_identical` in arrays (None: two rows keyed alike are not one set)."""
+    count = len(active)
+    placed = np.cumsum(np.bincount(row_of, minlength=count))
+    begins = np.concatenate([[0], placed[:-1]])
+    with np.errstate(over="ignore"):
+        mixed = members.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        mixed ^= mixed >> np.uint64(29)
+        other = mixed * np.uint64(0xBF58476D1CE4E5B9)
+        other ^= other >> np.uint64(32)
+        first_sum = np.add.reduceat(mixed, begins)
+        second_sum = np.add.reduceat(other, begins)
+    lengths = placed - begins
+    order = np.lexsort((second_sum, first_sum, lengths))  # stable: each group's rows in order
+    new = np.zeros(count, dtype=bool)  # where each group starts, in `order`
+    new[0] = True
+    for key in (lengths, first_sum, second_sum):
+        sorted_key = key[order]
+        new[1:] |= sorted_key[1:] != sorted_key[:-1]
+    starts = np.flatnonzero(new)
+    sizes = np.diff(np.append(starts, count))
+    rows_of_active = np.asarray(active, dtype=np.int64)
+    leads = rows_of_active[order[starts]]  # each group's first row, until an exact lead is chosen
+    duplicates: dict[int, list[int]] = {}
+    for g in np.flatnonzero(sizes > 1).tolist():
+        rows = rows_of_active[order[starts[g] : starts[g] + sizes[g]]].tolist()
+        if any(problem.rows[r] != problem.rows[rows[0]] for r in rows[1:]):
+            return None
+        lead = _lead(problem, rows)
+        leads[g] = lead
+        duplicates[lead] = [r for r in rows if r != lead]
+    first = order[starts]  # each group's first row's place in `active`
+    return leads[np.argsort(first, kind="stable")].tolist(), duplicates
 
 
 def _is_target(problem: AuditProblem, row: int) -> bool:
@@ -333,25 +415,38 @@ _SparseRow = tuple[list[int], float]  # a row's columns, and the sign of all its
 def _cone(
     problem: AuditProblem, rows: list[int], targets: list[int]
 ) -> tuple[int, list[_SparseRow], list[_SparseRow], list[_SparseRow]]:
-    """The component's columns, and the rows of E, of G and of the targets (see `_none_pinned`)."""
-    variables = sorted({v for r in rows for v in problem.rows[r]})
-    column = {v: i for i, v in enumerate(variables)}
-    n = len(variables)
-    truth = [problem.truth[v] for v in variables]
+    """The component's columns, and the rows of E, of G and of the targets (see `_none_pinned`).
+
+    In arrays: every row's base counts at once, mapped to the component's columns, sorted and
+    without repeats within a row (as a set would), then each row's list sliced from one list."""
     lp_rows, lower, upper = _lp_bounds(problem, rows)
+    selected = [*lp_rows, *targets]
+    variables = np.unique(problem.gather(rows)[0])  # the columns: every base count of the component
+    n = len(variables)
+    truth = problem.arrays()[2][variables]
+    members, row_of = problem.gather(selected)
+    columns = np.searchsorted(variables, members)
+    order = np.lexsort((columns, row_of))
+    columns, row_of = columns[order], row_of[order]
+    keep = np.ones(len(columns), dtype=bool)
+    keep[1:] = (columns[1:] != columns[:-1]) | (row_of[1:] != row_of[:-1])
+    columns, row_of = columns[keep], row_of[keep]
+    starts = np.searchsorted(row_of, np.arange(len(selected) + 1)).tolist()
+    values = np.bincount(row_of, weights=truth[columns], minlength=len(selected)).tolist()
+    flat = columns.tolist()
     equal: list[_SparseRow] = []
     kept: list[_SparseRow] = []
-    for r, low, high in zip(lp_rows, lower, upper, strict=True):
-        columns = sorted({column[v] for v in problem.rows[r]})
-        value = sum(truth[c] for c in columns)
+    for i, (low, high) in enumerate(zip(lower, upper, strict=True)):
+        value = values[i]
         if low == high:
-            equal.append((columns, 1.0))
+            equal.append((flat[starts[i] : starts[i + 1]], 1.0))
         elif abs(value - low) <= TOLERANCE:
-            kept.append((columns, 1.0))
+            kept.append((flat[starts[i] : starts[i + 1]], 1.0))
         elif abs(value - high) <= TOLERANCE:
-            kept.append((columns, -1.0))
-    kept += [([c], 1.0) for c in range(n) if truth[c] <= TOLERANCE]
-    targeted = [(sorted({column[v] for v in problem.rows[r]}), 1.0) for r in targets]
+            kept.append((flat[starts[i] : starts[i + 1]], -1.0))
+    kept += [([c], 1.0) for c in np.flatnonzero(truth <= TOLERANCE).tolist()]
+    first = len(lp_rows)
+    targeted = [(flat[starts[first + i] : starts[first + i + 1]], 1.0) for i in range(len(targets))]
     return n, equal, kept, targeted
 
 
@@ -402,17 +497,18 @@ def _null_space(matrix: np.ndarray, n: int) -> np.ndarray:
 def _cone_program(equal: list[_SparseRow], kept: list[_SparseRow], n: int) -> highspy.HighsLp:
     """Columns d (free), then t (0..1); rows E d = 0, then G d - t >= 0; minimise -sum(t)."""
     m = len(kept)
-    index: list[int] = []
-    value: list[float] = []
-    start = [0]
-    for columns, sign in equal:
-        index += columns
-        value += [sign] * len(columns)
-        start.append(len(index))
-    for k, (columns, sign) in enumerate(kept):
-        index += [*columns, n + k]
-        value += [sign] * len(columns) + [-1.0]
-        start.append(len(index))
+    # Each row's columns in one array, then each row of G's own t at its end.
+    sizes = np.array([len(columns) for columns, _ in equal] + [len(columns) + 1 for columns, _ in kept])
+    start = np.zeros(len(sizes) + 1, dtype=np.int32)
+    np.cumsum(sizes, out=start[1:])
+    own = start[len(equal) + 1 :] - 1  # where each row of G's t goes
+    index = np.empty(int(start[-1]), dtype=np.int32)
+    value = np.repeat(np.array([sign for _, sign in equal] + [sign for _, sign in kept]), sizes)
+    placed = np.ones(len(index), dtype=bool)
+    placed[own] = False
+    index[placed] = list(chain.from_iterable(columns for columns, _ in [*equal, *kept]))
+    index[own] = np.arange(n, n + m)
+    value[own] = -1.0
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = n + m, len(equal) + m
     lp.col_cost_ = np.concatenate([np.zeros(n), -np.ones(m)])
@@ -421,9 +517,9 @@ def _cone_program(equal: list[_SparseRow], kept: list[_SparseRow], n: int) -> hi
     lp.row_lower_ = np.zeros(len(equal) + m)
     lp.row_upper_ = np.concatenate([np.zeros(len(equal)), np.full(m, highspy.kHighsInf)])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = np.array(start, dtype=np.int32)
-    lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
-    lp.a_matrix_.value_ = np.array(value)
+    lp.a_matrix_.start_ = start
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
     return lp
 
 
@@ -435,7 +531,7 @@ def _span_step(rows: _Rows, n: int) -> np.ndarray | None:
     matrix = rows.matrix()
     if n <= _DENSE_MAX or n * len(rows.rows) ** 2 <= _DENSE_WORK:
         dense = matrix.toarray()
-        step -= dense.T @ np.linalg.lstsq(dense.T, step, rcond=None)[0]
+        step -= dense.T @ dense_lstsq(dense.T, step, lapack_driver="gelsy", check_finite=False)[0]
     else:
         step -= matrix.T @ lsqr(matrix.T, step, atol=1e-14, btol=1e-14, iter_lim=20 * n)[0]
     return step if np.abs(matrix @ step).max() <= TOLERANCE else None
@@ -480,19 +576,21 @@ def _lp_bounds(problem: AuditProblem, rows: list[int]) -> tuple[list[int], list[
     lp_rows: list[int] = []
     lower: list[float] = []
     upper: list[float] = []
+    statuses, values, finest = problem.status, problem.values, problem.finest
+    exact, small, infinite = Status.EXACT, Status.SMALL, highspy.kHighsInf
     for r in rows:
-        status, value, finest = problem.status[r], float(problem.values[r]), problem.finest[r]
-        if status == Status.EXACT:
-            bounds = (value, value)
-        elif status == Status.SMALL:
-            bounds = (1.0 if finest else -highspy.kHighsInf, float(SMALL_MAX))
-        elif finest:
-            bounds = (1.0, highspy.kHighsInf)
+        status = statuses[r]
+        if status == exact:
+            low = high = float(values[r])
+        elif status == small:
+            low, high = (1.0 if finest[r] else -infinite), float(SMALL_MAX)
+        elif finest[r]:
+            low, high = 1.0, infinite
         else:
             continue
         lp_rows.append(r)
-        lower.append(bounds[0])
-        upper.append(bounds[1])
+        lower.append(low)
+        upper.append(high)
     return lp_rows, lower, upper
 
 
