@@ -51,7 +51,7 @@ def safety_key(category: str) -> str:
     """What is said early for a safety-net category: the crisis lines, or 911.
 
     Never whether the report is sent: that is the turn's to decide and say (a soft rule or an unsure
-    model asks the student first); `Turn.say_safety` then says only what the early text did not.
+    model asks the student first); `Turn.say_safety` then does not say it again.
     """
     return "urgent_self_harm" if category == "self_harm" else "urgent_early_danger"
 
