@@ -191,6 +191,7 @@ async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_t
             sent_at[tag] = time.time()
             await emu.send_text(student, REPORT.format(tag=tag))
 
+        sampler = _sample(bot.pid, n)
         started = time.time()
         await asyncio.gather(*(report(i, s) for i, s in enumerate(students)))
         officer_ids = {u.id for u in officer_users}
@@ -200,6 +201,9 @@ async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_t
             await asyncio.sleep(0.5)
             arrivals = await sent_events(emu, officer_ids, TAG)
         wall = time.time() - started
+        if sampler is not None:
+            sampler.send_signal(signal.SIGINT)
+            sampler.wait(timeout=60)
         latencies = [arrivals[t] - sent_at[t] for t in arrivals]
         by_chat = {student.id: sent_at[f"{i:05d}"] for i, student in enumerate(students)}
         answered = await first_answers(emu, by_chat)
@@ -219,6 +223,23 @@ async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_t
         await emu.stop()
         stop(bot)
         stop(emulator)
+
+
+def _sample(pid: int, n: int) -> subprocess.Popen[bytes] | None:
+    """BENCH_PYSPY=<file>: py-spy samples the bot during the burst only, its folded stacks to <file>-N.
+
+    Unlike BENCH_PROFILE (cProfile over the whole run, set-up included, and slowing every Python
+    call), a sampler attached from outside costs the bot almost nothing and sees only the burst.
+    """
+    out = os.environ.get("BENCH_PYSPY")
+    if not out:
+        return None
+    py_spy = str(Path(sys.executable).with_name("py-spy"))
+    command = [py_spy, "record", "--pid", str(pid), "--rate", "100", "--idle"]
+    command += ["--format", "raw", "--output", f"{out}-{n}"]
+    sampler = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    time.sleep(0.5)  # attached before the first report
+    return sampler
 
 
 async def sent_events(emu: Emulator, chats: set[int], pattern: re.Pattern[str]) -> dict[str, float]:
