@@ -29,26 +29,23 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework.stats.cube import ALL_INTENTS, COUNT, URGENT, CellKey, Published
+from casework.stats.cube import ALL_INTENTS, CellKey, Published
 from casework.stats.disclosure import Status
-from casework.stats.periods import Granularity, Period, month_start, period_of
+from casework.stats.encoding import FORMAT as FORMAT
+from casework.stats.encoding import GRANULARITIES, MEASURES
+from casework.stats.encoding import CacheFormatError as CacheFormatError
+from casework.stats.encoding import encode as encode
+from casework.stats.periods import Granularity, Period, period_of
 from storage import dialect
 from storage.models import ProtectedMonth
 
 # Bump whenever protection may give a different table for the same rows (stats_cube, disclosure,
 # disclosure_audit): every cached month then misses and is protected again by the new code.
 PROTECTION_VERSION = 3  # 3: each month protected as a chain of its complete days (stats_cube)
-FORMAT = 1  # of the encoded cells
 
-_MEASURES = (COUNT, URGENT)
-_GRANULARITIES = (Granularity.DAY, Granularity.WEEK, Granularity.MONTH)
 
 # One row of a school-month as read from `intent_stats`: intent, day, urgent, count.
 StatRow = tuple[str, date, bool, int]
-
-
-class CacheFormatError(ValueError):
-    """A cached month that cannot be read back (or a cell that must never be cached)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,45 +65,6 @@ def fingerprint(month: date, school: int, rows: Iterable[StatRow]) -> bytes:
     return hashlib.sha256((header + "".join(lines)).encode()).digest()
 
 
-def encode(month: date, cells: dict[CellKey, Published]) -> bytes:
-    """One school's published cells of `month`, compact: exact values, and the markers of the others.
-
-    Four lines of JSON, compressed: the format and the intents' names, then
-    the cells of each granularity (day, week, month; each line read only when
-    needed) as [measure, intent, first day of the period, status, value], the
-    value 0 for every hidden count.
-    """
-    intents = sorted({key[2] for key in cells if key[2] != ALL_INTENTS})
-    index = {intent: n for n, intent in enumerate(intents)}
-    levels: list[list[list[int]]] = [[] for _ in _GRANULARITIES]
-    places: dict[Period, tuple[list[list[int]], int]] = {}  # each period's level and day, checked once
-    for (measure, _school, intent, period), cell in cells.items():
-        if cell.status not in (Status.EXACT, Status.SMALL, Status.WITHHELD):
-            raise CacheFormatError(f"status {cell.status!r} is never published")
-        if cell.status != Status.EXACT and cell.value != 0:
-            raise CacheFormatError("a hidden count's value must never be cached")
-        place = places.get(period)
-        if place is None:
-            if month_start(period.start) != month or period != period_of(period.start, period.granularity):
-                raise CacheFormatError(f"period {period} is not a period of {month:%Y-%m}")
-            place = places[period] = (
-                levels[_GRANULARITIES.index(period.granularity)],
-                (period.start - month).days,
-            )
-        place[0].append(
-            [
-                _MEASURES.index(measure),
-                -1 if intent == ALL_INTENTS else index[intent],
-                place[1],
-                int(cell.status),
-                cell.value,
-            ]
-        )
-    header = json.dumps({"format": FORMAT, "intents": intents}, separators=(",", ":"))
-    lines = [header, *(json.dumps(level, separators=(",", ":")) for level in levels)]
-    return zlib.compress("\n".join(lines).encode(), 6)
-
-
 class SchoolMonth:
     """One school's cached cells of a month, decoded a granularity at a time (most queries need one)."""
 
@@ -118,7 +76,7 @@ class SchoolMonth:
             if payload["format"] != FORMAT:
                 raise CacheFormatError(f"cached cells in format {payload['format']}, expected {FORMAT}")
             self._intents: list[str] = payload["intents"]
-            if len(self._levels) != len(_GRANULARITIES):
+            if len(self._levels) != len(GRANULARITIES):
                 raise CacheFormatError("cached cells without their three granularities")
         except (ValueError, KeyError, TypeError, zlib.error) as error:
             raise self._unreadable() from error
@@ -136,14 +94,14 @@ class SchoolMonth:
         hidden = {int(s): Published(0, s) for s in (Status.SMALL, Status.WITHHELD)}
         cells: dict[CellKey, Published] = {}
         for measure, intent, offset, status, value in json.loads(
-            self._levels[_GRANULARITIES.index(granularity)]
+            self._levels[GRANULARITIES.index(granularity)]
         ):
             period = periods.get(offset)
             if period is None:
                 period = periods[offset] = period_of(
                     date.fromordinal(month.toordinal() + offset), granularity
                 )
-            key = (_MEASURES[measure], school, ALL_INTENTS if intent < 0 else intents[intent], period)
+            key = (MEASURES[measure], school, ALL_INTENTS if intent < 0 else intents[intent], period)
             cells[key] = Published(value, Status.EXACT) if status == Status.EXACT else hidden[status]
         return cells
 
@@ -154,7 +112,7 @@ class SchoolMonth:
 def decode(month: date, school: int, blob: bytes) -> dict[CellKey, Published]:
     """Every cell `encode` kept, as the school's cells of `month`."""
     cached = SchoolMonth(month, school, blob)
-    return {key: cell for granularity in _GRANULARITIES for key, cell in cached.level(granularity).items()}
+    return {key: cell for granularity in GRANULARITIES for key, cell in cached.level(granularity).items()}
 
 
 async def load(

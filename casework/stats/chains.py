@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from itertools import repeat
 
 import numpy as np
 
@@ -169,7 +170,7 @@ def _protect_kind(month: date, schools: list[_School], kind: int) -> None:
         row_values.extend(s.values[kept_rows].tolist())
         row_level.extend(s.level[kept_rows].tolist())
         finest.extend([s.built.finest[i] for i in kept_rows])
-        row_node.extend((number, i) for i in kept_rows)
+        row_node.extend(zip(repeat(number), kept_rows))
     status = protect_steps(
         np.concatenate(values),
         np.concatenate(unpublished),

@@ -119,7 +119,11 @@ class _Month:
         totals, members, self.truth = _numbers(day_cells, urgent_days, month_period, self.through)
         self.system = System()
         self.keys: list[CellKey] = list(totals)
-        node = {key: self.system.node(totals[key], level=_level(key)) for key in self.keys}
+        # One node per published number, in the order of `keys` (as `System.node` adds them, at once).
+        self.system.values.extend(totals.values())
+        self.system.level.extend([_level(key) for key in self.keys])
+        self.system.unpublished.extend([False] * len(self.keys))
+        node = dict(zip(self.keys, range(len(self.keys)), strict=True))
         self.members = [members[key] for key in self.keys]
         self.finest = [
             k[3].granularity == Granularity.DAY and (k[0] == URGENT or k[2] != ALL_INTENTS) for k in self.keys
@@ -199,7 +203,7 @@ def _numbers(
     """
     # Summed under light keys (a period's index in `periods`, not the period: hashing a Period
     # is slow), each key first met in the same order as its number's, then named.
-    periods: list[Period] = []
+    periods: dict[Period, int] = {}  # each period met, and its index (in the order first met)
     period_index: dict[date, list[int]] = {}  # each day's published periods, as indices in `periods`
     sums: dict[tuple[str, int, str, int], tuple[list[int], list[int]]] = {}  # ([total], members)
     truth: list[float] = []
@@ -227,21 +231,20 @@ def _numbers(
                 entry[1].append(variables[1])
     totals: dict[CellKey, int] = {}
     members: dict[CellKey, list[int]] = {}
+    named = list(periods)
     for (measure, school, intent, index), (total, variables) in sums.items():
-        key = (measure, school, intent, periods[index])
+        key = (measure, school, intent, named[index])
         totals[key] = total[0]
         members[key] = variables
     return totals, members, truth
 
 
-def _indices(periods: list[Period], day: date, month_period: Period, through: date) -> list[int]:
-    """The indices in `periods` (appended to as needed) of `day`'s periods published by `through`."""
+def _indices(periods: dict[Period, int], day: date, month_period: Period, through: date) -> list[int]:
+    """The indices in `periods` (added to as needed) of `day`'s periods published by `through`."""
     indices = []
     for p in (period_of(day, Granularity.DAY), period_of(day, Granularity.WEEK), month_period):
         if p.end <= through:
-            if p not in periods:
-                periods.append(p)
-            indices.append(periods.index(p))
+            indices.append(periods.setdefault(p, len(periods)))
     return indices
 
 

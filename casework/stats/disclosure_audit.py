@@ -545,7 +545,9 @@ class _Rows:
         sizes = [len(columns) for columns, _ in rows]
         self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
         self.row_of = np.repeat(np.arange(len(rows)), sizes)
-        self.columns = np.array([c for columns, _ in rows for c in columns], dtype=np.int64)
+        self.columns = np.fromiter(
+            chain.from_iterable(columns for columns, _ in rows), dtype=np.int64, count=int(self.starts[-1])
+        )
         self.values = np.repeat(np.array([sign for _, sign in rows]), sizes)
 
     def times(self, x: np.ndarray) -> np.ndarray:

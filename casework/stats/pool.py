@@ -2,32 +2,56 @@
 
 School-months are independent and their protection is deterministic
 (`stats_cube`), so they can be protected in any order and in any process
-with the same result. A pool of worker processes is started only when there
-is enough work to pay for starting it, and this process protects too while
-it starts; the workers are spawned, not forked
-(the parent runs threads: aiosqlite's, the event loop's), and each returns a
-school's published cells already `cache.encode`d: exact values and
-markers only, the very bytes the cache keeps.
+with the same result. The work is cut into units: a settled month's schools
+in groups of `SCHOOLS_PER_UNIT`, protected side by side (`stats_chains`),
+and each school-month of a month still running on its own. This process
+protects units, and so do helpers (`Helpers`): light processes started for
+it, `python -m casework.stats.worker`, that import protection's modules
+alone (NumPy, SciPy, HiGHS: about half a CPU second), not the parent's
+`__main__`, as a spawned `multiprocessing` worker does (the CLI's or the
+benchmark's every import: about 1.5 CPU s). They are not forked: the parent
+runs threads (aiosqlite's, the event loop's). By default there is one helper
+per idle core (a busy machine has no core to give), and `sro stats` starts
+them before it reads the month's rows, so that they are ready, or nearly,
+when the rows are. A helper returns each school's published cells already
+`encoding.encode`d: exact values and markers only, the very bytes the cache
+keeps. A helper that dies leaves its unit to this process: nothing is lost,
+and the tables are the same bytes either way.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import logging
 import os
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+import traceback
 from collections import deque
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+from typing import IO, Any, Self
 
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
-from casework.stats import cache, chains, cube
+from casework.stats import chains, cube, encoding
 from casework.stats.cube import BaseRow
 from casework.stats.periods import month_end
 
-# Fewer school-months than this are protected in this process: a worker takes about a second to start.
+log = logging.getLogger(__name__)
+
+# Fewer school-months than this are protected in this process alone: a helper costs about half a
+# CPU second to start.
 POOL_MIN_TASKS = 16
+# A settled month's schools protected side by side in one unit, at most: units small enough to
+# share a month between processes evenly (the side-by-side gain comes from each school's ~31 steps
+# laid out together, and is nearly all there with 10 schools).
+SCHOOLS_PER_UNIT = 10
+_FRAME = struct.Struct("!Q")  # each message: its length, then a pickle
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,64 +69,238 @@ def usable_cores() -> int:
     return max(1, os.cpu_count() or 1)
 
 
-def protect_all(tasks: Sequence[Task], workers: int | None = None) -> dict[tuple[date, int], bytes]:
-    """Every task's encoded published cells, by (month, school); `workers` defaults to every usable core.
+class Helpers:
+    """Helper processes for `protect_all`, started at once (they import while the caller reads rows).
 
-    The settled school-months of one month are protected together (`stats_chains`: all schools'
-    chains side by side), a unit of work; a month still running is a unit per school. This
-    process is one of the workers: it protects from the start, while the others are still
-    starting (a spawned worker takes about a second to import what protection needs).
+    Use as a context manager (or `close`): helpers are stopped when the work is done, used or not.
+    """
+
+    def __init__(self, count: int) -> None:
+        root = str(Path(__file__).resolve().parents[2])  # where `casework` is imported from
+        path = os.environ.get("PYTHONPATH")
+        environment = {
+            **os.environ,
+            "PYTHONPATH": root if not path else f"{root}{os.pathsep}{path}",
+            # One BLAS thread, from the start (`protect_unit` says why): no thread pool to start.
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        self._processes: list[subprocess.Popen[bytes]] = []
+        self._ready: list[bool] = []
+        self._feeders: list[threading.Thread] = []
+        try:
+            for _ in range(count):
+                self._processes.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "casework.stats.worker"],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        env=environment,
+                    )
+                )
+                self._ready.append(False)
+        except OSError as error:  # no helper: this process protects everything
+            log.warning("stats.pool could not start a helper (%s): protecting in this process", error)
+
+    def __len__(self) -> int:
+        return len(self._processes)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every helper (each has returned all it was given, or its work was redone here)."""
+        for process in self._processes:
+            process.kill()  # our own child, holding nothing: whatever it was doing is not needed
+            process.wait()
+        for feeder in self._feeders:  # a feeder still waiting for its helper to be ready sees it end
+            feeder.join()
+        for process in self._processes:
+            for stream in (process.stdin, process.stdout):
+                if stream is not None:
+                    stream.close()
+        self._processes, self._ready, self._feeders = [], [], []
+
+    def feed(self, feeder: threading.Thread) -> None:
+        """Start a thread that feeds a helper; `close` waits for it."""
+        self._feeders.append(feeder)
+        feeder.start()
+
+    def ready(self, number: int) -> bool:
+        """Wait until helper `number` has imported what it needs (False: it is gone)."""
+        if not self._ready[number]:
+            stdout = self._processes[number].stdout
+            assert stdout is not None
+            try:
+                self._ready[number] = _receive(stdout) is True
+            except (OSError, EOFError, pickle.UnpicklingError):
+                return False
+        return self._ready[number]
+
+    def protect(self, number: int, unit: list[Task]) -> dict[tuple[date, int], bytes] | None:
+        """`protect_unit(unit)` in helper `number`; None if the helper is gone (the unit not done)."""
+        if not self.ready(number):
+            log.warning("stats.pool helper %d did not start: its work is done in this process", number)
+            return None
+        process = self._processes[number]
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            _send(process.stdin, unit)
+            reply = _receive(process.stdout)
+        except (OSError, EOFError, pickle.UnpicklingError) as error:
+            log.warning("stats.pool helper %d stopped (%s): its work is done in this process", number, error)
+            return None
+        if reply is None:
+            log.warning("stats.pool helper %d stopped: its work is done in this process", number)
+            return None
+        ok, result = reply
+        if not ok:  # protection itself failed: a bug, which this process would meet as well
+            raise RuntimeError(f"stats.pool helper {number} failed:\n{result}")
+        return result  # type: ignore[no-any-return]
+
+
+def start_helpers(workers: int | None = None) -> Helpers:
+    """Helpers for `protect_all`: one fewer than `workers`, or by default one per idle core.
+
+    A core is idle when the load average leaves it so (`idle_cores`). On a busy machine a helper
+    only competes with this process for a core: on 2 cores at load 3.5, one month took 5.4 to
+    7.0 s in this process alone and 6.8 to 9.4 s with a helper (its import, and both processes
+    slower side by side).
+    """
+    return Helpers(max(0, idle_cores() if workers is None else workers - 1))
+
+
+def idle_cores() -> int:
+    """The usable cores the last minute's load average leaves idle, less this process's own."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average here: count every core as idle
+        load = 0.0
+    return max(0, min(usable_cores() - 1, int(usable_cores() - load)))
+
+
+def protect_all(
+    tasks: Sequence[Task], workers: int | None = None, helpers: Helpers | None = None
+) -> dict[tuple[date, int], bytes]:
+    """Every task's encoded published cells, by (month, school).
+
+    `helpers`: the processes to share the work with (`start_helpers`, started early by the
+    caller, who closes them); without, helpers are started here (`start_helpers`: `workers` - 1,
+    by default one per idle core), when there are at least `POOL_MIN_TASKS` tasks. This process
+    protects from the start, units from the same queue as the helpers'.
     """
     units = _units(tasks)
-    workers = min(usable_cores() if workers is None else workers, len(units))
-    # The biggest units first, so that no worker is left with a long one at the end.
-    ordered = sorted(
-        units, key=lambda unit: (-sum(len(task.rows) for task in unit), unit[0].month, unit[0].school)
+    # The biggest units first, so that no process is left with a long one at the end.
+    waiting = deque(
+        sorted(units, key=lambda unit: (-sum(len(task.rows) for task in unit), unit[0].month, unit[0].school))
     )
     done: dict[tuple[date, int], bytes] = {}
-    if workers <= 1 or len(tasks) < POOL_MIN_TASKS:
-        for unit in ordered:
-            done.update(protect_unit(unit))
+    if helpers is None:
+        if len(tasks) < POOL_MIN_TASKS or (workers is not None and workers <= 1) or len(units) <= 1:
+            _protect_queue(waiting, done)
+            return done
+        with start_helpers(None if workers is None else min(workers, len(units))) as own:
+            _share(waiting, done, own)
         return done
-    waiting = deque(ordered)
-
-    def feed(pool: ProcessPoolExecutor) -> None:
-        # One unit at a time per process, from the same queue as this process takes its own.
-        while True:
-            try:
-                unit = waiting.popleft()
-            except IndexError:
-                return
-            done.update(pool.submit(protect_unit, unit).result())
-
-    others = workers - 1
-    with (
-        ProcessPoolExecutor(others, mp_context=multiprocessing.get_context("spawn")) as pool,
-        ThreadPoolExecutor(others) as feeders,
-    ):
-        fed = [feeders.submit(feed, pool) for _ in range(others)]
-        try:
-            while True:
-                try:
-                    unit = waiting.popleft()
-                except IndexError:
-                    break
-                done.update(protect_unit(unit))
-        except BaseException:
-            waiting.clear()  # the others stop after their current unit
-            raise
-        for feeder in fed:
-            feeder.result()  # re-raises a worker's error
+    _share(waiting, done, helpers)
     return done
 
 
-def _units(tasks: Sequence[Task]) -> list[list[Task]]:
-    """The tasks in units of work: each month's settled school-months together, each other task alone.
+def _share(waiting: deque[list[Task]], done: dict[tuple[date, int], bytes], helpers: Helpers) -> None:
+    """The units protected by this process and the helpers, from one queue.
 
-    A month is not split between processes: protected side by side, its 60 schools take about
-    4 CPU s, and a spawned worker about 1.5 CPU s to start (more on a busy machine: on 2 cores at
-    load 4, one month took 11.5 s with a worker, 6.8 s without).
+    A helper takes a unit only once it is ready (its imports done): if this process empties the
+    queue first, nothing waits for it.
     """
+    shared = _Shared(waiting, done)
+
+    def feed(number: int) -> None:
+        if not helpers.ready(number):
+            return
+        while (unit := shared.take()) is not None:
+            try:
+                result = helpers.protect(number, unit)
+            except BaseException as error:  # raised again by this process
+                shared.fail(error)
+                return
+            shared.finish(unit, result)
+            if result is None:
+                return
+
+    for number in range(len(helpers)):
+        helpers.feed(threading.Thread(target=feed, args=(number,), daemon=True))
+    shared.protect_here()
+
+
+class _Shared:
+    """The queue of units, what is done, and the units the helpers are protecting."""
+
+    def __init__(self, waiting: deque[list[Task]], done: dict[tuple[date, int], bytes]) -> None:
+        self.waiting, self.done = waiting, done
+        self.lock = threading.Condition()
+        self.in_flight = 0
+        self.errors: list[BaseException] = []
+
+    def take(self) -> list[Task] | None:
+        """A helper's next unit (None: nothing left)."""
+        with self.lock:
+            if not self.waiting:
+                return None
+            self.in_flight += 1
+            return self.waiting.popleft()
+
+    def finish(self, unit: list[Task], result: dict[tuple[date, int], bytes] | None) -> None:
+        """A helper's unit done (None: the helper is gone, and its unit goes back to the queue)."""
+        with self.lock:
+            if result is None:
+                self.waiting.appendleft(unit)
+            else:
+                self.done.update(result)
+            self.in_flight -= 1
+            self.lock.notify_all()
+
+    def fail(self, error: BaseException) -> None:
+        with self.lock:
+            self.errors.append(error)
+            self.waiting.clear()
+            self.in_flight -= 1
+            self.lock.notify_all()
+
+    def protect_here(self) -> None:
+        """This process's share: units from the queue until it is empty and the helpers are done."""
+        while True:
+            with self.lock:
+                if self.errors:
+                    raise self.errors[0]
+                if not self.waiting:
+                    if self.in_flight == 0:
+                        return
+                    self.lock.wait()
+                    continue
+                unit = self.waiting.popleft()
+            try:
+                result = protect_unit(unit)
+            except BaseException:
+                with self.lock:
+                    self.waiting.clear()  # the helpers stop after their current unit
+                raise
+            with self.lock:
+                self.done.update(result)
+
+
+def _protect_queue(waiting: deque[list[Task]], done: dict[tuple[date, int], bytes]) -> None:
+    while waiting:
+        done.update(protect_unit(waiting.popleft()))
+
+
+def _units(tasks: Sequence[Task]) -> list[list[Task]]:
+    """The tasks in units of work: a settled month's school-months in groups of `SCHOOLS_PER_UNIT`
+    (in the order of their schools), each other task alone."""
     settled: dict[date, list[Task]] = {}
     units: list[list[Task]] = []
     for task in tasks:
@@ -110,7 +308,13 @@ def _units(tasks: Sequence[Task]) -> list[list[Task]]:
             settled.setdefault(task.month, []).append(task)
         else:
             units.append([task])
-    return [*settled.values(), *units]
+    for month_tasks in settled.values():
+        month_tasks.sort(key=lambda task: task.school)
+        units += [
+            month_tasks[start : start + SCHOOLS_PER_UNIT]
+            for start in range(0, len(month_tasks), SCHOOLS_PER_UNIT)
+        ]
+    return units
 
 
 def protect_unit(unit: list[Task]) -> dict[tuple[date, int], bytes]:
@@ -130,11 +334,45 @@ def _protect_unit(unit: list[Task]) -> dict[tuple[date, int], bytes]:
         return {(first.month, first.school): protect_encoded(first)}
     protected = chains.protect_schools(first.month, {task.school: task.rows for task in unit})
     return {
-        (first.month, school): cache.encode(first.month, cube.published(cells))
+        (first.month, school): encoding.encode(first.month, cube.published(cells))
         for school, cells in protected.items()
     }
 
 
 def protect_encoded(task: Task) -> bytes:
     """One school-month protected, as the cache keeps it."""
-    return cache.encode(task.month, cube.protect_school(task.month, task.rows, task.through))
+    return encoding.encode(task.month, cube.protect_school(task.month, task.rows, task.through))
+
+
+def serve(requests: IO[bytes], replies: IO[bytes]) -> None:
+    """A helper's loop (`casework.stats.worker`): units in, (ok, encoded cells or the error) out,
+    until its input ends; first, True: it is ready."""
+    _send(replies, True)
+    while True:
+        unit = _receive(requests)
+        if unit is None:
+            return
+        try:
+            reply: tuple[bool, Any] = (True, protect_unit(unit))
+        except Exception:  # sent to the parent, which raises it
+            reply = (False, traceback.format_exc())
+        _send(replies, reply)
+
+
+def _send(stream: IO[bytes], message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_FRAME.pack(len(data)) + data)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> Any:
+    """The next message (None at the end of the stream). Pickles from our own process only: the
+    parent and its helpers, over their pipes."""
+    header = stream.read(_FRAME.size)
+    if len(header) < _FRAME.size:
+        return None
+    (size,) = _FRAME.unpack(header)
+    data = stream.read(size)
+    if len(data) < size:
+        raise EOFError("a message cut short")
+    return pickle.loads(data)  # noqa: S301 (see the docstring)

@@ -15,7 +15,7 @@ and are rounded to 5 minutes (`responses.publishable`).
 
 Protecting a month is the slow part, so each school's protected month is
 cached (`stats_cache`) and only school-months not cached, or whose rows
-changed since, are protected, on every core (`stats_pool`). A `--school`
+changed since, are protected, on every idle core (`stats_pool`). A `--school`
 query needs only that school's months: schools are protected independently.
 """
 
@@ -154,14 +154,34 @@ async def build_report(
             return report
         report.first, report.last = periods[0].start, periods[-1].end
         months = months_between(report.first, report.last)
-        stat_rows = await _statistic_rows(session, months, only)
         cached = await cache.load(session, months, only)
-        response_rows = await _response_rows(session, periods)
+        # Helpers for protection, started now when months look uncached (fewer cached school-months
+        # than schools), so that they import while the rows are read.
+        expected = len(months) * (1 if only is not None else len(codes) + 1) - len(cached)
+        helpers = pool.start_helpers(workers) if expected >= pool.POOL_MIN_TASKS else None
+        try:
+            stat_rows = await _statistic_rows(session, months, only)
+            response_rows = await _response_rows(session, periods)
+        except BaseException:
+            if helpers is not None:
+                helpers.close()
+            raise
     # Off the event loop: a cold month takes seconds of CPU, and the dashboard's other requests (or
     # the bot's, where it runs in-process) must keep being answered meanwhile.
-    tables, fresh = await asyncio.to_thread(
-        _protect, months, stat_rows, cached, all_schools=only is None, workers=workers, through=complete
-    )
+    try:
+        tables, fresh = await asyncio.to_thread(
+            _protect,
+            months,
+            stat_rows,
+            cached,
+            all_schools=only is None,
+            workers=workers,
+            through=complete,
+            helpers=helpers,
+        )
+    finally:
+        if helpers is not None:
+            await asyncio.to_thread(helpers.close)
     report.cached_school_months = len(stat_rows) - len(fresh)
     report.protected_school_months = len(fresh)
     fresh = [entry for entry in fresh if month_end(entry.month) <= settled]  # only settled months are kept
@@ -240,6 +260,10 @@ class _Protected:
         self._schools = schools
         self._all_schools = all_schools
         self._levels: dict[Granularity, dict[CellKey, Published]] = {}
+        self._by_school = {school.school: school for school in schools}
+        # One school's cells of a granularity, decoded alone while the whole level is not needed
+        # (a range total looks into the weeks and days of the schools whose month is hidden only).
+        self._school_levels: dict[tuple[int, Granularity], dict[CellKey, Published]] = {}
 
     def level(self, granularity: Granularity) -> dict[CellKey, Published]:
         cells = self._levels.get(granularity)
@@ -253,7 +277,18 @@ class _Protected:
         return cells
 
     def get(self, key: CellKey) -> Published:
-        return self.level(key[3].granularity).get(key, ZERO)
+        granularity = key[3].granularity
+        cells = self._levels.get(granularity)
+        if cells is None and key[1] != ALL_SCHOOLS:
+            school = self._by_school.get(key[1])
+            if school is None:
+                return ZERO
+            cells = self._school_levels.get((key[1], granularity))
+            if cells is None:
+                cells = self._school_levels[(key[1], granularity)] = school.level(granularity)
+        elif cells is None:
+            cells = self.level(granularity)
+        return cells.get(key, ZERO)
 
 
 def _protect(
@@ -264,6 +299,7 @@ def _protect(
     all_schools: bool,
     workers: int | None,
     through: date,
+    helpers: pool.Helpers | None = None,
 ) -> tuple[dict[date, _Protected], list[cache.CachedMonth]]:
     """Every month's table, from the cache where the fingerprint still matches; and what was protected now.
 
@@ -284,7 +320,7 @@ def _protect(
                 log.warning("stats.cache unreadable month=%s school=%d: protecting it again", month, school)
         until = through if month_end(month) > through else None
         tasks.append(pool.Task(month, school, [BaseRow(school, *row) for row in rows], until))
-    computed = pool.protect_all(tasks, workers)
+    computed = pool.protect_all(tasks, workers, helpers)
     for (month, school), cells in computed.items():
         by_month[month].append(cache.SchoolMonth(month, school, cells))
     tables = {
