@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import audit
@@ -28,12 +29,16 @@ from casework.stats.responses import record_response
 from casework.vault import access, crypto, directory_auth, sealing
 from casework.vault.keys import KeyRing
 from storage.models import (
+    AuditEvent,
     Case,
     CaseKind,
     CaseMessage,
     CaseRecipient,
     CaseStatus,
+    Delivery,
     DeliveryKind,
+    DeliveryPriority,
+    DeliveryStatus,
     Direction,
     Grant,
     Officer,
@@ -53,6 +58,22 @@ class OpenedCase:
 
     def __repr__(self) -> str:
         return f"OpenedCase(case_id={self.case_id}, code=<hidden>, delivered={self.delivered})"
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    """One case to open (`open_case`'s arguments, for `open_cases`)."""
+
+    school_id: int | None
+    kind: CaseKind
+    intent: str
+    urgent: bool
+    body: Mapping[str, str]
+    now: datetime
+    notify_chat_id: int | None = None
+    hold: timedelta | None = None
+    code: CaseCode | None = None
+    send_key: str | None = None
 
 
 async def open_case(
@@ -85,80 +106,189 @@ async def open_case(
     chosen): supervisors get it. Raises `NoRecipients` when nobody at all
     could ever read the case, so the bot never says "sent" in vain.
     """
-    prefix = references.NO_SCHOOL_PREFIX
-    if school_id is not None:
-        school = await session.get(School, school_id)
-        if school is None:
-            raise UnknownSchool(f"no school with id {school_id}")
-        if not school.active:
-            raise InactiveSchool(f"school {school.code} was removed and takes no new reports")
-        prefix = school.code
-    if not _INTENT.match(intent):
-        raise ValueError("an intent is a lowercase name such as 'report_weapon'")
-    # Whom it is sealed for and who receives it first, from one read of the directory.
-    # A French report prefers officers who read French (routing.LANGUAGE_KEY, sealed with the words).
-    language = body.get(routing.LANGUAGE_KEY)
-    recipients, route = await routing.new_case_plan(session, school_id, now, language=language)
-    if not recipients:
-        raise NoRecipients("no officer or supervisor exists yet who could read this case")
+    new = NewCase(
+        school_id, kind, intent, urgent, body, now, notify_chat_id, hold=hold, code=code, send_key=send_key
+    )
+    (opened,) = await open_cases(session, keys, policy, [new])
+    return opened
 
-    code, salt = code or CaseCode.new(), new_salt()
-    if route is None:
-        escalation_level, next_escalation_at = 0, None  # the clock starts when someone can receive it
-    else:
-        escalation_level = route.level
-        next_escalation_at = (
-            now + (policy.urgent_ack if urgent else policy.remind_after) + (hold or timedelta())
-        )
-    case = Case(
-        school_id=school_id,
-        kind=kind,
-        intent=intent,
-        urgent=urgent,
-        status=CaseStatus.NEW,
-        created_at=now,
-        code_hash=code.lookup_hash(keys.case_code_key),
-        student_key_salt=salt,
-        student_public_key=crypto.public_bytes(code.student_key(salt)),
-        escalation_level=escalation_level,
-        next_escalation_at=next_escalation_at,
-        message_count=1,  # its first message, stored below with seq=1
-        send_key_hash=send_key_hash(keys, send_key) if send_key is not None else None,
-        reference_prefix=prefix,
-        reference_number=await references.next_number(session, prefix),
-    )
-    session.add(case)
-    await session.flush()
+
+async def open_cases(
+    session: AsyncSession, keys: KeyRing, policy: CasePolicy, cases: Sequence[NewCase]
+) -> list[OpenedCase]:
+    """`open_case` for several cases in one transaction, in one statement per table for all of them.
+
+    The same rows, numbers and checks as one `open_case` after another, in order. Any error (an
+    unknown school, nobody to read one case, a send key already used) raises for all of them: the
+    caller's transaction then stores none (`casework.cases.intake_batch` retries each alone).
+    """
+    if not cases:
+        return []
+    prefixes = await _prefixes(session, cases)
+    plans = await _plans(session, cases)
+    plaintexts = [sealing.encode_body(c.body) for c in cases]  # BodyTooLong before any number is taken
+    numbers = await references.take_numbers(session, prefixes)
+    codes = [c.code or CaseCode.new() for c in cases]
+    rows = [
+        _case_row(keys, policy, c, code, route, prefix, number)
+        for c, code, (_, route), prefix, number in zip(cases, codes, plans, prefixes, numbers, strict=True)
+    ]
+    # Core statements, not the unit of work: nothing in the transaction needs these rows as objects.
+    case_ids = await sealing.insert_returning_ids(session, Case, rows)
     # Sealed after the INSERT: their associated data names the case id.
-    if notify_chat_id is not None:
-        case.notify_address_sealed = _seal_address(keys, case.id, notify_chat_id)
-    label = labels.new_label()
-    case.label_sealed = seal_label(keys, case.id, label)
-    for r in recipients:
-        row = CaseRecipient(
-            case_id=case.id, officer_id=r.officer_id, granted_at=now, granted_by=Grant.CREATION
-        )
-        directory_auth.sign(session, row)
-        session.add(row)
-    message = await sealing.store_message(
-        session, case, direction=Direction.STUDENT, body=body, recipients=recipients, now=now, seq=1
+    opened_labels = [labels.new_label() for _ in cases]
+    await session.execute(
+        update(sealing.core_table(Case))
+        .where(sealing.core_table(Case).c.id == bindparam("case_id"))
+        .values(label_sealed=bindparam("label"), notify_address_sealed=bindparam("address")),
+        [
+            {
+                "case_id": case_id,
+                "label": seal_label(keys, case_id, label),
+                "address": None
+                if c.notify_chat_id is None
+                else _seal_address(keys, case_id, c.notify_chat_id),
+            }
+            for c, case_id, label in zip(cases, case_ids, opened_labels, strict=True)
+        ],
     )
-    if route is None:
-        await outbox.queue_waiting(session, DeliveryKind.TIP, case.id, now, message_id=message.id)
-    else:
-        not_before = now + hold if hold else None
-        await outbox.queue(
-            session, DeliveryKind.TIP, route.officer_ids, now,
-            case_id=case.id, message_id=message.id, not_before=not_before,
-        )  # fmt: skip
-    await audit.record_event(
+    grants = []
+    for case_id, c, (recipients, _) in zip(case_ids, cases, plans, strict=True):
+        for r in recipients:
+            grant = CaseRecipient(
+                case_id=case_id, officer_id=r.officer_id, granted_at=c.now, granted_by=Grant.CREATION
+            )
+            directory_auth.sign(session, grant)
+            grants.append({column: getattr(grant, column) for column in _GRANT_COLUMNS})
+    await session.execute(insert(sealing.core_table(CaseRecipient)), grants)
+    message_ids = await sealing.store_first_messages(
         session,
-        actor="student",
-        action="case.opened",
-        case_id=case.id,
-        now=now,  # no kind, intent or urgency: audit rows never say what a case is about
+        [
+            sealing.FirstMessage(
+                case_id, cast(bytes, row["student_public_key"]), plaintext, recipients, c.now
+            )
+            for case_id, row, plaintext, (recipients, _), c in zip(
+                case_ids, rows, plaintexts, plans, cases, strict=True
+            )
+        ],
     )
-    return OpenedCase(case.id, code.display(), delivered=route is not None, label=label)
+    deliveries = [
+        row
+        for c, case_id, message_id, (_, route) in zip(cases, case_ids, message_ids, plans, strict=True)
+        for row in _tip_rows(c, case_id, message_id, route)
+    ]
+    await session.execute(insert(sealing.core_table(Delivery)), deliveries)
+    # No kind, intent or urgency: audit rows never say what a case is about.
+    await session.execute(
+        insert(sealing.core_table(AuditEvent)),
+        [
+            {"at": c.now, "actor": "student", "action": "case.opened", "case_id": case_id, "detail": None}
+            for c, case_id in zip(cases, case_ids, strict=True)
+        ],
+    )
+    return [
+        OpenedCase(case_id, code.display(), delivered=route is not None, label=label)
+        for case_id, code, (_, route), label in zip(case_ids, codes, plans, opened_labels, strict=True)
+    ]
+
+
+_GRANT_COLUMNS = ("case_id", "officer_id", "granted_at", "granted_by", "mac")
+_Plan = tuple[list[routing.SealingRecipient], routing.Route | None]
+
+
+async def _prefixes(session: AsyncSession, cases: Sequence[NewCase]) -> list[str]:
+    """Each case's reference prefix (its school's code); raises for an unknown or removed school."""
+    school_ids = {c.school_id for c in cases if c.school_id is not None}
+    found: dict[int, School] = {}
+    if len(school_ids) == 1:
+        (only,) = school_ids
+        school = await session.get(School, only)
+        found = {only: school} if school is not None else {}
+    elif school_ids:
+        found = {s.id: s for s in await session.scalars(select(School).where(School.id.in_(school_ids)))}
+    prefixes = []
+    for c in cases:
+        prefix = references.NO_SCHOOL_PREFIX
+        if c.school_id is not None:
+            school = found.get(c.school_id)
+            if school is None:
+                raise UnknownSchool(f"no school with id {c.school_id}")
+            if not school.active:
+                raise InactiveSchool(f"school {school.code} was removed and takes no new reports")
+            prefix = school.code
+        if not _INTENT.match(c.intent):
+            raise ValueError("an intent is a lowercase name such as 'report_weapon'")
+        prefixes.append(prefix)
+    return prefixes
+
+
+async def _plans(session: AsyncSession, cases: Sequence[NewCase]) -> list[_Plan]:
+    """Whom each case is sealed for and who receives it first: one read of the directory per school and
+    language (a French report prefers officers who read French, routing.LANGUAGE_KEY)."""
+    plans: dict[tuple[int | None, str | None], _Plan] = {}
+    for c in cases:
+        key = (c.school_id, c.body.get(routing.LANGUAGE_KEY))
+        if key not in plans:
+            plans[key] = await routing.new_case_plan(session, c.school_id, c.now, language=key[1])
+        if not plans[key][0]:
+            raise NoRecipients("no officer or supervisor exists yet who could read this case")
+    return [plans[(c.school_id, c.body.get(routing.LANGUAGE_KEY))] for c in cases]
+
+
+def _case_row(
+    keys: KeyRing,
+    policy: CasePolicy,
+    c: NewCase,
+    code: CaseCode,
+    route: routing.Route | None,
+    prefix: str,
+    number: int,
+) -> dict[str, object]:
+    salt = new_salt()
+    if route is None:
+        level, next_escalation_at = 0, None  # the clock starts when someone can receive it
+    else:
+        wait = (policy.urgent_ack if c.urgent else policy.remind_after) + (c.hold or timedelta())
+        level, next_escalation_at = route.level, c.now + wait
+    return {
+        "school_id": c.school_id,
+        "kind": c.kind,
+        "intent": c.intent,
+        "urgent": c.urgent,
+        "status": CaseStatus.NEW,
+        "created_at": c.now,
+        "code_hash": code.lookup_hash(keys.case_code_key),
+        "student_key_salt": salt,
+        "student_public_key": crypto.public_bytes(code.student_key(salt)),
+        "escalation_level": level,
+        "next_escalation_at": next_escalation_at,
+        "message_count": 1,  # its first message, stored with seq=1
+        "send_key_hash": send_key_hash(keys, c.send_key) if c.send_key is not None else None,
+        "reference_prefix": prefix,
+        "reference_number": number,
+    }
+
+
+def _tip_rows(
+    c: NewCase, case_id: int, message_id: int, route: routing.Route | None
+) -> list[dict[str, object]]:
+    """The tip's deliveries, as `outbox.queue` (or `queue_waiting` when nobody can receive it yet)."""
+    priority = DeliveryPriority.URGENT if c.urgent else DeliveryPriority.NORMAL
+    if route is None:
+        return [
+            outbox.delivery_row(
+                DeliveryKind.TIP, None, c.now, case_id=case_id, message_id=message_id,
+                due=c.now, priority=priority, status=DeliveryStatus.WAITING,
+            )
+        ]  # fmt: skip
+    due = c.now + c.hold if c.hold else c.now
+    return [
+        outbox.delivery_row(
+            DeliveryKind.TIP, officer_id, c.now,
+            case_id=case_id, message_id=message_id, due=due, priority=priority,
+        )
+        for officer_id in route.officer_ids
+    ]  # fmt: skip
 
 
 async def add_message(

@@ -13,6 +13,8 @@ still stored, so a purge never lets a number be given twice.
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 
 from sqlalchemy import select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -32,8 +34,10 @@ def format_reference(prefix: str, number: int) -> str:
     return f"{prefix}-{number}"
 
 
-async def next_number(session: AsyncSession, prefix: str) -> int:
+async def next_number(session: AsyncSession, prefix: str, count: int = 1) -> int:
     """The next number under `prefix`, atomically: concurrent cases of one school get different numbers.
+
+    `count`: that many numbers at once; the last of them is returned.
 
     The counter row is locked by the UPDATE until the transaction ends; the
     first case of a prefix inserts it, and if another transaction inserted it
@@ -43,7 +47,7 @@ async def next_number(session: AsyncSession, prefix: str) -> int:
         number = await session.scalar(
             update(CaseReferenceCounter)
             .where(CaseReferenceCounter.prefix == prefix)
-            .values(last_number=CaseReferenceCounter.last_number + 1)
+            .values(last_number=CaseReferenceCounter.last_number + count)
             .returning(CaseReferenceCounter.last_number)  # one round trip (PostgreSQL, SQLite >= 3.35)
             .execution_options(synchronize_session=False)
         )
@@ -51,11 +55,24 @@ async def next_number(session: AsyncSession, prefix: str) -> int:
             return number
         try:
             async with session.begin_nested():
-                session.add(CaseReferenceCounter(prefix=prefix, last_number=1))
-            return 1
+                session.add(CaseReferenceCounter(prefix=prefix, last_number=count))
+            return count
         except IntegrityError:
             continue  # another transaction created the counter first: increment theirs
     raise RuntimeError(f"could not number a case under {prefix!r}")
+
+
+async def take_numbers(session: AsyncSession, prefixes: Sequence[str]) -> list[int]:
+    """`next_number` for each prefix in turn, one counter UPDATE per distinct prefix."""
+    wanted = Counter(prefixes)
+    last: dict[str, int] = {}
+    for prefix, count in wanted.items():
+        last[prefix] = await next_number(session, prefix, count) - count
+    numbers = []
+    for prefix in prefixes:
+        last[prefix] += 1
+        numbers.append(last[prefix])
+    return numbers
 
 
 def candidates(typed: str) -> tuple[list[tuple[str, int]], int | None]:

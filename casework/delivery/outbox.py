@@ -68,6 +68,32 @@ async def queue(
     return rows
 
 
+def delivery_row(
+    kind: DeliveryKind,
+    officer_id: int | None,
+    now: datetime,
+    *,
+    case_id: int | None,
+    message_id: int | None,
+    due: datetime,
+    priority: int,
+    status: DeliveryStatus = DeliveryStatus.PENDING,
+) -> dict[str, object]:
+    """The columns of one row `queue` would add, for a Core INSERT of many (a batch of new cases)."""
+    return {
+        "kind": kind,
+        "case_id": case_id,
+        "message_id": message_id,
+        "officer_id": officer_id,
+        "status": status,
+        "attempts": 0,
+        "next_attempt_at": due,
+        "created_at": now,
+        "alert_id": None,
+        "priority": priority,
+    }
+
+
 async def holders(session: AsyncSession, kind: DeliveryKind, message_id: int) -> set[int]:
     """The officers who have this message on its way (pending, sending) or sent, as `kind`."""
     found = await session.scalars(

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.delivery.routing import SealingRecipient
 from casework.vault import crypto, directory_auth
-from storage.models import Case, CaseMessage, Direction, KeyEnvelope, RecipientKind
+from storage.models import Base, Case, CaseMessage, Direction, KeyEnvelope, RecipientKind
 
 PAD_TO = 128
 # What one sealed message may hold, counted as Telegram counts (UTF-16 code units) over its values:
@@ -137,6 +139,91 @@ async def store_message(
         ],
     )
     return message
+
+
+@dataclass(frozen=True, slots=True)
+class FirstMessage:
+    """A new case's first message: its plaintext (`encode_body`) and whom it is sealed for."""
+
+    case_id: int
+    student_public_key: bytes
+    plaintext: bytes
+    recipients: Sequence[SealingRecipient]
+    now: datetime
+
+
+async def store_first_messages(session: AsyncSession, messages: Sequence[FirstMessage]) -> list[int]:
+    """`store_message` of new cases' first messages (seq 1, the student's), in two statements for all.
+
+    Returns the messages' ids, in order.
+    """
+    rows: list[dict[str, object]] = []
+    content_keys: list[bytes] = []
+    for m in messages:
+        content_key = crypto.random_key()
+        sealed = crypto.seal(content_key, m.plaintext, message_aad(m.case_id, 1, Direction.STUDENT))
+        row = CaseMessage(
+            case_id=m.case_id,
+            seq=1,
+            direction=Direction.STUDENT,
+            author_officer_id=None,
+            created_at=m.now,
+            nonce=sealed.nonce,
+            ciphertext=sealed.ciphertext,
+        )
+        directory_auth.sign(session, row)  # as store_message: only this server can say who wrote it
+        content_keys.append(content_key)
+        rows.append(
+            {
+                "case_id": m.case_id,
+                "seq": 1,
+                "direction": Direction.STUDENT,
+                "author_officer_id": None,
+                "created_at": m.now,
+                "nonce": sealed.nonce,
+                "ciphertext": sealed.ciphertext,
+                "mac": row.mac,
+            }
+        )
+    ids = await insert_returning_ids(session, CaseMessage, rows)
+    envelopes: list[dict[str, object]] = []
+    for m, message_id, content_key in zip(messages, ids, content_keys, strict=True):
+        readers: list[tuple[RecipientKind, int | None, bytes]] = [
+            (RecipientKind.STUDENT, None, m.student_public_key)
+        ]
+        readers.extend((RecipientKind.OFFICER, r.officer_id, r.public_key) for r in m.recipients)
+        sealed_for = seal_envelopes(
+            content_key, m.case_id, 1, [(STUDENT if o is None else o, key) for _, o, key in readers]
+        )
+        envelopes.extend(
+            {
+                "message_id": message_id,
+                "recipient_kind": kind,
+                "officer_id": officer_id,
+                "ephemeral_public_key": envelope.ephemeral_public_key,
+                "nonce": envelope.nonce,
+                "wrapped_key": envelope.wrapped_key,
+            }
+            for (kind, officer_id, _), envelope in zip(readers, sealed_for, strict=True)
+        )
+    await session.execute(insert(KeyEnvelope).execution_options(render_nulls=True), envelopes)
+    return ids
+
+
+def core_table(model: type[Base]) -> Table:
+    """A model's table, for Core statements of many rows (no unit of work, no objects)."""
+    return cast(Table, model.__table__)
+
+
+async def insert_returning_ids(
+    session: AsyncSession, model: type[Base], rows: list[dict[str, object]]
+) -> list[int]:
+    """INSERT the rows in one statement (where the driver allows); their new ids, in the rows' order."""
+    table = core_table(model)
+    if len(rows) == 1:
+        return [int(await session.scalar(insert(table).values(rows[0]).returning(table.c.id)) or 0)]
+    result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
+    return [int(i) for i in result.scalars().all()]
 
 
 def seal_envelopes(

@@ -39,7 +39,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,7 @@ NOW = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 POLICY = CasePolicy(
     timedelta(minutes=5), timedelta(hours=24), timedelta(days=90), ZoneInfo("America/Toronto")
 )
+CONCURRENCY = 16  # students sending at the same moment, as under a burst (each in its own task)
 BODY = {
     "text": "Someone showed a knife near the east doors after lunch " * 3,
     "where": "east doors",
@@ -148,9 +149,13 @@ def bench_crypto(rounds: int) -> tuple[float, float]:
     return statistics.median(seal_times) * 1e6, statistics.median(open_times) * 1e6
 
 
-async def bench_cases(url: str, count: int, *, profile: bool = False) -> dict[str, object]:
+async def bench_cases(
+    url: str, count: int, *, profile: bool = False, concurrency: int = CONCURRENCY
+) -> dict[str, object]:
     """Cases created, lists and reads per second, one transaction each, one at a time; SQL statements
-    per case created; with `profile`, the top of a profile of 100 more cases created."""
+    per case created; cases created by `concurrency` creators at once (each case its own transaction,
+    and, where the code has it, through `CaseBatcher`: the cases asked at the same moment in one);
+    with `profile`, the top of a profile of 100 more cases created one at a time."""
     await migrations.upgrade(url)
     db = Database.connect(url)
     try:
@@ -166,12 +171,15 @@ async def bench_cases(url: str, count: int, *, profile: bool = False) -> dict[st
                     session, keys, display_name=f"Sgt. {n}", role=Role.SUPERVISOR, now=NOW
                 )
 
+        def arguments(n: int) -> dict[str, Any]:
+            return {
+                "school_id": school.id, "kind": CaseKind.REPORT, "intent": "report_weapon",
+                "urgent": n % 5 == 0, "body": BODY, "notify_chat_id": None, "now": NOW,
+            }  # fmt: skip
+
         async def create(n: int) -> intake.OpenedCase:
             async with db.transaction() as session:
-                return await intake.open_case(
-                    session, keys, POLICY, school_id=school.id, kind=CaseKind.REPORT,
-                    intent="report_weapon", urgent=n % 5 == 0, body=BODY, notify_chat_id=None, now=NOW,
-                )  # fmt: skip
+                return await intake.open_case(session, keys, POLICY, **arguments(n))
 
         statements = 0
 
@@ -200,7 +208,10 @@ async def bench_cases(url: str, count: int, *, profile: bool = False) -> dict[st
             "list": count / listing,
             "read": count / read,
             "statements": statements / count,  # BEGIN counted, COMMIT not (the driver's own call)
+            "concurrency": concurrency,
+            "create_concurrent": await _created_at_once(create, count, concurrency),
         }
+        result.update(await _batched(db, keys, arguments, count, concurrency, profile=profile))
         if profile:
             profiler = cProfile.Profile()
             profiler.enable()
@@ -211,6 +222,63 @@ async def bench_cases(url: str, count: int, *, profile: bool = False) -> dict[st
         return result
     finally:
         await db.close()
+
+
+async def _batched(
+    db: Database,
+    keys: KeyRing,
+    arguments: Callable[[int], dict[str, Any]],
+    count: int,
+    concurrency: int,
+    *,
+    profile: bool,
+) -> dict[str, object]:
+    """Cases per second through `CaseBatcher` (absent from older code: nothing), and its profile."""
+    try:
+        from casework.cases import intake_batch
+    except ImportError:
+        return {}
+    batcher = intake_batch.CaseBatcher(db, keys, POLICY)
+
+    async def create_batched(n: int) -> intake.OpenedCase:
+        return await batcher.open(intake.NewCase(**arguments(n)))
+
+    statements = 0
+
+    def count_statement(*_: object) -> None:
+        nonlocal statements
+        statements += 1
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count_statement)
+    rate = await _created_at_once(create_batched, count, concurrency)
+    event.remove(db.engine.sync_engine, "before_cursor_execute", count_statement)
+    result: dict[str, object] = {"create_batched": rate, "statements_batched": statements / count}
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        await _created_at_once(create_batched, 320, concurrency)
+        profiler.disable()
+        result["profile_batched"] = _profile_top(profiler, "cumulative", 14)
+    return result
+
+
+async def _created_at_once(
+    create: Callable[[int], Awaitable[intake.OpenedCase]], count: int, concurrency: int
+) -> float:
+    """Cases per second when `concurrency` creators each open cases one after another, all at once;
+    checks that every case got its own reference and id."""
+    numbers = iter(range(count))
+    opened: list[intake.OpenedCase] = []
+
+    async def creator() -> None:
+        for n in numbers:
+            opened.append(await create(n))
+
+    start = time.perf_counter()
+    await asyncio.gather(*(creator() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    assert len({case.case_id for case in opened}) == count
+    return count / elapsed
 
 
 def _cpu_seconds() -> float:
@@ -439,7 +507,9 @@ async def measure(args: argparse.Namespace, parts: str) -> Results:
             url = url or f"sqlite+aiosqlite:///{Path(tmp) / 'cases.db'}"
             if url.startswith("postgresql"):
                 url = await _fresh_pg(url, "sro_bench_cases")
-            results["cases"][name] = await bench_cases(url, args.cases, profile=name == SQLITE_NAME)
+            results["cases"][name] = await bench_cases(
+                url, args.cases, profile=name == SQLITE_NAME, concurrency=args.concurrency
+            )
             print(name, {k: v for k, v in results["cases"][name].items() if k != "profile"}, flush=True)  # noqa: T201
         if args.stats_rows and "stats" in parts:
             stats_url = f"sqlite+aiosqlite:///{Path(tmp) / 'stats.db'}"
@@ -462,7 +532,8 @@ def side_by_side(revision: str | None, args: argparse.Namespace) -> tuple[Result
     (medians), then the statistics once each. The machine is shared: alternating puts both under
     the same load as far as anything can."""
     if revision is None:
-        return asyncio.run(measure(args, "stats" if args.stats_only else "crypto,cases,stats")), None
+        parts = "stats" if args.stats_only else "crypto,cases" if args.cases_only else "crypto,cases,stats"
+        return asyncio.run(measure(args, parts)), None
     root = Path(__file__).resolve().parents[2]
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "baseline"
@@ -477,6 +548,8 @@ def side_by_side(revision: str | None, args: argparse.Namespace) -> tuple[Result
                 befores.append(_run_in(tree, args, "crypto,cases"))
                 nows.append(asyncio.run(measure(args, "crypto,cases")))
             before, now = (_medians(befores), _medians(nows)) if befores else ({}, {})
+            if args.cases_only:
+                return now, before
             before["stats"] = _run_in(tree, args, "stats").get("stats")
             now["stats"] = asyncio.run(measure(args, "stats")).get("stats")
             return now, before
@@ -489,6 +562,7 @@ def _run_in(tree: Path, args: argparse.Namespace, parts: str) -> Results:
     command = [
         sys.executable, "-m", "devtools.bench.storage_now", "--json", str(out), "--parts", parts,
         "--crypto-rounds", str(args.crypto_rounds), "--cases", str(args.cases),
+        "--concurrency", str(args.concurrency),
         "--stats-rows", str(args.stats_rows), "--schools", str(args.schools),
         "--stats-rounds", str(args.stats_rounds), "--stats-queries", args.stats_queries,
         "--no-full-stats",  # minutes on the old code: its figure is FULL_QUERY_BEFORE
@@ -557,6 +631,12 @@ def _cases_lines(now: Results, before: Results | None) -> list[str]:
         "| case lists/s (50 per list) | cases read/s (decrypted) |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    at_once = [
+        "| database | creators at once | each case its own transaction: before | now | ratio "
+        "| concurrent cases committed together (`CaseBatcher`) | ratio to before "
+        "| SQL statements per case, together |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name in (SQLITE_NAME, PG_NAME):
         new = now["cases"].get(name)
         if new is None:
@@ -568,7 +648,15 @@ def _cases_lines(now: Results, before: Results | None) -> list[str]:
             f"| {_ratio(new['create'], old.get('create'))} | {old.get('statements', 0):.0f} "
             f"| {new['statements']:.0f} | {new['list']:.0f} | {new['read']:.0f} |"
         )
-    return lines
+        if "create_concurrent" in new:
+            was = old.get("create_concurrent")
+            batched = new.get("create_batched")
+            at_once.append(
+                f"| {name} | {new['concurrency']:.0f} | {was or 0:.0f} | {new['create_concurrent']:.0f} "
+                f"| {_ratio(new['create_concurrent'], was)} | {batched or 0:.0f} "
+                f"| {_ratio(batched, was) if batched else ''} | {new.get('statements_batched', 0):.1f} |"
+            )
+    return [*lines, "", *at_once] if len(at_once) > 2 else lines
 
 
 def _stats_lines(now: Results, before: Results | None) -> list[str]:
@@ -649,6 +737,20 @@ def _profile_lines(
 
 def write_doc(args: argparse.Namespace, now: Results, before: Results | None) -> None:
     """The "Case store" section of docs/benchmarks.md from both runs' figures."""
+    lines = _case_store_lines(args, now, before)
+    if "stats" in now:
+        lines += ["", *_stats_lines(now, before)]
+        lines += _profile_lines(
+            "Top of the profile of protecting 10 school-months of the newest month in one process "
+            "(own seconds under cProfile; `highspy` is the LP solver):",
+            lambda r: r.get("stats", {}).get("profile"), now, before,
+        )  # fmt: skip
+    write_section("Case store", "\n".join(lines))
+    print("\n".join(lines))  # noqa: T201
+
+
+def _case_store_lines(args: argparse.Namespace, now: Results, before: Results | None) -> list[str]:
+    """The section's crypto and cases part."""
     revision = f"`{args.baseline}` (before) and " if args.baseline else ""
     lines = [
         f"Measured by `make bench-storage` (`python -m devtools.bench.storage`) "
@@ -668,21 +770,24 @@ def write_doc(args: argparse.Namespace, now: Results, before: Results | None) ->
         "",
         *_cases_lines(now, before),
         "",
-        "Cases are created one at a time, one transaction each, as the bot does for one student.",
+        "First table: cases created one at a time, one transaction each, as the bot does for one "
+        "student. Second: several creators at once, each opening cases one after another, as the bot "
+        "does under a burst (every student's turn in its own task): each case in its own transaction "
+        "(on SQLite they take turns at the one writer; on PostgreSQL they share the connection pool), "
+        "and through `casework.cases.intake_batch.CaseBatcher`, which opens the cases asked at the same "
+        "moment in one transaction, one statement per table, each caller answered after the commit.",
     ]
     lines += _profile_lines(
         "Top of the profile of 100 cases created on SQLite (our code, cumulative seconds under cProfile):",
         lambda r: r["cases"].get(SQLITE_NAME, {}).get("profile"), now, before,
     )  # fmt: skip
-    if "stats" in now:
-        lines += ["", *_stats_lines(now, before)]
-        lines += _profile_lines(
-            "Top of the profile of protecting 10 school-months of the newest month in one process "
-            "(own seconds under cProfile; `highspy` is the LP solver):",
-            lambda r: r.get("stats", {}).get("profile"), now, before,
-        )  # fmt: skip
-    write_section("Case store", "\n".join(lines))
-    print("\n".join(lines))  # noqa: T201
+    creators = now["cases"].get(SQLITE_NAME, {}).get("concurrency", CONCURRENCY)
+    lines += _profile_lines(
+        f"Top of the profile of 320 cases created on SQLite by {creators:.0f} creators at once through "
+        "`CaseBatcher` (same columns):",
+        lambda r: r["cases"].get(SQLITE_NAME, {}).get("profile_batched"), now, None,
+    )  # fmt: skip
+    return lines
 
 
 MESSAGES_PER_CASE = 10
@@ -864,6 +969,14 @@ if __name__ == "__main__":
     )
     parser.add_argument("--crypto-rounds", type=int, default=2000)
     parser.add_argument("--cases", type=int, default=300)
+    parser.add_argument(
+        "--concurrency", type=int, default=CONCURRENCY, help="Creators at once in the concurrent case runs."
+    )
+    parser.add_argument(
+        "--cases-only",
+        action="store_true",
+        help="Only crypto and cases (before and now): print their lines instead of writing the section.",
+    )
     parser.add_argument("--stats-rows", type=int, default=1_000_000)
     parser.add_argument("--schools", type=int, default=60)
     parser.add_argument("--no-full-stats", action="store_true", help="Skip the all-months `sro stats` query.")
@@ -902,7 +1015,9 @@ if __name__ == "__main__":
         if parsed.baseline == "none":
             parsed.baseline = None
         figures, baseline = side_by_side(parsed.baseline, parsed)
-        if parsed.stats_only:
+        if parsed.cases_only:
+            print("\n".join(_case_store_lines(parsed, figures, baseline)))  # noqa: T201
+        elif parsed.stats_only:
             both = {"before": (baseline or {}).get("stats"), "now": figures.get("stats")}
             print(json.dumps(both, default=str))  # noqa: T201
             print("\n".join(_stats_lines(figures, baseline)))  # noqa: T201
