@@ -270,7 +270,8 @@ class _Protected:
         if cells is None:
             cells = {}
             for school in self._schools:
-                cells.update(school.level(granularity))
+                decoded = self._school_levels.pop((school.school, granularity), None)
+                cells.update(school.level(granularity) if decoded is None else decoded)
             if self._all_schools:  # with --school, only that school was read: no sums to make
                 cells.update(cube.all_schools(cells))
             self._levels[granularity] = cells

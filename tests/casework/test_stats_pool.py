@@ -17,7 +17,9 @@ from datetime import date
 
 import pytest
 
-from casework.stats import pool
+from casework.stats import cache, pool, report
+from casework.stats.cube import ALL_SCHOOLS, COUNT, ZERO
+from casework.stats.periods import Granularity, period_of
 from tests.casework.test_stats_chains import random_school_month
 
 MONTH = date(2026, 3, 1)
@@ -96,3 +98,22 @@ def test_a_helper_imports_no_database_code() -> None:
         check=True,
     )
     assert imported.stdout.strip() == "[]"
+
+
+def test_a_report_reads_one_school_as_the_whole_month_gives_it() -> None:
+    """`report._Protected` decodes one school's weeks or days alone until the whole level is needed:
+    every cell (a school's, all schools', one never published) reads the same either way."""
+    tasks = month_tasks(5, seed=8)
+    encoded = pool.protect_all(tasks, workers=1)
+    months = [cache.SchoolMonth(month, school, blob) for (month, school), blob in sorted(encoded.items())]
+    whole = report._Protected(months, all_schools=True)
+    keys = [key for granularity in Granularity for key in whole.level(granularity)]
+    keys += [
+        (COUNT, 999, "i0", period_of(MONTH, Granularity.DAY)),
+        (COUNT, 1, "nothing", period_of(MONTH, Granularity.WEEK)),
+    ]
+    assert any(key[1] == ALL_SCHOOLS for key in keys)
+    lazy = report._Protected(months, all_schools=True)
+    school_first = sorted(keys, key=lambda key: key[1] == ALL_SCHOOLS)  # each school's cells before the sums
+    assert [lazy.get(key) for key in school_first] == [whole.get(key) for key in school_first]
+    assert whole.get(keys[-1]) == ZERO
