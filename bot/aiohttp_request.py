@@ -25,6 +25,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from app import tls
+
 # python-telegram-bot's own defaults (HTTPXRequest): seconds.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 5.0
@@ -80,7 +82,9 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size)
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size, limit_per_host=self._pool_size, ssl=tls.client_context()
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": self.USER_AGENT},

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from app import tls
 from nlu.result import NLU_FALLBACK, Entity, IntentScore, ModelOutput
 
 logger = logging.getLogger(__name__)
@@ -185,7 +186,9 @@ class RasaClient:
     def _session(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
             self._http = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._connections, limit_per_host=0),
+                connector=aiohttp.TCPConnector(
+                    limit=self._connections, limit_per_host=0, ssl=tls.client_context()
+                ),
                 timeout=self._timeout,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 trust_env=False,
