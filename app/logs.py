@@ -8,7 +8,7 @@ As a second line of defence a filter on the one handler treats every record:
 - anything shaped like a bot token or a long number (a Telegram id) is blanked;
 - an exception keeps its type only.
 The libraries whose verbose levels carry tokens and raw updates (httpx puts the
-token in URLs; telegram.ext logs updates) are also held at WARNING.
+token in URLs, as aiohttp could; telegram.ext logs updates) are also held at WARNING.
 """
 
 from __future__ import annotations
@@ -20,7 +20,16 @@ import sys
 _TOKEN = re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}\b")
 _LONG_NUMBER = re.compile(r"(?<![\w.])-?\d{6,}(?![\w.])")
 
-QUIET_LIBRARIES = ("httpx", "httpcore", "telegram", "telegram.ext", "apscheduler", "aiosqlite", "asyncio")
+QUIET_LIBRARIES = (
+    "httpx",
+    "httpcore",
+    "aiohttp",
+    "telegram",
+    "telegram.ext",
+    "apscheduler",
+    "aiosqlite",
+    "asyncio",
+)
 
 
 # Loggers whose messages this project writes: event names and error types by construction.
