@@ -3,8 +3,9 @@
 School-months are independent and their protection is deterministic
 (`stats_cube`), so they can be protected in any order and in any process
 with the same result. The work is cut into units: a settled month's schools
-in groups of `SCHOOLS_PER_UNIT`, protected side by side (`stats_chains`),
-and each school-month of a month still running on its own. This process
+protected side by side (`stats_chains`), in groups of `SCHOOLS_PER_UNIT`
+when the work is shared (alone, all of them), and each school-month of a
+month still running on its own. This process
 protects units, and so do helpers (`Helpers`): light processes started for
 it, `python -m casework.stats.worker`, that import protection's modules
 alone (NumPy, SciPy, HiGHS: about half a CPU second), not the parent's
@@ -200,21 +201,22 @@ def protect_all(
     by default one per idle core), when there are at least `POOL_MIN_TASKS` tasks. This process
     protects from the start, units from the same queue as the helpers'.
     """
-    units = _units(tasks)
-    # The biggest units first, so that no process is left with a long one at the end.
-    waiting = deque(
+    if helpers is None and len(tasks) >= POOL_MIN_TASKS and (workers is None or workers > 1):
+        with start_helpers(None if workers is None else min(workers, len(_units(tasks)))) as own:
+            return protect_all(tasks, helpers=own)
+    done: dict[tuple[date, int], bytes] = {}
+    if helpers is None or not len(helpers):  # alone: each settled month one unit (`stats_chains`)
+        _protect_queue(_queue(_units(tasks, whole_months=True)), done)
+    else:
+        _share(_queue(_units(tasks)), done, helpers)
+    return done
+
+
+def _queue(units: list[list[Task]]) -> deque[list[Task]]:
+    """The biggest units first, so that no process is left with a long one at the end."""
+    return deque(
         sorted(units, key=lambda unit: (-sum(len(task.rows) for task in unit), unit[0].month, unit[0].school))
     )
-    done: dict[tuple[date, int], bytes] = {}
-    if helpers is None:
-        if len(tasks) < POOL_MIN_TASKS or (workers is not None and workers <= 1) or len(units) <= 1:
-            _protect_queue(waiting, done)
-            return done
-        with start_helpers(None if workers is None else min(workers, len(units))) as own:
-            _share(waiting, done, own)
-        return done
-    _share(waiting, done, helpers)
-    return done
 
 
 def _share(waiting: deque[list[Task]], done: dict[tuple[date, int], bytes], helpers: Helpers) -> None:
@@ -304,9 +306,9 @@ def _protect_queue(waiting: deque[list[Task]], done: dict[tuple[date, int], byte
         done.update(protect_unit(waiting.popleft()))
 
 
-def _units(tasks: Sequence[Task]) -> list[list[Task]]:
+def _units(tasks: Sequence[Task], *, whole_months: bool = False) -> list[list[Task]]:
     """The tasks in units of work: a settled month's school-months in groups of `SCHOOLS_PER_UNIT`
-    (in the order of their schools), each other task alone."""
+    (in the order of their schools; `whole_months`: all of them), each other task alone."""
     settled: dict[date, list[Task]] = {}
     units: list[list[Task]] = []
     for task in tasks:
@@ -316,10 +318,8 @@ def _units(tasks: Sequence[Task]) -> list[list[Task]]:
             units.append([task])
     for month_tasks in settled.values():
         month_tasks.sort(key=lambda task: task.school)
-        units += [
-            month_tasks[start : start + SCHOOLS_PER_UNIT]
-            for start in range(0, len(month_tasks), SCHOOLS_PER_UNIT)
-        ]
+        size = len(month_tasks) if whole_months else SCHOOLS_PER_UNIT
+        units += [month_tasks[start : start + size] for start in range(0, len(month_tasks), size)]
     return units
 
 
