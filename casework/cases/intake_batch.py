@@ -84,7 +84,12 @@ class CaseBatcher:
 
     async def _drain(self) -> None:
         try:
-            while self._queue:
+            while True:
+                if not self._queue:
+                    # Gone from the workers in the same step as it saw nothing queued: a case queued
+                    # from now on starts a new worker (a done-callback would come too late for it).
+                    self._workers.difference_update({asyncio.current_task()})
+                    return
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
                 await self._open_batch(batch)

@@ -197,6 +197,26 @@ async def test_concurrent_creators_get_distinct_consecutive_references(
     }
 
 
+async def test_creators_who_open_case_after_case_are_all_answered(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    """Each creator asks again the moment it is answered, as students do under a burst: the next
+    batch must start although the worker that answered them has just found nothing queued."""
+    world = await build_world(database, keys, policy, now)
+    batcher = intake_batch.CaseBatcher(database, keys, policy)
+    numbers = iter(range(24))
+    opened: list[OpenedCase] = []
+
+    async def creator() -> None:
+        for n in numbers:
+            opened.append(await batcher.open(new_case(world, now, n)))
+
+    # A guard, not a measurement: a batcher that leaves cases queued would hang here forever.
+    async with asyncio.timeout(120):
+        await asyncio.gather(*(creator() for _ in range(6)))
+    assert len({o.case_id for o in opened}) == 24
+
+
 async def test_one_send_key_opens_one_case_even_twice_in_one_batch(
     database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
 ) -> None:
