@@ -134,7 +134,7 @@ async def open_cases(
         for c, code, (_, route), prefix, number in zip(cases, codes, plans, prefixes, numbers, strict=True)
     ]
     # Core statements, not the unit of work: nothing in the transaction needs these rows as objects.
-    case_ids = await sealing.insert_returning_ids(session, Case, rows)
+    case_ids = await sealing.insert_returning_ids(session, Case, rows, "code_hash")
     # Sealed after the INSERT: their associated data names the case id.
     opened_labels = [labels.new_label() for _ in cases]
     await session.execute(

@@ -185,7 +185,7 @@ async def store_first_messages(session: AsyncSession, messages: Sequence[FirstMe
                 "mac": row.mac,
             }
         )
-    ids = await insert_returning_ids(session, CaseMessage, rows)
+    ids = await insert_returning_ids(session, CaseMessage, rows, "case_id")
     envelopes: list[dict[str, object]] = []
     for m, message_id, content_key in zip(messages, ids, content_keys, strict=True):
         readers: list[tuple[RecipientKind, int | None, bytes]] = [
@@ -216,14 +216,22 @@ def core_table(model: type[Base]) -> Table:
 
 
 async def insert_returning_ids(
-    session: AsyncSession, model: type[Base], rows: list[dict[str, object]]
+    session: AsyncSession, model: type[Base], rows: list[dict[str, object]], key: str
 ) -> list[int]:
-    """INSERT the rows in one statement (where the driver allows); their new ids, in the rows' order."""
+    """INSERT the rows in one statement; their new ids, in the rows' order.
+
+    `key`: a column whose value differs between the rows (a case's code hash, a first message's case):
+    each id is matched to its row by it, since RETURNING promises no order, and asking SQLAlchemy to
+    sort (`sort_by_parameter_order`) makes it insert row by row on SQLite.
+    """
     table = core_table(model)
     if len(rows) == 1:
         return [int(await session.scalar(insert(table).values(rows[0]).returning(table.c.id)) or 0)]
-    result = await session.execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), rows)
-    return [int(i) for i in result.scalars().all()]
+    result = await session.execute(insert(table).returning(table.c.id, table.c[key]), rows)
+    found = {value: int(row_id) for row_id, value in result.all()}
+    if len(found) != len(rows):
+        raise RuntimeError(f"{len(rows)} rows inserted, {len(found)} distinct ids returned by {key}")
+    return [found[row[key]] for row in rows]
 
 
 def seal_envelopes(
