@@ -16,6 +16,7 @@ from typing import Any
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from app.settings import LOCAL_MASTER_KEY_FILE, Settings
+from casework.cases.intake_batch import CaseBatcher
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from casework.vault.master_key import load_master_key
@@ -42,9 +43,18 @@ class Services:
     # Set when the bot is stopping: background work finishes what it started (a tip sent is
     # recorded as sent, so a restart does not send it twice) and takes nothing new.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Made on first use, in the event loop that uses it (casework.cases.intake_batch).
+    _cases: CaseBatcher | None = field(default=None, init=False, repr=False)
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def cases(self) -> CaseBatcher:
+        """Opens the cases students send at the same moment together, each answered after the commit."""
+        if self._cases is None:
+            self._cases = CaseBatcher(self.db, self.keys, self.policy)
+        return self._cases
 
     @classmethod
     async def start(cls, settings: Settings, classifier: IntentClassifier | None = None) -> Services:

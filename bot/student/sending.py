@@ -74,29 +74,31 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
     code = CaseCode(draft.case_code)
     # Fetched before the transaction, stored inside it: the tip never goes without its images.
     images = await evidence_files.prepare(turn, draft.images) if draft.images else []
+    async with services.db.read() as session:
+        existing = await _already_sent(session, turn, draft)
+    if existing is not None:
+        return existing
+
+    async def with_images(session: AsyncSession, opened: intake.OpenedCase) -> None:
+        await evidence_files.store_prepared(session, opened.case_id, images, services.now())
+
+    new = intake.NewCase(
+        school_id=turn.state.school_id,
+        kind=draft.kind,
+        intent=draft.intent,
+        urgent=draft.urgent,
+        body=with_language(case_body(draft)),
+        now=services.now(),
+        # Urgent before a school is known: the school's officers if the student names it in time,
+        # else the supervisors (intake.open_case).
+        hold=school_answer_wait(turn) if draft.urgent and turn.state.school_id is None else None,
+        code=code,
+        send_key=draft.send_token,
+    )
     try:
-        async with services.db.transaction() as session:
-            existing = await _already_sent(session, turn, draft)
-            if existing is not None:
-                return existing
-            opened = await intake.open_case(
-                session,
-                services.keys,
-                services.policy,
-                school_id=turn.state.school_id,
-                kind=draft.kind,
-                intent=draft.intent,
-                urgent=draft.urgent,
-                body=with_language(case_body(draft)),
-                notify_chat_id=None,
-                now=services.now(),
-                # Urgent before a school is known: the school's officers if the student names it
-                # in time, else the supervisors (intake.open_case).
-                hold=school_answer_wait(turn) if draft.urgent and turn.state.school_id is None else None,
-                code=code,
-                send_key=draft.send_token,
-            )
-            await evidence_files.store_prepared(session, opened.case_id, images, services.now())
+        # Together with the cases other students send at this moment, in one transaction: answered
+        # only once it has committed; a case that fails there is opened again alone (intake_batch).
+        opened = await services.cases.open(new, then=with_images if images else None)
     except NoRecipients:
         logger.warning("case.not_opened reason=no_recipients")
         return None
