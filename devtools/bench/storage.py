@@ -666,8 +666,9 @@ def _stats_lines(now: Results, before: Results | None) -> list[str]:
     lines = [
         f"`sro stats` over {t['rows']:,.0f} statistic rows (SQLite; {t['schools']:.0f} schools x 23 intents, "
         f"{t['months']:.0f} settled months of days; loaded in {t['load_s']:.0f} s). First: the cache of "
-        f"protected months is empty; months are protected in the query's process, or by a pool on up to "
-        f"{usable_cores()} cores from {pool.POOL_MIN_TASKS} school-months. Cached: the same "
+        "protected months is empty; months are protected in the query's process, shared with one helper "
+        f"process per idle core (load average under 1.5 on 2 cores) from {pool.POOL_MIN_TASKS} "
+        "school-months. Cached: the same "
         "query again. Before: the same first query on the baseline's code, in the same run. CPU s: "
         "CPU seconds of the query's process and its workers, less sensitive than wall time to what "
         "else runs on the machine. Load "
