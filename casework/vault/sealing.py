@@ -91,16 +91,13 @@ async def store_message(
     recipients: Iterable[SealingRecipient],
     now: datetime,
     author_officer_id: int | None = None,
-    seq: int | None = None,
 ) -> CaseMessage:
     """Encrypt `body` and store it with envelopes for `recipients` and for the case's student.
 
-    `seq`: only for a case this transaction created with its `message_count` already counting this
-    message (its first); spares the counter's UPDATE. Otherwise the next number is taken.
+    A case's first message is stored with the case itself (`store_first_messages`).
     """
     plaintext = encode_body(body)
-    if seq is None:
-        seq = await next_seq(session, case.id)
+    seq = await next_seq(session, case.id)
     content_key = crypto.random_key()
     sealed = crypto.seal(content_key, plaintext, message_aad(case.id, seq, direction))
     message = CaseMessage(
