@@ -131,7 +131,9 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as error:
             raise TimedOut(message=POOL_TIMEOUT_MESSAGE) from error
         try:
-            async with session.request(method, url, data=body, timeout=timeout) as response:
+            # No redirects followed (httpx's default): a body or a token never goes to another address.
+            request = session.request(method, url, data=body, timeout=timeout, allow_redirects=False)
+            async with request as response:
                 return response.status, await response.read()
         except TimeoutError as error:  # aiohttp's ServerTimeoutError is a TimeoutError too
             raise TimedOut from error

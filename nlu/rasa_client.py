@@ -249,8 +249,9 @@ class RasaClient:
 
     async def _request(self, server: _Server, text: str) -> ModelOutput:
         try:
+            # No redirects followed (as with httpx): a student's text goes to the configured server only.
             async with self._session().post(
-                server.parse_url, params={"token": self._token}, json={"text": text}
+                server.parse_url, params={"token": self._token}, json={"text": text}, allow_redirects=False
             ) as response:
                 if response.status != HTTPStatus.OK:
                     raise NLUUnavailable(f"status {response.status}")

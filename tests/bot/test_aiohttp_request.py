@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from aiohttp import web
 from PIL import Image
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, NetworkError, TimedOut
@@ -152,3 +153,31 @@ async def test_it_refuses_to_work_before_initialize_and_after_shutdown() -> None
         await request.do_request("http://127.0.0.1:1/", "POST")
     with pytest.raises(ValueError, match="at least 1"):
         AiohttpRequest(connection_pool_size=0)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_a_redirect_is_not_followed(client: str) -> None:
+    """Neither client follows a redirect: the token in the path and the body go nowhere else."""
+    hits: list[str] = []
+
+    async def moved(request: web.Request) -> web.Response:
+        hits.append(request.path)
+        if request.path.endswith("/sendMessage"):
+            return web.Response(status=307, headers={"Location": "/elsewhere"})
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", moved)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    request = CLIENTS[client]()
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError):
+            await request.post(f"http://127.0.0.1:{runner.addresses[0][1]}/bot123:abc/sendMessage", None)
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    assert hits == ["/bot123:abc/sendMessage"]

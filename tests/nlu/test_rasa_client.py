@@ -255,3 +255,15 @@ async def test_unreachable_server_is_unavailable() -> None:
     async with client(f"http://127.0.0.1:{free_port()}") as rasa:
         with pytest.raises(NLUUnavailable):
             await rasa.parse("hi")
+
+
+async def test_a_redirect_is_not_followed(fake_rasa: tuple[FakeRasa, str]) -> None:
+    """A student's text goes to the configured address only: a redirect is a failure, not a hop."""
+    fake, url = fake_rasa
+    fake.behaviour = lambda _body: web.Response(
+        status=307, headers={"Location": f"{url}/model/parse?token={TOKEN}"}
+    )
+    async with client(url) as rasa:
+        with pytest.raises(NLUUnavailable, match="status 307"):
+            await rasa.parse("knife in his bag")
+    assert len(fake.requests) == 1  # followed, the same text would have been posted again
