@@ -88,9 +88,10 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 headers={"User-Agent": self.USER_AGENT},
-                # No cookies between the Bot API's answers, and no environment proxy picked up silently.
+                # No cookies between the Bot API's answers. HTTPS_PROXY / NO_PROXY are honoured, as
+                # httpx did: a deployment behind an egress proxy keeps reaching Telegram.
                 cookie_jar=aiohttp.DummyCookieJar(),
-                trust_env=False,
+                trust_env=True,
                 raise_for_status=False,
             )
             self._slots = asyncio.Semaphore(self._pool_size)

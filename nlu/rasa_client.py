@@ -191,7 +191,7 @@ class RasaClient:
                 ),
                 timeout=self._timeout,
                 cookie_jar=aiohttp.DummyCookieJar(),
-                trust_env=False,
+                trust_env=True,  # HTTPS_PROXY / NO_PROXY honoured, as httpx did
             )
         return self._http
 

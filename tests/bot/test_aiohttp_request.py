@@ -181,3 +181,33 @@ async def test_a_redirect_is_not_followed(client: str) -> None:
         await request.shutdown()
         await runner.cleanup()
     assert hits == ["/bot123:abc/sendMessage"]
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_an_egress_proxy_from_the_environment_is_used(
+    client: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HTTP(S)_PROXY is honoured as httpx honoured it: a deployment behind one still reaches Telegram."""
+    seen: list[str] = []
+
+    async def proxy(request: web.Request) -> web.Response:
+        seen.append(str(request.url))
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", proxy)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{runner.addresses[0][1]}")
+    request = CLIENTS[client]()
+    await request.initialize()
+    try:  # nothing listens at bot-api.invalid: only the proxy can answer
+        assert await request.post("http://bot-api.invalid/bot123:abc/getMe", None) is True
+    finally:
+        await request.shutdown()
+        await runner.cleanup()
+    assert seen == ["http://bot-api.invalid/bot123:abc/getMe"]
