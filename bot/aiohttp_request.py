@@ -145,14 +145,11 @@ class AiohttpRequest(BaseRequest):
 
 
 def _form(fields: dict[str, str], files: dict[str, Any]) -> aiohttp.FormData:
-    """A multipart body: the parameters as fields, then each file as (name, content, type)."""
+    """A multipart body: the parameters as fields, then each file (python-telegram-bot's (name,
+    content, type) tuples)."""
     form = aiohttp.FormData()
     for name, value in fields.items():
         form.add_field(name, value)
-    for name, part in files.items():
-        if isinstance(part, tuple):
-            filename, content, mimetype = part
-            form.add_field(name, content, filename=filename, content_type=mimetype)
-        else:  # bare content, as httpx accepts it
-            form.add_field(name, part, filename=name)
+    for name, (filename, content, mimetype) in files.items():
+        form.add_field(name, content, filename=filename, content_type=mimetype)
     return form

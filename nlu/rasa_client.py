@@ -127,7 +127,6 @@ class _Server:
     """One Rasa server: its connections, the requests that may be under way, until when it is down."""
 
     def __init__(self, url: str, slots: int) -> None:
-        self.url = url
         self.parse_url = f"{url}/model/parse"
         self.slots = asyncio.Semaphore(slots)  # one per connection: aiohttp's own pool never waits
         self.down_until = 0.0

@@ -103,8 +103,8 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
         logger.warning("case.not_opened reason=no_recipients")
         return None
     except IntegrityError:
-        # The same draft sent at the same moment elsewhere: that case is this one.
-        async with services.db.transaction() as session:
+        # The same draft sent at the same moment elsewhere: that case is this one (a read).
+        async with services.db.read() as session:
             existing = await _already_sent(session, turn, draft)
         if existing is None:
             raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -38,6 +38,30 @@ async def emu() -> AsyncIterator[Emulator]:
 async def bot_with(emu: Emulator, request: BaseRequest) -> AsyncIterator[Bot]:
     async with Bot(emu.token, base_url=emu.base_url, base_file_url=emu.base_file_url, request=request) as bot:
         yield bot
+
+
+@asynccontextmanager
+async def local_server(handler: Callable[[web.Request], Awaitable[web.Response]]) -> AsyncIterator[int]:
+    """A plain HTTP server on 127.0.0.1 answering every path with `handler`; its port."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield runner.addresses[0][1]
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def initialized(client: str) -> AsyncIterator[BaseRequest]:
+    request = CLIENTS[client]()
+    await request.initialize()
+    try:
+        yield request
+    finally:
+        await request.shutdown()
 
 
 def jpeg(width: int, height: int, shade: int) -> bytes:
@@ -120,13 +144,9 @@ async def test_nobody_listening_is_a_network_error(client: str) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again: nothing listens there
-    request = CLIENTS[client]()
-    await request.initialize()
-    try:
+    async with initialized(client) as request:
         with pytest.raises(NetworkError):
             await request.post(f"http://127.0.0.1:{port}/bot123:abc/sendMessage", None)
-    finally:
-        await request.shutdown()
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -166,20 +186,9 @@ async def test_a_redirect_is_not_followed(client: str) -> None:
             return web.Response(status=307, headers={"Location": "/elsewhere"})
         return web.json_response({"ok": True, "result": True})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", moved)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    request = CLIENTS[client]()
-    await request.initialize()
-    try:
+    async with local_server(moved) as port, initialized(client) as request:
         with pytest.raises(NetworkError):
-            await request.post(f"http://127.0.0.1:{runner.addresses[0][1]}/bot123:abc/sendMessage", None)
-    finally:
-        await request.shutdown()
-        await runner.cleanup()
+            await request.post(f"http://127.0.0.1:{port}/bot123:abc/sendMessage", None)
     assert hits == ["/bot123:abc/sendMessage"]
 
 
@@ -194,20 +203,10 @@ async def test_an_egress_proxy_from_the_environment_is_used(
         seen.append(str(request.url))
         return web.json_response({"ok": True, "result": True})
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", proxy)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
     for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{runner.addresses[0][1]}")
-    request = CLIENTS[client]()
-    await request.initialize()
-    try:  # nothing listens at bot-api.invalid: only the proxy can answer
-        assert await request.post("http://bot-api.invalid/bot123:abc/getMe", None) is True
-    finally:
-        await request.shutdown()
-        await runner.cleanup()
+    async with local_server(proxy) as port:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        async with initialized(client) as request:  # nothing listens at bot-api.invalid: only the proxy
+            assert await request.post("http://bot-api.invalid/bot123:abc/getMe", None) is True
     assert seen == ["http://bot-api.invalid/bot123:abc/getMe"]
