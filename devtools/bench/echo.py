@@ -1,6 +1,13 @@
-"""The load benchmark's baseline: a bare python-telegram-bot echo bot (the default Application).
+"""The load benchmark's baselines on python-telegram-bot, run by `devtools.bench.load`.
 
-Run by `devtools.bench.load` with ECHO_TOKEN and ECHO_BASE_URL pointing at the emulator.
+With ECHO_TOKEN and ECHO_BASE_URL pointing at the emulator:
+
+- by default, a bare echo bot (the default Application): one reply per message;
+- with ECHO_SENDS=k, the Bot API floor of a report: updates handled concurrently, as SRO Connect
+  handles different chats, over the bot's own HTTP client (bot.aiohttp_request), and k messages
+  sent for each update, the last one the echo. k is the number of Bot API calls one report cost
+  SRO Connect in the same round, so this bot does a report's Telegram traffic and nothing else:
+  no NLU, no database, no cryptography.
 """
 
 from __future__ import annotations
@@ -10,6 +17,11 @@ import os
 from telegram import Update
 from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
 
+from bot.aiohttp_request import AiohttpRequest
+
+SENDS = int(os.environ.get("ECHO_SENDS", "0"))
+CONCURRENT_UPDATES = 256
+
 
 async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message = update.effective_message
@@ -17,11 +29,21 @@ async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message.reply_text(message.text)
 
 
+async def floor(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    message = update.effective_message
+    if message is not None and message.text:
+        for part in range(1, SENDS):
+            await message.reply_text(f"part {part} of a report's answers")
+        await message.reply_text(message.text)
+
+
 def main() -> None:
-    application = (
-        ApplicationBuilder().token(os.environ["ECHO_TOKEN"]).base_url(os.environ["ECHO_BASE_URL"]).build()
-    )
-    application.add_handler(MessageHandler(filters.TEXT, echo))
+    builder = ApplicationBuilder().token(os.environ["ECHO_TOKEN"]).base_url(os.environ["ECHO_BASE_URL"])
+    if SENDS:
+        builder = builder.concurrent_updates(CONCURRENT_UPDATES)
+        builder = builder.request(AiohttpRequest(connection_pool_size=64))
+    application = builder.build()
+    application.add_handler(MessageHandler(filters.TEXT, floor if SENDS else echo))
     application.run_polling()
 
 

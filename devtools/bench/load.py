@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,6 +52,7 @@ ECHO_TAG = re.compile(r"echo (\d+)")
 TOKEN_PREFIX = "123456789:"  # noqa: S105 - a bot id; the random rest is made per run
 TELEGRAM_OVERALL_PER_SECOND = 30
 TELEGRAM_PER_CHAT_PER_SECOND = 1
+NAN = float("nan")
 BOT_MESSAGES_PER_STUDENT = 3  # safety information, the code, the "tell me more"
 
 
@@ -67,6 +68,10 @@ class Result:
     # A student's message to the bot's first answer in their chat (the safety information): SRO only.
     first_answer_p50_s: float = float("nan")
     first_answer_p99_s: float = float("nan")
+    # CPU milliseconds per report (per update for the echo bots) during the burst, by process.
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+    # Bot API calls per report (per update for the echo bots) during the burst, getUpdates aside.
+    api_calls: float = float("nan")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -74,6 +79,20 @@ def peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_item(before: dict[str, float], pids: dict[str, int], items: int) -> dict[str, float]:
+    """CPU ms per item (report, update, parse) each process used since `before`."""
+    return {name: (cpu_seconds(pid) - before[name]) * 1000 / max(items, 1) for name, pid in pids.items()}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -128,7 +147,9 @@ async def seed(url: str, key: MasterKey, count: int) -> list[tuple[str, str, str
     return made
 
 
-async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_token: str) -> Result:
+async def run_reports(
+    n: int, school_count: int, work: Path, nlu_url: str, nlu_token: str, nlu_pid: int | None = None
+) -> Result:
     emulator_port = free_port()
     emulator = spawn(
         [sys.executable, "-m", "devtools.emulator", "--port", str(emulator_port)],
@@ -192,6 +213,8 @@ async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_t
             await emu.send_text(student, REPORT.format(tag=tag))
 
         sampler = _sample(bot.pid, n)
+        pids = {"bot": bot.pid, "emulator": emulator.pid} | ({"nlu": nlu_pid} if nlu_pid else {})
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         started = time.time()
         await asyncio.gather(*(report(i, s) for i, s in enumerate(students)))
         officer_ids = {u.id for u in officer_users}
@@ -201,6 +224,8 @@ async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_t
             await asyncio.sleep(0.5)
             arrivals = await sent_events(emu, officer_ids, TAG)
         wall = time.time() - started
+        cpu_ms = cpu_per_item(cpu_before, pids, n)
+        api_calls = sum(1 for call in await emu.calls() if call.method != "getUpdates") / n
         if sampler is not None:
             sampler.send_signal(signal.SIGINT)
             sampler.wait(timeout=60)
@@ -218,6 +243,8 @@ async def run_reports(n: int, school_count: int, work: Path, nlu_url: str, nlu_t
             wall_s=wall,
             first_answer_p50_s=percentile(waits, 0.5) if len(waits) == n else float("nan"),
             first_answer_p99_s=percentile(waits, 0.99) if len(waits) == n else float("nan"),
+            cpu_ms=cpu_ms,
+            api_calls=api_calls,
         )
     finally:
         await emu.stop()
@@ -282,8 +309,12 @@ async def _up(port: int) -> bool:
     return True
 
 
-async def run_echo(n: int, work: Path) -> Result:
-    """The baseline: a bare PTB echo bot (default Application) answering N messages sent at once."""
+async def run_echo(n: int, work: Path, sends: int = 0) -> Result:
+    """The baseline: a bare PTB echo bot (default Application) answering N messages sent at once.
+
+    With `sends`, the Bot API floor instead (devtools.bench.echo): updates handled concurrently, each
+    answered with `sends` messages, over the bot's own HTTP client.
+    """
     emulator_port = free_port()
     emulator = spawn(
         [sys.executable, "-m", "devtools.emulator", "--port", str(emulator_port)],
@@ -292,18 +323,21 @@ async def run_echo(n: int, work: Path) -> Result:
     )
     await _up(emulator_port)
     env = {**os.environ, "PTB_TIMEDELTA": "true", "ECHO_TOKEN": TOKEN_PREFIX + secrets.token_urlsafe(30),
-           "ECHO_BASE_URL": f"http://127.0.0.1:{emulator_port}/bot"}  # fmt: skip
-    bot = spawn([sys.executable, "-m", "devtools.bench.echo"], env, work / f"echo-{n}.log")
+           "ECHO_BASE_URL": f"http://127.0.0.1:{emulator_port}/bot", "ECHO_SENDS": str(sends)}  # fmt: skip
+    bot = spawn([sys.executable, "-m", "devtools.bench.echo"], env, work / f"echo-{n}-{sends}.log")
     emu = await Emulator.connect(f"http://127.0.0.1:{emulator_port}")
     try:
         await wait_until(emu.bot_connected, 60, "the echo bot connecting")
         users = [await emu.user(first_name=f"E{i}", started=True) for i in range(n)]
+        await emu.clear_calls()  # the start-up's calls (getMe, deleteWebhook) are not the burst's
         sent_at: dict[int, float] = {}
 
         async def send(user: User) -> None:
             sent_at[user.id] = time.time()
             await emu.send_text(user, f"echo {user.id}")
 
+        pids = {"bot": bot.pid, "emulator": emulator.pid}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         started = time.time()
         await asyncio.gather(*(send(u) for u in users))
         arrivals: dict[str, float] = {}
@@ -311,6 +345,8 @@ async def run_echo(n: int, work: Path) -> Result:
         while time.monotonic() < deadline and len(arrivals) < n:
             await asyncio.sleep(0.5)
             arrivals = await sent_events(emu, set(sent_at), ECHO_TAG)
+        cpu_ms = cpu_per_item(cpu_before, pids, n)
+        api_calls = sum(1 for call in await emu.calls() if call.method != "getUpdates") / n
         latencies = [arrivals[str(u)] - sent_at[u] for u in sent_at if str(u) in arrivals]
         return Result(
             sent=n,
@@ -320,6 +356,8 @@ async def run_echo(n: int, work: Path) -> Result:
             per_second=len(arrivals) / max(max(arrivals.values()) - started, 1e-9),
             peak_rss_mib=peak_rss_mib(bot.pid),
             wall_s=time.time() - started,
+            cpu_ms=cpu_ms,
+            api_calls=api_calls,
         )
     finally:
         await emu.stop()
@@ -346,6 +384,8 @@ def median_result(results: list[Result]) -> Result:
         wall_s=statistics.median(r.wall_s for r in results),
         first_answer_p50_s=statistics.median(r.first_answer_p50_s for r in results),
         first_answer_p99_s=statistics.median(r.first_answer_p99_s for r in results),
+        cpu_ms={k: statistics.median(r.cpu_ms.get(k, NAN) for r in results) for k in results[0].cpu_ms},
+        api_calls=statistics.median(r.api_calls for r in results),
     )
 
 
@@ -355,20 +395,28 @@ async def main_async(sizes: list[int], school_count: int, rounds: int) -> str:
 
     rasa, nlu_url, nlu_token, _ = start_server()
     rows = []
+    costs: list[tuple[int, Result, Result, float, float]] = []
     load_before = os.getloadavg()[0]
     try:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             for n in sizes:
-                reports, echoes, parse_rates = [], [], []
+                reports, echoes, floors, parse_rates, parse_cpu = [], [], [], [], []
                 for round_ in range(rounds):  # side by side, alternating, so both see the same noise
                     folder = work / f"round-{round_}"
                     folder.mkdir(exist_ok=True)
                     # The NLU's own ceiling, alone, just before the burst: 8 clients at once.
+                    rasa_cpu = cpu_seconds(rasa.pid)
                     parse_rates.append(await nlu_servers.rate(nlu_url, nlu_token))
-                    reports.append(await run_reports(n, school_count, folder, nlu_url, nlu_token))
+                    parse_cpu.append((cpu_seconds(rasa.pid) - rasa_cpu) * 1000 / nlu_servers.PARSES)
+                    reports.append(await run_reports(n, school_count, folder, nlu_url, nlu_token, rasa.pid))
                     echoes.append(await run_echo(n, folder))
-                    line = f"bench-load: N={n} round {round_ + 1}: {reports[-1]} echo={echoes[-1]}"
+                    # A report's Telegram traffic alone, as many calls as this round's reports made.
+                    floors.append(await run_echo(n, folder, sends=max(1, round(reports[-1].api_calls))))
+                    line = (
+                        f"bench-load: N={n} round {round_ + 1}: {reports[-1]} echo={echoes[-1]} "
+                        f"floor={floors[-1]} parses/s={parse_rates[-1]:.0f} ({parse_cpu[-1]:.1f} CPU ms each)"
+                    )
                     print(line, flush=True)  # noqa: T201
                 ratios = [r.p50_s / e.p50_s for r, e in zip(reports, echoes, strict=True)]
                 to_rasa = [r.per_second / rate for r, rate in zip(reports, parse_rates, strict=True)]
@@ -382,6 +430,8 @@ async def main_async(sizes: list[int], school_count: int, rounds: int) -> str:
                         statistics.median(to_rasa),
                     )
                 )
+                floor, parse_ms = median_result(floors), statistics.median(parse_cpu)
+                costs.append((n, median_result(reports), floor, statistics.median(parse_rates), parse_ms))
         rasa_peak = peak_rss_mib(rasa.pid)
     finally:
         stop(rasa)
@@ -422,8 +472,38 @@ async def main_async(sizes: list[int], school_count: int, rounds: int) -> str:
             f"{BOT_MESSAGES_PER_STUDENT} messages to each student and one tip each, spread over "
             f"{school_count} officers' chats; with pacing on, the bot sends at that pace and honours "
             "RetryAfter.",
+            "",
+            cost_table(costs),
         ]
     )
+
+
+def cost_table(costs: list[tuple[int, Result, Result, float, float]]) -> str:
+    """Where a report's CPU goes, against what 0.8 × the Rasa server's parse rate allows on these cores."""
+    cores = os.cpu_count() or 1
+    lines = [
+        "Where the CPU goes (medians over the rounds; CPU ms per report from /proc, all threads of each "
+        "process, from the burst's first message to its last tip). The floor is a report's Telegram traffic "
+        "alone: a python-telegram-bot bot that handles updates concurrently over the bot's own HTTP client "
+        "and answers each message with as many Bot API calls as a report made in the same round, and "
+        "nothing else (no NLU, database or cryptography). The budget is the CPU one report may cost all "
+        f"processes together for the tips to flow at 0.8 × the Rasa server's parse rate on {cores} cores.",
+        "",
+        "| N | Bot API calls per report | bot CPU ms | emulator CPU ms | Rasa CPU ms (in the burst) "
+        "| Rasa CPU ms per parse (alone) | floor: bot + emulator CPU ms | floor updates/s "
+        "| budget at 0.8 × parses/s, CPU ms | floor + one parse, CPU ms |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for n, r, floor, parses, parse_ms in costs:
+        floor_ms = floor.cpu_ms.get("bot", float("nan")) + floor.cpu_ms.get("emulator", float("nan"))
+        budget = cores * 1000 / (0.8 * parses)
+        lines.append(
+            f"| {n} | {r.api_calls:.1f} | {r.cpu_ms.get('bot', float('nan')):.1f} "
+            f"| {r.cpu_ms.get('emulator', float('nan')):.1f} | {r.cpu_ms.get('nlu', float('nan')):.1f} "
+            f"| {parse_ms:.1f} | {floor_ms:.1f} | {floor.per_second:.0f} | {budget:.1f} "
+            f"| {floor_ms + parse_ms:.1f} |"
+        )
+    return "\n".join(lines)
 
 
 def main() -> int:

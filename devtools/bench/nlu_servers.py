@@ -22,6 +22,7 @@ TEXTS = [
     "can i ask the officer a question about a party this weekend",
     "my friend is getting bullied online every day",
 ]
+PARSES = len(TEXTS) * 2 + MESSAGES  # what one `rate` asks, warm-up included
 
 
 async def rate(urls: str, token: str) -> float:
