@@ -40,8 +40,12 @@ async def reroute(session: AsyncSession, policy: CasePolicy, delivery_id: int, n
         return 0  # the other supervisors got their own copy
     if row is None or row.case_id is None:
         return 0
+    # The case's row lock first: two instances rerouting rows of one case at once (two officers gone
+    # in the same instant) take turns, and the second reads who has the case as the first left it.
+    # Otherwise each takes the other's failing officer for a holder, and the case reaches nobody.
+    # (PostgreSQL; SQLite's one writer already serialises them.)
+    case, kind = await session.get(Case, row.case_id, with_for_update=True), row.kind
     row.status, row.last_error = DeliveryStatus.FAILED, row.last_error or "Unreachable"
-    case, kind = await session.get(Case, row.case_id), row.kind
     if (
         case is None
         or case.status == CaseStatus.CLOSED
