@@ -16,7 +16,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check --no-input
 export RASA_TELEMETRY_ENABLED := false
 export PIP_NO_WARN_SCRIPT_LOCATION := 1
 
-.PHONY: help setup run demo-reset test test-fast lint typecheck pytest docs-check nlu-eval bench-nlu bench-storage bench-load bench-evidence bench-fuzz dashboard-shots clean
+.PHONY: help setup run demo-reset test test-fast lint typecheck pytest docs-check nlu-eval nlu-eval-diet bench-nlu bench-storage bench-load bench-evidence bench-fuzz dashboard-shots clean
 
 help:
 	@echo "make run        start SRO Connect (local demo when TELEGRAM_BOT_TOKEN is unset)"
@@ -24,6 +24,7 @@ help:
 	@echo "make test-fast  only the fast tier: unmarked tests (SQLite; no Rasa server, PostgreSQL, browser, OCR or long runs)"
 	@echo "make demo-reset delete the local demo's state (var/demo.db, its key, var/demo/): the next run starts afresh"
 	@echo "make nlu-eval   evaluate the NLU model; writes docs/nlu-report.md"
+	@echo "make nlu-eval-diet  DIET over 5 folds, resumable (hours, at nice 19); its section of docs/nlu-report.md"
 	@echo "make bench-nlu  benchmark the Rasa server and the classifier; writes docs/benchmarks.md"
 	@echo "make bench-storage, make bench-load   the case store; many students at once"
 	@echo "make bench-evidence  strip, seal, open and OCR images (docs/benchmarks.md)"
@@ -91,6 +92,10 @@ docs-check: $(VENV)/.installed
 
 nlu-eval: setup
 	@$(PY) -m devtools.nlu_eval.evaluate
+
+# Hours: one DIET training per fold, each saved as it finishes (devtools/nlu_eval/results/); a rerun resumes.
+nlu-eval-diet: setup
+	@nice -n 19 $(PY) -m devtools.nlu_eval.diet_folds --run --write
 
 bench-nlu: setup
 	@$(PY) -m devtools.bench.nlu

@@ -13,6 +13,8 @@
 4. English and French scored apart on their held-out splits, against plain TF-IDF+LR
    over folds, and one bilingual Rasa server against one per language (memory,
    start-up): devtools/nlu_eval/french.py, its own section at the end.
+5. DIET over the same folds (devtools/nlu_eval/diet_folds.py, `make nlu-eval-diet`, hours):
+   not run here; its section is kept as the last `make nlu-eval-diet` wrote it.
 
 A candidate's run whose output (under var/nlu-eval/) is newer than its
 config, data and components is reused, so an interrupted evaluation resumes.
@@ -38,7 +40,7 @@ import yaml
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
 from app.settings import PROJECT_ROOT, VAR_DIR
-from devtools.nlu_eval import embeddings, french
+from devtools.nlu_eval import diet_folds, embeddings, french
 from nlu import taxonomy
 from nlu.classifier import Classifier
 from nlu.fallback import FallbackModel
@@ -403,6 +405,8 @@ def main() -> int:
     kept = _marked(old, embeddings.START, embeddings.END)
     # A section this run skips is kept from the last run that made it, and says so.
     kept_french = _marked(old, french.START, french.END) if args.skip_french else None
+    # DIET over folds takes hours (diet_folds.py, `make nlu-eval-diet`): its section is kept as it is.
+    kept_diet = _marked(old, diet_folds.START, diet_folds.END)
     kept_comparison = _kept_comparison(old) if args.skip_comparison else []
     write_report(
         valid=valid,
@@ -427,6 +431,8 @@ def main() -> int:
         french.write_section(kept_french + "\n")
     if kept is not None:
         embeddings.write_section(kept + "\n")
+    if kept_diet is not None:  # after the embeddings, as it goes right after the French section
+        diet_folds.write_section(kept_diet + "\n")
     print(f"nlu-eval: wrote {REPORT.relative_to(PROJECT_ROOT)}", flush=True)  # noqa: T201
     return 0 if valid else 1
 

@@ -78,6 +78,7 @@ BASELINE = "plain TF-IDF+LR, bilingual"
 TWO = "chosen classifier, one per language"
 SERVED = "Rasa server, bilingual model"
 SERVED_TWO = "Rasa servers, one model per language"
+DIET_SECTION = "DIET over the same folds"  # diet_folds.py's section, its title
 
 
 @dataclass(frozen=True)
@@ -195,15 +196,28 @@ async def through_rasa(
         await client.aclose()
 
 
-def cross_validation(folds: int, seed: int = 7) -> dict[str, dict[str, list[float]]]:
-    """Accuracy per fold, English and French test folds apart, per candidate."""
+def fold_data() -> tuple[list[Example], list[str]]:
+    """The training data in nlu/data/'s order (what fold indices point into), and each example's
+    language ("en" or "fr", by file)."""
     data = training(None).examples
     french = set(training("fr").examples)
-    language = ["fr" if e in french else "en" for e in data]
+    return data, ["fr" if e in french else "en" for e in data]
+
+
+def fold_splits(folds: int, seed: int = 7) -> list[tuple[list[int], list[int]]]:
+    """The cross-validation folds, (training indices, test indices) into fold_data(): stratified by
+    language and intent, shuffled with `seed`. DIET's folds (diet_folds.py) are these too."""
+    data, language = fold_data()
     strata = [f"{lang}:{e.intent}" for lang, e in zip(language, data, strict=True)]
-    out: dict[str, dict[str, list[float]]] = {}
     splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    for train_idx, test_idx in splitter.split(data, strata):
+    return [([int(i) for i in train], [int(i) for i in test]) for train, test in splitter.split(data, strata)]
+
+
+def cross_validation(folds: int, seed: int = 7) -> dict[str, dict[str, list[float]]]:
+    """Accuracy per fold, English and French test folds apart, per candidate."""
+    data, language = fold_data()
+    out: dict[str, dict[str, list[float]]] = {}
+    for train_idx, test_idx in fold_splits(folds, seed):
         train = [data[i] for i in train_idx]
         candidates: dict[str, Model] = {
             BASELINE: fitted(plain_tfidf_lr, train),
@@ -382,15 +396,20 @@ def section(
         cells = rows["rasa_default"]
         lines += [
             "",
-            f"DIET (Rasa's default pipeline, nlu/pipelines/rasa_default.yml) is not rerun here: one "
-            f"training took {cells[-1]} s on this machine, so {n_folds} folds on today's data would take "
-            f"about {n_folds * float(cells[-1]) / 3600:.0f} h. Its only figure, from the pipeline comparison "
-            f"above (committed {date}; trained on the {examples} examples of that run, English only, one "
-            f"seed, no folds; English held-out): accuracy {cells[3]}, macro-F1 {cells[4]}, urgent recall "
-            f"{cells[5]} alone and {cells[6]} with the net, false-urgent {cells[7]}.",
+            f"DIET (Rasa's default pipeline, nlu/pipelines/rasa_default.yml) is not trained by this "
+            f"section: one training took {cells[-1]} s on this machine, so its {n_folds} folds run apart, "
+            "one at a time and resumable (`make nlu-eval-diet`, devtools/nlu_eval/diet_folds.py), in "
+            f'"{DIET_SECTION}" below. Its held-out figure, from the pipeline comparison above (committed '
+            f"{date}; trained on the {examples} examples of that run, English only, one seed; English "
+            f"held-out): accuracy {cells[3]}, macro-F1 {cells[4]}, urgent recall {cells[5]} alone and "
+            f"{cells[6]} with the net, false-urgent {cells[7]}.",
         ]
     else:
-        lines += ["", "DIET: no figure in this report (it was generated without the pipeline comparison)."]
+        lines += [
+            "",
+            f'DIET over these folds: "{DIET_SECTION}" below (`make nlu-eval-diet`); no held-out figure in '
+            "this report (it was generated without the pipeline comparison).",
+        ]
     if servers:
         lines += [
             "",
