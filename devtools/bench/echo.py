@@ -41,7 +41,7 @@ def main() -> None:
     builder = ApplicationBuilder().token(os.environ["ECHO_TOKEN"]).base_url(os.environ["ECHO_BASE_URL"])
     if SENDS:
         builder = builder.concurrent_updates(CONCURRENT_UPDATES)
-        builder = builder.request(AiohttpRequest(connection_pool_size=64))
+        builder = builder.request(AiohttpRequest(connection_pool_size=64, pool_timeout=10))  # as the bot's
     application = builder.build()
     application.add_handler(MessageHandler(filters.TEXT, floor if SENDS else echo))
     application.run_polling()

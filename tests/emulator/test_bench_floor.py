@@ -40,11 +40,11 @@ def test_cpu_seconds_counts_this_process_work() -> None:
 
 def test_the_cost_table_states_the_budget_at_0_8_of_the_parse_rate() -> None:
     report = load.Result(
-        1, 1, 1, 1, 1, 1, 1, cpu_ms={"bot": 60.0, "emulator": 9.0, "nlu": 7.0}, api_calls=4.0
+        1, 1, 1, 1, 1, 1, 1, cpu_ms={"bot": 60.0, "emulator": 9.0, "nlu": 7.0}, api_calls=4.0, by_rasa=0.75
     )
     floor = load.Result(1, 1, 1, 1, 63.0, 1, 1, cpu_ms={"bot": 5.0, "emulator": 2.0})
     table = load.cost_table([(200, report, floor, 125.0, 6.0)])
     cores = os.cpu_count() or 1
     budget = cores * 1000 / (0.8 * 125.0)
     row = table.splitlines()[-1]
-    assert row == f"| 200 | 4.0 | 60.0 | 9.0 | 7.0 | 6.0 | 7.0 | 63 | {budget:.1f} | 13.0 |"
+    assert row == f"| 200 | 75% | 4.0 | 60.0 | 9.0 | 7.0 | 6.0 | 7.0 | 63 | {budget:.1f} | 13.0 |"
