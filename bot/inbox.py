@@ -88,14 +88,20 @@ _CHAT_TYPES = frozenset({"private", "group", "supergroup", "channel", "sender"})
 # signature, a member's custom title, ...) goes; what python-telegram-bot requires is kept empty (a
 # hidden forward's sender name, a venue's or a shared chat's title). The names of an object of a
 # shape not known here (a shared user, say) go the same way.
+# Where someone is, and what their files are called, go too: the bot only tells a student it takes
+# no locations, so a shared location keeps that it is one, at 0°N 0°E (python-telegram-bot needs
+# both numbers), and a venue an empty address; a file keeps its id and size, not its name
+# ("IMG_<name>.jpg") nor an audio's performer.
 _DROPPED = frozenset(
     {
         "author_signature", "forward_signature", "forward_sender_name", "sender_tag", "custom_title", "tag",
         "last_name", "username", "usernames", "active_usernames", "language_code", "is_premium", "vcard",
-        "bio",
+        "bio", "file_name", "performer", "horizontal_accuracy", "live_period", "heading",
+        "proximity_alert_radius", "foursquare_id", "foursquare_type", "google_place_id", "google_place_type",
     }
 )  # fmt: skip
-_EMPTIED = frozenset({"first_name", "phone_number", "sender_user_name", "title", "new_chat_title"})
+_EMPTIED = frozenset({"first_name", "phone_number", "sender_user_name", "title", "new_chat_title", "address"})
+_ZEROED = frozenset({"latitude", "longitude"})
 
 
 def _is_int(value: Any) -> bool:
@@ -148,9 +154,10 @@ def _kind_of_key(key: str) -> str | None:
 def minimised(value: Any, kind: str | None = None) -> Any:
     """The update without who is in it beyond ids: every user, chat and contact anywhere in it (the
     sender, the chat, a forward's origin, a replied-to message, a mention, a new member, ...) reduced
-    to what python-telegram-bot needs, and every signature or name outside them dropped. What the bot
-    reads stays: text, captions, entities, files, dates, message ids, button data, a forward's
-    origin type, that a contact or location was sent."""
+    to what python-telegram-bot needs, and every signature or name outside them dropped; a place's
+    coordinates and address, a file's name. What the bot reads stays: text, captions, entities,
+    files, dates, message ids, button data, a forward's origin type, that a contact or location was
+    sent."""
     if isinstance(value, list):
         return [minimised(item, kind) for item in value]
     if not isinstance(value, Mapping):
@@ -161,10 +168,19 @@ def minimised(value: Any, kind: str | None = None) -> Any:
     if kind is not None:
         return _REDUCED[kind](value)
     return {
-        key: "" if key in _EMPTIED and isinstance(item, str) else minimised(item, _kind_of_key(key))
+        key: _blanked(key, item) if key in _EMPTIED or key in _ZEROED else minimised(item, _kind_of_key(key))
         for key, item in value.items()
         if key not in _DROPPED
     }
+
+
+def _blanked(key: str, item: Any) -> Any:
+    """A name or place python-telegram-bot requires, kept with no content: "" or 0.0."""
+    if key in _ZEROED and isinstance(item, (int, float)) and not isinstance(item, bool):
+        return 0.0
+    if key in _EMPTIED and isinstance(item, str):
+        return ""
+    return minimised(item, _kind_of_key(key))
 
 
 def chat_key(keys: KeyRing, chat_id: int) -> str:

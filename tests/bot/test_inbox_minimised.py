@@ -3,7 +3,8 @@
 Every user object anywhere in an update (the sender, a forward's origin, a replied-to sender, a
 mention, a bot a message came via, a new member, one under a key Telegram adds later) keeps its id,
 is_bot and an empty first name; every chat its id and type; a contact an empty number and name.
-Signatures, custom titles and chat titles outside them go. What is stored (unsealed from SQLite
+Signatures, custom titles and chat titles outside them go; so do where someone is (a shared
+location's coordinates, a venue's address) and what their files are called. What is stored (unsealed from SQLite
 and PostgreSQL) names nobody, python-telegram-bot still parses it, and the bot's handlers choose
 the same handler for it as for the update Telegram sent.
 """
@@ -57,7 +58,15 @@ NAMES = {
     "future_first": "Hieronyma",
     "future_username": "hieronyma_x",
     "future_nickname": "The Bold One of Pellworth",  # a field no list of names knows
+    # Where someone is, and what their files are called.
+    "home_latitude": "43.65321",
+    "home_longitude": "-79.38318",
+    "venue_address": "14 Wrenfield Crescent",
+    "venue_place": "ChIJpTvG15DL1IkRd8S0KlBVNTI",
+    "photo_file_name": "IMG_Zelphine_selfie_bedroom.jpg",
+    "audio_performer": "Ilsabet and the Quarringtons",
 }
+HOME = {"latitude": float(NAMES["home_latitude"]), "longitude": float(NAMES["home_longitude"])}
 
 
 def student() -> JSON:
@@ -184,6 +193,35 @@ def updates() -> dict[str, JSON]:
                 "vcard": NAMES["contact_vcard"],
             }
         ),
+        "a shared location": message(location={**HOME, "horizontal_accuracy": 12.5, "live_period": 900}),
+        "a venue": message(
+            location=HOME,
+            venue={
+                "location": HOME,
+                "title": "my place",
+                "address": NAMES["venue_address"],
+                "google_place_id": NAMES["venue_place"],
+            },
+        ),
+        "an image sent as a file": message(
+            caption="this is what he posted",
+            document={
+                "file_id": "BQACAgQAAxkBAAIC",
+                "file_unique_id": "AgADBQAC",
+                "file_name": NAMES["photo_file_name"],
+                "mime_type": "image/jpeg",
+                "file_size": 48_211,
+            },
+        ),
+        "a voice memo as audio": message(
+            audio={
+                "file_id": "CQACAgQAAxkBAAID",
+                "file_unique_id": "AgADCQAC",
+                "duration": 31,
+                "performer": NAMES["audio_performer"],
+                "title": "what he said",
+            }
+        ),
         "a callback query": {
             "id": "4382bfdwdsb323b2d9",
             "from": student(),
@@ -300,6 +338,10 @@ def what_the_bot_reads(update: Update) -> JSON:
             "forward": None if origin is None else origin.type,
             "contact": message.contact is not None,
             "location": message.location is not None,
+            "venue": message.venue is not None,
+            "document_size": message.document.file_size if message.document else None,
+            "mime_type": message.document.mime_type if message.document else None,
+            "audio": None if message.audio is None else message.audio.file_id,
             "edited": message.edit_date,
             "reply_to": None if message.reply_to_message is None else message.reply_to_message.message_id,
             "markup": None if message.reply_markup is None else message.reply_markup.to_dict(),
@@ -312,7 +354,7 @@ def what_the_bot_reads(update: Update) -> JSON:
 def test_every_planted_name_is_in_the_updates_and_the_old_deny_list_kept_some() -> None:
     """Positive control: the updates as Telegram sends them hold every planted name, and the deny-list
     this replaced kept a channel's title, a signature, an admin's custom title, a hidden sender's
-    old-style name and a user's field it had no name for."""
+    old-style name, a user's field it had no name for, a place and a file's name."""
     everything = {label: raw_update(label, 1) for label in updates()}
     assert planted(everything) == sorted(NAMES.values())
     kept = planted(old_minimised(everything))
@@ -323,6 +365,10 @@ def test_every_planted_name_is_in_the_updates_and_the_old_deny_list_kept_some() 
         "admin_title",
         "hidden_name",
         "future_nickname",
+        "home_latitude",
+        "venue_address",
+        "photo_file_name",
+        "audio_performer",
     ):
         assert NAMES[name] in kept, name
     assert NAMES["future_first"] not in kept  # it did empty first names (the new rule keeps doing so)
@@ -370,6 +416,14 @@ async def test_a_stored_update_names_nobody_and_is_handled_as_telegram_sent_it(
     assert contact == {"phone_number": "", "first_name": ""}
     hidden = stored[100 + labels.index("forward from a hidden user")]["message"]
     assert hidden["forward_origin"]["sender_user_name"] == ""
+    # A place: that it is one, nowhere (python-telegram-bot requires the numbers and the address).
+    where = stored[100 + labels.index("a shared location")]["message"]["location"]
+    assert where == {"latitude": 0.0, "longitude": 0.0}
+    venue = stored[100 + labels.index("a venue")]["message"]["venue"]
+    assert venue == {"location": {"latitude": 0.0, "longitude": 0.0}, "title": "", "address": ""}
+    document = stored[100 + labels.index("an image sent as a file")]["message"]["document"]
+    assert "file_name" not in document
+    assert document["file_id"] == "BQACAgQAAxkBAAIC"
 
 
 def _annotated(target: type) -> Iterator[tuple[str, str]]:
@@ -438,7 +492,6 @@ def test_objects_that_are_not_users_or_chats_are_kept() -> None:
     content = {
         "photo": [{"file_id": "AgAC", "file_unique_id": "AQAD", "width": 9, "height": 9, "file_size": 77}],
         "entities": [{"type": "bold", "offset": 0, "length": 2}],
-        "location": {"latitude": 45.5, "longitude": -73.5},
         "reply_markup": {"inline_keyboard": [[{"text": "Yes", "callback_data": "danger:yes"}]]},
         "sticker": {"file_id": "CAAC", "file_unique_id": "AgAD", "type": "regular", "width": 1, "height": 1},
         "text": URGENT,
