@@ -460,6 +460,8 @@ def main() -> int:
             state = "finished" if saved else "stale" if fold_file(fold).exists() else "to do"
             extra = f" ({saved['train_seconds']:.0f} s, {saved['finished']})" if saved else ""
             print(f"fold {fold}: {state}{extra}")  # noqa: T201
+        if not args.run and not locked():
+            print(f"a runner is at work on the first fold to do (it holds {WORK / 'lock'})")  # noqa: T201
     if args.run:
         if not locked():
             print(f"diet-folds: another runner holds {WORK / 'lock'}; not starting", file=sys.stderr)  # noqa: T201
