@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from devtools.nlu_eval import diet_folds, french
-from nlu.result import NLU_FALLBACK, Classification
+from nlu.fallback import FallbackModel
+from nlu.result import NLU_FALLBACK, Classification, IntentScore, ModelOutput
 from nlu.training_data import Example
 
 
@@ -237,3 +238,46 @@ def test_make_nlu_eval_keeps_the_section_where_it_was(tmp_path: Path) -> None:
     text = report.read_text(encoding="utf-8")
     assert text.startswith("# NLU report\n\nnew figures\n")
     assert text.index(french_part) < text.index(diet_part) < text.index(embeddings_part)
+
+
+def test_the_section_is_rendered_from_the_saved_folds_of_todays_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """render() reads the fold files (stale ones left out), answers commands as the bot does, and
+    pairs DIET with the chosen classifier; the TF-IDF candidates are faked too (always `greet`)."""
+    data, language = french.fold_data()
+    truth = {e.text: e.intent for e in data}
+
+    def rasa_like(
+        fold: int, rows: list[tuple[str, str]], texts: list[str]
+    ) -> tuple[list[list[object]], float]:
+        # Right every time, except that Rasa reads a command ("/status CODE") as an intent shortcut.
+        said = [t[1:] if t.startswith("/") else truth[t] for t in texts]
+        return [[None, s, 0.9, s, 0.9] for s in said], 10.0
+
+    diet_folds.run(rasa_like, results=tmp_path, current=diet_folds.stamp())
+    for fold in (3, 4, 5):  # saved for other data: not counted
+        path = diet_folds.fold_file(fold, tmp_path)
+        path.write_text(
+            path.read_text(encoding="utf-8").replace(diet_folds.stamp(), "other data"), encoding="utf-8"
+        )
+    greet = ModelOutput("greet", 0.9, (IntentScore("greet", 0.9),), ())
+    monkeypatch.setattr(french, "fitted", lambda make, train: lambda text: greet)
+    monkeypatch.setattr(FallbackModel, "load_or_train", staticmethod(lambda: None))
+    text = diet_folds.render(tmp_path)
+    assert "DIET: 2 of 5 folds so far (folds 1 and 2)" in text
+    splits = french.fold_splits(5)
+    commands = [data[i] for f in (0, 1) for i in splits[f][1] if data[i].text.startswith("/")]
+    assert commands  # the training data holds a few; the chosen classifier's answer stands for them
+    assert f"the {len(commands)} command lines" in text
+    row = accuracy_row(text, diet_folds.DIET)
+    expected = {}
+    for lang in ("en", "fr"):
+        per_fold = []
+        for f in (0, 1):
+            mine = [data[i] for i in splits[f][1] if language[i] == lang]
+            per_fold.append(sum(not e.text.startswith("/") or e.intent == "greet" for e in mine) / len(mine))
+        expected[lang] = diet_folds._mean_sd(per_fold)
+    assert row.startswith(f"| {diet_folds.DIET} | 2 of 5 | {expected['en']} | {expected['fr']} | +")
+    assert "| 1 | 4406 | 10 |" in text
+    assert "| 3 | 4406 |" not in text  # stale
