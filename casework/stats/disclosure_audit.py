@@ -39,7 +39,6 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from itertools import chain
 
 import highspy
 import numpy as np
@@ -378,13 +377,12 @@ def _none_pinned(problem: AuditProblem, rows: list[int], targets: list[int]) -> 
     direction of that span moves is not pinned; the direction found, and a random direction of
     the span, are each checked against the rows before they count.
     """
-    n, equal, kept, targeted = _cone(problem, rows, targets)
-    if n <= _SMALL_CONE and _span_moves_all(equal, kept, targeted, n):
+    n, equal_rows, kept_rows, target_rows = _cone(problem, rows, targets)
+    if n <= _SMALL_CONE and _span_moves_all(equal_rows, kept_rows, target_rows, n):
         return True
-    equal_rows, kept_rows, target_rows = _Rows(equal, n), _Rows(kept, n), _Rows(targeted, n)
     direction_rows = equal_rows
-    if kept:
-        solution = _optimum(_cone_program(equal, kept, n))
+    if len(kept_rows):
+        solution = _optimum(_cone_program(equal_rows, kept_rows, n))
         if solution is None:  # never proven: the search decides
             return False
         direction, rises = solution[:n], solution[n:]
@@ -401,24 +399,19 @@ def _none_pinned(problem: AuditProblem, rows: list[int], targets: list[int]) -> 
         moved = np.abs(target_rows.times(direction)) > _MOVED
         if moved.all():
             return True
-        direction_rows = _Rows(equal + [row for row, rises in zip(kept, moving, strict=True) if not rises], n)
-        target_rows = _Rows([row for row, done in zip(targeted, moved, strict=True) if not done], n)
+        direction_rows = equal_rows.join(kept_rows.take(~moving))
+        target_rows = target_rows.take(~moved)
     # A random direction of the span: the moving rows, tight at x0 but lifted by `direction`,
     # allow a small step of it from `direction` (so it leads into P as well).
     step = _span_step(direction_rows, n)
     return step is not None and bool((np.abs(target_rows.times(step)) > _MOVED).all())
 
 
-_SparseRow = tuple[list[int], float]  # a row's columns, and the sign of all its entries
-
-
-def _cone(
-    problem: AuditProblem, rows: list[int], targets: list[int]
-) -> tuple[int, list[_SparseRow], list[_SparseRow], list[_SparseRow]]:
+def _cone(problem: AuditProblem, rows: list[int], targets: list[int]) -> tuple[int, _Rows, _Rows, _Rows]:
     """The component's columns, and the rows of E, of G and of the targets (see `_none_pinned`).
 
     In arrays: every row's base counts at once, mapped to the component's columns, sorted and
-    without repeats within a row (as a set would), then each row's list sliced from one list."""
+    without repeats within a row (as a set would), then each kind of row taken from them."""
     lp_rows, lower, upper = _lp_bounds(problem, rows)
     selected = [*lp_rows, *targets]
     variables = np.unique(problem.gather(rows)[0])  # the columns: every base count of the component
@@ -431,28 +424,29 @@ def _cone(
     keep = np.ones(len(columns), dtype=bool)
     keep[1:] = (columns[1:] != columns[:-1]) | (row_of[1:] != row_of[:-1])
     columns, row_of = columns[keep], row_of[keep]
-    starts = np.searchsorted(row_of, np.arange(len(selected) + 1)).tolist()
-    values = np.bincount(row_of, weights=truth[columns], minlength=len(selected)).tolist()
-    flat = columns.tolist()
-    equal: list[_SparseRow] = []
-    kept: list[_SparseRow] = []
-    for i, (low, high) in enumerate(zip(lower, upper, strict=True)):
-        value = values[i]
-        if low == high:
-            equal.append((flat[starts[i] : starts[i + 1]], 1.0))
-        elif abs(value - low) <= TOLERANCE:
-            kept.append((flat[starts[i] : starts[i + 1]], 1.0))
-        elif abs(value - high) <= TOLERANCE:
-            kept.append((flat[starts[i] : starts[i + 1]], -1.0))
-    kept += [([c], 1.0) for c in np.flatnonzero(truth <= TOLERANCE).tolist()]
+    starts = np.searchsorted(row_of, np.arange(len(selected) + 1))
     first = len(lp_rows)
-    targeted = [(flat[starts[first + i] : starts[first + i + 1]], 1.0) for i in range(len(targets))]
-    return n, equal, kept, targeted
+    values = np.bincount(row_of, weights=truth[columns], minlength=len(selected))[:first]
+    low, high = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
+    # Each LP row is an equality, or a bound the true data sits on (its lower first), or neither.
+    equal = low == high
+    at_low = ~equal & (np.abs(values - low) <= TOLERANCE)
+    at_high = ~equal & ~at_low & (np.abs(values - high) <= TOLERANCE)
+    tight = np.flatnonzero(at_low | at_high)
+    zero = np.flatnonzero(truth <= TOLERANCE)  # a base count of 0: a row of G of its own
+    kept = _Rows.of(starts, columns, tight, np.where(at_low[tight], 1.0, -1.0), n).join(
+        _Rows(np.arange(len(zero) + 1, dtype=np.int64), zero, np.ones(len(zero)), n)
+    )
+    everywhere = np.arange(first, len(selected))
+    return (
+        n,
+        _Rows.of(starts, columns, np.flatnonzero(equal), np.ones(int(equal.sum())), n),
+        kept,
+        _Rows.of(starts, columns, everywhere, np.ones(len(everywhere)), n),
+    )
 
 
-def _span_moves_all(
-    equal: list[_SparseRow], kept: list[_SparseRow], targeted: list[_SparseRow], n: int
-) -> bool:
+def _span_moves_all(equal: _Rows, kept: _Rows, targeted: _Rows, n: int) -> bool:
     """For a small cone, without a program: True if a subspace of its span moves every target.
 
     Rows of G are set aside as "can rise" in rounds: a row of the tight set J whose removal lowers
@@ -461,10 +455,10 @@ def _span_moves_all(
     positive for a small enough step of it. What is left of J holds every implicit equality, so
     the null space of E and J lies in the cone's span, and a target it moves is not pinned.
     """
-    e_basis = _null_space(_dense(equal, n), n)
+    e_basis = _null_space(equal.dense(), n)
     if e_basis.shape[1] == 0:
         return False
-    tight = _dense(kept, n) @ e_basis  # G within E's null space
+    tight = kept.dense() @ e_basis  # G within E's null space
     while len(tight):
         left = _null_space(tight.T, len(tight))  # combinations of J's rows that vanish
         alone = np.abs(left).max(axis=1, initial=0.0) <= _RANK_TOLERANCE
@@ -475,14 +469,7 @@ def _span_moves_all(
             return False
         tight = tight[~alone]
     span = e_basis @ _null_space(tight, e_basis.shape[1]) if len(tight) else e_basis
-    return bool((np.abs(_dense(targeted, n) @ span).max(axis=1, initial=0.0) > _MOVED).all())
-
-
-def _dense(rows: list[_SparseRow], n: int) -> np.ndarray:
-    matrix = np.zeros((len(rows), n))
-    for i, (columns, sign) in enumerate(rows):
-        matrix[i, columns] = sign
-    return matrix
+    return bool((np.abs(targeted.dense() @ span).max(axis=1, initial=0.0) > _MOVED).all())
 
 
 def _null_space(matrix: np.ndarray, n: int) -> np.ndarray:
@@ -494,19 +481,19 @@ def _null_space(matrix: np.ndarray, n: int) -> np.ndarray:
     return np.asarray(vt[rank:].T)
 
 
-def _cone_program(equal: list[_SparseRow], kept: list[_SparseRow], n: int) -> highspy.HighsLp:
+def _cone_program(equal: _Rows, kept: _Rows, n: int) -> highspy.HighsLp:
     """Columns d (free), then t (0..1); rows E d = 0, then G d - t >= 0; minimise -sum(t)."""
     m = len(kept)
     # Each row's columns in one array, then each row of G's own t at its end.
-    sizes = np.array([len(columns) for columns, _ in equal] + [len(columns) + 1 for columns, _ in kept])
+    sizes = np.concatenate([np.diff(equal.starts), np.diff(kept.starts) + 1])
     start = np.zeros(len(sizes) + 1, dtype=np.int32)
     np.cumsum(sizes, out=start[1:])
     own = start[len(equal) + 1 :] - 1  # where each row of G's t goes
     index = np.empty(int(start[-1]), dtype=np.int32)
-    value = np.repeat(np.array([sign for _, sign in equal] + [sign for _, sign in kept]), sizes)
+    value = np.repeat(np.concatenate([equal.signs, kept.signs]), sizes)
     placed = np.ones(len(index), dtype=bool)
     placed[own] = False
-    index[placed] = list(chain.from_iterable(columns for columns, _ in [*equal, *kept]))
+    index[placed] = np.concatenate([equal.columns, kept.columns])
     index[own] = np.arange(n, n + m)
     value[own] = -1.0
     lp = highspy.HighsLp()
@@ -526,10 +513,10 @@ def _cone_program(equal: list[_SparseRow], kept: list[_SparseRow], n: int) -> hi
 def _span_step(rows: _Rows, n: int) -> np.ndarray | None:
     """A random vector less its projection on the rows (least squares): checked to keep them all."""
     step = np.random.default_rng(0).standard_normal(n)
-    if not rows.rows:
+    if not len(rows):
         return step
     matrix = rows.matrix()
-    if n <= _DENSE_MAX or n * len(rows.rows) ** 2 <= _DENSE_WORK:
+    if n <= _DENSE_MAX or n * len(rows) ** 2 <= _DENSE_WORK:
         dense = matrix.toarray()
         step -= dense.T @ dense_lstsq(dense.T, step, lapack_driver="gelsy", check_finite=False)[0]
     else:
@@ -538,23 +525,52 @@ def _span_step(rows: _Rows, n: int) -> np.ndarray | None:
 
 
 class _Rows:
-    """Sparse rows over a component's columns: each a list of columns, all with one sign."""
+    """Sparse rows over a component's `n` columns, all entries of a row of one sign: where each row
+    starts in `columns` (and ends: the next's start), and each row's sign."""
 
-    def __init__(self, rows: list[_SparseRow], n: int) -> None:
-        self.rows, self.n = rows, n
-        sizes = [len(columns) for columns, _ in rows]
-        self.starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
-        self.row_of = np.repeat(np.arange(len(rows)), sizes)
-        self.columns = np.fromiter(
-            chain.from_iterable(columns for columns, _ in rows), dtype=np.int64, count=int(self.starts[-1])
+    def __init__(self, starts: np.ndarray, columns: np.ndarray, signs: np.ndarray, n: int) -> None:
+        self.starts, self.columns, self.signs, self.n = starts, columns, signs, n
+        sizes = np.diff(starts)
+        self.row_of = np.repeat(np.arange(len(signs)), sizes)
+        self.values = np.repeat(signs, sizes)
+
+    @classmethod
+    def of(
+        cls, starts: np.ndarray, columns: np.ndarray, chosen: np.ndarray, signs: np.ndarray, n: int
+    ) -> _Rows:
+        """The `chosen` rows (in that order) of the rows `starts` cuts `columns` into."""
+        lengths = starts[chosen + 1] - starts[chosen]
+        new_starts = np.zeros(len(chosen) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=new_starts[1:])
+        place = np.repeat(starts[chosen] - new_starts[:-1], lengths) + np.arange(int(new_starts[-1]))
+        return cls(new_starts, columns[place], signs, n)
+
+    def __len__(self) -> int:
+        return len(self.signs)
+
+    def take(self, chosen: np.ndarray) -> _Rows:
+        """The rows where `chosen` (a mask) is true, in order."""
+        return _Rows.of(self.starts, self.columns, np.flatnonzero(chosen), self.signs[chosen], self.n)
+
+    def join(self, other: _Rows) -> _Rows:
+        """These rows, then `other`'s."""
+        return _Rows(
+            np.concatenate([self.starts, other.starts[1:] + self.starts[-1]]),
+            np.concatenate([self.columns, other.columns]),
+            np.concatenate([self.signs, other.signs]),
+            self.n,
         )
-        self.values = np.repeat(np.array([sign for _, sign in rows]), sizes)
 
     def times(self, x: np.ndarray) -> np.ndarray:
-        return np.bincount(self.row_of, weights=self.values * x[self.columns], minlength=len(self.rows))
+        return np.bincount(self.row_of, weights=self.values * x[self.columns], minlength=len(self))
 
     def matrix(self) -> csr_matrix:
-        return csr_matrix((self.values, self.columns, self.starts), shape=(len(self.rows), self.n))
+        return csr_matrix((self.values, self.columns, self.starts), shape=(len(self), self.n))
+
+    def dense(self) -> np.ndarray:
+        matrix = np.zeros((len(self), self.n))
+        matrix[self.row_of, self.columns] = self.values
+        return matrix
 
 
 def _optimum(lp: highspy.HighsLp) -> np.ndarray | None:
