@@ -94,9 +94,12 @@ def _place(period: Period, month: date, month_end: date) -> tuple[int, int, int]
     return (last - month).days, kind, (end - month).days
 
 
-def protect_schools(month: date, rows: Mapping[int, list[BaseRow]]) -> dict[int, dict[CellKey, Published]]:
+def protect_schools(
+    month: date, rows: Mapping[int, list[BaseRow]], threads: int = 1
+) -> dict[int, dict[CellKey, Published]]:
     """Each school's settled month as `cube._protect_school` protects it (the same cells, in the
-    same order; hidden values not yet replaced by 0)."""
+    same order; hidden values not yet replaced by 0). `threads`: the audit's proofs run on this
+    many threads (`disclosure_audit.clean_components`); the cells are the same."""
     schools = {school: _School(month, school_rows) for school, school_rows in rows.items()}
     order = sorted(schools)
     variables = 0
@@ -105,7 +108,7 @@ def protect_schools(month: date, rows: Mapping[int, list[BaseRow]]) -> dict[int,
         s.members = [[v + variables for v in members] for members in s.built.members]
         variables += len(s.built.truth)
     for kind in (_DAY, _WEEK, _MONTH):
-        _protect_kind(month, [schools[s] for s in order], kind)
+        _protect_kind(month, [schools[s] for s in order], kind, threads)
     return {
         school: {
             key: Published(value, _STATUSES[status])
@@ -117,7 +120,7 @@ def protect_schools(month: date, rows: Mapping[int, list[BaseRow]]) -> dict[int,
     }
 
 
-def _protect_kind(month: date, schools: list[_School], kind: int) -> None:
+def _protect_kind(month: date, schools: list[_School], kind: int, threads: int = 1) -> None:
     """Protect every step of one kind of every school, side by side (see the module docstring)."""
     # Each step's system: which of each school's nodes it holds, and which system it is.
     masks, systems = [], []
@@ -191,7 +194,7 @@ def _protect_kind(month: date, schools: list[_School], kind: int) -> None:
         np.concatenate(eq_parent), np.concatenate(entry_eq), np.concatenate(entry_node), status, published
     )
     unproven: set[tuple[int, int]] = set()  # (school's number, step) to protect by the chain's own code
-    for component, clean in clean_components(problem, redundant, _TOGETHER[kind]):
+    for component, clean in clean_components(problem, redundant, _TOGETHER[kind], threads):
         if not clean:
             number, node = row_node[component[0]]
             unproven.add((number, _system_step(schools[number], node, kind)))

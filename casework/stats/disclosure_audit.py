@@ -36,7 +36,8 @@ from __future__ import annotations
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -169,7 +170,7 @@ def _duplicate_findings(
 
 
 def clean_components(
-    problem: AuditProblem, redundant: set[int], together: int = 1
+    problem: AuditProblem, redundant: set[int], together: int = 1, threads: int = 1
 ) -> list[tuple[list[int], bool]]:
     """Every component of `problem` (its rows) and whether it is proven to pin nothing.
 
@@ -182,26 +183,51 @@ def clean_components(
     time (the polytope of independent components is their product: a direction of its cone that
     moves every target of the union moves every target of each). A union not proven is proven
     component by component, as `audit` does.
+
+    `threads`: proofs run on this many threads at once. Each proof reads `problem` only and is the
+    same computation on any thread, so the answer is the same; HiGHS and LAPACK let go of the GIL
+    while they solve, so a spare core runs one proof's program while another proof's Python runs.
     """
     components, audited, duplicates = _audited_components(problem, redundant)
     proven = [not targets for targets in audited]
     waiting = [i for i, targets in enumerate(audited) if targets]
-    for start in range(0, len(waiting), together):
-        chunk = waiting[start : start + together]
+    chunks = [waiting[start : start + together] for start in range(0, len(waiting), together)]
+
+    def prove(chunk: list[int]) -> list[bool]:
         if len(chunk) > 1 and _none_pinned(
             problem,
             [r for i in chunk for r in components[i]],
             [r for i in chunk for r in audited[i]],
         ):
-            for i in chunk:
-                proven[i] = True
-            continue
-        for i in chunk:
-            proven[i] = _none_pinned(problem, components[i], audited[i])
+            return [True] * len(chunk)
+        return [_none_pinned(problem, components[i], audited[i]) for i in chunk]
+
+    for chunk, results in zip(chunks, _each(prove, chunks, threads), strict=True):
+        for i, result in zip(chunk, results, strict=True):
+            proven[i] = result
     return [
         (component, proven[i] and not _duplicate_findings(problem, component, duplicates))
         for i, component in enumerate(components)
     ]
+
+
+def _each(
+    prove: Callable[[list[int]], list[bool]], chunks: list[list[int]], threads: int
+) -> list[list[bool]]:
+    """`prove` of every chunk, in the chunks' order, on up to `threads` threads.
+
+    A proof that raises stops the others from starting, and its error is raised here.
+    """
+    if threads <= 1 or len(chunks) <= 1:
+        return [prove(chunk) for chunk in chunks]
+    with ThreadPoolExecutor(max_workers=min(threads, len(chunks)), thread_name_prefix="audit") as executor:
+        futures = [executor.submit(prove, chunk) for chunk in chunks]
+        try:
+            return [future.result() for future in futures]
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _audited_components(
@@ -654,6 +680,11 @@ class _Solver:
         )
         self.highs = _Highs()
         self.highs.setOptionValue("output_flag", False)
+        # One thread, as `_optimum`'s: a thread's first program sets the size of its HiGHS scheduler,
+        # and a later program asking for another size fails to run (with the default here first,
+        # every `_optimum` after it on that thread failed, so no proof succeeded there). An LP is
+        # solved by the serial dual simplex either way: the same points and duals.
+        self.highs.setOptionValue("threads", 1)
         self.highs.passModel(lp)
         self.columns = np.arange(len(column), dtype=np.int32)
 

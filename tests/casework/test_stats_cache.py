@@ -92,10 +92,10 @@ def count_protections(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         return original(built)
 
     def counting_schools(
-        month: date, rows: Mapping[int, list[BaseRow]]
+        month: date, rows: Mapping[int, list[BaseRow]], threads: int = 1
     ) -> dict[int, dict[CellKey, Published]]:
         calls.extend(1 for _ in rows)
-        return side_by_side(month, rows)
+        return side_by_side(month, rows, threads)
 
     monkeypatch.setattr(cube, "_protect_school", counting)
     monkeypatch.setattr(chains, "protect_schools", counting_schools)

@@ -219,10 +219,10 @@ def test_components_proven_together_are_never_pinned(monkeypatch: pytest.MonkeyP
     original = disclosure_audit.clean_components
 
     def kept(
-        problem: disclosure_audit.AuditProblem, redundant: set[int], together: int = 1
+        problem: disclosure_audit.AuditProblem, redundant: set[int], together: int = 1, threads: int = 1
     ) -> list[tuple[list[int], bool]]:
         problems.append((problem, redundant))
-        return original(problem, redundant, together)
+        return original(problem, redundant, together, threads)
 
     monkeypatch.setattr(chains, "clean_components", kept)
     for seed in range(8):

@@ -42,8 +42,10 @@ class CountedHelpers(pool.Helpers):
         super().__init__(count)
         self.units = 0
 
-    def protect(self, number: int, unit: list[pool.Task]) -> dict[tuple[date, int], bytes] | None:
-        result = super().protect(number, unit)
+    def protect(
+        self, number: int, unit: list[pool.Task], threads: int = 1
+    ) -> dict[tuple[date, int], bytes] | None:
+        result = super().protect(number, unit, threads)
         self.units += result is not None
         return result
 
