@@ -4,8 +4,10 @@ The rig runs `bot.app.build_application` as production does, against the Bot API
 HTTP (which refuses what Telegram refuses), with the real fallback classifier (no Rasa server:
 `Classifier(None, ...)`, the path the bot takes when Rasa is unreachable). Each generated update
 is queued in the emulator and fetched with `bot.get_updates`, so python-telegram-bot parses it
-exactly as in polling, then handed to `application.process_update`, which returns once every
-handler has run: no timing is involved in deciding what the bot answered.
+exactly as in polling, and the durable intake stores it (minimised, sealed) before the fetch
+returns, as `python -m bot` does. The intake's worker then claims it and handles it from what was
+stored; the rig waits until the update is marked handled, which happens once every handler has
+run: no timing is involved in deciding what the bot answered.
 
 Identities are placeholders in the generated JSON, replaced by fresh ids per example, so that
 every example is a new chat (the flood limit, which slows a chat down on purpose, never applies).
@@ -14,6 +16,7 @@ every example is a new chat (the flood limit, which slows a chat down on purpose
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import secrets
@@ -31,7 +34,7 @@ from pydantic import SecretStr
 from telegram import Update
 
 from app.settings import Settings
-from bot import catalog
+from bot import catalog, inbox
 from bot.app import build_application
 from bot.services import BotApplication, BotContext, Services
 from casework import schools
@@ -39,6 +42,7 @@ from casework.vault.master_key import KeySource, MasterKey
 from devtools.emulator import Emulator
 from devtools.emulator.formatting import parse_html
 from devtools.emulator.state import CallbackRecord, ChatRecord, World
+from devtools.procs import eventually
 from nlu.classifier import Classifier
 from nlu.fallback import FallbackModel
 from storage import migrations
@@ -658,7 +662,7 @@ class Rig:
         async with services.db.transaction() as session:  # schools to choose from, as in production
             for name, code in (("Maple Ridge Secondary School", "MRS"), ("Lakeshore Collegiate", "LSC")):
                 await schools.add_school(session, schools.NewSchool.checked(name, code), services.now())
-        app = build_application(settings, services=services)
+        app = build_application(settings, services=services, durable=True)  # as `python -m bot` runs
         rig = cls(emu, emu.server.world, app, services, db_path, parse_html(catalog.t("only_private"))[0])
 
         async def collect(update: object, context: BotContext) -> None:
@@ -749,15 +753,16 @@ class Rig:
         kind = next(iter(k for k in update if k != "update_id"), "update_id")
         parsed = True
         try:
+            # Stored in the durable inbox before it returns (bot.resilient_bot), as in polling.
             received = await self.app.bot.get_updates(timeout=0, allowed_updates=[kind])
         except Exception:  # python-telegram-bot could not parse it (and logged it at CRITICAL)
             received, parsed = (), False
         world.pending.clear()
         for parsed_update in received:
-            try:
-                await self.app.process_update(parsed_update)
-            except Exception as error:  # in polling, python-telegram-bot hands this to the error handlers
-                self.errors.append(error)
+            await self.app.update_queue.put(parsed_update)  # what polling does next (stored already)
+        for update_id in [u.update_id for u in received]:
+            handled = functools.partial(self._handled, update_id)
+            await eventually(handled, seconds=120, interval=0.002, what="the update handled")
         sent: list[str] = []
         if chat_id in world.chats:
             record = world.chats[chat_id]
@@ -766,6 +771,11 @@ class Rig:
         answered = any(m == "answerCallbackQuery" and s == 200 for m, s, _ in calls)
         self.stats[case.label] = self.stats.get(case.label, 0) + 1
         return Outcome(parsed, sent, answered, calls, list(self.errors), list(self.handler.records))
+
+    async def _handled(self, update_id: int) -> bool:
+        """The intake's worker has run the update's handlers and marked it done."""
+        async with self.services.db.read() as session:
+            return await inbox.handled(session, update_id)
 
     def stored_bytes(self) -> bytes:
         parts = []
