@@ -18,9 +18,9 @@ when the rows are. A helper returns each school's published cells already
 `encoding.encode`d: exact values and markers only, the very bytes the cache
 keeps. A helper that dies leaves its unit to this process: nothing is lost,
 and the tables are the same bytes either way. Within each process, the audit's
-proofs run on one thread and one more per idle core (`proof_threads`): their
-programs (HiGHS) and least squares (LAPACK) let go of the GIL, about a third
-of protection's time.
+proofs run on one thread and one more per idle core no helper took
+(`proof_threads`): their programs (HiGHS) and least squares (LAPACK) let go of
+the GIL, about a third of protection's time.
 """
 
 from __future__ import annotations
@@ -208,13 +208,14 @@ def protect_all(
     caller, who closes them); without, helpers are started here (`start_helpers`: `workers` - 1,
     by default one per idle core), when there are at least `POOL_MIN_TASKS` tasks. This process
     protects from the start, units from the same queue as the helpers'. `threads`: each process's
-    audit proofs on this many threads (`proof_threads` by default); the bytes are the same.
+    audit proofs on this many threads (by default `proof_threads`, the idle cores no helper took);
+    the bytes are the same.
     """
-    if threads is None:
-        threads = proof_threads()
     if helpers is None and len(tasks) >= POOL_MIN_TASKS and (workers is None or workers > 1):
         with start_helpers(None if workers is None else min(workers, len(_units(tasks)))) as own:
             return protect_all(tasks, helpers=own, threads=threads)
+    if threads is None:
+        threads = proof_threads(len(helpers) if helpers is not None else 0)
     done: dict[tuple[date, int], bytes] = {}
     if helpers is None or not len(helpers):  # alone: each settled month one unit (`stats_chains`)
         _protect_queue(_queue(_units(tasks, whole_months=True)), done, threads)
@@ -223,13 +224,16 @@ def protect_all(
     return done
 
 
-def proof_threads() -> int:
-    """Threads for a process's audit proofs: one, and one more per idle core (`idle_cores`).
+def proof_threads(helpers: int = 0) -> int:
+    """Threads for a process's audit proofs: one, and one more per idle core (`idle_cores`) that
+    none of `helpers` helper processes took.
 
     A proof's linear program (HiGHS) and least squares (LAPACK) run without the GIL, about a third
-    of protection's time: on a second thread they overlap another proof's Python.
+    of protection's time (35 to 37 % on bench-storage's month): on a second thread they overlap
+    another proof's Python. A helper takes a core whole, and is measured (×1.5 for a month on an
+    idle core of two), so idle cores go to helpers first.
     """
-    return 1 + idle_cores()
+    return max(1, 1 + idle_cores() - helpers)
 
 
 def _queue(units: list[list[Task]]) -> deque[list[Task]]:

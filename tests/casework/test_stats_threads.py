@@ -13,12 +13,27 @@ from __future__ import annotations
 import random
 import threading
 import time
+from datetime import date
 
 import pytest
 
 from casework.stats import chains, disclosure_audit, pool
 from tests.casework.test_stats_chains import random_month
 from tests.casework.test_stats_pool import month_tasks
+
+
+class CountedHelpers(pool.Helpers):
+    """Helpers that note the threads they are told to use."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__(count)
+        self.threads: set[int] = set()
+
+    def protect(
+        self, number: int, unit: list[pool.Task], threads: int = 1
+    ) -> dict[tuple[date, int], bytes] | None:
+        self.threads.add(threads)
+        return super().protect(number, unit, threads)
 
 
 @pytest.fixture
@@ -145,3 +160,28 @@ def test_a_thread_that_searched_first_proves_as_a_fresh_one(
         thread.join()
     assert any(answers["fresh"])  # control: these components are proven by a program
     assert answers["searched"] == answers["fresh"]
+
+
+def test_idle_cores_go_to_helpers_before_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One idle core: a month shared with a helper runs every proof on one thread (in this process
+    and in the helper); protected alone, this process takes the core as a second thread."""
+    given: list[int] = []
+    protect_unit = pool.protect_unit
+
+    def recorded(unit: list[pool.Task], threads: int = 1) -> dict[tuple[date, int], bytes]:
+        given.append(threads)
+        return protect_unit(unit, threads)
+
+    monkeypatch.setattr(pool, "idle_cores", lambda: 1)
+    monkeypatch.setattr(pool, "protect_unit", recorded)
+    monkeypatch.setattr(pool, "SCHOOLS_PER_UNIT", 3)
+    tasks = month_tasks(pool.POOL_MIN_TASKS, seed=10)
+    with CountedHelpers(1) as helpers:
+        assert helpers.ready(0)
+        shared = pool.protect_all(tasks, helpers=helpers)
+    assert helpers.threads == {1}
+    assert given  # this process protected some units
+    assert set(given) == {1}
+    given.clear()
+    assert pool.protect_all(tasks, workers=1) == shared
+    assert given == [2]
