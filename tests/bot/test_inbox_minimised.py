@@ -4,9 +4,9 @@ Every user object anywhere in an update (the sender, a forward's origin, a repli
 mention, a bot a message came via, a new member, one under a key Telegram adds later) keeps its id,
 is_bot and an empty first name; every chat its id and type; a contact an empty number and name.
 Signatures, custom titles and chat titles outside them go; so do where someone is (a shared
-location's coordinates, a venue's address) and what their files are called. What is stored (unsealed from SQLite
-and PostgreSQL) names nobody, python-telegram-bot still parses it, and the bot's handlers choose
-the same handler for it as for the update Telegram sent.
+location's coordinates, a venue's address) and what their files are called. What is stored
+(unsealed from SQLite and PostgreSQL) names nobody, python-telegram-bot still parses it, and the
+bot's handlers choose the same handler for it as for the update Telegram sent.
 """
 
 from __future__ import annotations
