@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
@@ -23,7 +24,7 @@ from bot.textparts import Fragment, Html
 from casework import evidence, officers
 from casework.cases import intake, reading
 from casework.delivery import alerts, routing
-from storage.models import AlertKind, Case, Delivery, DeliveryKind
+from storage.models import AlertKind, Case, Delivery, DeliveryKind, Officer, School
 
 # What a supervisor reads for each alert: (with a case, without one). Kind and case number only.
 ALERT_TEXTS = {
@@ -78,6 +79,10 @@ async def _render_for_officer(services: Services, row: Delivery, session: AsyncS
     """
     assert row.officer_id is not None  # checked by render_delivery
     assert row.case_id is not None
+    # The case, its school and the officer in one query: the lookups below (each verifying what it
+    # reads, as always) then find them in the session's identity map, which keeps a row only while
+    # something refers to it: `_held` does, until this returns. None found: the lookups say why.
+    _held = await _preload(session, row.case_id, row.officer_id)
     chat_id = await officers.chat_of(session, row.officer_id)
     if chat_id is None:
         return None
@@ -104,6 +109,19 @@ async def _render_for_officer(services: Services, row: Delivery, session: AsyncS
         summary, school, first, services.policy.timezone, prefix=prefix, images=images
     )
     return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
+
+
+async def _preload(
+    session: AsyncSession, case_id: int, officer_id: int
+) -> Row[tuple[Case, School | None, Officer]] | None:
+    """The case, its school (if any) and the officer, loaded into the session in one statement."""
+    query = (
+        select(Case, School, Officer)
+        .outerjoin(School, School.id == Case.school_id)
+        .join(Officer, Officer.id == officer_id)
+        .where(Case.id == case_id)
+    )
+    return (await session.execute(query)).first()
 
 
 async def _render_addition(
