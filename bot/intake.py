@@ -33,6 +33,7 @@ from bot import inbox
 from bot.early_safety import EarlySafety
 from bot.services import BotApplication, Services
 from bot.state import Handling, handling
+from casework import officers
 from storage.db import Priority
 
 logger = logging.getLogger(__name__)
@@ -164,8 +165,17 @@ class IntakeWorker:
             claimed = await inbox.claim(
                 session, services.keys, self.name, services.now(), lease=self.lease, limit=room
             )
+            # Which of them are officers' chats, for the officer gate: one query for the batch, not a
+            # transaction per update. Safe to take now: a chat becomes an officer's only by its own
+            # /enroll, an earlier update of the same chat, done before this one could be claimed; an
+            # officer deactivated from now on is caught by the gate's verified lookup, as before.
+            chats = {entry.update_id: _chat_id(entry.data) for entry in claimed}
+            enrolled = await officers.enrolled_chats(session, {c for c in chats.values() if c is not None})
         for entry in claimed:
-            task = asyncio.create_task(self._handle(entry), name="intake-update")
+            chat = chats[entry.update_id]
+            task = asyncio.create_task(
+                self._handle(entry, None if chat is None else (chat, chat in enrolled)), name="intake-update"
+            )
             self._tasks[entry.update_id] = task
             task.add_done_callback(functools.partial(self._done, entry.update_id))
 
@@ -178,9 +188,14 @@ class IntakeWorker:
         async with services.db.transaction() as session:
             await inbox.renew(session, self.name, list(self._tasks), services.now(), lease=self.lease)
 
-    async def _handle(self, entry: inbox.Claimed) -> None:
+    async def _handle(self, entry: inbox.Claimed, officer_chat: tuple[int, bool] | None) -> None:
         early = self.queue.early
-        current = Handling(entry.update_id, entry.seed, early=early.get(entry.update_id) if early else None)
+        current = Handling(
+            entry.update_id,
+            entry.seed,
+            early=early.get(entry.update_id) if early else None,
+            officer_chat=officer_chat,
+        )
         handling.set(current)  # this task's own context: seen by the handlers it runs
         application = self.application
         try:

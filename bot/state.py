@@ -61,6 +61,15 @@ class Handling:
     finished: bool = False  # marked done with the student's state (bot.turn.save_turn)
     # Safety information this instance may send before the turn says it (bot.early_safety).
     early: Early | None = None
+    # The update's chat, and whether an active officer's record named it when the update was claimed
+    # (None: not looked up); the officer gate (bot.officer.gate) then needs no read of its own.
+    officer_chat: tuple[int, bool] | None = None
+
+    def officer_chat_known(self, chat_id: int) -> bool | None:
+        """Whether the claim found `chat_id` to be an officer's (None: it did not look it up)."""
+        if self.officer_chat is None or self.officer_chat[0] != chat_id:
+            return None
+        return self.officer_chat[1]
 
     def draw(self, label: str, size: int) -> bytes:
         """The next `size` bytes for `label` (its n-th draw in this update), from the seed."""

@@ -201,6 +201,17 @@ async def enrolled_chat(session: AsyncSession, chat_id: int) -> bool:
     return found is not None
 
 
+async def enrolled_chats(session: AsyncSession, chat_ids: Iterable[int]) -> set[int]:
+    """Which of these chats an active officer's record names, in one query (not verified, as above)."""
+    wanted = sorted(set(chat_ids))
+    if not wanted:
+        return set()
+    found = await session.scalars(
+        select(Officer.telegram_chat_id).where(Officer.telegram_chat_id.in_(wanted), Officer.active)
+    )
+    return {chat_id for chat_id in found if chat_id is not None}
+
+
 async def officer_for_chat(session: AsyncSession, chat_id: int) -> Officer | None:
     """The active officer enrolled from this chat, if any and if the record verifies ("is this staff?")."""
     officer = await session.scalar(select(Officer).where(Officer.telegram_chat_id == chat_id, Officer.active))

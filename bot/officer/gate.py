@@ -20,6 +20,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 from bot.services import BotContext
+from bot.state import handling
 from bot.turn import Replies
 from casework import officers
 from casework.cases import reply_modes
@@ -62,11 +63,16 @@ def officers_only(step: OfficerStep) -> Callback:
         if chat is None or chat.type != ChatType.PRIVATE:
             return
         db = context.services.db
-        # Most updates are students': a read that takes no writer turn says so. An officer's chat
-        # is then verified in a transaction, which can record an alert if its record was forged.
-        async with db.read() as session:
-            if not await officers.enrolled_chat(session, chat.id):
-                return
+        # Most updates are students': the intake's claim looked their chats up (bot.intake), or else a
+        # read that takes no writer turn says so. An officer's chat is then verified in a transaction,
+        # which can record an alert if its record was forged.
+        current = handling.get()
+        known = current.officer_chat_known(chat.id) if current is not None else None
+        if known is None:
+            async with db.read() as session:
+                known = await officers.enrolled_chat(session, chat.id)
+        if not known:
+            return
         async with db.transaction() as session:
             officer = await officers.officer_for_chat(session, chat.id)
         if officer is None:
