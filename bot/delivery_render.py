@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass, field
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
@@ -111,10 +111,9 @@ async def _render_for_officer(services: Services, row: Delivery, session: AsyncS
     return Rendered(chat_id, document, render.case_buttons(summary), render.continued(summary))
 
 
-async def _preload(
-    session: AsyncSession, case_id: int, officer_id: int
-) -> Row[tuple[Case, School | None, Officer]] | None:
-    """The case, its school (if any) and the officer, loaded into the session in one statement."""
+async def _preload(session: AsyncSession, case_id: int, officer_id: int) -> object:
+    """The case, its school (if any) and the officer, loaded into the session in one statement; the
+    row that holds them (None if the case or the officer is not there), for the caller to keep."""
     query = (
         select(Case, School, Officer)
         .outerjoin(School, School.id == Case.school_id)
