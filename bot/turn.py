@@ -24,7 +24,6 @@ from bot.state import ChatState, handling
 from casework import rate_limits
 from casework.cases import drafts
 from storage.db import Priority
-from storage.models import Draft as DraftRow
 
 logger = logging.getLogger(__name__)
 
@@ -126,6 +125,8 @@ class Turn(Replies):
     flood: rate_limits.Decision | None = None
     # Writes left for save_turn's transaction, in order (a statistic: counted once per update).
     later: list[Later] = field(default_factory=list)
+    # The state and message list as load_turn read them (drafts.save_chat writes them back).
+    rows: drafts.ChatRows | None = None
 
     @property
     def language(self) -> str:
@@ -188,11 +189,9 @@ async def load_turn(update: Update, context: BotContext, *, flood: FloodLimit | 
     decision = None
     # Before anything else of the others' turns: a student's first answer waits for this.
     async with services.db.transaction(Priority.FIRST_ANSWER) as session:
-        # The row itself (not drafts.exists), held here: load_state then finds it in the session's
-        # identity map (which holds rows only while something refers to them), one query fewer.
-        row = await session.get(DraftRow, pseudonym)
-        had_draft = row is not None
-        raw = await drafts.load_state(session, services.keys, pseudonym, services.now())
+        # The state and the chat's message list (for /forget) in one query; the list is written back
+        # in save_turn only if nothing changed it meanwhile (drafts.save_chat).
+        rows = await drafts.load_chat(session, services.keys, pseudonym, services.now())
         if flood is not None:
             decision = await rate_limits.hit(
                 session,
@@ -203,8 +202,9 @@ async def load_turn(update: Update, context: BotContext, *, flood: FloodLimit | 
                 window=flood.window,
                 now=services.now(),
             )
-    state = ChatState.from_dict(raw) if raw is not None else ChatState()
-    turn = Turn(update, context, chat.id, pseudonym, state, expired=had_draft and raw is None, flood=decision)
+    state = ChatState.from_dict(rows.state) if rows.state is not None else ChatState()
+    expired = rows.had_draft and rows.state is None
+    turn = Turn(update, context, chat.id, pseudonym, state, expired=expired, flood=decision, rows=rows)
     if update.message is not None:  # the student's own message: /forget deletes it too
         turn.message_ids.append(update.message.message_id)
     return turn
@@ -225,16 +225,13 @@ async def save_turn(turn: Turn) -> None:
             await inbox.finish(session, current.update_id)
         for write in turn.later:
             await write(session)
-        if turn.state == ChatState():
-            await drafts.delete_state(session, turn.pseudonym)
-        else:
-            await drafts.save_state(
-                session, services.keys, turn.pseudonym, turn.state.to_dict(), services.now()
-            )
-        if turn.remember_messages:
-            await drafts.remember_messages(
-                session, services.keys, turn.pseudonym, turn.message_ids, services.now()
-            )
+        state = None if turn.state == ChatState() else turn.state.to_dict()
+        remembered = turn.message_ids if turn.remember_messages else []
+        if turn.rows is None:  # a turn made without load_turn
+            turn.rows = await drafts.load_chat(session, services.keys, turn.pseudonym, services.now())
+        await drafts.save_chat(
+            session, services.keys, turn.pseudonym, state, remembered, services.now(), turn.rows
+        )
     turn.later.clear()
     if current is not None:
         current.finished = True

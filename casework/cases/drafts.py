@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -116,6 +117,14 @@ def sealed_columns(
     }
 
 
+def _state_columns(
+    keys: KeyRing, pseudonym: str, state: Mapping[str, Any], now: datetime, ttl: timedelta
+) -> dict[str, Any]:
+    expires = now + ttl
+    payload = {"v": _PAYLOAD_VERSION, "expires": expires.timestamp(), "state": dict(state)}
+    return sealed_columns(keys, payload, _aad(pseudonym), now, expires)
+
+
 async def save_state(
     session: AsyncSession,
     keys: KeyRing,
@@ -125,9 +134,7 @@ async def save_state(
     *,
     ttl: timedelta = DEFAULT_TTL,
 ) -> None:
-    expires = now + ttl
-    payload = {"v": _PAYLOAD_VERSION, "expires": expires.timestamp(), "state": dict(state)}
-    values = sealed_columns(keys, payload, _aad(pseudonym), now, expires)
+    values = _state_columns(keys, pseudonym, state, now, ttl)
     statement = dialect.insert(session, Draft).values(pseudonym=pseudonym, **values)
     await session.execute(statement.on_conflict_do_update(index_elements=[Draft.pseudonym], set_=values))
 
@@ -164,7 +171,7 @@ def _recent(entries: Iterable[Any], now: datetime) -> list[tuple[int, float]]:
     oldest = (now - DELETABLE_FOR).timestamp()
     kept = []
     for entry in entries:
-        if isinstance(entry, list) and len(entry) == 2 and float(entry[1]) > oldest:
+        if isinstance(entry, (list, tuple)) and len(entry) == 2 and float(entry[1]) > oldest:
             kept.append((int(entry[0]), float(entry[1])))
     return kept
 
@@ -180,6 +187,79 @@ async def remember_messages(
     known = await load_state(session, keys, key, now)
     entries = _recent((known or {}).get("messages", []), now) + new
     await save_state(session, keys, key, {"messages": entries[-MAX_REMEMBERED:]}, now, ttl=DELETABLE_FOR)
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRows:
+    """A chat's state and its message list, as read together at the start of its update."""
+
+    state: dict[str, Any] | None  # None: none, or it expired
+    had_draft: bool  # a state row was there (expired or not)
+    messages: tuple[tuple[int, float], ...]  # the remembered (message id, time) pairs, as read
+    messages_nonce: bytes | None  # the list's row as read (its nonce is new at every write); None: none
+
+
+async def load_chat(session: AsyncSession, keys: KeyRing, pseudonym: str, now: datetime) -> ChatRows:
+    """The chat's state and message list in one query (expired rows are deleted, as `load_state` does)."""
+    key = messages_key(keys, pseudonym)
+    # Held here, the rows are in the session's identity map: `load_state` finds them there.
+    rows = {
+        row.pseudonym: row
+        for row in await session.scalars(select(Draft).where(Draft.pseudonym.in_([pseudonym, key])))
+    }
+    state = await load_state(session, keys, pseudonym, now)
+    known = None
+    if key in rows:
+        try:
+            known = await load_state(session, keys, key, now)
+        except (crypto.DecryptionError, ValueError):
+            known = None  # left as it is: `save_chat` then reads it again, and fails there, as it did
+    listed = rows[key] if known is not None else None
+    return ChatRows(
+        state,
+        pseudonym in rows,
+        tuple(_recent(known.get("messages", []), now)) if known is not None else (),
+        listed.nonce if listed is not None else None,
+    )
+
+
+async def save_chat(
+    session: AsyncSession,
+    keys: KeyRing,
+    pseudonym: str,
+    state: Mapping[str, Any] | None,
+    message_ids: Iterable[int],
+    now: datetime,
+    read: ChatRows,
+) -> None:
+    """Save the state (None: delete it) and add `message_ids` to the list read in `read`, in one
+    statement where it can: the list is written only if nobody changed it since it was read (a
+    consent reminder sent meanwhile, bot.jobs); if somebody did, it is read again and added to."""
+    new = [(int(i), now.timestamp()) for i in message_ids]
+    rows: list[dict[str, Any]] = []
+    if state is None:
+        await delete_state(session, pseudonym)
+    else:
+        rows.append({"pseudonym": pseudonym, **_state_columns(keys, pseudonym, state, now, DEFAULT_TTL)})
+    key = messages_key(keys, pseudonym)
+    if new:
+        entries = [*_recent(read.messages, now), *new][-MAX_REMEMBERED:]
+        rows.append(
+            {"pseudonym": key, **_state_columns(keys, key, {"messages": entries}, now, DELETABLE_FOR)}
+        )
+    if not rows:
+        return
+    statement = dialect.insert(session, Draft).values(rows)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=[Draft.pseudonym],
+        set_={name: excluded[name] for name in ("nonce", "ciphertext", "updated_at", "expires_at")},
+        # The state always; the list only as it was read (a nonce is never reused: unchanged).
+        where=(Draft.pseudonym != key) | (Draft.nonce == read.messages_nonce),
+    )
+    written = set(await session.scalars(statement.returning(Draft.pseudonym)))
+    if new and key not in written:
+        await remember_messages(session, keys, pseudonym, message_ids, now)
 
 
 async def take_messages(session: AsyncSession, keys: KeyRing, pseudonym: str, now: datetime) -> list[int]:
