@@ -74,10 +74,6 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
     code = CaseCode(draft.case_code)
     # Fetched before the transaction, stored inside it: the tip never goes without its images.
     images = await evidence_files.prepare(turn, draft.images) if draft.images else []
-    async with services.db.read() as session:
-        existing = await _already_sent(session, turn, draft)
-    if existing is not None:
-        return existing
 
     async def with_images(session: AsyncSession, opened: intake.OpenedCase) -> None:
         await evidence_files.store_prepared(session, opened.case_id, images, services.now())
@@ -100,15 +96,20 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
         # only once it has committed; a case that fails there is opened again alone (intake_batch).
         opened = await services.cases.open(new, then=with_images if images else None)
     except NoRecipients:
-        logger.warning("case.not_opened reason=no_recipients")
-        return None
+        # Nobody could receive a new case now; but one opened from this draft before (a crash) is sent.
+        async with services.db.read() as session:
+            existing = await _already_sent(session, turn, draft)
+        if existing is None:
+            logger.warning("case.not_opened reason=no_recipients")
+        return existing
     except IntegrityError:
-        # The same draft sent at the same moment elsewhere: that case is this one (a read).
+        # This draft's case exists already (its send key is unique): opened before a crash, or at the
+        # same moment elsewhere. That case is this one (a read). Only then: asked first, it cost every
+        # report a transaction for what happens after a crash.
         async with services.db.read() as session:
             existing = await _already_sent(session, turn, draft)
         if existing is None:
             raise
-        logger.info("case.send_repeated")
         return existing
     services.outbox_ready.set()
     logger.info("case.opened urgent=%s delivered=%s", draft.urgent, opened.delivered)
