@@ -249,6 +249,15 @@ def _listed(folds: Sequence[int]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+def _scope_words(done: Sequence[int], folds: int) -> str:
+    """Which folds the pooled tables cover: DIET's finished ones, until all are."""
+    if len(done) == 1:
+        return f"over fold {done[0]}, the one DIET has finished"
+    if done and len(done) < folds:
+        return f"over the {len(done)} folds DIET has finished: {_listed(done)}"
+    return f"over all {folds} folds"
+
+
 def _diffs(answers: Answers, name: str, folds: Sequence[int], language: str) -> list[float]:
     return [
         _accuracy(answers[name][f], language) - _accuracy(answers[french.CHOSEN][f], language) for f in folds
@@ -356,11 +365,7 @@ def section(folds: int, answers: Answers, runs: Mapping[int, Mapping[str, Any]],
                 f"Over {'the' if len(done) < folds else 'all'} {len(done)} folds: {'; '.join(verdicts)}."
             )
     scope = done or every
-    which = (
-        f"over the {len(scope)} folds DIET has finished: {_listed(scope)}"
-        if done and len(done) < folds
-        else f"over all {folds} folds"
-    )
+    which = _scope_words(done, folds)
     for lang, language in languages.items():
         lines += [
             "",
