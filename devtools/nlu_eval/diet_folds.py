@@ -3,7 +3,8 @@
     .venv/bin/python -m devtools.nlu_eval.diet_folds [--run] [--write] [--status]
 
 --run trains every fold not finished yet with `rasa train nlu` (nlu/.venv, telemetry off,
-nothing downloaded; TensorFlow held to 2 threads) on the fold's training part, under var/diet-folds/,
+nothing downloaded) on the fold's training part, under var/diet-folds/, one fold per usable core at
+once with TensorFlow on one thread each (`--jobs`; measured at `MAX_JOBS`),
 and scores its test part through Rasa (diet_predict.py, runner.py's parsing). One DIET training
 takes over an hour here, so each finished fold is saved at once as
 devtools/nlu_eval/results/diet-foldN.json: the test examples' indices into nlu/data/ and Rasa's
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -30,8 +32,10 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,7 +56,10 @@ WORK = VAR_DIR / "diet-folds"
 FOLDS = 5
 SEED = 7  # french.cross_validation's
 RANDOM_SEED = 1  # DIET's own, as the pipeline comparison's first seed
-THREADS = "2"
+# Folds trained at once. Measured on 2 cores, 3 epochs of fold 2's training part (4,406 examples),
+# the machine otherwise quiet: one fold on 2 threads, 73 s an epoch; one on 1 thread, 81 s; two side
+# by side on a thread each, 92 s an epoch each, so 46 s a fold's epoch (x1.6 the folds an hour).
+MAX_JOBS = 2  # each training holds its model and features in memory: two is plenty on 2 cores
 DIET = "DIET (rasa_default.yml), bilingual"
 START, END = "<!-- diet-folds:start -->", "<!-- diet-folds:end -->"
 
@@ -107,24 +114,36 @@ def run(
     seed: int = SEED,
     results: Path = RESULTS,
     current: str | None = None,
+    jobs: int = 1,
+    threads: int = 1,
 ) -> list[int]:
-    """Train and score every fold not finished on today's inputs; the fold numbers it trained."""
+    """Train and score every fold not finished on today's inputs; the fold numbers it trained.
+
+    `jobs` folds at once (each saved as soon as it is done); `threads`: TensorFlow's per fold, as
+    `train` was given them, for the record. A fold that fails starts no other; those under way
+    finish and are saved, then its error is raised.
+    """
     from devtools.nlu_eval.evaluate import raw_intent_lines
 
     current = current or stamp(folds, seed)
     data, language = french.fold_data()
     rows = raw_intent_lines(french.training_files(None))  # the same order, annotations kept
-    trained = []
-    for fold, (train_idx, test_idx) in enumerate(french.fold_splits(folds, seed), 1):
-        if finished(fold, current, results) is not None:
-            print(f"diet-folds: fold {fold}/{folds} finished before, skipped", flush=True)  # noqa: T201
-            continue
+    trained: list[int] = []
+    lock, stop = threading.Lock(), threading.Event()
+
+    def one(fold: int, train_idx: Sequence[int], test_idx: Sequence[int]) -> None:
+        if stop.is_set():
+            return  # another fold failed: none starts after it
         print(  # noqa: T201
             f"diet-folds: fold {fold}/{folds}: training on {len(train_idx)} examples "
             f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)",
             flush=True,
         )
-        answers, seconds = train(fold, [rows[i] for i in train_idx], [data[i].text for i in test_idx])
+        try:
+            answers, seconds = train(fold, [rows[i] for i in train_idx], [data[i].text for i in test_idx])
+        except BaseException:
+            stop.set()
+            raise
         record = {
             "stamp": current,
             "fold": fold,
@@ -135,17 +154,33 @@ def run(
             "train_examples": len(train_idx),
             "test_examples": {lang: sum(language[i] == lang for i in test_idx) for lang in ("en", "fr")},
             "train_seconds": round(seconds, 1),
+            "tf_threads": threads,
+            "folds_at_once": jobs,
             "load_average": round(os.getloadavg()[0], 2),
             "finished": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ}",
             "answers": [[i, *a[1:]] for i, a in zip(test_idx, answers, strict=True)],
         }
         _save(fold, record, results)
         print(f"diet-folds: fold {fold}/{folds} done in {seconds:.0f} s", flush=True)  # noqa: T201
-        trained.append(fold)
-    return trained
+        with lock:
+            trained.append(fold)
+
+    to_do = []
+    for fold, (train_idx, test_idx) in enumerate(french.fold_splits(folds, seed), 1):
+        if finished(fold, current, results) is not None:
+            print(f"diet-folds: fold {fold}/{folds} finished before, skipped", flush=True)  # noqa: T201
+        else:
+            to_do.append((fold, train_idx, test_idx))
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="diet-fold") as executor:
+        futures = [executor.submit(one, *job) for job in to_do]
+    for future in futures:  # all done: the first fold's error, in fold order, is raised
+        future.result()
+    return sorted(trained)
 
 
-def rasa_fold(fold: int, rows: list[tuple[str, str]], texts: list[str]) -> tuple[list[Stored], float]:
+def rasa_fold(
+    fold: int, rows: list[tuple[str, str]], texts: list[str], threads: int = 1
+) -> tuple[list[Stored], float]:
     """The real training step: `rasa train nlu` on the fold's training part, then its test texts
     through the trained model, in nlu/.venv. Scratch under var/diet-folds/foldN/, redone from
     nothing each time (what a killed run left there is thrown away)."""
@@ -163,9 +198,9 @@ def rasa_fold(fold: int, rows: list[tuple[str, str]], texts: list[str]) -> tuple
     config = _config_with_seed(str(PIPELINE), RANDOM_SEED, work)
     env = rasa_environment()
     env.update(
-        TF_INTRA_OP_PARALLELISM_THREADS=THREADS,
-        TF_INTER_OP_PARALLELISM_THREADS=THREADS,
-        OMP_NUM_THREADS=THREADS,
+        TF_INTRA_OP_PARALLELISM_THREADS=str(threads),
+        TF_INTER_OP_PARALLELISM_THREADS=str(threads),
+        OMP_NUM_THREADS=str(threads),
         LOG_LEVEL="INFO",  # Rasa shows the epochs' progress bar at INFO, not at WARNING
         RASA_CACHE_DIRECTORY=str(work / "cache"),  # not the shared one: another training may use it
         RASA_MAX_CACHE_SIZE="0",
@@ -197,6 +232,11 @@ def rasa_fold(fold: int, rows: list[tuple[str, str]], texts: list[str]) -> tuple
              round(float(guess_conf), 4)]
         )  # fmt: skip
     return stored, seconds
+
+
+def usable_cores() -> int:
+    """The CPUs this process may run on."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 def locked() -> bool:
@@ -298,8 +338,9 @@ def section(folds: int, answers: Answers, runs: Mapping[int, Mapping[str, Any]],
         f"## {french.DIET_SECTION}",
         "",
         "Generated by `make nlu-eval-diet` (`devtools/nlu_eval/diet_folds.py`; `--run` trains the folds "
-        "not finished yet inside Rasa, over an hour each here; `--write` renders this section from the "
-        "finished ones, training nothing in Rasa); `make nlu-eval` keeps it as it is.",
+        "not finished yet inside Rasa, two at a time on 2 cores, over an hour each here; `--write` "
+        "renders this section from the finished ones, training nothing in Rasa); `make nlu-eval` keeps it "
+        "as it is.",
         "",
         status,
         "",
@@ -383,14 +424,15 @@ def section(folds: int, answers: Answers, runs: Mapping[int, Mapping[str, Any]],
     if runs:
         lines += [
             "",
-            "### What DIET's folds cost (this machine, 2 shared cores, under `nice -n 19`, TensorFlow on "
-            f"{THREADS} threads)",
+            "### What DIET's folds cost (this machine, 2 shared cores, under `nice -n 19`)",
             "",
-            "| fold | training examples | training s | 1-minute load average at the end | finished (UTC) |",
-            "|---|---|---|---|---|",
+            "| fold | training examples | training s | TensorFlow threads | folds at once "
+            "| 1-minute load average at the end | finished (UTC) |",
+            "|---|---|---|---|---|---|---|",
         ]
         lines += [
-            f"| {f} | {r['train_examples']} | {r['train_seconds']:.0f} | {r['load_average']:.1f} | "
+            f"| {f} | {r['train_examples']} | {r['train_seconds']:.0f} | {r.get('tf_threads', 2)} "
+            f"| {r.get('folds_at_once', 1)} | {r['load_average']:.1f} | "
             f"{str(r['finished']).replace('T', ' ').removesuffix('Z')} |"
             for f, r in sorted(runs.items())
         ]
@@ -471,6 +513,12 @@ def main() -> int:
     parser.add_argument("--run", action="store_true", help="train and score the folds not finished yet")
     parser.add_argument("--write", action="store_true", help="write the DIET section of docs/nlu-report.md")
     parser.add_argument("--status", action="store_true", help="list the folds: finished, stale, to do")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(MAX_JOBS, usable_cores()),
+        help="folds trained at once (default: one per usable core, at most 2), on cores/jobs threads each",
+    )
     args = parser.parse_args()
     if args.status or not (args.run or args.write):
         current = stamp()
@@ -486,7 +534,9 @@ def main() -> int:
             print(f"diet-folds: another runner holds {WORK / 'lock'}; not starting", file=sys.stderr)  # noqa: T201
             return 1
         background()
-        run(rasa_fold)
+        jobs = max(1, args.jobs)
+        threads = max(1, usable_cores() // jobs)
+        run(functools.partial(rasa_fold, threads=threads), jobs=jobs, threads=threads)
     if args.write:
         text = render()
         write_section(text)

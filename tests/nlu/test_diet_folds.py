@@ -5,6 +5,7 @@ is faked at its boundary (a Rasa training takes over an hour)."""
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,43 @@ def test_a_fold_stopped_midway_is_simply_redone(tmp_path: Path) -> None:
     resumed = FakeTraining()
     assert diet_folds.run(resumed, results=tmp_path, current="data-a") == [2, 3, 4, 5]
     assert [saved_stamp(tmp_path, f) for f in range(1, 6)] == ["data-a"] * 5
+
+
+class SideBySide(FakeTraining):
+    """A training that returns only once `together` folds are training at the same time."""
+
+    def __init__(self, together: int, stop_at: int | None = None, timeout: float = 60) -> None:
+        super().__init__(stop_at)
+        self.meet = threading.Barrier(together, timeout=timeout)  # a guard: a fold alone never returns
+        self.started: list[int] = []
+
+    def __call__(
+        self, fold: int, rows: list[tuple[str, str]], texts: list[str]
+    ) -> tuple[list[list[object]], float]:
+        self.started.append(fold)
+        if fold <= 2:
+            self.meet.wait()  # folds 1 and 2: each waits for the other
+        return super().__call__(fold, rows, texts)
+
+
+def test_two_jobs_train_two_folds_at_once_and_save_each(tmp_path: Path) -> None:
+    training = SideBySide(2)
+    assert diet_folds.run(training, results=tmp_path, current="data-a", jobs=2, threads=1) == [1, 2, 3, 4, 5]
+    for fold in range(1, 6):
+        saved = json.loads(diet_folds.fold_file(fold, tmp_path).read_text(encoding="utf-8"))
+        assert (saved["folds_at_once"], saved["tf_threads"]) == (2, 1)
+    # One job: fold 1 would wait for a fold 2 that never starts beside it.
+    with pytest.raises(threading.BrokenBarrierError):
+        diet_folds.run(SideBySide(2, timeout=1), results=tmp_path / "one", current="data-a", jobs=1)
+
+
+def test_a_failed_fold_among_two_jobs_starts_no_other_and_keeps_the_one_under_way(tmp_path: Path) -> None:
+    training = SideBySide(2, stop_at=1)
+    with pytest.raises(Stopped):
+        diet_folds.run(training, results=tmp_path, current="data-a", jobs=2)
+    assert sorted(training.started) == [1, 2]  # fold 1 failed once fold 2 was under way; 3 to 5 never began
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["diet-fold2.json"]
+    assert diet_folds.run(FakeTraining(), results=tmp_path, current="data-a", jobs=2) == [1, 3, 4, 5]
 
 
 def test_the_saved_fold_holds_its_test_examples_and_the_answers(tmp_path: Path) -> None:
@@ -143,7 +181,9 @@ def figures(
         }
     runs: dict[int, dict[str, object]] = {
         f: {"train_examples": 4406, "train_seconds": 4100.0 + f, "load_average": 3.5,
-            "finished": f"2026-12-01T1{f}:00:00Z", "seed": 7, "random_seed": 1}
+            "finished": f"2026-12-01T1{f}:00:00Z", "seed": 7, "random_seed": 1,
+            # fold 1 as saved before folds ran side by side (2 threads, alone); the others two at once
+            **({} if f == 1 else {"tf_threads": 1, "folds_at_once": 2})}
         for f in diet_folds_done
     }  # fmt: skip
     return out, runs
@@ -186,7 +226,8 @@ def test_the_section_with_two_diet_folds_says_so_and_pairs_them() -> None:
     assert f"| {french.CHOSEN} | 0.850 |" in english
     assert f"| {diet_folds.DIET} | 0.700 |" in english
     assert f"| {french.BASELINE} | 0.700 |" in english
-    assert "| 1 | 4406 | 4101 | 3.5 | 2026-12-01 11:00:00 |" in text
+    assert "| 1 | 4406 | 4101 | 2 | 1 | 3.5 | 2026-12-01 11:00:00 |" in text
+    assert "| 2 | 4406 | 4102 | 1 | 2 | 3.5 | 2026-12-01 12:00:00 |" in text
     assert "| 3 | 4406 |" not in text
     assert "the 3 command lines" in text
 
