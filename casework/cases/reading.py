@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import ColumnElement, select
 from sqlalchemy import case as sql_case
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework.cases import references
@@ -161,11 +161,35 @@ async def read_message_as_officer(
     session: AsyncSession, keys: KeyRing, message_id: int, officer_id: int
 ) -> ThreadMessage:
     """One message, for the sender rendering a delivery; `AccessDenied` as above."""
+    return await _message_as_officer(session, keys, CaseMessage.id == message_id, officer_id)
+
+
+async def first_message_as_officer(
+    session: AsyncSession, keys: KeyRing, case_id: int, officer_id: int
+) -> ThreadMessage:
+    """The case's first message (the report itself), for rendering a tip; `AccessDenied` as above.
+
+    The first message of the case, whoever it is sealed for: an officer without an envelope for it
+    is denied, not shown a later one."""
+    first = (
+        select(CaseMessage.id)
+        .where(CaseMessage.case_id == case_id)
+        .order_by(CaseMessage.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return await _message_as_officer(session, keys, CaseMessage.id == first, officer_id)
+
+
+async def _message_as_officer(
+    session: AsyncSession, keys: KeyRing, which: ColumnElement[bool], officer_id: int
+) -> ThreadMessage:
+    """The message `which` picks, with this officer's envelope, in one query; opened if shared."""
     row = (
         await session.execute(
             select(CaseMessage, KeyEnvelope)
             .join(KeyEnvelope, KeyEnvelope.message_id == CaseMessage.id)
-            .where(CaseMessage.id == message_id, KeyEnvelope.officer_id == officer_id)
+            .where(which, KeyEnvelope.officer_id == officer_id)
         )
     ).first()
     if row is None or not await is_recipient(session, row[0].case_id, officer_id):
@@ -183,18 +207,6 @@ async def read_message_as_officer(
         sealing.open_message_with(message, envelope, key, officer_id),
         message.author_officer_id,
     )
-
-
-async def first_message_as_officer(
-    session: AsyncSession, keys: KeyRing, case_id: int, officer_id: int
-) -> ThreadMessage:
-    """The case's first message (the report itself), for rendering a tip; `AccessDenied` as above."""
-    message_id = await session.scalar(
-        select(CaseMessage.id).where(CaseMessage.case_id == case_id).order_by(CaseMessage.seq).limit(1)
-    )
-    if message_id is None:
-        raise AccessDenied(f"case {case_id} is not shared with this officer")
-    return await read_message_as_officer(session, keys, message_id, officer_id)
 
 
 async def case_summary(session: AsyncSession, case_id: int) -> CaseSummary:

@@ -40,8 +40,8 @@ GUN = "a kid has a gun in his locker right now"
 VAPING = "some grade 11s are vaping and selling carts in the washroom every day"
 
 # The most a report may cost the bot: (statements, transactions), by database.
-URGENT_BUDGET = {"sqlite": (35, 10), "postgresql": (35, 10)}
-ORDINARY_BUDGET = {"sqlite": (61, 25), "postgresql": (61, 25)}
+URGENT_BUDGET = {"sqlite": (34, 10), "postgresql": (34, 10)}
+ORDINARY_BUDGET = {"sqlite": (60, 25), "postgresql": (60, 25)}
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from casework import audit, crockford, officers
 from casework.cases import intake, lifecycle, reading
@@ -18,10 +18,12 @@ from storage.db import Database
 from storage.models import (
     AlertKind,
     AssignmentKind,
+    CaseMessage,
     Delivery,
     DeliveryKind,
     DeliveryStatus,
     Direction,
+    KeyEnvelope,
     Outcome,
     Role,
 )
@@ -225,3 +227,42 @@ async def test_close_forgets_the_address_and_purge_deletes_everything_with_its_a
         assert await audit.list_events(session, case_id=opened.case_id) == []  # its audit rows went too
         left = [(e.action, e.case_id, e.detail) for e in await audit.list_events(session)]
     assert ("cases.purged", None, "count 1") in left  # only a count stays
+
+
+async def test_a_tip_renders_the_case_first_message_and_only_for_its_readers(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    """`first_message_as_officer` (a tip's rendering): the report itself, not a later message; an
+    officer without an envelope for the report is denied, never shown a later message instead."""
+    world = await build_world(database, keys, policy, now)
+    opened = await open_report(database, keys, policy, now, world.north, "Someone keeps a knife in locker 12")
+    async with database.transaction() as session:
+        await intake.add_message(
+            session, keys, policy, opened.case_id, direction=Direction.OFFICER,
+            body={"text": "Thanks, we are on it"}, now=now + timedelta(minutes=3),
+            author_officer_id=world.north_officer,
+        )  # fmt: skip
+    async with database.transaction() as session:
+        first = await reading.first_message_as_officer(session, keys, opened.case_id, world.north_officer)
+        assert (first.seq, first.body["text"]) == (1, "Someone keeps a knife in locker 12")
+        with pytest.raises(AccessDenied):
+            await reading.first_message_as_officer(session, keys, opened.case_id, world.south_officer)
+        with pytest.raises(AccessDenied):
+            await reading.first_message_as_officer(session, keys, opened.case_id + 1000, world.north_officer)
+        report_id = await session.scalar(
+            select(CaseMessage.id).where(CaseMessage.case_id == opened.case_id, CaseMessage.seq == 1)
+        )
+        await session.execute(
+            delete(KeyEnvelope).where(
+                KeyEnvelope.message_id == report_id, KeyEnvelope.officer_id == world.north_backup
+            )
+        )
+    async with database.transaction() as session:
+        reply_id = await session.scalar(
+            select(CaseMessage.id).where(CaseMessage.case_id == opened.case_id, CaseMessage.seq == 2)
+        )
+        assert reply_id is not None
+        later = await reading.read_message_as_officer(session, keys, reply_id, world.north_backup)
+        assert later.body["text"] == "Thanks, we are on it"  # control: the reply is still shared with them
+        with pytest.raises(AccessDenied):
+            await reading.first_message_as_officer(session, keys, opened.case_id, world.north_backup)
