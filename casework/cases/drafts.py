@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, false, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import coarse
@@ -61,12 +61,19 @@ async def load_state(
     if draft.expires_at <= now:
         await session.delete(draft)
         return None
-    raw = json.loads(
-        crypto.open_sealed(keys.state_key, crypto.Sealed(draft.nonce, draft.ciphertext), _aad(pseudonym))
-    )
+    raw = _opened(keys, pseudonym, draft.nonce, draft.ciphertext, now)
+    if raw is None:
+        await session.delete(draft)
+    return raw
+
+
+def _opened(
+    keys: KeyRing, pseudonym: str, nonce: bytes, ciphertext: bytes, now: datetime
+) -> dict[str, Any] | None:
+    """A row's state, unsealed (None: its own expiry has passed)."""
+    raw = json.loads(crypto.open_sealed(keys.state_key, crypto.Sealed(nonce, ciphertext), _aad(pseudonym)))
     if isinstance(raw, dict) and raw.get("v") == _PAYLOAD_VERSION:
         if float(raw.get("expires", 0)) <= now.timestamp():
-            await session.delete(draft)
             return None
         raw = raw.get("state")
     if not isinstance(raw, dict):
@@ -179,14 +186,50 @@ def _recent(entries: Iterable[Any], now: datetime) -> list[tuple[int, float]]:
 async def remember_messages(
     session: AsyncSession, keys: KeyRing, pseudonym: str, message_ids: Iterable[int], now: datetime
 ) -> None:
-    """Add message ids of this chat (sent now) to its sealed list; ids past 48 hours drop out."""
+    """Add message ids of this chat (sent now) to its sealed list; ids past 48 hours drop out.
+
+    Compare and swap: the list is written only if its row is still as read (its nonce, new at
+    every write), else read again. A turn's save (`save_chat`) and a consent reminder (bot.jobs) can
+    add to one list at the same moment in two instances on PostgreSQL; neither loses the other's ids.
+    """
     new = [(int(i), now.timestamp()) for i in message_ids]
     if not new:
         return
     key = messages_key(keys, pseudonym)
-    known = await load_state(session, keys, key, now)
-    entries = _recent((known or {}).get("messages", []), now) + new
-    await save_state(session, keys, key, {"messages": entries[-MAX_REMEMBERED:]}, now, ttl=DELETABLE_FOR)
+    for _ in range(_LIST_WRITES):
+        known, nonce = await _read_list(session, keys, key, now)
+        entries = [*known, *new][-MAX_REMEMBERED:]
+        values = _state_columns(keys, key, {"messages": entries}, now, DELETABLE_FOR)
+        statement = dialect.insert(session, Draft).values(pseudonym=key, **values)
+        statement = statement.on_conflict_do_update(
+            index_elements=[Draft.pseudonym],
+            set_=values,
+            where=Draft.nonce == nonce if nonce is not None else false(),  # no row read: insert only
+        )
+        if await session.scalar(statement.returning(Draft.pseudonym)) is not None:
+            return
+    raise RuntimeError("a chat's message list kept changing while it was written")
+
+
+_LIST_WRITES = 20  # attempts: each one fails only if another write landed in between
+
+
+async def _read_list(
+    session: AsyncSession, keys: KeyRing, key: str, now: datetime
+) -> tuple[list[tuple[int, float]], bytes | None]:
+    """The list's live entries and its row's nonce (None: no row), read afresh (not from the session)."""
+    row = (
+        await session.execute(
+            select(Draft.nonce, Draft.ciphertext, Draft.expires_at).where(Draft.pseudonym == key)
+        )
+    ).first()
+    if row is None:
+        return [], None
+    nonce, ciphertext, expires_at = row
+    if expires_at <= now:
+        return [], nonce  # expired: written over
+    known = _opened(keys, key, nonce, ciphertext, now)
+    return _recent((known or {}).get("messages", []), now), nonce
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,16 +7,21 @@ be lost, or /forget would leave the reminder on the student's phone.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from casework.cases import drafts
 from casework.vault.keys import KeyRing
 from storage.db import Database
 from storage.models import Draft
+from tests.storage.fixtures import BACKENDS
 
 PSEUDONYM = "chat-rows-test-pseudonym"
+POSTGRESQL = BACKENDS[1]
 
 
 async def _rows(database: Database) -> int:
@@ -88,3 +93,44 @@ async def test_an_expired_state_and_list_read_as_none(
     async with database.transaction() as session:
         await drafts.save_chat(session, keys, PSEUDONYM, {"step": "idle"}, [5], later, read)
         assert await drafts.take_messages(session, keys, PSEUDONYM, later) == [5]
+
+
+# PostgreSQL only: SQLite has one writer, so two writes of a list cannot interleave there.
+@pytest.mark.parametrize("test_database", [POSTGRESQL], indirect=True)
+@pytest.mark.parametrize("listed_before", [True, False], ids=["a list", "no list yet"])
+async def test_two_instances_adding_to_one_list_at_once_lose_neither(
+    database: Database, keys: KeyRing, now: datetime, monkeypatch: pytest.MonkeyPatch, listed_before: bool
+) -> None:
+    """A consent reminder in one instance and a turn's fallback in another add to one chat's list
+    at the same moment: the first reads the list, the second adds to it and commits, then the first
+    writes. Written over, the second's id would be lost, and /forget would leave that message on the
+    student's phone."""
+    if listed_before:
+        async with database.transaction() as session:
+            await drafts.remember_messages(session, keys, PSEUDONYM, [1], now)
+    first_read, second_done = asyncio.Event(), asyncio.Event()
+    real = drafts._read_list
+
+    async def read_then_wait(*args: Any) -> tuple[list[tuple[int, float]], bytes | None]:
+        found = await real(*args)
+        if not first_read.is_set():  # the first instance's read: it waits for the second to commit
+            first_read.set()
+            await second_done.wait()
+        return found
+
+    monkeypatch.setattr(drafts, "_read_list", read_then_wait)
+
+    async def reminder() -> None:
+        async with database.transaction() as session:
+            await drafts.remember_messages(session, keys, PSEUDONYM, [50], now)
+
+    async def other_instance() -> None:
+        await first_read.wait()
+        async with database.transaction() as session:
+            await drafts.remember_messages(session, keys, PSEUDONYM, [60], now)
+        second_done.set()
+
+    await asyncio.gather(reminder(), other_instance())
+    async with database.transaction() as session:
+        remembered = await drafts.take_messages(session, keys, PSEUDONYM, now)
+    assert sorted(remembered) == ([1] if listed_before else []) + [50, 60]
