@@ -44,6 +44,7 @@ from typing import Any
 from sklearn.metrics import f1_score
 
 from app.settings import PROJECT_ROOT, VAR_DIR
+from casework.stats.pool import usable_cores
 from devtools.nlu_eval import french
 from nlu.classifier import Classifier
 from nlu.fallback import FallbackModel
@@ -232,11 +233,6 @@ def rasa_fold(
              round(float(guess_conf), 4)]
         )  # fmt: skip
     return stored, seconds
-
-
-def usable_cores() -> int:
-    """The CPUs this process may run on."""
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
 def locked() -> bool:

@@ -27,7 +27,7 @@ from storage.models import (
     Outcome,
     Role,
 )
-from tests.casework.world import build_world, open_report
+from tests.casework.world import build_world, officer_reply, open_report
 
 
 async def test_officer_reads_own_school_and_not_another(
@@ -57,12 +57,15 @@ async def test_student_rereads_with_the_code_in_any_typing(
 ) -> None:
     world = await build_world(database, keys, policy, now)
     opened = await open_report(database, keys, policy, now, world.north, "They sell vapes behind the gym")
-    async with database.transaction() as session:
-        await intake.add_message(
-            session, keys, policy, opened.case_id, direction=Direction.OFFICER,
-            body={"text": "Thanks, we are on it"}, now=now + timedelta(minutes=3),
-            author_officer_id=world.north_officer,
-        )  # fmt: skip
+    await officer_reply(
+        database,
+        keys,
+        policy,
+        now + timedelta(minutes=3),
+        opened.case_id,
+        world.north_officer,
+        "Thanks, we are on it",
+    )
     typed = opened.code.replace("-", " ").lower().replace("0", "o").replace("1", "l")
     async with database.transaction() as session:
         view = await reading.read_case_as_student(session, keys, typed)
@@ -236,12 +239,15 @@ async def test_a_tip_renders_the_case_first_message_and_only_for_its_readers(
     officer without an envelope for the report is denied, never shown a later message instead."""
     world = await build_world(database, keys, policy, now)
     opened = await open_report(database, keys, policy, now, world.north, "Someone keeps a knife in locker 12")
-    async with database.transaction() as session:
-        await intake.add_message(
-            session, keys, policy, opened.case_id, direction=Direction.OFFICER,
-            body={"text": "Thanks, we are on it"}, now=now + timedelta(minutes=3),
-            author_officer_id=world.north_officer,
-        )  # fmt: skip
+    await officer_reply(
+        database,
+        keys,
+        policy,
+        now + timedelta(minutes=3),
+        opened.case_id,
+        world.north_officer,
+        "Thanks, we are on it",
+    )
     async with database.transaction() as session:
         first = await reading.first_message_as_officer(session, keys, opened.case_id, world.north_officer)
         assert (first.seq, first.body["text"]) == (1, "Someone keeps a knife in locker 12")

@@ -12,7 +12,7 @@ from casework.policy import CasePolicy
 from casework.schools import NewSchool
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import AssignmentKind, CaseKind, Role
+from storage.models import AssignmentKind, CaseKind, Direction, Role
 
 
 @dataclass
@@ -75,3 +75,14 @@ async def open_report(
             notify_chat_id=notify_chat_id,
             now=now,
         )
+
+
+async def officer_reply(
+    db: Database, keys: KeyRing, policy: CasePolicy, now: datetime, case_id: int, officer_id: int, text: str
+) -> None:
+    """An officer's answer added to a case, in its own transaction."""
+    async with db.transaction() as session:
+        await intake.add_message(
+            session, keys, policy, case_id, direction=Direction.OFFICER, body={"text": text}, now=now,
+            author_officer_id=officer_id,
+        )  # fmt: skip
