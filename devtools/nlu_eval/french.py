@@ -398,7 +398,7 @@ def section(
             "",
             f"DIET (Rasa's default pipeline, nlu/pipelines/rasa_default.yml) is not trained by this "
             f"section: one training took {cells[-1]} s on this machine, so its {n_folds} folds run apart, "
-            "one at a time and resumable (`make nlu-eval-diet`, devtools/nlu_eval/diet_folds.py), in "
+            "resumable fold by fold (`make nlu-eval-diet`, devtools/nlu_eval/diet_folds.py), in "
             f'"{DIET_SECTION}" below. Its held-out figure, from the pipeline comparison above (committed '
             f"{date}; trained on the {examples} examples of that run, English only, one seed; English "
             f"held-out): accuracy {cells[3]}, macro-F1 {cells[4]}, urgent recall {cells[5]} alone and "
