@@ -46,6 +46,7 @@ from sklearn.metrics import f1_score
 from app.settings import PROJECT_ROOT, VAR_DIR
 from casework.stats.pool import usable_cores
 from devtools.nlu_eval import french
+from nlu import taxonomy
 from nlu.classifier import Classifier
 from nlu.fallback import FallbackModel
 from nlu.result import NLU_FALLBACK, Classification, IntentScore, ModelOutput
@@ -313,6 +314,65 @@ def _oof_row(name: str, answers: Sequence[Answer]) -> str:
     )
 
 
+def _urgent_missed(answers: Sequence[Answer]) -> tuple[float, int]:
+    """Urgent recall with the safety net over these answers, and how many urgent messages it missed."""
+    urgent = taxonomy.urgent_intents()
+    mine = [a for a in answers if a.example.intent in urgent]
+    missed = sum(not a.said.urgent for a in mine)
+    return (len(mine) - missed) / len(mine), missed
+
+
+def verdict(folds: int, answers: Answers, done: Sequence[int]) -> list[str]:
+    """Whether DIET replaces the chosen classifier, by the embedding candidates' rule, over DIET's
+    finished folds (said to be provisional until all are)."""
+    languages = {"en": "English", "fr": "French"}
+    lines = [
+        "",
+        "### The verdict" + ("" if len(done) == folds else f" (provisional: {len(done)} of {folds} folds)"),
+        "",
+        "Rule, as for the embedding candidates below: DIET replaces the chosen classifier only if it wins "
+        "clearly, that is at least a point of fold accuracy in a language (the mean of the per-fold "
+        "gains, and beyond their fold-to-fold spread), with urgent recall with the net (the out-of-fold "
+        "answers together) no lower in either language. DIET has no held-out figure on today's data (one "
+        "more training on all of nlu/data/), so a win over the folds would still need one before "
+        "config.yml changed.",
+        "",
+    ]
+    short, clear = [], []
+    for lang, language in languages.items():
+        diffs = _diffs(answers, DIET, done, lang)
+        gain = statistics.mean(diffs)
+        spread = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+        if gain >= 0.01 and gain > spread:
+            clear.append(language)
+        plain = statistics.mean(
+            _accuracy(answers[DIET][f], lang) - _accuracy(answers[french.BASELINE][f], lang) for f in done
+        )
+        mine = _urgent_missed([a for f in done for a in answers[DIET][f] if a.language == lang])
+        chosen = _urgent_missed([a for f in done for a in answers[french.CHOSEN][f] if a.language == lang])
+        more = mine[1] - chosen[1]
+        lines.append(
+            f"- {language}: {_points(gain)} points against the chosen classifier (fold-to-fold spread "
+            f"{100 * spread:.1f}), {_points(plain)} against plain TF-IDF+LR; urgent recall with the net "
+            f"{mine[0]:.3f} against the chosen classifier's {chosen[0]:.3f}"
+            + (f" ({more} urgent message{'s' if more != 1 else ''} more missed)." if more > 0 else ".")
+        )
+        if mine[0] < chosen[0]:
+            short.append(f"lower {language} urgent recall with the net")
+    if not clear:
+        short.insert(0, "no clear gain over the folds in either language")
+    if short:
+        conclusion = f"DIET falls short: {', '.join(short)}. The chosen classifier stays (config.yml)."
+    else:
+        conclusion = (
+            f"DIET wins clearly over the folds ({' and '.join(clear)}); not adopted by this script: a "
+            "held-out check first, then a decision for config.yml."
+        )
+    if len(done) < folds:
+        conclusion += f" Provisional until `make nlu-eval-diet` has run the other {folds - len(done)} folds."
+    return [*lines, "", conclusion]
+
+
 def section(folds: int, answers: Answers, runs: Mapping[int, Mapping[str, Any]], commands: int = 0) -> str:
     """The DIET section: the plain baseline and the chosen classifier over every fold, DIET over the
     folds finished (`answers[DIET]` and `runs`, by fold number), against the chosen one fold by fold."""
@@ -417,6 +477,8 @@ def section(folds: int, answers: Answers, runs: Mapping[int, Mapping[str, Any]],
                 continue
             pooled = [a for f in scope for a in answers[name][f] if a.language == lang]
             lines.append(_oof_row(name, pooled))
+    if done:
+        lines += verdict(folds, answers, done)
     if runs:
         lines += [
             "",

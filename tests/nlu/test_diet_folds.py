@@ -167,11 +167,11 @@ def answers(correct: int, language: str, fold: int) -> list[diet_folds.Answer]:
 
 
 def figures(
-    diet_folds_done: list[int],
+    diet_folds_done: list[int], diet_english: tuple[int, ...] = (6, 8, 7, 9, 8)
 ) -> tuple[dict[str, dict[int, list[diet_folds.Answer]]], dict[int, dict[str, object]]]:
     plain = {"en": [7, 7, 8, 7, 7], "fr": [7, 7, 7, 7, 7]}
     chosen = {"en": [8, 9, 8, 9, 8], "fr": [8, 8, 8, 8, 8]}
-    diet = {"en": [6, 8, 7, 9, 8], "fr": [9, 9, 9, 9, 9]}
+    diet = {"en": list(diet_english), "fr": [9, 9, 9, 9, 9]}
     table = {french.BASELINE: plain, french.CHOSEN: chosen, diet_folds.DIET: diet}
     out: dict[str, dict[int, list[diet_folds.Answer]]] = {}
     for name, by_lang in table.items():
@@ -230,6 +230,8 @@ def test_the_section_with_two_diet_folds_says_so_and_pairs_them() -> None:
     assert "| 2 | 4406 | 4102 | 1 | 2 | 3.5 | 2026-12-01 12:00:00 |" in text
     assert "| 3 | 4406 |" not in text
     assert "the 3 command lines" in text
+    assert "### The verdict (provisional: 2 of 5 folds)" in text
+    assert "Provisional until `make nlu-eval-diet` has run the other 3 folds." in text
 
 
 def test_the_section_with_every_fold() -> None:
@@ -242,6 +244,46 @@ def test_the_section_with_every_fold() -> None:
     assert "Over all 5 folds: English: DIET 8.0 points below the chosen classifier, within" in text
     assert "Out-of-fold answers together, French test parts (over all 5 folds)" in text
     assert "| 5 | 4406 | 4105 |" in text
+    # The verdict, over every fold: French wins clearly (+10 each fold), but English urgent recall with
+    # the net is lower (18 of 25 urgent messages against 20 of 25), so the chosen classifier stays.
+    assert "### The verdict\n" in text
+    assert (
+        "- English: -8.0 points against the chosen classifier (fold-to-fold spread 8.4), +4.0 against plain "
+        "TF-IDF+LR; urgent recall with the net 0.720 against the chosen classifier's 0.800 (2 urgent "
+        "messages more missed)."
+    ) in text
+    assert (
+        "- French: +10.0 points against the chosen classifier (fold-to-fold spread 0.0), +20.0 against plain "
+        "TF-IDF+LR; urgent recall with the net 0.800 against the chosen classifier's 0.800."
+    ) in text
+    assert (
+        "DIET falls short: lower English urgent recall with the net. The chosen classifier stays "
+        "(config.yml)." in text
+    )
+    assert "provisional" not in text.lower()
+    assert text.index("### Out-of-fold answers together, French") < text.index("### The verdict")
+    assert text.index("### The verdict") < text.index("### What DIET's folds cost")
+
+
+def test_the_verdict_names_a_clear_win_and_does_not_adopt_it() -> None:
+    # English +10, 0, +10, 0, +10 (+6.0, spread 5.5) and French +10 each fold; urgent recall as high.
+    text = diet_folds.section(5, *figures([1, 2, 3, 4, 5], diet_english=(9, 9, 9, 9, 9)))
+    assert "- English: +6.0 points against the chosen classifier (fold-to-fold spread 5.5)" in text
+    assert (
+        "DIET wins clearly over the folds (English and French); not adopted by this script: a held-out "
+        "check first, then a decision for config.yml."
+    ) in text
+    assert "falls short" not in text
+
+
+def test_the_verdict_with_no_gain_anywhere_says_so() -> None:
+    # English within its spread below, French as good as the chosen classifier: no clear gain.
+    folds, runs = figures([1, 2, 3, 4, 5], diet_english=(8, 9, 8, 9, 8))
+    folds[diet_folds.DIET] = {
+        f: a[:10] + folds[french.CHOSEN][f][10:] for f, a in folds[diet_folds.DIET].items()
+    }
+    text = diet_folds.section(5, folds, runs)
+    assert "DIET falls short: no clear gain over the folds in either language." in text
 
 
 def test_the_section_goes_after_the_french_one_and_is_replaced_in_place(tmp_path: Path) -> None:
