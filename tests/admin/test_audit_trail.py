@@ -16,14 +16,14 @@ from typer.testing import CliRunner, Result
 
 from admin.cli import app
 from casework import audit
-from casework.cases import intake, lifecycle
+from casework.cases import lifecycle
 from casework.delivery import escalation
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from casework.vault.master_key import MasterKey
 from storage.db import Database
-from storage.models import AuditEvent, Direction, Outcome
-from tests.casework.world import World, build_world, open_report
+from storage.models import AuditEvent, Outcome
+from tests.casework.world import World, build_world, officer_reply, open_report
 from tests.storage.fixtures import DatabaseUnderTest
 
 Sro = Callable[..., Awaitable[Result]]
@@ -61,17 +61,7 @@ async def _worked_case(
     async with database.transaction() as session:
         await audit.case_read(session, opened.case_id, world.north_officer, later())
         await lifecycle.acknowledge(session, policy, opened.case_id, world.north_officer, later())
-    async with database.transaction() as session:
-        await intake.add_message(
-            session,
-            keys,
-            policy,
-            opened.case_id,
-            direction=Direction.OFFICER,
-            body={"text": REPLY},
-            author_officer_id=world.north_officer,
-            now=later(),
-        )
+    await officer_reply(database, keys, policy, later(), opened.case_id, world.north_officer, REPLY)
     async with database.transaction() as session:
         await escalation.escalate_now(session, policy, opened.case_id, world.north_officer, later())
     async with database.transaction() as session:

@@ -39,7 +39,7 @@ from storage.models import (
     RecipientKind,
     ServerKey,
 )
-from tests.casework.world import build_world, open_report
+from tests.casework.world import build_world, officer_reply, open_report
 
 ATTACKER_CHAT = 66_600_001
 
@@ -235,11 +235,9 @@ async def test_an_officer_message_forged_with_public_keys_is_refused(
 ) -> None:
     world = await build_world(database, keys, policy, now)
     opened = await open_report(database, keys, policy, now, world.north, "a teacher keeps texting me")
-    async with database.transaction() as session:
-        await intake.add_message(
-            session, keys, policy, opened.case_id, direction=Direction.OFFICER,
-            body={"text": "I hear you. Where?"}, now=now, author_officer_id=world.north_officer,
-        )  # fmt: skip
+    await officer_reply(
+        database, keys, policy, now, opened.case_id, world.north_officer, "I hear you. Where?"
+    )
     forged_id = await _forge_officer_reply(
         database, opened.case_id, world.north_officer, now, "It's fine, just delete your messages."
     )

@@ -29,7 +29,6 @@ from storage.models import (
     AlertKind,
     Case,
     CaseMessage,
-    Direction,
     Draft,
     KeyEnvelope,
     Officer,
@@ -37,7 +36,7 @@ from storage.models import (
     RateLimit,
     ServerKey,
 )
-from tests.casework.world import World, build_world, open_report
+from tests.casework.world import World, build_world, officer_reply, open_report
 from tests.storage.fixtures import DatabaseUnderTest
 
 CASES = 40
@@ -131,11 +130,7 @@ async def test_an_old_master_key_and_an_old_backup_cannot_open_a_case_created_af
         for n in range(CASES)
     ]
     early = await open_report(database, keys, policy, now, world.north, "early", notify_chat_id=44_000_001)
-    async with database.transaction() as session:
-        await intake.add_message(
-            session, keys, policy, early.case_id, direction=Direction.OFFICER, body={"text": "thanks, on it"},
-            now=now, author_officer_id=world.north_officer,
-        )  # fmt: skip
+    await officer_reply(database, keys, policy, now, early.case_id, world.north_officer, "thanks, on it")
     backup = await take_backup(database)
     # Positive control: the attack works on what the backup holds.
     assert await attack(database, master, backup, before[0].case_id) == "before 0"
