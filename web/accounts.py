@@ -49,6 +49,7 @@ ACCOUNT_FAILURES_ALLOWED = 5  # per account per window: a password guesser gets 
 ADDRESS_FAILURES_ALLOWED = 20  # per address per window: one address trying many accounts
 MIN_PASSWORD_LENGTH = 12
 TOTP_STEP_SECONDS = 30
+TOTP_DIGITS = 6  # pyotp's default, what authenticator apps show
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
 # argon2-cffi's defaults are RFC 9106's second recommendation: argon2id, 64 MiB, 3 passes.
 _hasher = PasswordHasher()
@@ -229,8 +230,12 @@ def totp_uri(secret: str, email: str) -> str:
 
 
 def _totp_step(secret: str, code: str, now: datetime, after: int | None) -> int | None:
-    """The time step `code` belongs to (now, or one step either side), if newer than `after`."""
+    """The time step `code` belongs to (now, or one step either side), if newer than `after`. A code
+    is six ASCII digits (spaces aside); anything else is simply wrong (`hmac.compare_digest` raises on
+    text that is not ASCII, and a raise would undo the failure's count and audit)."""
     code = code.strip().replace(" ", "")
+    if not (len(code) == TOTP_DIGITS and code.isascii() and code.isdigit()):
+        return None
     totp = pyotp.TOTP(secret)
     current = int(now.timestamp()) // TOTP_STEP_SECONDS
     for step in (current - 1, current, current + 1):

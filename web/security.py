@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 
 from starlette.requests import Request
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No script at all, from anywhere: the dashboard needs none. Images may be data: URIs (the TOTP QR).
@@ -21,6 +23,7 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "cache-control": "no-store",
 }
+logger = logging.getLogger(__name__)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
@@ -35,8 +38,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [
                     (name.encode(), value.encode())
@@ -46,7 +53,15 @@ class SecurityHeaders:
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception as error:
+            # Answered here, not by Starlette's outer error handler, so that a server error carries
+            # the headers too; logged by type only (its message could hold what was posted).
+            logger.error("web.server_error error=%s", type(error).__name__)
+            if started:
+                raise
+            await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, with_headers)
 
 
 def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
@@ -68,7 +83,15 @@ def client_address(request: Request, trusted_proxies: frozenset[str]) -> str:
 
 
 def same_token(expected: str | None, given: str | None) -> bool:
-    return bool(expected) and bool(given) and hmac.compare_digest(str(expected), str(given))
+    """Whether a posted token is the expected one; compared as bytes, since `hmac.compare_digest`
+    raises on text that is not ASCII (a crafted field would be a server error, not a refusal)."""
+    return (
+        bool(expected)
+        and bool(given)
+        and hmac.compare_digest(
+            str(expected).encode("utf-8", "surrogatepass"), str(given).encode("utf-8", "surrogatepass")
+        )
+    )
 
 
 def is_local(host: str) -> bool:

@@ -17,9 +17,9 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from storage.models import Officer, WebLoginFailure, WebRole
+from storage.models import AuditEvent, Officer, WebLoginFailure, WebRole
 from tests.web.conftest import BASE, CSRF, NOW, WEB_KEY, Site, add_person, login, next_code, texts_of
-from web import accounts
+from web import accounts, security
 
 PAGES = ["/", "/schools", "/trends", "/responses", "/evaluation", "/coverage"]
 CSVS = [
@@ -52,6 +52,53 @@ async def test_login_with_password_and_totp_and_a_code_works_once(site: Site) ->
         await login(other, person.email, "wrong password!", next_code(person, steps=2))
     ).status_code == 401
     assert (await other.get("/")).status_code == 303
+
+
+async def test_a_code_in_other_digits_is_a_wrong_code_counted_like_any_other(site: Site) -> None:
+    """A right password with a code that is not ASCII (Arabic-Indic digits, full-width digits) must be
+    refused as wrong, counted and audited: a server error here told an attacker the password was
+    right, and undid the failure's count and audit."""
+    person = await add_person(site.db, "ann@example.org", WebRole.COORDINATOR, [])
+    client = site.fresh_client()
+    for code in ["\u0661\u0662\u0663\u0664\u0665\u0666", "\uff11\uff12\uff13\uff14\uff15\uff16", "12345é"]:
+        response = await login(client, person.email, person.password, code)
+        assert response.status_code == 401, code
+        assert "That email, password or code is not right." in response.text
+    async with site.db.transaction() as session:
+        failures = await session.scalar(select(func.count()).select_from(WebLoginFailure))
+        refused = await session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "web.login_refused")
+        )
+    assert (failures, refused) == (6, 3)  # per account and per address, each attempt
+    # A form token that is not ASCII is a refused form, not a server error.
+    await client.get("/login")
+    response = await client.post(
+        "/login", data={"form_token": "\u0661" * 20, "email": person.email, "password": person.password}
+    )
+    assert response.status_code == 403
+    # Positive control: the right code, with spaces as an app shows it, still signs in.
+    code = next_code(person)
+    assert (await login(client, person.email, person.password, f" {code[:3]} {code[3:]} ")).status_code == 303
+
+
+async def test_a_server_error_carries_the_headers_and_names_only_its_type(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def boom(request: object) -> PlainTextResponse:
+        raise RuntimeError("posted secret text")
+
+    app = Starlette(routes=[Route("/boom", boom)])
+    app.add_middleware(security.SecurityHeaders)
+    transport = httpx.ASGITransport(app=app)
+    with caplog.at_level("ERROR"):
+        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+            response = await client.get("/boom")
+    assert response.status_code == 500
+    assert missing_protection(response) == []
+    assert response.headers["cache-control"] == "no-store"
+    assert "posted secret text" not in response.text
+    assert "posted secret text" not in caplog.text
+    assert "web.server_error error=RuntimeError" in caplog.text
 
 
 async def test_a_wrong_password_then_throttling_per_account(site: Site) -> None:
