@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import dialect
 from storage.models import Case, Delivery, DeliveryKind, DeliveryPart, DeliveryPriority, DeliveryStatus
 
 DEFAULT_STALE_AFTER = timedelta(minutes=2)
+# A claim takes at most this many rows of one recipient: what Telegram lets a chat get at once
+# (bot.pacing.CHAT_BURST); the rest go in the next claims, in order.
+PER_RECIPIENT = 3
 MAX_ERROR_TYPE = 64
 # A student's message (words or an image) reaches each officer once: it is not queued again to an
 # officer who has it on its way or sent (a reroute from a gone officer, a waiting row released).
@@ -126,9 +129,16 @@ async def queue_waiting(
 
 
 async def claim_due(
-    session: AsyncSession, now: datetime, limit: int, *, stale_after: timedelta = DEFAULT_STALE_AFTER
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    *,
+    stale_after: timedelta = DEFAULT_STALE_AFTER,
+    per_recipient: int = PER_RECIPIENT,
 ) -> Sequence[Delivery]:
-    """Claim up to `limit` due deliveries for this worker, urgent first, then oldest, and mark them 'sending'.
+    """Claim up to `limit` due deliveries for this worker, urgent first, then oldest, and mark them 'sending';
+    at most `per_recipient` of one recipient's (each recipient's first), so that a backlog for one chat
+    (one case's many urgent additions, say) never fills a batch ahead of another school's urgent tip.
 
     On PostgreSQL concurrent workers skip each other's rows (FOR UPDATE SKIP
     LOCKED); on SQLite the transaction holds the write lock (BEGIN IMMEDIATE),
@@ -138,10 +148,18 @@ async def claim_due(
         and_(Delivery.status == DeliveryStatus.PENDING, Delivery.next_attempt_at <= now),
         and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at <= now - stale_after),
     )
+    order = (Delivery.priority.desc(), Delivery.next_attempt_at, Delivery.id)
+    # A recipient: an officer, or (officer_id NULL: a notice to the student) the case's student.
+    recipient = func.coalesce(Delivery.officer_id, -Delivery.case_id)
+    ranked = (
+        select(Delivery.id, func.row_number().over(partition_by=recipient, order_by=order).label("rank"))
+        .where(due)
+        .subquery()
+    )
     candidates = (
         select(Delivery.id)
-        .where(due)
-        .order_by(Delivery.priority.desc(), Delivery.next_attempt_at, Delivery.id)
+        .where(Delivery.id.in_(select(ranked.c.id).where(ranked.c.rank <= per_recipient)))
+        .order_by(*order)
         .limit(limit)
     )
     if dialect.is_postgresql(session):

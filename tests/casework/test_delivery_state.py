@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from casework import rate_limits
-from casework.cases import drafts, lifecycle
+from casework.cases import drafts, intake, lifecycle
 from casework.delivery import escalation, outbox
 from casework.policy import CasePolicy
 from casework.vault.keys import KeyRing
 from storage.db import Database
-from storage.models import Delivery, DeliveryKind, DeliveryStatus
+from storage.models import Delivery, DeliveryKind, DeliveryStatus, Direction
 from tests.casework.world import build_world, open_report
 
 
@@ -126,3 +126,52 @@ async def test_rate_limit_blocks_for_longer_each_time(
         assert await rate_limits.blocked_until(session, keys, "p" * 64, "status-miss", at) is None
         other = await rate_limits.hit(session, keys, "q" * 64, "status-miss", limit=3, window=window, now=now)
         assert other.allowed
+
+
+async def test_one_recipients_backlog_does_not_fill_a_claim_ahead_of_another_schools_urgent_tip(
+    database: Database, keys: KeyRing, policy: CasePolicy, now: datetime
+) -> None:
+    """A student who keeps adding to an urgent case queues many urgent rows for one officer's chat,
+    which Telegram drains at about one a second; a claim takes at most `PER_RECIPIENT` of them, so
+    another school's urgent tip, queued later, goes in the very next batch."""
+    world = await build_world(database, keys, policy, now)
+    flooded = await open_report(database, keys, policy, now, world.north, "a gun", urgent=True)
+    for n in range(20):
+        async with database.transaction() as session:
+            await intake.add_message(
+                session, keys, policy, flooded.case_id, direction=Direction.STUDENT,
+                body={"text": f"he has a gun {n}"}, now=now + timedelta(seconds=n),
+            )  # fmt: skip
+    other = await open_report(
+        database, keys, policy, now + timedelta(minutes=1), world.south, "a threat", urgent=True
+    )
+    later = now + timedelta(minutes=2)
+    async with database.transaction() as session:
+        # Control: without the cap, the backlog alone fills the batch (the test can fail).
+        uncapped = await outbox.claim_due(session, later, 16, per_recipient=16)
+        assert world.south_officer not in {d.officer_id for d in uncapped}
+        await session.rollback()
+    async with database.transaction() as session:
+        claimed = await outbox.claim_due(session, later, 16)
+    by_officer: dict[int | None, list[Delivery]] = {}
+    for row in claimed:
+        by_officer.setdefault(row.officer_id, []).append(row)
+    assert [d.case_id for d in by_officer[world.south_officer]] == [other.case_id]
+    assert max(len(rows) for rows in by_officer.values()) <= outbox.PER_RECIPIENT
+    # The backlog is not lost: each further claim takes the next few of it, in the order queued.
+    seen = [d.id for d in by_officer[world.north_officer]]
+    for _ in range(30):
+        async with database.transaction() as session:
+            for row in claimed:
+                await outbox.mark_sent(session, row.id, None, later)
+            claimed = await outbox.claim_due(session, later, 16)
+        seen += [d.id for d in claimed if d.officer_id == world.north_officer]
+        if not claimed:
+            break
+    async with database.transaction() as session:
+        queued = (
+            await session.scalars(
+                select(Delivery.id).where(Delivery.officer_id == world.north_officer).order_by(Delivery.id)
+            )
+        ).all()
+    assert seen == list(queued)
