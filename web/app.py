@@ -36,7 +36,7 @@ from casework.stats.periods import Granularity, last_settled_day, month_start
 from casework.stats.report import InvalidStatsQuery, StatsQuery
 from storage.db import Database
 from storage.models import School, WebRole
-from web import accounts, pages, posters, security, texts
+from web import accounts, limits, pages, posters, security, texts
 from web.figures import NotYours, school_codes
 from web.web_key import WebKey
 
@@ -316,7 +316,7 @@ class Dashboard:
         viewer = await self.viewer_of(request)
         if viewer is None:
             return RedirectResponse("/login", status_code=303)
-        form = await read_form(request)
+        form = await read_form(request, files=True)
         if not security.same_token(viewer.csrf_token, _field(form, "csrf")):
             return self.render(request, "message.html", 403, message=texts.CSRF_REFUSED, viewer=viewer)
         if viewer.role != WebRole.COORDINATOR:
@@ -378,14 +378,22 @@ def create_app(config: WebConfig, *, close_db: bool = False) -> Starlette:
             await config.db.close()
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    # Added first, so inside the headers' middleware: a 413 carries them too.
+    app.add_middleware(
+        limits.BodyLimit, default=limits.BODY_LIMIT, limits={"/coverage/import": limits.IMPORT_BODY_LIMIT}
+    )
     app.add_middleware(security.SecurityHeaders)
     return app
 
 
-async def read_form(request: Request) -> dict[str, str | bytes]:
-    """The posted fields (an uploaded file as its bytes), with the upload's temporary file closed."""
+async def read_form(request: Request, *, files: bool = False) -> dict[str, str | bytes]:
+    """The posted fields (an uploaded file as its bytes), with the upload's temporary file closed.
+
+    A file is taken only where `files` (the school import; its body is capped by `limits.BodyLimit`);
+    anywhere else a posted file is a 400.
+    """
     fields: dict[str, str | bytes] = {}
-    async with request.form(max_files=1, max_fields=20) as form:
+    async with request.form(max_files=1 if files else 0, max_fields=20) as form:
         for name, value in form.multi_items():
             fields[name] = await value.read() if isinstance(value, UploadFile) else value
     return fields
