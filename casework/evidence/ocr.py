@@ -2,7 +2,9 @@
 
 Nothing touches the disk (`tesseract stdin stdout`), nothing leaves the
 machine. Tesseract missing, failing or too slow gives None: the image is
-still accepted, and the student is told it could not be read.
+still accepted, and the student is told it could not be read. At most `AT_ONCE` readings run at a
+time (all but one core: the bot's turns keep one); a reading that waits longer than its timeout for
+its turn gives None too, so a burst of large images bounds the work, not the students' wait.
 """
 
 from __future__ import annotations
@@ -10,13 +12,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
+import weakref
 
 logger = logging.getLogger(__name__)
 
 LANGUAGES = "eng+fra"
 TIMEOUT_SECONDS = 30.0
 MAX_TEXT = 8000  # characters kept: a long chat screenshot, and room in the sealed body for a caption
+AT_ONCE = max(1, len(os.sched_getaffinity(0)) - 1)
+
+# One semaphore per event loop (an asyncio.Semaphore belongs to the loop it first waits in).
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slot = _slots.get(loop)
+    if slot is None:
+        slot = _slots[loop] = asyncio.Semaphore(AT_ONCE)
+    return slot
 
 
 def available(executable: str = "tesseract") -> bool:
@@ -35,6 +51,19 @@ async def read_text(
     if path is None:
         logger.warning("evidence.ocr_missing")
         return None
+    slot = _slot()
+    try:
+        await asyncio.wait_for(slot.acquire(), seconds)
+    except TimeoutError:
+        logger.warning("evidence.ocr_busy")
+        return None
+    try:
+        return await _run(path, image, languages, seconds)
+    finally:
+        slot.release()
+
+
+async def _run(path: str, image: bytes, languages: str, seconds: float) -> str | None:
     try:
         process = await asyncio.create_subprocess_exec(
             path,
