@@ -18,7 +18,7 @@ from telegram.error import TelegramError
 from bot.turn import Turn
 from casework import evidence
 from casework.errors import CaseworkError
-from casework.evidence import StrippedImage
+from casework.evidence import StrippedImage, formats
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +38,16 @@ async def download(turn: Turn, file_id: str) -> bytes:
     return bytes(await telegram_file.download_as_bytearray())
 
 
+def strip(raw: bytes) -> StrippedImage:
+    """Metadata stripped (`evidence.strip_image`); a phone's MPO photo taken as its first picture's JPEG."""
+    return evidence.strip_image(formats.first_picture(raw))
+
+
 async def fetch_stripped(turn: Turn, file_id: str) -> StrippedImage:
     """Download and strip; raises `evidence.ImageRefused` or `TelegramError`."""
     raw = await download(turn, file_id)
     # Decoding a large photo takes a moment of CPU: off the event loop, so other chats go on.
-    return await asyncio.to_thread(evidence.strip_image, raw)
+    return await asyncio.to_thread(strip, raw)
 
 
 async def prepare(turn: Turn, images: list[dict[str, str | None]]) -> list[Prepared]:

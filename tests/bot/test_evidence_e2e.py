@@ -24,6 +24,7 @@ from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, now
 from tests.bot.scripted import ScriptedClassifier
 from tests.casework.test_evidence_images import camera_jpeg, metadata_needles
+from tests.casework.test_evidence_mpo import phone_mpo
 
 TAX = "someone keeps taking money from grade 9s at lunch, they call it tax"
 QUESTION = "naked or in a sexual way"
@@ -131,6 +132,34 @@ async def test_a_camera_jpeg_sent_as_a_file_is_stored_without_any_metadata(
         assert call.method not in {"forwardMessage", "copyMessage", "forwardMessages", "copyMessages"}
         if call.method != "getFile":
             assert file_id not in json.dumps(call.params, default=str)
+
+
+async def test_a_phones_mpo_photo_is_taken_as_its_first_picture_without_metadata(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """Many phone cameras save MPO (a JPEG with more pictures after it); Pillow names it apart."""
+    world = scripted_world
+    await world.enroll("maple")
+    async with world.running():
+        student = await in_interview(world, script)
+        raw = phone_mpo(640, 480)
+        assert all(needle in raw for needle in metadata_needles()[:2])  # control: it carries them
+        await world.emu.send_document(student.user, "IMG_0043.JPG", raw, mime_type="image/jpeg")
+        question = await until(student, QUESTION)
+        assert "can't open" not in question
+        assert "with your report" in await answer_question(world, student, "No, keep it")
+        await finish_and_send(student, preview_shows="Images: 1")
+        await world.settled()
+
+    images = await stored_images(world)
+    assert len(images) == 1
+    data = images[0][1]
+    for needle in [*metadata_needles(), b"MPF\0"]:
+        assert needle not in data
+    with Image.open(io.BytesIO(data)) as stored:
+        assert stored.format == "JPEG"
+        assert not stored.getexif()
+        assert stored.size == (480, 640)  # the first picture, upright by its EXIF orientation
 
 
 async def test_an_intimate_image_is_neither_stored_nor_forwarded_and_its_message_is_deleted(
