@@ -329,10 +329,9 @@ class Dashboard:
                 result = await schools.import_schools(
                     session, rows, self.config.clock(), schools.ImportMode.SKIP_EXISTING
                 )
-        except (SchoolImportError, UnicodeDecodeError) as error:
-            return self.render(
-                request, "message.html", 400, message=str(error), viewer=viewer, link="/coverage"
-            )
+        except (SchoolImportError, UnicodeDecodeError, csv.Error) as error:
+            message = str(error) if isinstance(error, SchoolImportError) else texts.IMPORT_UNREADABLE
+            return self.render(request, "message.html", 400, message=message, viewer=viewer, link="/coverage")
         message = texts.IMPORT_DONE.format(added=result.added, updated=result.updated, skipped=result.skipped)
         return self.render(request, "message.html", message=message, viewer=viewer, link="/coverage")
 

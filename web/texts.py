@@ -60,6 +60,9 @@ SETUP_DONE = "Your account is ready. Sign in."
 SETUP_MISMATCH = "The two passwords are not the same."
 NOT_FOUND = "There is no such page, or it is not yours to see."
 IMPORT_DONE = "Imported: {added} added, {updated} updated, {skipped} unchanged."
+IMPORT_UNREADABLE = (
+    "This file cannot be read as CSV text in UTF-8 (a field may be far too long): nothing was imported."
+)
 
 ALL_MESSAGES = "All messages"
 REPORTS = "Reports"

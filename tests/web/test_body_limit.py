@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 from starlette.types import ASGIApp, Message
 
 from storage.models import WebRole
@@ -151,3 +152,22 @@ async def test_the_school_import_takes_a_list_larger_than_a_form_but_not_without
     )
     assert status == 413
     assert pulled <= limits.IMPORT_BODY_LIMIT + CHUNK
+
+
+async def test_a_school_list_with_an_over_long_field_is_refused_in_words_not_a_server_error(
+    site: Site,
+) -> None:
+    """Python's CSV reader refuses a field over 128 KiB (under the import's cap): that is a bad file."""
+    client = await signed_in(site, "ann@example.org", WebRole.COORDINATOR, [])
+    token = CSRF.search((await client.get("/coverage")).text)
+    assert token is not None
+
+    async def post(listing: bytes) -> httpx.Response:
+        return await client.post(
+            "/coverage/import", data={"csrf": token.group(1)}, files={"file": ("s.csv", listing)}
+        )
+
+    refused = await post(b"name,code\n" + b"x" * 200_000 + b",XL\n")
+    assert refused.status_code == 400
+    assert "cannot be read as CSV" in refused.text
+    assert (await post(b"name,code\nX School,XL\n")).status_code == 200  # control
