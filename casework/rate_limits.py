@@ -5,6 +5,11 @@ for `window`, then twice that, and so on (up to a day); the strikes are
 forgotten after a day without a block. Used for case-code lookups ("failed
 lookups slow down") and for anything else a student could hammer.
 
+/forget leaves these rows alone (casework.cases.forgetting): a row holds a keyed pseudonym and
+sealed counts, nothing a student wrote, and goes by itself once it stops mattering (at most two
+days: a day's block, then a day until its strikes are forgotten). Deleting it would reset the
+count, so "send 19, /forget, again" or "guess 3 codes, /forget, again" would never be slowed.
+
 The window, count, strikes and block need the second, and a time to the
 second beside a pseudonym would let a database reader link it to the case
 created in that second. So they are sealed with the server 'state' key; the
@@ -143,25 +148,6 @@ async def blocked_until(
         return None
     until = _open(keys, row, now).blocked_until
     return until if until is not None and until > now else None
-
-
-async def forget(session: AsyncSession, keys: KeyRing, key: str, now: datetime) -> int:
-    """Delete a key's rows (what /forget does), except a block still running; returns how many went.
-
-    A running block stays until it ends: otherwise /forget would be a way round
-    the slow-down on guessing case codes. It holds nothing but the block.
-    """
-    kept = []
-    for row in await session.scalars(select(RateLimit).where(RateLimit.key == key)):
-        counter = _open(keys, row, now)
-        if counter.blocked_until is not None and counter.blocked_until > now:
-            kept.append(row.bucket)
-    result = await session.execute(
-        delete(RateLimit)
-        .where(RateLimit.key == key, RateLimit.bucket.not_in(kept))
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def purge_expired(session: AsyncSession, now: datetime) -> int:

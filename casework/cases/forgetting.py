@@ -1,11 +1,13 @@
-"""What /forget removes: everything the server keeps that is tied to one chat.
+"""What /forget removes: what the server keeps that is tied to one chat, its rate-limit counts aside.
 
-The chat's draft and its list of message ids, its rate-limit rows (but a
-block still running), and the sealed notification address and label of each of its
-open cases (whose "you have a new message" notices are deleted in Telegram
+The chat's draft and its list of message ids, and the sealed notification address and label of
+each of its open cases (whose "you have a new message" notices are deleted in Telegram
 too, by the message ids the outbox kept). No table says which cases a chat has (that link is never
 stored), so the addresses are found by unsealing every open case's address
 with the server 'address' key and comparing it with this chat, in batches.
+
+Its rate-limit rows stay until they expire by themselves (casework.rate_limits): they hold counts
+under a keyed pseudonym, no content, and deleting them would make /forget a way round every limit.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from casework import rate_limits
 from casework.cases import drafts, intake
 from casework.vault import crypto
 from casework.vault.keys import KeyRing
@@ -31,21 +32,19 @@ BATCH = 500  # cases unsealed per query: memory stays flat however many cases ar
 @dataclass(frozen=True, slots=True)
 class Forgotten:
     message_ids: list[int]  # the chat's messages under 48 hours old, for the caller to delete
-    rate_limits: int  # rows deleted
     addresses: int  # open cases whose notification address was this chat's
 
 
 async def forget_chat(
     session: AsyncSession, keys: KeyRing, chat_id: int, now: datetime, *, batch: int = BATCH
 ) -> Forgotten:
-    """Delete every row tied to `chat_id`; returns the message ids to delete in Telegram."""
+    """Delete the rows tied to `chat_id`, its rate limits aside; returns the message ids to delete."""
     pseudonym = keys.pseudonym(chat_id)
     message_ids = await drafts.take_messages(session, keys, pseudonym, now)
     await drafts.delete_state(session, pseudonym)
-    limits = await rate_limits.forget(session, keys, pseudonym, now)
     cases_of_chat = await _forget_addresses(session, keys, chat_id, batch)
     notices = await _notices_sent(session, cases_of_chat, now)
-    return Forgotten(sorted({*message_ids, *notices}), limits, len(cases_of_chat))
+    return Forgotten(sorted({*message_ids, *notices}), len(cases_of_chat))
 
 
 async def _forget_addresses(session: AsyncSession, keys: KeyRing, chat_id: int, batch: int) -> list[int]:

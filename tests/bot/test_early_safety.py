@@ -82,7 +82,7 @@ async def test_a_late_turn_still_gives_911_at_once_and_then_goes_on_as_always(
 
         # /forget deletes the early answer with the turn's own (it was remembered for the chat).
         forgot = await world.emu.send_text(student.user, "/forget")
-        await world.emu.wait_for(student.user, lambda m: "deleted everything" in m.text, after=forgot)
+        await world.emu.wait_for(student.user, lambda m: "deleted what I had" in m.text, after=forgot)
         left = {m.message_id for m in await world.emu.messages(student.user) if not m.deleted}
         assert early.message_id not in left
         assert going.message_id not in left

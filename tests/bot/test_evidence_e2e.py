@@ -446,7 +446,7 @@ async def test_forget_deletes_the_images_in_the_chat_and_the_case_keeps_its_own(
         assert not any(m.deleted for m in before)
         asked = await world.emu.send_text(student.user, "/forget")
         forgot = await world.emu.wait_for(
-            student.user, lambda m: "deleted everything" in m.text, after=asked, timeout=15
+            student.user, lambda m: "deleted what I had" in m.text, after=asked, timeout=15
         )
         await world.settled()
         after = await world.emu.messages(student.user, include_user=True)

@@ -1,4 +1,5 @@
-"""/forget end to end (emulator, real bot, scripted model): no row tied to the chat remains, its messages go.
+"""/forget end to end (emulator, real bot, scripted model): no row tied to the chat remains but its
+rate-limit counts, and its messages go.
 
 Positive controls: before /forget the same queries find the chat's rows and
 its case's address; after it, another student's rows, address and messages
@@ -7,8 +8,13 @@ are untouched.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import pytest
 from sqlalchemy import func, select
 
+from bot.student import handlers
+from bot.turn import FloodLimit
 from casework.cases import drafts, intake
 from devtools.emulator.client import Message
 from storage.models import Delivery, DeliveryKind, Draft, RateLimit
@@ -94,11 +100,13 @@ async def test_forget_leaves_no_row_tied_to_the_chat_and_deletes_its_messages(
         assert not any(m.deleted for m in before)
 
         forgot = await student.says("/forget")
-        assert "deleted everything" in forgot.text
+        assert "deleted what I had" in forgot.text
         assert "Delete chat" in forgot.text  # says how to remove what stays on the phone
         assert "48 hours" in forgot.text
 
-        assert await rows_of(world, student.user.id, code) == (0, 0, None)
+        # The rate-limit counts stay until they expire (a pseudonym and counts, no content): else
+        # /forget would be a way round every limit.
+        assert await rows_of(world, student.user.id, code) == (0, limits_before, None)
         after = await world.emu.messages(student.user, include_user=True)
         assert [m.message_id for m in after if not m.deleted] == [forgot.message_id]
         assert len(after) == len(before) + 2  # nothing else was sent: /forget and its answer
@@ -114,3 +122,19 @@ async def test_forget_leaves_no_row_tied_to_the_chat_and_deletes_its_messages(
         again = await student.says(VAPES)
         assert "school" in again.text.lower()
         assert (await student.says(f"/status {code}")).text  # the case code still opens the case
+
+
+async def test_forget_is_no_way_round_the_flood_limit(
+    scripted_world: World, script: ScriptedClassifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """19 messages, /forget (the 20th), one more: slowed down. Before, /forget reset the count."""
+    # The limit's own window, made long: which messages fall in it must not depend on the clock.
+    monkeypatch.setattr(handlers, "FLOOD", FloodLimit(handlers.FLOOD_LIMIT, timedelta(hours=1)))
+    world = scripted_world
+    async with world.running():
+        student = await new_student(world)
+        for _ in range(handlers.FLOOD_LIMIT - 1):
+            assert "what I can do" in (await student.says("/help")).text
+        assert "deleted what I had" in (await student.says("/forget")).text
+        slowed = await student.says("/help")
+        assert "very fast" in slowed.text

@@ -1,4 +1,4 @@
-"""Forgetting a chat in the domain: addresses found by unsealing, in batches; a running block stays.
+"""Forgetting a chat in the domain: addresses found by unsealing, in batches; rate-limit counts stay.
 
 Also the rule for pseudonymous rows: their plain times are on quarter-hour
 boundaries, the exact ones sealed.
@@ -55,7 +55,7 @@ async def test_forget_finds_the_chats_addresses_in_batches(
         assert await session.scalar(select(Case.notify_address_sealed).where(Case.id == tampered)) is not None
 
 
-async def test_forget_deletes_the_chats_rows_but_a_running_block(
+async def test_forget_deletes_the_chats_rows_but_not_its_rate_limit_counts(
     database: Database, keys: KeyRing, now: datetime
 ) -> None:
     me, other = keys.pseudonym(CHAT), keys.pseudonym(OTHER_CHAT)
@@ -71,22 +71,41 @@ async def test_forget_deletes_the_chats_rows_but_a_running_block(
     async with database.transaction() as session:
         forgotten = await forgetting.forget_chat(session, keys, CHAT, now)
     assert forgotten.message_ids == [11, 12]
-    assert forgotten.rate_limits == 1  # 'messages'; the running 'status-miss' block stays
     async with database.transaction() as session:
         assert list(await session.scalars(select(Draft.pseudonym).where(Draft.pseudonym == me))) == []
         assert await drafts.take_messages(session, keys, me, now) == []
         assert await session.get(Draft, other) is not None  # positive control: the other chat's draft
-        assert [r.bucket for r in await session.scalars(select(RateLimit).where(RateLimit.key == me))] == [
-            "status-miss"
-        ]
+        # The counts stay, running block or not: /forget is no way round a limit.
+        rows = await session.scalars(select(RateLimit).where(RateLimit.key == me))
+        buckets = sorted(row.bucket for row in rows)
+        assert buckets == ["messages", "status-miss"]
         until = await rate_limits.blocked_until(session, keys, me, "status-miss", now)
-        assert until == now + window  # /forget is no way round the slow-down
+        assert until == now + window
         assert len(list(await session.scalars(select(RateLimit).where(RateLimit.key == other)))) == 2
-    # Once the block is over, forgetting takes the last row too.
+    # They go by themselves once they stop mattering (a block's strikes are kept a day after it).
     async with database.transaction() as session:
-        forgotten = await forgetting.forget_chat(session, keys, CHAT, now + window)
-        assert forgotten.rate_limits == 1
+        assert await rate_limits.purge_expired(session, coarse.ceil(now + window)) == 2  # 'messages'
+        assert await rate_limits.purge_expired(session, coarse.ceil(now + window + timedelta(days=1))) == 2
         assert list(await session.scalars(select(RateLimit).where(RateLimit.key == me))) == []
+
+
+async def test_nineteen_messages_then_forget_then_more_is_still_limited(
+    database: Database, keys: KeyRing, now: datetime
+) -> None:
+    """Before, /forget deleted the count: 'send 19, /forget, again' was never slowed down."""
+    me = keys.pseudonym(CHAT)
+    window = timedelta(seconds=30)
+
+    async def send() -> bool:
+        async with database.transaction() as session:
+            decision = await rate_limits.hit(session, keys, me, "messages", limit=20, window=window, now=now)
+        return decision.allowed
+
+    assert all([await send() for _ in range(19)])
+    async with database.transaction() as session:
+        await forgetting.forget_chat(session, keys, CHAT, now)
+    assert await send()  # the 20th: the limit allows it
+    assert not await send()  # the 21st, in the same window: slowed down, /forget or not
 
 
 async def test_pseudonymous_rows_show_only_quarter_hours(
