@@ -24,10 +24,11 @@ from enum import StrEnum
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from casework import audit
+from storage import dialect
 from storage.models import (
     School,
     ThrottleScope,
@@ -50,6 +51,8 @@ ADDRESS_FAILURES_ALLOWED = 20  # per address per window: one address trying many
 MIN_PASSWORD_LENGTH = 12
 TOTP_STEP_SECONDS = 30
 TOTP_DIGITS = 6  # pyotp's default, what authenticator apps show
+# pg_advisory_xact_lock(class, key)'s first half for sign-in attempts: "web" and 1.
+LOGIN_LOCK_CLASS = 0x77656201
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}$")
 # argon2-cffi's defaults are RFC 9106's second recommendation: argon2id, 64 MiB, 3 passes.
 _hasher = PasswordHasher()
@@ -315,9 +318,15 @@ async def authenticate(
     now: datetime,
     require_totp: bool,
 ) -> LoginResult:
-    """Check a login; on success a new session. Failures are counted per account and per address."""
-    await _sweep(session, now)
+    """Check a login; on success a new session. Failures are counted per account and per address.
+
+    Attempts on one account or from one address take turns (`_one_at_a_time`), so each counts the
+    failures of those before it; and a code's time step is taken by a conditional update, so one
+    code signs in once even if two attempts read the same last step.
+    """
     account_key, address_key = _keys(email, address)
+    await _one_at_a_time(session, account_key, address_key)
+    await _sweep(session, now)
     account = await session.scalar(select(WebAccount).where(WebAccount.email == normal_email(email)))
     actor = _actor(account.id if account else None)
     if (
@@ -332,9 +341,7 @@ async def authenticate(
     if ok and account is not None and (account.totp_sealed is not None or require_totp):
         secret = None if account.totp_sealed is None else key.open_totp(account.id, account.totp_sealed)
         step = None if secret is None else _totp_step(secret, code, now, account.totp_last_step)
-        ok = step is not None
-        if ok:
-            account.totp_last_step = step
+        ok = step is not None and await _take_step(session, account, step)
     if not ok or account is None:
         session.add(WebLoginFailure(scope=ThrottleScope.ACCOUNT, key_hash=account_key, at=now))
         session.add(WebLoginFailure(scope=ThrottleScope.ADDRESS, key_hash=address_key, at=now))
@@ -353,6 +360,38 @@ async def authenticate(
     )
     await audit.record_event(session, actor=actor, action="web.login", now=now)
     return LoginResult(LoginOutcome.OK, account, token)
+
+
+async def _one_at_a_time(session: AsyncSession, *keys: bytes) -> None:
+    """Wait until no other sign-in attempt with one of these throttle keys is under way (until this
+    transaction ends). On PostgreSQL, at READ COMMITTED, parallel attempts would otherwise all count
+    the failures committed before any of them, and each get the full allowance; SQLite's writers
+    already take turns (BEGIN IMMEDIATE). The locks are taken in one order, so two attempts never
+    wait for each other, and before anything is written."""
+    if not dialect.is_postgresql(session):
+        return
+    for lock in sorted({int.from_bytes(key[:4], "big", signed=True) for key in keys}):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:class, :key)"), {"class": LOGIN_LOCK_CLASS, "key": lock}
+        )
+
+
+async def _take_step(session: AsyncSession, account: WebAccount, step: int) -> bool:
+    """Record `step` as the account's newest accepted one, if no attempt recorded it (or a later
+    one) meanwhile: the update's row count decides, not what this attempt read before."""
+    result = await session.execute(
+        update(WebAccount)
+        .where(
+            WebAccount.id == account.id,
+            or_(WebAccount.totp_last_step.is_(None), WebAccount.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if int(getattr(result, "rowcount", 0) or 0) != 1:
+        return False
+    account.totp_last_step = step  # as the row now is (the session's copy was read before)
+    return True
 
 
 async def _sweep(session: AsyncSession, now: datetime) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 from storage.db import Database
 from tests.storage.fixtures import PostgresTemplate, _admin, _drop_database, with_database
-from tests.web import test_account_binding, test_http
+from tests.web import test_account_binding, test_http, test_login_races
 from tests.web.conftest import BASE, NOW, WEB_KEY, ZONE, Site, seed
 from web.app import WebConfig, create_app
 
@@ -73,3 +73,13 @@ async def test_a_writer_cannot_widen_a_school_account_on_postgres(pg_site: Site)
 
 async def test_a_writer_cannot_make_or_move_a_session_on_postgres(pg_site: Site) -> None:
     await test_account_binding.test_a_writer_cannot_make_or_move_a_session(pg_site)
+
+
+async def test_parallel_wrong_passwords_get_no_more_than_the_allowed_failures_on_postgres(
+    pg_site: Site,
+) -> None:
+    await test_login_races.test_parallel_wrong_passwords_get_no_more_than_the_allowed_failures(pg_site)
+
+
+async def test_one_code_used_twice_at_once_signs_in_once_on_postgres(pg_site: Site) -> None:
+    await test_login_races.test_one_code_used_twice_at_once_signs_in_once(pg_site)
