@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
 
@@ -65,15 +66,21 @@ def main() -> None:
     settings = web_settings()
     config = config_from(settings)
     logging.getLogger(__name__).info("web.start host=%s port=%d", settings.web_host, settings.web_port)
-    # No access log: a setup link's path is its secret.
-    uvicorn.run(
-        create_app(config, close_db=True),
-        host=settings.web_host,
-        port=settings.web_port,
-        access_log=False,
-        server_header=False,
-        log_level="warning",
-    )
+    uvicorn.run(create_app(config, close_db=True), **server_options(settings))
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's settings. No access log: a setup link's path is its secret. No proxy headers:
+    uvicorn would believe X-Forwarded-For from 127.0.0.1 and replace the client's address before the
+    dashboard's own rule (WEB_TRUSTED_PROXIES, `security.client_address`) sees it."""
+    return {
+        "host": settings.web_host,
+        "port": settings.web_port,
+        "access_log": False,
+        "server_header": False,
+        "log_level": "warning",
+        "proxy_headers": False,
+    }
 
 
 if __name__ == "__main__":
