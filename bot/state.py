@@ -129,6 +129,11 @@ class Draft:
         self.kind = CaseKind(self.kind)
 
 
+def _waiting_before(raw: dict[str, Any]) -> int | None:
+    """A state saved before `school_case_id` existed: the case waiting for a school was `case_id`."""
+    return raw.get("case_id") if raw.get("school_deadline") is not None else None
+
+
 def _pending_image(raw: object) -> dict[str, Any] | None:
     return raw if isinstance(raw, dict) else None
 
@@ -147,8 +152,11 @@ class ChatState:
     case_id: int | None = None
     # The case the "notify me" buttons under the case code are about.
     notify_case_id: int | None = None
-    # An urgent report sent before the school was known: when it goes to supervisors.
+    # An urgent report sent before the school was known: when it goes to supervisors, and its case,
+    # kept apart from `case_id` (which /status moves to the case it shows): the tap on a school names
+    # the school of this case, never of one looked at meanwhile.
     school_deadline: float | None = None
+    school_case_id: int | None = None
     # That urgent report's details prompt (a catalog key): asked once the school is chosen, naming
     # only what its message did not already say.
     details_key: str | None = None
@@ -195,6 +203,7 @@ class ChatState:
                 case_id=raw.get("case_id"),
                 notify_case_id=raw.get("notify_case_id"),
                 school_deadline=raw.get("school_deadline"),
+                school_case_id=raw.get("school_case_id", _waiting_before(raw)),
                 details_key=raw.get("details_key"),
                 follow_case_id=raw.get("follow_case_id"),
                 follow_label=raw.get("follow_label"),

@@ -69,7 +69,7 @@ async def _ask_again(turn: Turn) -> Step:
     state = turn.state
     draft = state.draft
     if state.step == Step.CHOOSE_SCHOOL:
-        if state.case_id is not None and state.school_deadline is not None:
+        if state.school_case_id is not None and state.school_deadline is not None:
             return await schools.ask_school(turn, "urgent_no_school")
         return await schools.ask_school(turn, "school_needed_first" if draft is not None else "ask_school")
     if state.step == Step.INTERVIEW and draft is not None and draft.asking is not None:

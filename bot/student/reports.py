@@ -410,6 +410,7 @@ async def after_urgent_sent(turn: Turn, sent: Sent | None) -> Step:
         turn.state.school_deadline = (
             turn.services.now().timestamp() + school_answer_wait(turn).total_seconds()
         )
+        turn.state.school_case_id = sent.case_id  # named by the tap on a school (router.school_chosen)
         turn.state.details_key = key  # asked once the school is chosen (router.school_chosen)
         return await schools.ask_school(turn, "urgent_no_school")
     await turn.say(key)

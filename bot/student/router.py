@@ -132,13 +132,13 @@ async def on_idle(turn: Turn, text: str) -> Step:
 
 
 async def on_choose_school(turn: Turn, text: str) -> Step:
-    if turn.state.case_id is None and (intent := await safety_check(turn, text)):
+    if turn.state.school_case_id is None and (intent := await safety_check(turn, text)):
         # Not a school name: someone is in danger. Safety first, the school after.
         result = await classify(turn, text)
         ask_first = not reports.sent_at_once(result)
         return await reports.start_urgent(turn, text, intent, ask_first=ask_first, classification=result)
     matches = await schools.matching(turn, text)
-    nothing_waiting = turn.state.draft is None and turn.state.case_id is None
+    nothing_waiting = turn.state.draft is None and turn.state.school_case_id is None
     if not matches and nothing_waiting and len(text.split()) >= SENTENCE_WORDS:
         # A sentence, not a school name: the student told us what is going on first. Keep it
         # (a report or question waits for the school), answer anything else.
@@ -337,14 +337,18 @@ async def school_chosen(turn: Turn, argument: str) -> Step:
     if name is None:
         return await schools.ask_school(turn)
     turn.state.school_id, turn.state.school_name, turn.state.school_choices = int(argument), name, []
-    if turn.state.case_id is not None and turn.state.school_deadline is not None:
+    waiting = turn.state.school_case_id
+    if waiting is not None and turn.state.school_deadline is not None:
         # An urgent report already sent without a school: now it also goes to this school's officers.
+        # Its own case, whatever /status showed since: the details asked next are added to it.
         services = turn.services
         async with services.db.transaction() as session:
-            await intake.assign_school(session, services.keys, services.policy, turn.state.case_id,
-                                      turn.state.school_id, services.now())  # fmt: skip
+            await intake.assign_school(
+                session, services.keys, services.policy, waiting, turn.state.school_id, services.now()
+            )
         services.outbox_ready.set()
-        turn.state.school_deadline = None
+        turn.state.school_deadline = turn.state.school_case_id = None
+        turn.state.case_id = waiting
         # The report is already sent: confirm where it goes, then ask only what it did not say.
         key, turn.state.details_key = turn.state.details_key or "urgent_details", None
         await turn.say("urgent_school_set", school=name)

@@ -181,3 +181,41 @@ async def test_a_report_typed_at_the_school_question_is_kept(
             skip = any(t == "Skip" for row in message.buttons for t, _ in row)
             message = await student.taps(message, "Skip" if skip else "No")
         assert "selling pens" in message.text
+
+
+async def test_a_status_look_before_the_school_is_named_does_not_move_the_urgent_report(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """Urgent, no school yet; then `/status` of another case; then /start and a school tapped. The
+    school is the urgent report's, which reaches that school's officer; the other case is untouched.
+    Before, /status had moved the state's case: the tap named the other case's school, and failed."""
+    world = scripted_world
+    script.says(SHOOT, "report_threat", confidence=0.99)
+    maple, lakeshore = await world.enroll("maple"), await world.enroll("lakeshore")
+    async with world.running():
+        other = await new_student(world)
+        await other.says("/start")
+        await other.then()
+        await other.choose_school("lakeshor", "Lakeshore Collegiate Institute")
+        assert "911" in (await other.says(SHOOT)).text
+        other_code = CODE.search((await other.then()).text)
+        assert other_code is not None
+        assert "shoot up" in (await world.emu.next_message(lakeshore, timeout=15)).text
+
+        student = await new_student(world)
+        assert "911" in (await student.says(SHOOT)).text
+        assert CODE.search((await student.then()).text)
+        assert "Which school" in (await student.then()).text
+        assert "Your case" in (await student.says(f"/status {other_code.group()}")).text
+        await student.says("/start")
+        assert "Which school" in (await student.then()).text
+        chosen = await student.choose_school("maple", "Maple Ridge Secondary School")
+        assert "going to its officer now" in chosen.text
+        tip = await world.emu.next_message(maple, timeout=15)
+        assert "shoot up" in tip.text
+        # The details asked next go to the urgent report, not to the case /status showed.
+        assert "tell me more" in (await student.then()).text
+        await student.says("he said it in the cafeteria")
+        assert "cafeteria" in (await world.emu.next_message(maple, timeout=15)).text
+        await world.settled()
+        assert not [m for m in await world.emu.messages(lakeshore) if "cafeteria" in m.text]
