@@ -6,12 +6,12 @@ They take the web key instead (web/web_key.py): TOTP secrets are sealed to their
 row carries a MAC of its id, email, role, active flag and schools (a row that does not verify cannot
 sign in or stay signed in), and tokens (setup links, session cookies: the account's id and 256 random
 bits) are stored only as keyed hashes, so a database reader or writer without the key can neither
-sign in with a row it finds or makes, nor clone a second factor, nor widen an account.
+sign in with a row it finds or makes, nor clone a second factor, nor widen an account. A failed
+sign-in's email and address are keyed hashes too: a reader cannot tell who failed, or from where.
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
@@ -291,10 +291,11 @@ async def _failures(session: AsyncSession, scope: ThrottleScope, key: bytes, now
     return int(count or 0)
 
 
-def _keys(email: str, address: str) -> tuple[bytes, bytes]:
+def _keys(email: str, address: str, key: WebKey) -> tuple[bytes, bytes]:
+    """The throttle keys of an attempt: its account's and its address's, keyed with the web key."""
     return (
-        hashlib.sha256(b"account\0" + normal_email(email).encode()).digest(),
-        hashlib.sha256(b"address\0" + address.encode()).digest(),
+        key.throttle_key(ThrottleScope.ACCOUNT, normal_email(email)),
+        key.throttle_key(ThrottleScope.ADDRESS, address),
     )
 
 
@@ -324,7 +325,7 @@ async def authenticate(
     failures of those before it; and a code's time step is taken by a conditional update, so one
     code signs in once even if two attempts read the same last step.
     """
-    account_key, address_key = _keys(email, address)
+    account_key, address_key = _keys(email, address, key)
     await _one_at_a_time(session, account_key, address_key)
     await _sweep(session, now)
     account = await session.scalar(select(WebAccount).where(WebAccount.email == normal_email(email)))

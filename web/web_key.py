@@ -26,6 +26,7 @@ from casework.vault import crypto
 _TOTP_INFO = b"sro-connect web totp v1"
 _ROW_INFO = b"sro-connect web account row v1"
 _TOKEN_INFO = b"sro-connect web token v1"
+_THROTTLE_INFO = b"sro-connect web throttle v1"
 
 
 class WebKeyError(RuntimeError):
@@ -33,9 +34,9 @@ class WebKeyError(RuntimeError):
 
 
 class WebKey:
-    """32 secret bytes, with the three keys derived from them (never shown by repr)."""
+    """32 secret bytes, with the four keys derived from them (never shown by repr)."""
 
-    __slots__ = ("_raw", "_row", "_token", "_totp")
+    __slots__ = ("_raw", "_row", "_throttle", "_token", "_totp")
 
     def __init__(self, raw: bytes) -> None:
         if len(raw) != crypto.KEY_SIZE:
@@ -44,6 +45,7 @@ class WebKey:
         self._totp = crypto.derive_key(raw, _TOTP_INFO)
         self._row = crypto.derive_key(raw, _ROW_INFO)
         self._token = crypto.derive_key(raw, _TOKEN_INFO)
+        self._throttle = crypto.derive_key(raw, _THROTTLE_INFO)
 
     @classmethod
     def generate(cls) -> WebKey:
@@ -84,6 +86,11 @@ class WebKey:
     def token_hash(self, kind: str, token: str) -> bytes:
         """How a session or setup token is stored: keyed, so a database writer cannot make one up."""
         return crypto.keyed_hash(self._token, kind.encode() + b"\0", token.encode())
+
+    def throttle_key(self, scope: str, value: str) -> bytes:
+        """How a failed sign-in's email or address is stored: keyed, so a database reader cannot find
+        the address by hashing every IPv4 one, or confirm a guessed email."""
+        return crypto.keyed_hash(self._throttle, scope.encode() + b"\0", value.encode())
 
 
 def new_token(account_id: int) -> str:

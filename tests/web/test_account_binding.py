@@ -7,6 +7,7 @@ the dashboard's HTTP surface; each has its positive control (the untouched accou
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -17,7 +18,14 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import delete, insert, select, update
 
-from storage.models import WebAccount, WebAccountSchool, WebRole, WebSession
+from storage.models import (
+    ThrottleScope,
+    WebAccount,
+    WebAccountSchool,
+    WebLoginFailure,
+    WebRole,
+    WebSession,
+)
 from tests.storage.fixtures import Templates
 from tests.web.conftest import NOW, PASSWORD, WEB_KEY, Site, add_person, copy_template, login, next_code
 from tests.web.server import ROOT
@@ -143,6 +151,31 @@ async def test_a_writer_cannot_make_or_move_a_session(site: Site) -> None:
     answer = await client.get("/schools")
     assert answer.status_code == 303
     assert "BIG" not in answer.text
+
+
+async def test_a_reader_cannot_tell_which_address_or_email_failed_to_sign_in(site: Site) -> None:
+    """A failed sign-in's throttle keys were plain SHA-256 of the email and of the address: a reader
+    of web_login_failures could find the address by hashing all 2^32 IPv4 ones, and test emails. They
+    are keyed with the web key now: the same failure under another key leaves other keys."""
+
+    async def failure_keys(config_key: WebKey) -> dict[ThrottleScope, bytes]:
+        site.config.web_key = config_key
+        client = site.fresh_client()
+        response = await login(client, "ann@example.org", "a wrong password", "000000")
+        assert response.status_code == 401
+        async with site.db.transaction() as session:
+            rows = (await session.execute(select(WebLoginFailure.scope, WebLoginFailure.key_hash))).all()
+            await session.execute(delete(WebLoginFailure))
+        return {ThrottleScope(scope): key for scope, key in rows}
+
+    ours = await failure_keys(WEB_KEY)
+    assert ours[ThrottleScope.ADDRESS] != hashlib.sha256(b"address\x00" + b"127.0.0.1").digest()
+    assert ours[ThrottleScope.ACCOUNT] != hashlib.sha256(b"account\x00" + b"ann@example.org").digest()
+    assert len(ours[ThrottleScope.ADDRESS]) == len(ours[ThrottleScope.ACCOUNT]) == 32  # the column's size
+    assert await failure_keys(WEB_KEY) == ours  # control: the same failure, the same keys (they count)
+    other = await failure_keys(WebKey.generate())
+    assert other[ThrottleScope.ADDRESS] != ours[ThrottleScope.ADDRESS]
+    assert other[ThrottleScope.ACCOUNT] != ours[ThrottleScope.ACCOUNT]
 
 
 def test_a_web_key_file_others_can_read_is_refused(tmp_path: Path, migrated_templates: Templates) -> None:

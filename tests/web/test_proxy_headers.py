@@ -14,7 +14,7 @@ from sqlalchemy import select
 from storage.db import Database
 from storage.models import ThrottleScope, WebLoginFailure
 from tests.storage.fixtures import Templates
-from tests.web.conftest import FORM_TOKEN, copy_template
+from tests.web.conftest import FORM_TOKEN, WEB_KEY, copy_template
 from tests.web.server import web_process
 from web import accounts
 
@@ -49,7 +49,7 @@ ADDRESSES = ("127.0.0.1", "::1", "203.0.113.9", "198.51.100.7")
 
 def throttled(url: str) -> list[str]:
     """The addresses the failures were counted against (their keys, read back), sorted."""
-    names = {accounts._keys("nobody@example.org", address)[1]: address for address in ADDRESSES}
+    names = {accounts._keys("nobody@example.org", address, WEB_KEY)[1]: address for address in ADDRESSES}
     return sorted(names.get(key, "another") for key in throttled_addresses(url))
 
 
