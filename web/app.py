@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
-import io
 import re
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -37,6 +36,7 @@ from casework.stats.report import InvalidStatsQuery, StatsQuery
 from storage.db import Database
 from storage.models import School, WebRole
 from web import accounts, limits, pages, posters, security, texts
+from web.csv_export import csv_text
 from web.figures import NotYours, school_codes
 from web.web_key import WebKey
 
@@ -424,12 +424,8 @@ def _csv(page: pages.Page, section: str) -> Response:
         chosen = page.sections[int(section)]
     except (ValueError, IndexError):
         return PlainTextResponse(texts.NOT_FOUND, status_code=404)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(chosen.headers)
-    writer.writerows(chosen.rows)
     return Response(
-        out.getvalue(),
+        csv_text(chosen.headers, chosen.rows),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": 'attachment; filename="sro-connect.csv"'},
     )
