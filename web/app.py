@@ -37,7 +37,7 @@ from storage.db import Database
 from storage.models import School, WebRole
 from web import accounts, limits, pages, posters, security, texts
 from web.csv_export import csv_text
-from web.figures import NotYours, school_codes
+from web.figures import NotYours, school_code, school_codes
 from web.web_key import WebKey
 
 HERE = Path(__file__).resolve().parent
@@ -295,7 +295,9 @@ class Dashboard:
     async def trends(
         self, request: Request, viewer: accounts.Viewer, allowed: list[str] | None, day: date
     ) -> pages.Page:
-        return await pages.trends(self.config.db, allowed, day, request.query_params.get("school") or None)
+        return await pages.trends(
+            self.config.db, allowed, day, school_code(request.query_params.get("school"))
+        )
 
     async def responses(
         self, request: Request, viewer: accounts.Viewer, allowed: list[str] | None, day: date
@@ -416,7 +418,7 @@ def _query(request: Request, today: date) -> StatsQuery:
     if first is None and last is None:
         last = last_settled_day(today)
         first = month_start(last)
-    return StatsQuery(first, last, params.get("school") or None, by)
+    return StatsQuery(first, last, school_code(params.get("school")), by)
 
 
 def _csv(page: pages.Page, section: str) -> Response:

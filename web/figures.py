@@ -84,6 +84,10 @@ class Figures:
         return sorted({intent for report in self.reports for intent in report.intents})
 
     def get(self, school: str, period: str, intent: str = ALL_INTENTS, measure: str = COUNT) -> Published:
+        """A published cell; one the report has no row for is an exact 0 (nothing was counted), but
+        only for a school the reports are of: any other is refused, never shown as zeros."""
+        if school not in self.schools:
+            raise NotYours(school)
         return self.cells.get((school, period, intent, measure), Published(0, Status.EXACT))
 
     def one(self, school: str, period: str, intent: str = ALL_INTENTS, measure: str = COUNT) -> Shown:
@@ -108,6 +112,13 @@ class Figures:
         return self.one(school, period, ALL_INTENTS, URGENT)
 
 
+def school_code(asked: str | None) -> str | None:
+    """A school code as a page's query asks for it (`?school= big`): stripped and upper-cased, None
+    if empty. Read here only, so that the report built for it and the page that looks it up agree."""
+    code = (asked or "").strip().upper()
+    return code or None
+
+
 def school_codes(codes: dict[int, str], school_ids: frozenset[int] | None) -> list[str] | None:
     """The codes a viewer may see (None: all)."""
     return None if school_ids is None else sorted(codes[i] for i in school_ids if i in codes)
@@ -119,7 +130,7 @@ async def published(db: Database, allowed: Sequence[str] | None, query: StatsQue
     A coordinator with no school chosen gets the one report `sro stats` gives (every school and ALL);
     a school account gets one `--school` report per school it may see.
     """
-    chosen = query.school_code.strip().upper() if query.school_code else None
+    chosen = query.school_code  # as `school_code` reads it
     if allowed is None:
         return Figures([await build_report(db, query, today, workers=1)])
     if chosen is not None and chosen not in allowed:

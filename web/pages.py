@@ -159,7 +159,7 @@ async def trends(db: Database, allowed: list[str] | None, today: date, school: s
     query = StatsQuery(months_back(month_start(settled), 11), settled, school, Granularity.MONTH)
     figures = await published(db, allowed, query, today)
     labels = [p.label for p in figures.periods]
-    for scope in scopes(figures) if school is None else [school.upper()]:
+    for scope in scopes(figures) if school is None else [school]:
         willing = [figures.willingness_of(scope, m) for m in labels]
         questions = [figures.questions_of(scope, m) for m in labels]
         heading = texts.WILLINGNESS_HEADING.format(scope=scope)

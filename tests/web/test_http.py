@@ -20,6 +20,7 @@ from starlette.routing import Route
 from storage.models import AuditEvent, Officer, WebLoginFailure, WebRole
 from tests.web.conftest import BASE, CSRF, NOW, WEB_KEY, Site, add_person, login, next_code, texts_of
 from web import accounts, security
+from web.figures import Figures, NotYours
 
 PAGES = ["/", "/schools", "/trends", "/responses", "/evaluation", "/coverage"]
 CSVS = [
@@ -432,3 +433,33 @@ async def test_a_setup_link_works_once(site: Site, path: str) -> None:
     assert done.status_code == 200
     assert "ready" in done.text
     assert (await site.client.get(f"/setup/{token}")).status_code == 404  # used up
+
+
+async def test_a_school_code_is_read_the_same_way_everywhere_and_an_unknown_one_is_refused(
+    site: Site,
+) -> None:
+    """`/trends?school=%20big` showed exact zeros: the page looked the code up as given (" BIG") in a
+    report built for the code stripped ("BIG"), and a missing cell reads as an exact 0."""
+    client = await signed_in(site, "ann@example.org", WebRole.COORDINATOR, [])
+    for section in (0, 1):
+        plain = (await client.get(f"/trends.csv?section={section}&school=BIG")).text
+        assert section == 1 or re.search(r",≥?[1-9]", plain)  # control: BIG has messages to show
+        for spelled in ("%20big", "big%20", "%20BIG%09"):
+            response = await client.get(f"/trends.csv?section={section}&school={spelled}")
+            assert response.status_code == 200, spelled
+            assert response.text == plain, spelled
+    page = await client.get("/trends?school=%20big")
+    assert "Weapons reports per month: BIG" in page.text
+    assert (await client.get("/schools.csv?section=0&school=%20mid")).text == (
+        await client.get("/schools.csv?section=0&school=MID")
+    ).text
+    for unknown in ("NOPE", "%20nope"):
+        refused = await client.get(f"/trends?school={unknown}")
+        assert refused.status_code in (400, 404), unknown
+        assert "Weapons reports per month" not in refused.text
+
+
+def test_a_school_missing_from_the_figures_is_refused_not_shown_as_zeros() -> None:
+    figures = Figures([])
+    with pytest.raises(NotYours):
+        figures.one("BIG", "2025-03")
