@@ -63,7 +63,7 @@ def _aad(key: str, bucket: str) -> bytes:
 
 
 def _open(keys: KeyRing, row: RateLimit, now: datetime) -> _Counter:
-    if not row.ciphertext:  # the placeholder `hit` inserts before it locks the row
+    if not row.ciphertext:  # an empty placeholder, as `hit` once inserted before it locked the row
         return _Counter(window_start=now)
     raw = json.loads(
         crypto.open_sealed(
@@ -79,16 +79,14 @@ def _open(keys: KeyRing, row: RateLimit, now: datetime) -> _Counter:
     )
 
 
-def _seal(keys: KeyRing, row: RateLimit, counter: _Counter, window: timedelta) -> None:
+def _sealed(keys: KeyRing, key: str, bucket: str, counter: _Counter) -> crypto.Sealed:
     payload = {
         "window_start": counter.window_start.isoformat(),
         "count": counter.count,
         "strikes": counter.strikes,
         "blocked_until": None if counter.blocked_until is None else counter.blocked_until.isoformat(),
     }
-    sealed = crypto.seal(keys.state_key, json.dumps(payload).encode(), _aad(row.key, row.bucket))
-    row.nonce, row.ciphertext = sealed.nonce, sealed.ciphertext
-    row.expires_at = coarse.ceil(counter.expires_at(window))
+    return crypto.seal(keys.state_key, json.dumps(payload).encode(), _aad(key, bucket))
 
 
 async def hit(
@@ -103,23 +101,37 @@ async def hit(
 ) -> Decision:
     """Count one attempt for (key, bucket) and say whether it may go ahead.
 
-    Two statements when the row exists (read it locked, then update it): a student's every message
-    pays this, inside the transaction that loads their state (bot.turn.load_turn).
+    Two statements (read the row locked, then update it, or insert it if there was none): a
+    student's every message pays this, inside the transaction that loads their state
+    (bot.turn.load_turn).
     """
     locked = select(RateLimit).where(RateLimit.key == key, RateLimit.bucket == bucket).with_for_update()
     row = await session.scalar(locked)
     if row is None:
-        # An empty placeholder, so that concurrent first hits on PostgreSQL queue on one row lock.
-        await session.execute(
+        counter = _Counter(window_start=now)
+        decision = _count(counter, limit=limit, window=window, now=now)
+        sealed = _sealed(keys, key, bucket, counter)
+        inserted = await session.execute(
             dialect.insert(session, RateLimit)
-            .values(key=key, bucket=bucket, nonce=b"", ciphertext=b"", expires_at=coarse.ceil(now + window))
+            .values(
+                key=key,
+                bucket=bucket,
+                nonce=sealed.nonce,
+                ciphertext=sealed.ciphertext,
+                expires_at=coarse.ceil(counter.expires_at(window)),
+            )
             .on_conflict_do_nothing()
         )
+        if getattr(inserted, "rowcount", 0) == 1:
+            return decision
+        # Another first hit inserted it meanwhile (PostgreSQL waited for it to commit): count on it.
         row = await session.scalar(locked)
-    assert row is not None  # inserted just above if it was missing
+    assert row is not None  # there, or inserted just above by another transaction
     counter = _open(keys, row, now)
     decision = _count(counter, limit=limit, window=window, now=now)
-    _seal(keys, row, counter, window)
+    sealed = _sealed(keys, key, bucket, counter)
+    row.nonce, row.ciphertext = sealed.nonce, sealed.ciphertext
+    row.expires_at = coarse.ceil(counter.expires_at(window))
     return decision
 
 
