@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import segno
@@ -239,7 +240,7 @@ class Dashboard:
                 current=name,
                 allowed=allowed,
                 params=request.query_params,
-                csv_path=f"/{name}.csv",
+                csv_links=[csv_link(f"/{name}.csv", request, n) for n in range(len(page.sections))],
                 all_codes=await self._codes(),
                 posters=self.config.bot_username is not None,
             )
@@ -419,6 +420,13 @@ def _query(request: Request, today: date) -> StatsQuery:
         last = last_settled_day(today)
         first = month_start(last)
     return StatsQuery(first, last, school_code(params.get("school")), by)
+
+
+def csv_link(path: str, request: Request, section: int) -> str:
+    """A table's CSV: the page's query (its filters) with this table's section, every value encoded;
+    a `section` in the page's own query is dropped, not left to override the table's."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "section"]
+    return f"{path}?{urlencode([('section', str(section)), *query])}"
 
 
 def _csv(page: pages.Page, section: str) -> Response:

@@ -8,7 +8,7 @@ import io
 import re
 from datetime import timedelta
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -463,3 +463,23 @@ def test_a_school_missing_from_the_figures_is_refused_not_shown_as_zeros() -> No
     figures = Figures([])
     with pytest.raises(NotYours):
         figures.one("BIG", "2025-03")
+
+
+async def test_a_tables_csv_link_carries_the_page_query_encoded_and_its_own_section(site: Site) -> None:
+    """The CSV link was the page's query pasted in as it came: a value with & or # broke it, and a
+    `section` already in the page's address overrode the table's own."""
+    client = await signed_in(site, "ann@example.org", WebRole.COORDINATOR, [])
+    page = await client.get("/trends?school=big&section=1&note=a%26b%23c%20d")
+    assert page.status_code == 200
+    parser = _Links()
+    parser.feed(page.text)
+    links = [url for url in parser.urls if url.startswith("/trends.csv")]
+    assert len(links) == 2  # the trends page's two tables (control: the links were found)
+    for section, link in enumerate(links):
+        parts = urlsplit(link)
+        assert parts.fragment == ""
+        query = parse_qs(parts.query)
+        assert query == {"section": [str(section)], "school": ["big"], "note": ["a&b#c d"]}, link
+        response = await client.get(link)
+        assert response.status_code == 200
+        assert response.text == (await client.get(f"/trends.csv?section={section}&school=BIG")).text
