@@ -70,10 +70,14 @@ class WebConfig:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     @property
+    def local(self) -> bool:
+        """Whether the dashboard's address is on this machine (localhost, 127.0.0.1, ::1)."""
+        return security.is_local(self.base_url.split("://", 1)[-1].split("/", 1)[0])
+
+    @property
     def secure_cookies(self) -> bool:
         """Secure cookies everywhere but a plain-HTTP address on this machine."""
-        host = self.base_url.split("://", 1)[-1].split("/", 1)[0]
-        return self.base_url.startswith("https://") or not security.is_local(host)
+        return self.base_url.startswith("https://") or not self.local
 
 
 PageBuilder = Callable[[Request, accounts.Viewer, list[str] | None, date], Awaitable[pages.Page]]
@@ -384,7 +388,7 @@ def create_app(config: WebConfig, *, close_db: bool = False) -> Starlette:
     app.add_middleware(
         limits.BodyLimit, default=limits.BODY_LIMIT, limits={"/coverage/import": limits.IMPORT_BODY_LIMIT}
     )
-    app.add_middleware(security.SecurityHeaders)
+    app.add_middleware(security.SecurityHeaders, strict_transport=not config.local)
     return app
 
 

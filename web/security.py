@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -23,15 +24,22 @@ SECURITY_HEADERS = {
     "cross-origin-opener-policy": "same-origin",
     "cache-control": "no-store",
 }
+# Sent only when the dashboard is not on this machine: a browser would remember it for a year for
+# every local service on that name. No includeSubDomains: other hosts are the operator's to decide.
+STRICT_TRANSPORT = "max-age=31536000"
 logger = logging.getLogger(__name__)
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
 
 
 class SecurityHeaders:
-    """ASGI middleware: the headers above on every response, errors and static files included."""
+    """ASGI middleware: the headers above on every response, errors and static files included;
+    `strict_transport`: Strict-Transport-Security too (a dashboard served beyond this machine)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, strict_transport: bool = False) -> None:
         self.app = app
+        self.headers = dict(SECURITY_HEADERS)
+        if strict_transport:
+            self.headers["strict-transport-security"] = STRICT_TRANSPORT
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,7 +55,7 @@ class SecurityHeaders:
                 present = {name.lower() for name, _ in message.get("headers", [])}
                 extra = [
                     (name.encode(), value.encode())
-                    for name, value in SECURITY_HEADERS.items()
+                    for name, value in self.headers.items()
                     if name.encode() not in present
                 ]
                 message["headers"] = [*message.get("headers", []), *extra]
@@ -95,4 +103,9 @@ def same_token(expected: str | None, given: str | None) -> bool:
 
 
 def is_local(host: str) -> bool:
-    return host.split(":")[0] in LOOPBACK_NAMES or host in LOOPBACK_NAMES
+    """Whether a URL's host part (a name or address, with or without a port) is this machine."""
+    try:
+        name = urlsplit(f"//{host}").hostname  # [::1]:8000 -> ::1, localhost:8443 -> localhost
+    except ValueError:
+        name = None
+    return (name or host).lower() in LOOPBACK_NAMES

@@ -483,3 +483,31 @@ async def test_a_tables_csv_link_carries_the_page_query_encoded_and_its_own_sect
         response = await client.get(link)
         assert response.status_code == 200
         assert response.text == (await client.get(f"/trends.csv?section={section}&school=BIG")).text
+
+
+async def test_browsers_are_told_to_use_https_only_outside_this_machine(site: Site) -> None:
+    """Without Strict-Transport-Security, a coordinator who types the dashboard's name, or follows an
+    http:// link, starts in plain HTTP, where someone on the network can answer instead of it."""
+
+    async def responses(client: httpx.AsyncClient) -> list[httpx.Response]:
+        return [
+            await client.get("/login"),
+            await client.get("/"),
+            await client.get("/static/dashboard.css"),
+            await client.get("/nowhere"),
+            await client.post("/login", data={"password": "x" * 100_000}),  # too large: 413
+        ]
+
+    site.config.base_url = "https://dashboard.example.org"
+    async with site.fresh_client() as public:
+        answered = await responses(public)
+    assert {r.status_code for r in answered} >= {200, 303, 413}
+    for response in answered:
+        assert response.headers.get("strict-transport-security") == "max-age=31536000", response.url
+    # On this machine (plain HTTP, or HTTPS on localhost) it is not sent: a browser would remember it
+    # for every local service on that name.
+    for local in ("http://127.0.0.1:8000", "https://localhost:8443", "http://[::1]:8000"):
+        site.config.base_url = local
+        async with site.fresh_client() as client:
+            for response in await responses(client):
+                assert "strict-transport-security" not in response.headers, (local, response.url)
