@@ -38,10 +38,12 @@ Later = Callable[[AsyncSession], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class FloodLimit:
-    """How many messages a chat may send in a window before it is slowed down (bot.student.handlers)."""
+    """How many messages (or taps, in their own bucket) a chat may send in a window before it is
+    slowed down (bot.student.handlers)."""
 
     limit: int
     window: timedelta
+    bucket: str = "messages"
 
 
 @dataclass
@@ -197,7 +199,7 @@ async def load_turn(update: Update, context: BotContext, *, flood: FloodLimit | 
                 session,
                 services.keys,
                 pseudonym,
-                "messages",
+                flood.bucket,
                 limit=flood.limit,
                 window=flood.window,
                 now=services.now(),

@@ -225,7 +225,7 @@ async def on_button(update: Update, context: BotContext) -> None:
             await turn.say("evidence_cancelled")
         return None
 
-    await student_turn(update, context, press, counts=False)
+    await student_turn(update, context, press)
 
 
 async def _intimate(turn: Turn, pending: dict[str, Any]) -> None:

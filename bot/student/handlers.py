@@ -2,7 +2,8 @@
 
 Every student callback goes through `student_turn`, which keeps the rules in
 one place: state loaded per update and saved after it, floods slowed down
-(never for a message the safety net flags), and when anything fails the
+(never for a message the safety net flags, nor a tap that sends a report;
+taps are counted apart, more generously), and when anything fails the
 student hears so, with 911 and crisis lines if their message was urgent.
 """
 
@@ -32,6 +33,13 @@ FLOOD_LIMIT = 20  # messages a chat may send...
 FLOOD_WINDOW = timedelta(seconds=30)  # ...in this window before being slowed down
 FLOOD_NOTICE_EVERY = 15.0  # seconds between two "too fast" notices to one chat
 FLOOD = FloodLimit(FLOOD_LIMIT, FLOOD_WINDOW)
+# Button taps, in a bucket of their own: no person taps this fast, but a loop of taps that each
+# repeat their work ("Show the images": up to 10 uploads) is bounded.
+TAPS = FloodLimit(30, timedelta(seconds=30), "taps")
+# Taps that send a report are never dropped, however fast (like a message the safety net flags):
+# Send under the preview, Send to the officer, "Is anyone in danger now? Yes". Each acts only where
+# the conversation is at that step, so repeating one does nothing but be told it is stale.
+NEVER_DROPPED_TAPS = frozenset({"send", "consent", "danger"})
 
 StepHandler = Callable[[Turn], Awaitable[Step | None]]
 _flood_notices: dict[str, float] = {}
@@ -42,13 +50,11 @@ def message_text(update: Update) -> str:
     return (message.text or "") if message is not None else ""
 
 
-async def student_turn(
-    update: Update, context: BotContext, handler: StepHandler, *, counts: bool = True
-) -> None:
-    """Run one student step with its state, under the flood limit, failing safely."""
+async def student_turn(update: Update, context: BotContext, handler: StepHandler) -> None:
+    """Run one student step with its state, under the flood limit (taps under theirs), failing safely."""
     text = message_text(update)
     try:
-        turn = await load_turn(update, context, flood=FLOOD if counts else None)
+        turn = await load_turn(update, context, flood=TAPS if update.callback_query is not None else FLOOD)
         if not _within_flood_limit(turn, text):
             await _slowed(turn)
             await save_turn(turn)
@@ -67,16 +73,26 @@ async def student_turn(
 
 
 def _within_flood_limit(turn: Turn, text: str) -> bool:
-    """Whether the message may be handled: under the limit (counted as the turn was loaded), or urgent."""
+    """Whether the update may be handled: under the limit (counted as the turn was loaded), an urgent
+    message, or a tap that sends a report."""
     decision = turn.flood
     if decision is None or decision.allowed:
         return True
+    query = turn.update.callback_query
+    if query is not None:
+        return (query.data or "").partition(":")[0] in NEVER_DROPPED_TAPS
     # An urgent message is never dropped, however fast it came.
     return bool(text) and turn.services.safety_net.check(text) is not None
 
 
 async def _slowed(turn: Turn) -> None:
-    """Over the limit: say so now and then (not to every message), and drop the message."""
+    """Over the limit: say so now and then (not to every message), and drop the message; a tap is
+    answered with a short notice on the button (nothing added to the chat)."""
+    query = turn.update.callback_query
+    if query is not None:
+        await query.answer(turn.text("too_fast_taps"))
+        logger.info("student.taps_slowed")
+        return
     now = time.monotonic()
     if len(_flood_notices) > 10_000:  # forget notices older than their period
         for key in [k for k, at in _flood_notices.items() if now - at > FLOOD_NOTICE_EVERY]:
@@ -141,7 +157,7 @@ async def on_callback_query(update: Update, context: BotContext) -> None:
         await turn.remove_buttons()
         return step
 
-    await student_turn(update, context, press, counts=False)
+    await student_turn(update, context, press)
 
 
 async def start(update: Update, context: BotContext) -> None:

@@ -279,9 +279,10 @@ async def test_did_this_help_is_asked_once_after_close_and_only_counted(
         assert "Thanks" in thanks.text
         await world.settled()
         answered = await snapshot(world)
-        # What the answer stores: one count (school, month, answer) and the chat's sealed state.
+        # What the answer stores: one count (school, month, answer), the chat's sealed state, and the
+        # tap counted against the chat's flood limit (sealed, under its pseudonym, as its messages are).
         # Positive control: the same comparison saw the question being recorded above.
-        assert changed(asked, answered) - {"drafts"} == {"feedback_counts"}
+        assert changed(asked, answered) - {"drafts", "rate_limits"} == {"feedback_counts"}
         assert answered["cases"] == asked["cases"]
         assert answered["feedback_asked"] == asked["feedback_asked"] == {(case_id,)}
         assert answered["audit_events"] == asked["audit_events"]
