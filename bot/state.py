@@ -150,6 +150,9 @@ class ChatState:
     pending_intents: list[str] = field(default_factory=list)
     # The case urgent additions and status replies go to.
     case_id: int | None = None
+    # The last urgent case this chat sent: past the cap on new urgent cases (bot.student.sending.
+    # open_urgent), urgent words go to it as an addition. Kept by /cancel and /done, not /forget.
+    last_urgent_case_id: int | None = None
     # The case the "notify me" buttons under the case code are about.
     notify_case_id: int | None = None
     # An urgent report sent before the school was known: when it goes to supervisors, and its case,
@@ -201,6 +204,7 @@ class ChatState:
                 pending_text=raw.get("pending_text"),
                 pending_intents=list(raw.get("pending_intents") or []),
                 case_id=raw.get("case_id"),
+                last_urgent_case_id=raw.get("last_urgent_case_id"),
                 notify_case_id=raw.get("notify_case_id"),
                 school_deadline=raw.get("school_deadline"),
                 school_case_id=raw.get("school_case_id", _waiting_before(raw)),
@@ -219,10 +223,11 @@ class ChatState:
             return cls()
 
     def fresh(self) -> ChatState:
-        """Back to idle, keeping the school: what /cancel does."""
+        """Back to idle, keeping the school (and the last urgent case): what /cancel does."""
         return ChatState(
             school_id=self.school_id,
             school_name=self.school_name,
+            last_urgent_case_id=self.last_urgent_case_id,
             language=self.language,
             language_chosen=self.language_chosen,
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -125,6 +126,9 @@ class Turn(Replies):
     remember_messages: bool = True
     # This message against the flood limit, counted when the state was loaded (None: not counted).
     flood: rate_limits.Decision | None = None
+    # Whether the chat may open another urgent case (bot.student.sending.open_urgent), read with the
+    # flood limit when the state was loaded (None: not read).
+    urgent_room: bool | None = None
     # Writes left for save_turn's transaction, in order (a statistic: counted once per update).
     later: list[Later] = field(default_factory=list)
     # The state and message list as load_turn read them (drafts.save_chat writes them back).
@@ -141,10 +145,39 @@ class Turn(Replies):
         """The safety information `key` ("urgent_danger" or "urgent_self_harm"), unless it was sent early
         (bot.early_safety)."""
         said = await early_said()
+        _safety_said(self.pseudonym, key)
         if said == key or (said, key) == ("urgent_early_danger", "urgent_danger"):
             return  # said early; whether the report went, the next message says ("Sent", the code)
         with pacing.first():  # before the rest, when Telegram's overall rate is what limits
             await self.say(key)
+
+    async def say_safety_again(self, key: str) -> None:
+        """For urgent words added to a report: the safety information `key` again, unless this chat was
+        given it within SAFETY_AGAIN_AFTER (the early answer's rule: a flood of danger words is not
+        answered with a flood of the same text; each addition's answer names 911 itself)."""
+        last = _said_safety.get(self.pseudonym)
+        if last is not None and last[0] == key and time.monotonic() - last[1] < SAFETY_AGAIN_AFTER:
+            return
+        await self.say_safety(key)
+
+
+# The safety information said to each chat lately (pseudonym -> key, monotonic time), in this process:
+# across instances a chat may read it once more, never less.
+SAFETY_AGAIN_AFTER = 60.0  # as bot.early_safety.PER_CHAT_EVERY
+_said_safety: dict[str, tuple[str, float]] = {}
+
+
+def _safety_said(pseudonym: str, key: str) -> None:
+    now = time.monotonic()
+    if len(_said_safety) > 10_000:  # forget what no longer counts
+        for old in [p for p, (_, at) in _said_safety.items() if now - at > SAFETY_AGAIN_AFTER]:
+            del _said_safety[old]
+    _said_safety[pseudonym] = (key, now)
+
+
+def forget_safety_said(pseudonym: str) -> None:
+    """/forget: nothing of the chat stays in this process either."""
+    _said_safety.pop(pseudonym, None)
 
 
 async def early_said() -> str | None:
@@ -181,20 +214,32 @@ async def mark_choice(message: Message, data: str) -> None:
         logger.info("bot.buttons_not_removed error=%s", type(error).__name__)
 
 
-async def load_turn(update: Update, context: BotContext, *, flood: FloodLimit | None = None) -> Turn:
-    """The chat's pseudonym and state, and with `flood` this message counted against it: one
-    transaction (it writes: the count, and an expired draft's deletion)."""
+async def load_turn(
+    update: Update,
+    context: BotContext,
+    *,
+    flood: FloodLimit | None = None,
+    urgent_cases: rate_limits.Limit | None = None,
+) -> Turn:
+    """The chat's pseudonym and state, and with `flood` this message counted against it (and, read in
+    the same query, whether `urgent_cases` has room for another): one transaction (it writes: the
+    count, and an expired draft's deletion)."""
     chat = update.effective_chat
     assert chat is not None  # student handlers only run for private chats
     services = context.services
     pseudonym = services.keys.pseudonym(chat.id)
-    decision = None
+    decision, room = None, None
     # Before anything else of the others' turns: a student's first answer waits for this.
     async with services.db.transaction(Priority.FIRST_ANSWER) as session:
         # The state and the chat's message list (for /forget) in one query; the list is written back
         # in save_turn only if nothing changed it meanwhile (drafts.save_chat).
         rows = await drafts.load_chat(session, services.keys, pseudonym, services.now())
-        if flood is not None:
+        if flood is not None and urgent_cases is not None:
+            counted = rate_limits.Limit(flood.bucket, flood.limit, flood.window)
+            decision, room = await rate_limits.hit_and_peek(
+                session, services.keys, pseudonym, counted, urgent_cases, services.now()
+            )
+        elif flood is not None:
             decision = await rate_limits.hit(
                 session,
                 services.keys,
@@ -207,6 +252,7 @@ async def load_turn(update: Update, context: BotContext, *, flood: FloodLimit | 
     state = ChatState.from_dict(rows.state) if rows.state is not None else ChatState()
     expired = rows.had_draft and rows.state is None
     turn = Turn(update, context, chat.id, pseudonym, state, expired=expired, flood=decision, rows=rows)
+    turn.urgent_room = room
     if update.message is not None:  # the student's own message: /forget deletes it too
         turn.message_ids.append(update.message.message_id)
     return turn

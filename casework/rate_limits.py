@@ -37,6 +37,15 @@ FORGET_STRIKES_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True)
+class Limit:
+    """A bucket's limit: `limit` attempts per `window`."""
+
+    bucket: str
+    limit: int
+    window: timedelta
+
+
+@dataclass(frozen=True, slots=True)
 class Decision:
     allowed: bool
     retry_at: datetime | None = None  # when blocked: the earliest moment to try again
@@ -101,12 +110,56 @@ async def hit(
 ) -> Decision:
     """Count one attempt for (key, bucket) and say whether it may go ahead.
 
-    Two statements (read the row locked, then update it, or insert it if there was none): a
-    student's every message pays this, inside the transaction that loads their state
-    (bot.turn.load_turn).
+    Two statements (read the row locked, then update it, or insert it if there was none).
     """
     locked = select(RateLimit).where(RateLimit.key == key, RateLimit.bucket == bucket).with_for_update()
     row = await session.scalar(locked)
+    return await _hit_row(session, keys, key, bucket, row, limit=limit, window=window, now=now)
+
+
+async def hit_and_peek(
+    session: AsyncSession,
+    keys: KeyRing,
+    key: str,
+    counted: Limit,
+    peeked: Limit,
+    now: datetime,
+) -> tuple[Decision, bool]:
+    """`hit` on `counted`, and whether `peeked` has room for one more attempt (not counted there).
+
+    Both rows in the one locked read `hit` makes: a student's every message pays this, inside the
+    transaction that loads their state (bot.turn.load_turn), and knows at no extra statement
+    whether it may open another urgent case.
+    """
+    rows = {
+        row.bucket: row
+        for row in await session.scalars(
+            select(RateLimit)
+            .where(RateLimit.key == key, RateLimit.bucket.in_((counted.bucket, peeked.bucket)))
+            .with_for_update()
+        )
+    }
+    other = rows.get(peeked.bucket)
+    room = other is None or _room(_open(keys, other, now), limit=peeked.limit, window=peeked.window, now=now)
+    decision = await _hit_row(
+        session, keys, key, counted.bucket, rows.get(counted.bucket),
+        limit=counted.limit, window=counted.window, now=now,
+    )  # fmt: skip
+    return decision, room
+
+
+async def _hit_row(
+    session: AsyncSession,
+    keys: KeyRing,
+    key: str,
+    bucket: str,
+    row: RateLimit | None,
+    *,
+    limit: int,
+    window: timedelta,
+    now: datetime,
+) -> Decision:
+    """Count one attempt on the row read locked (None: there was none, so it is inserted)."""
     if row is None:
         counter = _Counter(window_start=now)
         decision = _count(counter, limit=limit, window=window, now=now)
@@ -125,7 +178,9 @@ async def hit(
         if getattr(inserted, "rowcount", 0) == 1:
             return decision
         # Another first hit inserted it meanwhile (PostgreSQL waited for it to commit): count on it.
-        row = await session.scalar(locked)
+        row = await session.scalar(
+            select(RateLimit).where(RateLimit.key == key, RateLimit.bucket == bucket).with_for_update()
+        )
     assert row is not None  # there, or inserted just above by another transaction
     counter = _open(keys, row, now)
     decision = _count(counter, limit=limit, window=window, now=now)
@@ -133,6 +188,13 @@ async def hit(
     row.nonce, row.ciphertext = sealed.nonce, sealed.ciphertext
     row.expires_at = coarse.ceil(counter.expires_at(window))
     return decision
+
+
+def _room(counter: _Counter, *, limit: int, window: timedelta, now: datetime) -> bool:
+    """Whether one more attempt would be allowed now (what `_count` would say, counting nothing)."""
+    if counter.blocked_until is not None and counter.blocked_until > now:
+        return False
+    return now - counter.window_start >= window or counter.count < limit
 
 
 def _count(counter: _Counter, *, limit: int, window: timedelta, now: datetime) -> Decision:

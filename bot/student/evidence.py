@@ -306,7 +306,7 @@ async def on_voice_or_video(update: Update, context: BotContext) -> None:
 
     async def refuse(turn: Turn) -> Step | None:
         if caption and turn.services.safety_net.check(caption) is not None:
-            return await router.free_message(turn, caption)
+            return await router.urgent_elsewhere(turn, caption)
         await turn.say("evidence_no_voice_video")
         return None
 

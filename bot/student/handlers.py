@@ -3,7 +3,8 @@
 Every student callback goes through `student_turn`, which keeps the rules in
 one place: state loaded per update and saved after it, floods slowed down
 (never for a message the safety net flags, nor a tap that sends a report;
-taps are counted apart, more generously), and when anything fails the
+taps are counted apart, more generously; how many new urgent cases the chat
+may still open is read in the same query), and when anything fails the
 student hears so, with 911 and crisis lines if their message was urgent.
 """
 
@@ -22,8 +23,8 @@ from telegram.error import TelegramError
 from bot import catalog, flow, pacing
 from bot.services import BotContext
 from bot.state import ChatState, Step
-from bot.student import deep_link, language, reports, router, schools, status
-from bot.turn import FloodLimit, Turn, early_said, load_turn, mark_choice, save_turn
+from bot.student import deep_link, language, reports, router, schools, sending, status
+from bot.turn import FloodLimit, Turn, early_said, forget_safety_said, load_turn, mark_choice, save_turn
 from casework.cases import forgetting
 from nlu.language import detect
 
@@ -54,7 +55,8 @@ async def student_turn(update: Update, context: BotContext, handler: StepHandler
     """Run one student step with its state, under the flood limit (taps under theirs), failing safely."""
     text = message_text(update)
     try:
-        turn = await load_turn(update, context, flood=TAPS if update.callback_query is not None else FLOOD)
+        flood = TAPS if update.callback_query is not None else FLOOD
+        turn = await load_turn(update, context, flood=flood, urgent_cases=sending.URGENT_CASES)
         if not _within_flood_limit(turn, text):
             await _slowed(turn)
             await save_turn(turn)
@@ -215,6 +217,7 @@ async def forget(update: Update, context: BotContext) -> None:
             forgotten = await forgetting.forget_chat(session, services.keys, turn.chat_id, services.now())
         await _delete_messages(turn, [*forgotten.message_ids, *turn.message_ids])
         _flood_notices.pop(turn.pseudonym, None)
+        forget_safety_said(turn.pseudonym)
         turn.state = ChatState()
         turn.message_ids.clear()
         turn.remember_messages = False  # the answer below stays: it says what is left and how to delete it
@@ -284,13 +287,13 @@ async def edited(update: Update, context: BotContext) -> None:
 
 
 async def _refuse_unless_urgent(update: Update, context: BotContext, key: str) -> None:
-    """Explain what is accepted; but if the text (or caption) is urgent, act on it as a message."""
+    """Explain what is accepted; but if the text (or caption) is urgent, act on it as if typed here."""
     message = update.effective_message
     text = ((message.text or message.caption) or "") if message is not None else ""
 
     async def refuse(turn: Turn) -> Step | None:
         if text and turn.services.safety_net.check(text) is not None:
-            return await router.free_message(turn, text)
+            return await router.urgent_elsewhere(turn, text)
         await turn.say(key)
         return None
 

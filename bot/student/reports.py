@@ -14,11 +14,13 @@ from bot.state import FIELDS, Draft, Step
 from bot.student import schools
 from bot.student.known import covered_by_description, details_key, known_fields
 from bot.student.sending import (
+    Added,
     Sent,
     add_to_case,
     case_body,
     fragments,
     open_case,
+    open_urgent,
     school_answer_wait,
     send_document,
     tell_sent,
@@ -273,7 +275,9 @@ async def send(turn: Turn) -> Step:
     draft = await sendable(turn, stay=Step.PREVIEW)
     if isinstance(draft, Step):
         return draft
-    sent = await open_case(turn, draft)
+    sent = await (open_urgent(turn, draft) if draft.urgent else open_case(turn, draft))
+    if isinstance(sent, Added):
+        return await after_urgent_added(turn, sent)
     await tell_sent(turn, sent, urgent=draft.urgent)
     turn.state.draft = None
     if sent is not None and draft.urgent:
@@ -331,8 +335,13 @@ async def start_urgent(
     turn.state.draft = draft
     if ask_first:
         return await ask_consent(turn)
+    key = safety_key(intent)
+    # Past the chat's cap on new urgent cases, these words go to its last one (sending.open_urgent):
+    # the safety information then comes at most once a minute; each addition's answer names 911.
+    past_cap = turn.urgent_room is False and turn.state.last_urgent_case_id is not None
+    safety = turn.say_safety_again(key) if past_cap else turn.say_safety(key)
     # Both at once: the student reads what to do while the report is being stored.
-    _, sent = await asyncio.gather(turn.say_safety(safety_key(intent)), open_case(turn, draft))
+    _, sent = await asyncio.gather(safety, open_urgent(turn, draft))
     return await after_urgent_sent(turn, sent)
 
 
@@ -357,7 +366,7 @@ async def consent_given(turn: Turn) -> Step:
     draft = await sendable(turn, stay=Step.URGENT_CONSENT)
     if isinstance(draft, Step):
         return draft
-    return await after_urgent_sent(turn, await open_case(turn, draft))
+    return await after_urgent_sent(turn, await open_urgent(turn, draft))
 
 
 async def consent_refused(turn: Turn) -> Step:
@@ -397,8 +406,10 @@ async def held_goes_at_once(turn: Turn, text: str, intent: str, classification: 
     return step
 
 
-async def after_urgent_sent(turn: Turn, sent: Sent | None) -> Step:
+async def after_urgent_sent(turn: Turn, sent: Sent | Added | None) -> Step:
     """The case code; then the school if it is unknown (its wait started), else details."""
+    if isinstance(sent, Added):
+        return await after_urgent_added(turn, sent)
     await tell_sent(turn, sent, urgent=True)
     draft = turn.state.draft
     key = details_key(draft.intent, known_fields(draft)) if draft is not None else "urgent_details"
@@ -417,11 +428,36 @@ async def after_urgent_sent(turn: Turn, sent: Sent | None) -> Step:
     return Step.URGENT_DETAILS
 
 
-async def urgent_addition(turn: Turn, text: str) -> Step:
-    """After an urgent report, every message is added to it, until /done."""
+async def after_urgent_added(turn: Turn, added: Added) -> Step:
+    """Urgent words added to the last urgent case (past the cap): said plainly; more goes there too."""
+    turn.state.draft = None
+    turn.state.consent_remind_at = turn.state.consent_chat = None
+    turn.state.case_id = added.case_id
+    await turn.say("urgent_added_to_last")
+    if turn.state.step == Step.CHOOSE_SCHOOL and turn.state.school_case_id is not None:
+        return Step.CHOOSE_SCHOOL  # that report still waits for its school: the question stays
+    return Step.URGENT_DETAILS
+
+
+async def urgent_addition(turn: Turn, text: str, intent: str | None) -> Step | None:
+    """After an urgent report, every message is added to it, until /done; urgent words (`intent`)
+    with the safety information again (at most once a minute). None: the case takes no more."""
     case_id = turn.state.case_id
     if case_id is None or not await add_to_case(turn, case_id, {"more": text}):
-        turn.state = turn.state.fresh()
-        return Step.IDLE
+        return None
+    if intent is not None:
+        await turn.say_safety_again(safety_key(intent))
     await turn.say("urgent_addition_sent")
     return Step.URGENT_DETAILS
+
+
+async def added_while_choosing_school(turn: Turn, text: str, intent: str) -> Step | None:
+    """Urgent words while an urgent report waits for its school: added to that report (never taken
+    for a school name), with the safety information, and the school asked again. None: that case
+    takes no more."""
+    case_id = turn.state.school_case_id
+    if case_id is None or not await add_to_case(turn, case_id, {"more": text}):
+        return None
+    await turn.say_safety_again(safety_key(intent))
+    await turn.say("urgent_added_school")
+    return Step.CHOOSE_SCHOOL

@@ -132,10 +132,15 @@ async def on_idle(turn: Turn, text: str) -> Step:
 
 
 async def on_choose_school(turn: Turn, text: str) -> Step:
-    if turn.state.school_case_id is None and (intent := await safety_check(turn, text)):
+    if intent := await safety_check(turn, text):
         # Not a school name: someone is in danger. Safety first, the school after.
         result = await classify(turn, text)
         ask_first = not reports.sent_at_once(result)
+        # An urgent report already sent waits for its school: more of the same goes to it (the
+        # student's own crisis only on a tap, as always).
+        step = None if ask_first else await reports.added_while_choosing_school(turn, text, intent)
+        if step is not None:
+            return step
         return await reports.start_urgent(turn, text, intent, ask_first=ask_first, classification=result)
     matches = await schools.matching(turn, text)
     nothing_waiting = turn.state.draft is None and turn.state.school_case_id is None
@@ -180,7 +185,16 @@ async def on_preview(turn: Turn, text: str) -> Step:
 
 
 async def on_urgent_details(turn: Turn, text: str) -> Step:
-    return await reports.urgent_addition(turn, text)
+    intent = await safety_check(turn, text)
+    if (step := await reports.urgent_addition(turn, text, intent)) is not None:
+        return step
+    # The report takes no more (the officer closed it): urgent words are a report of their own, never
+    # dropped; anything else is said not to have gone.
+    turn.state = turn.state.fresh()
+    if intent is not None:
+        return await free_message(turn, text)
+    await turn.say("status_closed_no_reply")
+    return Step.IDLE
 
 
 async def on_did_you_mean(turn: Turn, text: str) -> Step:
@@ -189,11 +203,22 @@ async def on_did_you_mean(turn: Turn, text: str) -> Step:
 
 
 async def on_status_code(turn: Turn, text: str) -> Step:
+    if await safety_check(turn, text):
+        return await free_message(turn, text)  # no code has danger words: the student needs help now
     return await status.check_status(turn, text)
 
 
 async def on_status_reply(turn: Turn, text: str) -> Step:
+    if intent := await safety_check(turn, text):
+        await turn.say_safety_again(reports.safety_key(intent))  # the answer still goes to the officer
     return await status.reply(turn, text)
+
+
+async def urgent_elsewhere(turn: Turn, text: str) -> Step:
+    """Danger words in a forward, an edited message or a caption: acted on as the same words typed
+    at this step would be (added to the report under way, its answer, ...), so repeating them never
+    opens a new urgent case each time (sending.open_urgent caps the rest)."""
+    return await route_text(turn, text)
 
 
 async def on_follow_up(turn: Turn, text: str) -> Step:

@@ -15,7 +15,7 @@ from bot.state import FIELDS, Draft
 from bot.student import evidence_files
 from bot.textparts import Fragment
 from bot.turn import Button, Turn
-from casework import evidence
+from casework import evidence, rate_limits
 from casework.cases import intake, labels
 from casework.cases.codes import CaseCode
 from casework.delivery import outbox, routing
@@ -28,6 +28,9 @@ logger = logging.getLogger(__name__)
 NOTIFY_BUTTONS = [[("notify_yes_button", "notify:yes"), ("notify_no_button", "notify:no")]]
 # A pressed button's label is appended to its message (bot.turn.mark_choice): keep room for it.
 BUTTON_ROOM = 64
+# New urgent cases a chat may open in a window (counted by pseudonym, like its messages): past it,
+# urgent words go to its last urgent case as an addition (`open_urgent`), still to the officer at once.
+URGENT_CASES = rate_limits.Limit("urgent-cases", 3, timedelta(hours=1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +39,13 @@ class Sent:
     code: str
     delivered: bool  # False: stored, waiting for an officer who can receive it
     label: str | None = None  # "🦊 fox": shown with the code, named by the discreet notice
+
+
+@dataclass(frozen=True, slots=True)
+class Added:
+    """Urgent words added to the chat's last urgent case instead of opening one more."""
+
+    case_id: int
 
 
 def school_answer_wait(turn: Turn) -> timedelta:
@@ -64,11 +74,34 @@ def with_language(body: dict[str, str]) -> dict[str, str]:
     return {**body, routing.LANGUAGE_KEY: written} if written != "en" else body
 
 
-async def open_case(turn: Turn, draft: Draft) -> Sent | None:
+async def open_urgent(turn: Turn, draft: Draft) -> Sent | Added | None:
+    """An urgent draft to the officer: a new case while the chat is under URGENT_CASES; past it, an
+    addition to the chat's last urgent case, which reaches the officer as fast; a new case anyway if
+    there is none to add to (the state forgot it, or it is closed): never lost, never held back.
+
+    So danger words forwarded, edited or typed again and again reach the officer every time, without
+    opening a case (a tip, an escalation) each time. A draft with images is always a case of its own
+    (it took the student several taps to make).
+    """
+    last = turn.state.last_urgent_case_id
+    if turn.urgent_room is False and last is not None and not draft.images:
+        services = turn.services
+        async with services.db.read() as session:  # a crash's replay: the case its first run opened
+            existing = await _already_sent(session, turn, draft)
+        if existing is not None:
+            return existing
+        if await add_to_case(turn, last, case_body(draft)):  # labelled as the report's own answers
+            logger.info("case.urgent_added reason=cap")
+            return Added(last)
+    return await open_case(turn, draft, counted=URGENT_CASES)
+
+
+async def open_case(turn: Turn, draft: Draft, *, counted: rate_limits.Limit | None = None) -> Sent | None:
     """Store the case and queue its delivery in one transaction; None if nobody could ever read it.
 
     Idempotent on the draft's send token (a unique key in the database): a second Send of the same
     draft, even after a failure half-way or from another bot instance, finds the first case.
+    `counted`: the case counts against this limit of the chat's, in the same transaction.
     """
     services = turn.services
     code = CaseCode(draft.case_code)
@@ -76,7 +109,13 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
     images = await evidence_files.prepare(turn, draft.images) if draft.images else []
 
     async def with_images(session: AsyncSession, opened: intake.OpenedCase) -> None:
-        await evidence_files.store_prepared(session, opened.case_id, images, services.now())
+        if images:
+            await evidence_files.store_prepared(session, opened.case_id, images, services.now())
+        if counted is not None:
+            await rate_limits.hit(
+                session, services.keys, turn.pseudonym, counted.bucket,
+                limit=counted.limit, window=counted.window, now=services.now(),
+            )  # fmt: skip
 
     new = intake.NewCase(
         school_id=turn.state.school_id,
@@ -94,7 +133,7 @@ async def open_case(turn: Turn, draft: Draft) -> Sent | None:
     try:
         # Together with the cases other students send at this moment, in one transaction: answered
         # only once it has committed; a case that fails there is opened again alone (intake_batch).
-        opened = await services.cases.open(new, then=with_images if images else None)
+        opened = await services.cases.open(new, then=with_images if images or counted else None)
     except NoRecipients:
         # Nobody could receive a new case now; but one opened from this draft before (a crash) is sent.
         async with services.db.read() as session:
@@ -145,6 +184,8 @@ async def tell_sent(turn: Turn, sent: Sent | None, *, urgent: bool) -> None:
     text += "\n\n" + turn.text("notify_offer")
     turn.state.case_id = sent.case_id
     turn.state.notify_case_id = sent.case_id
+    if urgent:
+        turn.state.last_urgent_case_id = sent.case_id
     await turn.send(text, buttons=NOTIFY_BUTTONS)
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import IntakeUpdate
+from bot.student import sending
+from storage.models import Case, IntakeUpdate
 from tests.bot.conftest import new_student
-from tests.bot.harness import CODE, Student, World
+from tests.bot.harness import CODE, Student, World, eventually
 from tests.bot.scripted import ScriptedClassifier, location
 
 TAX = "someone keeps taking money from grade 9s at lunch, they call it tax"
@@ -219,3 +220,106 @@ async def test_a_status_look_before_the_school_is_named_does_not_move_the_urgent
         assert "cafeteria" in (await world.emu.next_message(maple, timeout=15)).text
         await world.settled()
         assert not [m for m in await world.emu.messages(lakeshore) if "cafeteria" in m.text]
+
+
+THREATS = [
+    f"{SHOOT} at the {place}" for place in ("gym", "library", "caf", "bus loop", "parking lot", "field")
+]
+
+
+async def case_count(world: World) -> int:
+    async with world.database() as (db, _keys), db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(Case)) or 0)
+
+
+async def test_forwarded_danger_words_open_a_few_urgent_cases_then_are_added_to_the_last(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """A student forwards their own "shoot up the school" message again and again (with /done between,
+    so each would start afresh). The first reports go as always (safety information, code, details);
+    past the cap on new urgent cases, each forward goes to the last case as an addition, and the
+    student is told so. Every forward reaches the officer. Before, each opened an urgent case."""
+    world = scripted_world
+    for threat in THREATS[:-1]:  # the last is an addition to the report under way: not classified
+        script.says(threat, "report_threat", confidence=0.99)
+    officer = await world.enroll("maple")
+    cap = sending.URGENT_CASES.limit
+    async with world.running():
+        student = await with_school(world)
+        for number, threat in enumerate(THREATS[:-1]):
+            await world.emu.forward(student.user, threat, from_user=student.user)
+            if number < cap:  # a first urgent report, unchanged
+                assert "911" in (await student.then()).text
+                assert CODE.search((await student.then()).text)
+                assert "tell me more" in (await student.then()).text
+            else:  # the safety information may come first, if a minute has passed since it was said
+                added = await student.then()
+                if "added this message" not in added.text:
+                    assert "911" in added.text
+                    added = await student.then()
+                assert "added this message to your last" in added.text
+                assert "911" in added.text  # every one still names 911 at once
+                assert not CODE.search(added.text)  # no new case, so no new code
+            if number < len(THREATS) - 2:
+                assert "Thank you" in (await student.says("/done")).text
+        # Without /done, a forward is added to the report under way, as typed words are.
+        await world.emu.forward(student.user, THREATS[-1], from_user=student.user)
+        added = await student.then()
+        if "Added to your report" not in added.text:
+            assert "911" in added.text
+            added = await student.then()
+        assert "Added to your report" in added.text
+
+        async def all_delivered() -> bool:
+            seen = "\n".join(m.text for m in await world.emu.messages(officer))
+            return all(threat.split(" at ")[-1] in seen for threat in THREATS)
+
+        assert await eventually(all_delivered)
+    assert await case_count(world) == cap
+
+
+GUN_BAG = "he has a gun in his bag right now"
+GUN_LOT = "someone has a gun in the parking lot"
+
+
+async def test_danger_words_while_a_report_waits_for_its_school_are_added_to_it(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """Before, they were searched for as a school name: no safety information, and they went nowhere."""
+    world = scripted_world
+    script.says(SHOOT, "report_threat", confidence=0.99)
+    script.says(GUN_BAG, "report_weapon", confidence=0.99)
+    maple = await world.enroll("maple")
+    async with world.running():
+        student = await new_student(world)
+        assert "911" in (await student.says(SHOOT)).text
+        assert CODE.search((await student.then()).text)
+        assert "Which school" in (await student.then()).text
+        added = await student.says(GUN_BAG)
+        assert "added that to your report" in added.text
+        assert "911" in added.text
+        assert "Which school" in added.text  # the question still stands
+        chosen = await student.choose_school("maple", "Maple Ridge Secondary School")
+        assert "going to its officer now" in chosen.text
+
+        async def both_delivered() -> bool:
+            seen = "\n".join(m.text for m in await world.emu.messages(maple))
+            return "shoot up" in seen and "gun in his bag" in seen
+
+        assert await eventually(both_delivered)
+    assert await case_count(world) == 1
+
+
+async def test_danger_words_at_the_case_code_prompt_are_a_report(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """Before, they were read as a mistyped case code: no safety information, nothing sent."""
+    world = scripted_world
+    script.says(GUN_LOT, "report_weapon", confidence=0.99)
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await with_school(world)
+        assert "code" in (await student.says("/status")).text
+        assert "911" in (await student.says(GUN_LOT)).text
+        assert CODE.search((await student.then()).text)
+        assert "gun in the parking lot" in (await world.emu.next_message(officer, timeout=15)).text

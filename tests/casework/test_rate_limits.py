@@ -78,3 +78,29 @@ async def test_two_first_hits_at_once_both_count(database: Database, keys: KeyRi
         assert len(list(await session.scalars(select(RateLimit).where(RateLimit.key == KEY)))) == 1
         third = await rate_limits.hit(session, keys, KEY, "messages", limit=2, window=WINDOW, now=now)
     assert not third.allowed  # both first hits were counted
+
+
+async def test_a_peek_reads_room_without_counting(database: Database, keys: KeyRing, now: datetime) -> None:
+    """The flood limit is counted; the urgent-case cap is only read, in the same query."""
+    messages = rate_limits.Limit("messages", 20, WINDOW)
+    cases = rate_limits.Limit("urgent-cases", 2, timedelta(hours=1))
+
+    async def peek(at: datetime) -> bool:
+        async with database.transaction() as session:
+            decision, room = await rate_limits.hit_and_peek(session, keys, KEY, messages, cases, at)
+        assert decision.allowed
+        return room
+
+    async def open_case(at: datetime) -> None:
+        async with database.transaction() as session:
+            await rate_limits.hit(
+                session, keys, KEY, cases.bucket, limit=cases.limit, window=cases.window, now=at
+            )
+
+    assert await peek(now)  # no row yet: room
+    await open_case(now)
+    assert await peek(now)
+    assert await peek(now)  # reading twice counted nothing
+    await open_case(now)
+    assert not await peek(now + timedelta(minutes=59))  # two in the hour: no room for a third
+    assert await peek(now + timedelta(hours=1))  # a new window
