@@ -15,6 +15,7 @@ from storage.models import Case, IntakeUpdate
 from tests.bot.conftest import new_student
 from tests.bot.harness import CODE, Student, World, eventually
 from tests.bot.scripted import ScriptedClassifier, location
+from tests.bot.test_links_e2e import close_case
 
 TAX = "someone keeps taking money from grade 9s at lunch, they call it tax"
 SHOOT = "im going to shoot up the school tmrw"
@@ -323,3 +324,20 @@ async def test_danger_words_at_the_case_code_prompt_are_a_report(
         assert "911" in (await student.says(GUN_LOT)).text
         assert CODE.search((await student.then()).text)
         assert "gun in the parking lot" in (await world.emu.next_message(officer, timeout=15)).text
+
+
+async def test_words_typed_after_the_report_was_closed_are_not_dropped_silently(
+    scripted_world: World, script: ScriptedClassifier
+) -> None:
+    """Before, they were dropped without a word: the student believed the officer had them."""
+    world = scripted_world
+    script.says(SHOOT, "report_threat", confidence=0.99)
+    officer = await world.enroll("maple")
+    async with world.running():
+        student = await with_school(world)
+        assert "911" in (await student.says(SHOOT)).text
+        assert CODE.search((await student.then()).text)
+        assert "tell me more" in (await student.then()).text
+        await close_case(world, officer)
+        told = await student.says("he left through the back door")
+        assert "case is closed" in told.text
